@@ -30,7 +30,7 @@ int lmc_read_all(const char *path, char **data, size_t *len, lmc_err *err);
 /* Line reader: lines split on '\n'; the '\n' is not included; a final line without '\n' is returned. */
 typedef struct lmc_lines lmc_lines;
 int lmc_lines_open(lmc_lines **lr, const char *path, lmc_err *err);
-/* Returns 1 with *line/*len set (valid until the next call), 0 at end, <0 on error. */
+/* Returns 1 with *line and *len set (valid until the next call), 0 at end, <0 on error. */
 int lmc_lines_next(lmc_lines *lr, const char **line, size_t *len, lmc_err *err);
 /* 1-based number of the line last returned. */
 uint64_t lmc_lines_lineno(const lmc_lines *lr);
