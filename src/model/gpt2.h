@@ -79,7 +79,17 @@ typedef struct gpt2_model {
     float loss;             /* mean over positions with target >= 0; -1 when forward had no targets */
     int64_t n_targets;      /* positions that counted in `loss` */
     gpt2_acts *acts;
+
+    /* Optional per-kernel wall-clock accounting (bench): set profile = 1, read prof_s[i] (seconds,
+     * accumulated) with names from gpt2_prof_name(i), i < GPT2_PROF_N. */
+    int profile;
+    double prof_s[16];
 } gpt2_model;
+
+enum { GPT2_PROF_ENCODER, GPT2_PROF_LAYERNORM, GPT2_PROF_MATMUL, GPT2_PROF_ATTENTION, GPT2_PROF_GELU,
+       GPT2_PROF_RESIDUAL, GPT2_PROF_LMHEAD, GPT2_PROF_XENT, GPT2_PROF_OPTIM, GPT2_PROF_N };
+/* "fwd:matmul"-style names are split by the caller; this is the kernel family name. */
+const char *gpt2_prof_name(int i);
 
 /* Allocate a model with zeroed parameters (gradients and optimizer state not yet allocated). */
 int gpt2_create(gpt2_model **out, const gpt2_config *cfg, lmc_err *err);

@@ -31,6 +31,12 @@ void k_matmul_bwd(float *dinp, float *dw, float *dbias, const float *dout, const
 void k_matmul_bwd_acc(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
                       const float *w, size_t N, int C, int OC);
 
+/* Tied output head: logits[N,Vp] = x[N,C] @ wte[Vp,C]^T. */
+void k_lmhead_fwd(float *logits, const float *x, const float *wte, size_t N, int C, int Vp);
+/* dx[N,C] = dlogits @ wte (overwrites); dwte[Vp,C] += dlogits^T @ x. */
+void k_lmhead_bwd(float *dx, float *dwte, const float *dlogits, const float *x, const float *wte,
+                  size_t N, int C, int Vp);
+
 /* LayerNorm over rows of C: out = (x - mean) * rstd * w + b. mean/rstd [N] may be NULL (inference). */
 void k_layernorm_fwd(float *out, float *mean, float *rstd, const float *x, const float *w,
                      const float *b, size_t N, int C, float eps);
@@ -50,11 +56,12 @@ void k_gelu_bwd(float *dx, const float *x, const float *dout, size_t n);
 
 /* Causal multi-head self-attention, flash style: never materialises T x T per layer.
  * qkv [B,T,3C] (q | k | v, head h at columns h*hd), out [B,T,C], lse [B,NH,T] = log-sum-exp of each
- * softmax row (scaled scores), all that backward needs besides qkv and out. */
-void k_attention_fwd(float *out, float *lse, const float *qkv, int B, int T, int C, int NH);
+ * softmax row (scaled scores), all that backward needs besides qkv and out.
+ * Returns 0, or LMC_ENOMEM when the per-thread scratch (2 * 64 * T floats) cannot be allocated. */
+int k_attention_fwd(float *out, float *lse, const float *qkv, int B, int T, int C, int NH);
 /* dqkv [B,T,3C] (overwrites) from dout [B,T,C], recomputing the probabilities from qkv and lse. */
-void k_attention_bwd(float *dqkv, const float *dout, const float *qkv, const float *out,
-                     const float *lse, int B, int T, int C, int NH);
+int k_attention_bwd(float *dqkv, const float *dout, const float *qkv, const float *out,
+                    const float *lse, int B, int T, int C, int NH);
 /* One query row per head against a KV cache (incremental decoding): q [C], kcache/vcache [t_len, C]
  * row-major with row stride ldkv floats; out [C]. scratch >= t_len floats. */
 void k_attention_decode(float *out, const float *q, const float *kcache, const float *vcache,
