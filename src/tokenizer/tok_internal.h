@@ -24,6 +24,7 @@ typedef enum { TOK_SRC_TIKTOKEN = 1, TOK_SRC_HF = 2, TOK_SRC_TRAINED = 3 } tok_s
 
 struct tok_tokenizer {
     uint32_t n_vocab;        /* 1 + largest id */
+    uint32_t ids_cap;        /* allocated length of off[] and len[] */
     uint32_t n_tokens;       /* ordinary tokens */
     uint8_t *blob;           /* token bytes, concatenated */
     size_t blob_len, blob_cap;

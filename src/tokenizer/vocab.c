@@ -40,17 +40,23 @@ static uint64_t pow2_at_least(uint64_t n) {
     return c;
 }
 
+/* Make ids [0, n_vocab) valid (capacity grows geometrically; n_vocab is exact). */
 static int grow_ids(tok_tokenizer *t, uint32_t n_vocab, lmc_err *err) {
     if (n_vocab <= t->n_vocab) return 0;
-    uint64_t *off = realloc(t->off, (size_t)n_vocab * sizeof *off);
-    if (!off) return lmc_errf(err, LMC_ENOMEM, "out of memory for %u token ids", n_vocab);
-    t->off = off;
-    uint32_t *len = realloc(t->len, (size_t)n_vocab * sizeof *len);
-    if (!len) return lmc_errf(err, LMC_ENOMEM, "out of memory for %u token ids", n_vocab);
-    t->len = len;
-    for (uint32_t i = t->n_vocab; i < n_vocab; i++) {
-        t->off[i] = UINT64_MAX;
-        t->len[i] = 0;
+    if (n_vocab > t->ids_cap) {
+        uint32_t cap = t->ids_cap ? t->ids_cap : 1024;
+        while (cap < n_vocab) cap = cap > UINT32_MAX / 2 ? n_vocab : cap * 2;
+        uint64_t *off = realloc(t->off, (size_t)cap * sizeof *off);
+        if (!off) return lmc_errf(err, LMC_ENOMEM, "out of memory for %u token ids", cap);
+        t->off = off;
+        uint32_t *len = realloc(t->len, (size_t)cap * sizeof *len);
+        if (!len) return lmc_errf(err, LMC_ENOMEM, "out of memory for %u token ids", cap);
+        t->len = len;
+        for (uint32_t i = t->ids_cap; i < cap; i++) {
+            t->off[i] = UINT64_MAX;
+            t->len[i] = 0;
+        }
+        t->ids_cap = cap;
     }
     t->n_vocab = n_vocab;
     return 0;
@@ -117,11 +123,7 @@ int tok_add_token(tok_tokenizer *t, uint32_t id, const uint8_t *p, size_t n, lmc
     if (id == TOK_NO_ID) return lmc_errf(err, LMC_EFORMAT, "token id %u is too large", id);
     if (n == 0) return lmc_errf(err, LMC_EFORMAT, "empty token (id %u)", id);
     if (n > UINT32_MAX) return lmc_errf(err, LMC_EFORMAT, "token %u is too long", id);
-    if (id >= t->n_vocab) {
-        uint32_t nv = t->n_vocab ? t->n_vocab : 1024;
-        while (nv <= id) nv = nv > UINT32_MAX / 2 ? id + 1 : nv * 2;
-        if (grow_ids(t, nv, err)) return err ? err->code : LMC_ENOMEM;
-    }
+    if (id >= t->n_vocab && grow_ids(t, id + 1, err)) return err ? err->code : LMC_ENOMEM;
     if (t->off[id] != UINT64_MAX)
         return lmc_errf(err, LMC_EFORMAT, "duplicate id %u", id);
     uint32_t other = tok_lookup(t, p, n);
