@@ -10,7 +10,20 @@
 
 #define TOK_SMALL_PIECE 128
 
+/* A direct-mapped cache of merged pieces (pieces that are not one token): natural text repeats its
+ * words, so most pieces are merged once. Bounded: 64k entries, about 4.5 MB per encoder. */
+#define CACHE_SLOTS 65536
+#define CACHE_KEY 24
+#define CACHE_IDS 8
+typedef struct cache_ent {
+    uint64_t h;
+    uint8_t len, nids;
+    uint8_t key[CACHE_KEY];
+    uint32_t ids[CACHE_IDS];
+} cache_ent;
+
 struct tok_encoder {
+    cache_ent *cache;
     const tok_tokenizer *t;
     pcre2_match_data *md;
     pcre2_match_context *mctx;
@@ -31,6 +44,11 @@ int tok_encoder_new(tok_encoder **out, const tok_tokenizer *t, lmc_err *err) {
     tok_encoder *e = calloc(1, sizeof *e);
     if (!e) return lmc_errf(err, LMC_ENOMEM, "out of memory for an encoder");
     e->t = t;
+    e->cache = calloc(CACHE_SLOTS, sizeof *e->cache);
+    if (!e->cache) {
+        free(e);
+        return lmc_errf(err, LMC_ENOMEM, "out of memory for an encoder");
+    }
     if (t->re) {
         e->md = pcre2_match_data_create_from_pattern(t->re, NULL);
         e->mctx = pcre2_match_context_create(NULL);
@@ -68,6 +86,7 @@ void tok_encoder_free(tok_encoder *e) {
     free(e->lprev);
     free(e->heap);
     free(e->spec_next);
+    free(e->cache);
     free(e);
 }
 
@@ -90,7 +109,12 @@ static int bpe_small(tok_encoder *e, const uint8_t *p, size_t n, uint32_t max_ra
         if (sym[i] == TOK_NO_ID) return no_byte_token(p + i, err);
     }
     size_t m = n;
-    for (size_t i = 0; i + 1 < m; i++) rank[i] = pair_rank(t, sym[i], sym[i + 1], max_rank, &pid[i]);
+    for (size_t i = 0; i + 1 < m; i++) {
+        uint64_t bp = t->byte_pairs[p[i] * 256 + p[i + 1]];
+        uint32_t r = (uint32_t)(bp >> 32);
+        rank[i] = bp == UINT64_MAX || r >= max_rank ? UINT32_MAX : r;
+        pid[i] = (uint32_t)bp;
+    }
     while (m > 1) {
         uint32_t best = UINT32_MAX;
         size_t bi = 0;
@@ -217,11 +241,26 @@ static int encode_piece(tok_encoder *e, const uint8_t *p, size_t n, tok_ids *out
         if (t->byte_id[*p] == TOK_NO_ID) return no_byte_token(p, err);
         return tok_ids_push(out, t->byte_id[*p], err);
     }
-    if (t->whole_piece_first) {
-        uint32_t id = tok_lookup(t, p, n);
-        if (id != TOK_NO_ID) return tok_ids_push(out, id, err);
+    uint64_t h = tok_hash_bytes(p, n);
+    cache_ent *c = n <= CACHE_KEY ? &e->cache[h & (CACHE_SLOTS - 1)] : NULL;
+    if (c && c->h == h && c->len == n && !memcmp(c->key, p, n)) {
+        for (int i = 0; i < c->nids; i++)
+            if (tok_ids_push(out, c->ids[i], err)) return LMC_ENOMEM;
+        return 0;
     }
-    return tok_bpe_piece(e, p, n, UINT32_MAX, out, err);
+    size_t before = out->n;
+    int rc = 0;
+    uint32_t id = t->whole_piece_first ? tok_lookup_h(t, p, n, h) : TOK_NO_ID;
+    if (id != TOK_NO_ID) rc = tok_ids_push(out, id, err);
+    else rc = tok_bpe_piece(e, p, n, UINT32_MAX, out, err);
+    if (!rc && c && out->n - before <= CACHE_IDS) {
+        c->h = h;
+        c->len = (uint8_t)n;
+        c->nids = (uint8_t)(out->n - before);
+        memcpy(c->key, p, n);
+        memcpy(c->ids, out->v + before, c->nids * sizeof *c->ids);
+    }
+    return rc;
 }
 
 static size_t utf8_char_len(uint8_t c) { return c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4; }

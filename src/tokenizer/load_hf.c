@@ -249,7 +249,7 @@ static int load_json(tok_tokenizer *t, const json_t *root, const char *name, lmc
                 return lmc_err_wrap(err, "%s: added_tokens[%zu]", name, i);
         }
     }
-    tok_finish_bytes(t);
+    if (tok_finalize(t, err)) return err ? err->code : LMC_ENOMEM;
     const char *pattern = NULL;
     if (pretokenizer(t, json_object_get(root, "pre_tokenizer"), name, &pattern, err)) return err ? err->code : LMC_EFORMAT;
     if (tok_set_pattern(t, pattern, err)) return lmc_err_wrap(err, "%s: pre_tokenizer", name);
