@@ -145,9 +145,16 @@ static int load_json(tok_tokenizer *t, const json_t *root, const char *name, lmc
             return lmc_errf(err, LMC_EFORMAT, "%s: model.vocab[\"%s\"]: expected an integer id in [0, 2^31)", name, key);
         }
         int is_added = 0;
-        for (size_t k = 0; k < n_added; k++) {
+        for (size_t k = 0; k < n_added && !is_added; k++) {
             const json_t *aid = json_object_get(json_array_get(added, k), "id");
-            if (json_is_integer(aid) && json_integer_value(aid) == json_integer_value(val)) is_added = 1;
+            if (!json_is_integer(aid) || json_integer_value(aid) != json_integer_value(val)) continue;
+            const json_t *c = json_object_get(json_array_get(added, k), "content");
+            if (!json_is_string(c) || strcmp(json_string_value(c), key)) {
+                free(buf);
+                return lmc_errf(err, LMC_EFORMAT, "%s: model.vocab[\"%s\"]: duplicate id %lld (also added_tokens[%zu])",
+                                name, key, (long long)json_integer_value(val), k);
+            }
+            is_added = 1;
         }
         if (is_added) continue;
         long n = bytelevel_decode(u2b, key, kl, buf);
@@ -242,7 +249,7 @@ static int load_json(tok_tokenizer *t, const json_t *root, const char *name, lmc
                 return lmc_err_wrap(err, "%s: added_tokens[%zu]", name, i);
         }
     }
-    tok_finish_bytes(t);
+    if (tok_finalize(t, err)) return err ? err->code : LMC_ENOMEM;
     const char *pattern = NULL;
     if (pretokenizer(t, json_object_get(root, "pre_tokenizer"), name, &pattern, err)) return err ? err->code : LMC_EFORMAT;
     if (tok_set_pattern(t, pattern, err)) return lmc_err_wrap(err, "%s: pre_tokenizer", name);

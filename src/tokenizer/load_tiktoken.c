@@ -164,7 +164,7 @@ int tok_load_tiktoken_mem(tok_tokenizer **out, const char *data, size_t len, con
         rc = lmc_err_wrap(err, "%s", name);
         goto fail;
     }
-    if (tok_set_pattern(t, pat, err)) {
+    if (tok_finalize(t, err) || tok_set_pattern(t, pat, err)) {
         rc = err ? err->code : LMC_EINVAL;
         goto fail;
     }
