@@ -55,8 +55,11 @@ void k_gelu_bwd(float *dx, const float *x, const float *dout, size_t n) {
             __m512 xv = _mm512_loadu_ps(x + i);
             __m512 x2 = _mm512_mul_ps(xv, xv);
             __m512 u = _mm512_mul_ps(s, _mm512_fmadd_ps(_mm512_mul_ps(k, x2), xv, xv));
-            __m512 t = tanh512(u);
-            __m512 sech2 = _mm512_fnmadd_ps(t, t, one);
+            /* with e = exp(2u): tanh = 1 - 2/(e+1), sech^2 = 4e/(e+1)^2 (relative-accurate for large |u|) */
+            __m512 e2 = vm_exp512(_mm512_add_ps(u, u));
+            __m512 inv = _mm512_div_ps(one, _mm512_add_ps(e2, one));
+            __m512 t = _mm512_fnmadd_ps(_mm512_set1_ps(2.0f), inv, one);
+            __m512 sech2 = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(4.0f), e2), _mm512_mul_ps(inv, inv));
             __m512 du = _mm512_mul_ps(s, _mm512_fmadd_ps(k3, x2, one));
             /* 0.5 (1 + t) + 0.5 x sech2 du */
             __m512 g = _mm512_mul_ps(half, _mm512_fmadd_ps(_mm512_mul_ps(xv, sech2), du, _mm512_add_ps(one, t)));

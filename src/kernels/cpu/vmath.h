@@ -1,6 +1,6 @@
 /* Internal: vectorised exp / tanh for the kernels (AVX-512 with a scalar fallback).
  * exp: range reduction x = n*ln2 + r, |r| <= ln2/2, degree-6 polynomial; max relative error ~2e-7
- * over the range used (inputs are clamped to [-87.3, 88.7]; below that the result flushes to 0). */
+ * over the range used (inputs above 88.3 are clamped to it; below -87.3 the result flushes to 0). */
 #ifndef LMC_KERNELS_CPU_VMATH_H
 #define LMC_KERNELS_CPU_VMATH_H
 
@@ -13,7 +13,7 @@
 
 static inline float vm_exp_scalar(float x) {
     if (x < -87.33654f) return 0.0f;
-    if (x > 88.72283f) x = 88.72283f;
+    if (x > 88.3f) x = 88.3f;
     float n = nearbyintf(x * 1.44269504088896341f);
     float r = x - n * 0.693145751953125f;
     r = r - n * 1.428606765330187045e-06f;
@@ -32,7 +32,7 @@ static inline float vm_exp_scalar(float x) {
 
 #ifdef __AVX512F__
 static inline __m512 vm_exp512(__m512 x) {
-    const __m512 lo = _mm512_set1_ps(-87.33654f), hi = _mm512_set1_ps(88.72283f);
+    const __m512 lo = _mm512_set1_ps(-87.33654f), hi = _mm512_set1_ps(88.3f);
     __mmask16 under = _mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ);
     x = _mm512_min_ps(_mm512_max_ps(x, lo), hi);
     __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
