@@ -3,7 +3,6 @@
  * agree to rounding; tests/gen/test_gen checks it against full recomputation. */
 #include "gen/gen.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,8 +71,8 @@ int gen_kv_step(gen_kv *kv, const gpt2_model *m, int32_t token, lmc_err *err) {
         k_matmul_fwd_acc(kv->x, kv->fc, L.fcproj_w, L.fcproj_b, 1, 4 * C, C);
     }
     k_layernorm_fwd(kv->h, NULL, NULL, kv->x, m->lnf_w, m->lnf_b, 1, C, eps);
-    /* logits[v] = wte[v] . h for the real vocabulary (wte is [Vp, C]); padded entries stay 0. */
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, c->vocab_size, C, 1.0f, m->wte, C, kv->h, 1, 0.0f, kv->logits, 1);
+    /* logits = h @ wte^T, the same kernel as the full forward (padded wte rows are zero). */
+    k_lmhead_fwd(kv->logits, kv->h, m->wte, 1, C, c->padded_vocab);
     kv->len = t + 1;
     return 0;
 }
