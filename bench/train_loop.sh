@@ -1,14 +1,16 @@
 #!/bin/sh
-# Training-loop overhead: `lmc train` (data loader, schedule, metrics.jsonl per step, status line every
-# step, train.log) against the bare model-core step (bench/train_loop_bare.c: forward, backward, clip,
-# AdamW on a fixed batch), same model, same threads. Both time steps (WARMUP, STEPS]; lmc train's
-# time comes from metrics.jsonl elapsed_s, which includes everything the loop does per step.
-# Runs alternate A B A B ... after a warm-up; prints medians, min-max and the ratio.
-# Usage: bench/train_loop.sh [BUILD_DIR] [REPS]      (config S of ../shared/BENCHMARKS.md)
+# Training-loop overhead: `lmc train` (data loader, schedule, metrics.jsonl record and a status line
+# every step, train.log) against the bare model-core step (bench/train_loop_bare.c: forward, backward,
+# clip, AdamW on a fixed batch), same model, same threads.
+# Per-step wall times: bare = time between consecutive steps; lmc train = differences of consecutive
+# metrics.jsonl elapsed_s values, which cover everything the loop does between two steps.
+# The median over all timed steps of all reps is robust to bursts of load on a shared machine.
+# Runs alternate A B A B ... after a warm-up of each.
+# Usage: bench/train_loop.sh [BUILD_DIR] [REPS]    (model: configs/quickstart.yaml's, V=4096)
 set -eu
 BUILD=${1:-build}
 REPS=${2:-3}
-L=6 H=6 D=384 T=256 B=8 V=8192 STEPS=12 WARMUP=2
+L=6 H=6 D=192 T=256 B=16 V=4096 STEPS=20 WARMUP=3
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
@@ -18,7 +20,6 @@ libs=$(pkg-config --libs openblas libpcre2-8 libzstd zlib jansson yaml-0.1 libxx
 cc -O3 -march=native -std=c11 -D_GNU_SOURCE -I"$here/../src" -I"$BUILD/generated" "$here/train_loop_bare.c" \
    "$BUILD/liblmc.a" $libs -fopenmp -lm -o "$work/bare"
 
-# A shard of random tokens (B*T*(STEPS+1) sequences' worth) written with python-free tools: od/awk.
 python3 - "$work/train.bin" "$V" <<'PY'
 import array, random, sys
 n = 400000
@@ -36,28 +37,27 @@ YAML
 
 run_bare() { "$work/bare" $L $H $D $T $B $V $STEPS $WARMUP; }
 run_loop() {
-    name=r$1
-    "$BUILD/lmc" train "$work/loop.yaml" --set run.name=$name > /dev/null 2> "$work/$name.err"
-    awk -v w=$WARMUP -v s=$STEPS -F'"elapsed_s":' '
-        { split($2, a, /[,}]/); step = $0; sub(/.*"step":/, "", step); sub(/,.*/, "", step);
-          if (step == w) t0 = a[1]; if (step == s) t1 = a[1] }
-        END { printf "%.6f\n", t1 - t0 }' "$work/runs/$name/metrics.jsonl"
+    "$BUILD/lmc" train "$work/loop.yaml" --set run.name=r$1 > /dev/null 2> "$work/r$1.err"
+    awk -v w=$WARMUP '{ e = $0; sub(/.*"elapsed_s":/, "", e); sub(/[,}].*/, "", e);
+                        s = $0; sub(/.*"step":/, "", s); sub(/,.*/, "", s);
+                        if (s + 0 > w) printf "%.6f\n", e - prev; prev = e }' "$work/runs/r$1/metrics.jsonl"
 }
 
-run_bare > /dev/null; run_loop warm > /dev/null   # warm-up
-A="" ; Bt=""
+run_bare > /dev/null; run_loop warm > /dev/null
+: > "$work/A"; : > "$work/B"
 i=1
 while [ $i -le "$REPS" ]; do
-    A="$A $(run_bare)"
-    Bt="$Bt $(run_loop $i)"
+    run_bare >> "$work/A"
+    run_loop $i >> "$work/B"
     i=$((i + 1))
 done
-median() { echo "$@" | tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print (NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2}'; }
-minmax() { echo "$@" | tr ' ' '\n' | grep . | sort -g | awk 'NR==1{lo=$1} {hi=$1} END {printf "%.3f-%.3f", lo, hi}'; }
-n=$((STEPS - WARMUP)); tok=$((B * T * n))
-ma=$(median $A); mb=$(median $Bt)
-printf "config S: L=%d d=%d T=%d B=%d V=%d, %d timed steps, OMP_NUM_THREADS=%s, %d reps\n" $L $D $T $B $V $n "$OMP_NUM_THREADS" "$REPS"
-printf "%-28s %12s %14s %12s\n" "" "median s" "min-max s" "tok/s"
-printf "%-28s %12.3f %14s %12.0f\n" "bare model step (A)" "$ma" "$(minmax $A)" "$(echo "$tok $ma" | awk '{print $1/$2}')"
-printf "%-28s %12.3f %14s %12.0f\n" "lmc train loop (B)" "$mb" "$(minmax $Bt)" "$(echo "$tok $mb" | awk '{print $1/$2}')"
-echo "$ma $mb" | awk '{printf "loop overhead B/A - 1: %+.2f%%\n", ($2 / $1 - 1) * 100}'
+stats() { sort -g "$1" | awk '{a[NR]=$1} END {m = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.4f %.4f %.4f %d\n", m, a[1], a[NR], NR}'; }
+set -- $(stats "$work/A"); ma=$1; la=$2; ha=$3; na=$4
+set -- $(stats "$work/B"); mb=$1; lb=$2; hb=$3; nb=$4
+tok=$((B * T))
+printf "model L=%d d=%d T=%d B=%d V=%d; %d+%d timed steps; OMP_NUM_THREADS=%s; %d reps alternating\n" \
+    $L $D $T $B $V "$na" "$nb" "$OMP_NUM_THREADS" "$REPS"
+printf "%-26s %14s %18s %10s\n" "" "median s/step" "min-max" "tok/s"
+printf "%-26s %14.4f %18s %10.0f\n" "bare model step (A)" "$ma" "$la-$ha" "$(echo "$tok $ma" | awk '{print $1/$2}')"
+printf "%-26s %14.4f %18s %10.0f\n" "lmc train loop (B)" "$mb" "$lb-$hb" "$(echo "$tok $mb" | awk '{print $1/$2}')"
+echo "$ma $mb" | awk '{printf "loop overhead (B/A - 1, medians): %+.2f%%\n", ($2 / $1 - 1) * 100}'
