@@ -16,9 +16,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-libs=$(pkg-config --libs openblas libpcre2-8 libzstd zlib jansson yaml-0.1 libxxhash liblbfgs)
-cc -O3 -march=native -std=c11 -D_GNU_SOURCE -I"$here/../src" -I"$BUILD/generated" "$here/train_loop_bare.c" \
-   "$BUILD/liblmc.a" $libs -fopenmp -lm -o "$work/bare"
+if [ -n "${BARE:-}" ]; then   # a prebuilt bench/train_loop_bare.c (machines without a compiler)
+    cp "$BARE" "$work/bare"
+else
+    libs=$(pkg-config --libs openblas libpcre2-8 libzstd zlib jansson yaml-0.1 libxxhash liblbfgs)
+    cc -O3 -march=native -std=c11 -D_GNU_SOURCE -I"$here/../src" -I"$BUILD/generated" "$here/train_loop_bare.c" \
+       "$BUILD/liblmc.a" $libs -fopenmp -lm -o "$work/bare"
+fi
 
 python3 - "$work/train.bin" "$V" <<'PY'
 import array, random, sys
