@@ -65,3 +65,14 @@ printf "%-26s %14s %18s %10s\n" "" "median s/step" "min-max" "tok/s"
 printf "%-26s %14.4f %18s %10.0f\n" "bare model step (A)" "$ma" "$la-$ha" "$(echo "$tok $ma" | awk '{print $1/$2}')"
 printf "%-26s %14.4f %18s %10.0f\n" "lmc train loop (B)" "$mb" "$lb-$hb" "$(echo "$tok $mb" | awk '{print $1/$2}')"
 echo "$ma $mb" | awk '{printf "loop overhead (B/A - 1, medians): %+.2f%%\n", ($2 / $1 - 1) * 100}'
+# In-process accounting, immune to load changes between runs: per step, the wall interval between
+# consecutive metrics records against the step function's own time (B*T / tokens_per_s: data loading,
+# forward, backward, clip, AdamW). The rest is what the loop adds: schedule, metrics.jsonl, train.log,
+# status, eval/checkpoint checks.
+for i in $(seq 1 "$REPS"); do cat "$work/runs/r$i/metrics.jsonl"; done | awk -v w=$WARMUP -v tok=$tok '
+    { e = $0; sub(/.*"elapsed_s":/, "", e); sub(/[,}].*/, "", e);
+      s = $0; sub(/.*"step":/, "", s); sub(/,.*/, "", s);
+      p = $0; sub(/.*"tokens_per_s":/, "", p); sub(/[,}].*/, "", p);
+      if (s + 0 > w) { wall += e - prev; step += tok / p }
+      prev = e }
+    END { printf "in-process: step function %.3f s of %.3f s wall -> loop adds %.3f%%\n", step, wall, (wall / step - 1) * 100 }'

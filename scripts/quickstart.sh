@@ -42,7 +42,7 @@ RUN=$Q/fortunes
 if $LMC help eval >/dev/null 2>&1; then
   step "5/6 evaluation of the final checkpoint on the validation shard"
   CKPT=$(ls -d "$RUN"/checkpoints/step_* | tail -1)
-  $LMC eval --model "$CKPT" --data "$Q/data/val.bin"
+  $LMC eval --model "$CKPT" --data "$Q/data/val.bin" --seq-len 256
 else
   step "5/6 evaluation: the run evaluated val loss every 50 steps (metrics.jsonl)"
 fi

@@ -4,6 +4,8 @@
 #include "kernels/cpu/kernels.h"
 #include "data/shard.h"
 #include "base/progress.h"
+#include "base/io.h"
+#include "tokenizer/tokenizer.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +17,27 @@ static const lmc_opt eval_opts[] = {
     {"max-tokens", 'n', OPT_INT, "0", "N", "stop after N predicted tokens (0 = all windows that fit)"},
     {"batch", 'b', OPT_INT, "0", "B", "windows per forward pass (0 = about 2048 tokens per pass)"},
     {"threads", 0, OPT_INT, "0", "N", "worker threads (0 = all cores)"},
+    {"tokenizer", 0, OPT_STR, NULL, "FILE", "tokenizer for bits per byte (default: DIR/tokenizer.json when present)"},
     LMC_OPTS_END};
+
+/* Bytes each id stands for, for bits per byte; special tokens (<|endoftext|>) stand for no text. */
+static uint32_t *token_byte_lengths(const char *path, int V, lmc_err *err) {
+    tok_tokenizer *t;
+    if (tok_load(&t, path, NULL, err)) return NULL;
+    uint32_t *len = calloc((size_t)V, sizeof *len);
+    for (int i = 0; len && i < V; i++) {
+        size_t n = 0;
+        if (tok_token_bytes(t, (uint32_t)i, &n)) len[i] = (uint32_t)n;
+    }
+    for (size_t k = 0; len && k < tok_n_special(t); k++) {
+        size_t n;
+        uint32_t id;
+        tok_special(t, k, &n, &id);
+        if (id < (uint32_t)V) len[id] = 0;
+    }
+    tok_free(t);
+    return len;
+}
 
 static int run_eval(lmc_args *a) {
     const char *dir = lmc_arg_str(a, "model"), *data = lmc_arg_str(a, "data");
@@ -37,8 +59,15 @@ static int run_eval(lmc_args *a) {
         gpt2_free(m);
         return lmc_fail(a, "--seq-len %lld exceeds the model's n_positions %d", (long long)T, m->cfg.max_seq);
     }
+    const char *tok_path = lmc_arg_str(a, "tokenizer");
+    char *def_tok = lmc_path_join(dir, "tokenizer.json");
+    if (!tok_path && def_tok && lmc_file_exists(def_tok)) tok_path = def_tok;
+    uint32_t *tok_bytes = tok_path ? token_byte_lengths(tok_path, m->cfg.vocab_size, &err) : NULL;
+    free(def_tok);
+    if (tok_path && !tok_bytes) { gpt2_free(m); return lmc_fail(a, "%s", err.msg); }
+    uint64_t bytes = 0;
     lmc_shard sh;
-    if (lmc_shard_open(&sh, data, &err)) { gpt2_free(m); return lmc_fail(a, "%s", err.msg); }
+    if (lmc_shard_open(&sh, data, &err)) { free(tok_bytes); gpt2_free(m); return lmc_fail(a, "%s", err.msg); }
     uint64_t nwin = sh.ntok > 0 ? (sh.ntok - 1) / (uint64_t)T : 0;
     uint64_t want = nwin * (uint64_t)T;
     if (max_tokens > 0 && (uint64_t)max_tokens < want) want = (uint64_t)max_tokens;
@@ -73,18 +102,26 @@ static int run_eval(lmc_args *a) {
         }
         if ((rc = gpt2_forward(m, x, y, (int)b, (int)T, NULL, &err))) break;
         for (int64_t i = 0; i < b * T; i++)
-            if (y[i] >= 0) { sum += m->losses[i]; done++; }
+            if (y[i] >= 0) {
+                sum += m->losses[i];
+                done++;
+                if (tok_bytes && y[i] < m->cfg.vocab_size) bytes += tok_bytes[y[i]];
+            }
         lmc_progress_set(&prog, done);
         lmc_progress_note(&prog, "loss %.4f", sum / (double)done);
     }
     lmc_progress_finish(&prog);
     free(x);
     free(y);
+    free(tok_bytes);
     lmc_shard_close(&sh);
     gpt2_free(m);
     if (rc) return lmc_fail(a, "%s: %s", data, err.msg);
     double loss = sum / (double)done;
-    printf("{\"loss\": %.9g, \"ppl\": %.9g, \"tokens\": %llu}\n", loss, exp(loss), (unsigned long long)done);
+    printf("{\"loss\": %.9g, \"ppl\": %.9g, \"tokens\": %llu", loss, exp(loss), (unsigned long long)done);
+    /* bits per byte: total nats / ln 2 over the UTF-8 bytes of the predicted tokens */
+    if (tok_path && bytes) printf(", \"bytes\": %llu, \"bpb\": %.9g", (unsigned long long)bytes, sum / log(2.0) / (double)bytes);
+    printf("}\n");
     return 0;
 }
 
@@ -92,7 +129,8 @@ static const lmc_command eval_cmd = {
     "eval", "loss and perplexity of a GPT-2 checkpoint on a token shard", "[options]",
     "Evaluates consecutive non-overlapping windows from the start of the shard: window j has inputs\n"
     "tokens[jT, jT+T) and targets the next tokens. Prints one JSON line {\"loss\": mean nats per\n"
-    "token, \"ppl\": exp(loss), \"tokens\": predicted tokens counted}. Loads HF GPT-2 folders as the\n"
+    "token, \"ppl\": exp(loss), \"tokens\": predicted tokens counted}; with a tokenizer also \"bytes\"\n"
+    "(UTF-8 bytes of the predicted tokens, special tokens 0) and \"bpb\" (bits per byte). Loads HF GPT-2 folders as the\n"
     "hub serves them (with or without the transformer. prefix, F32/F16/BF16).",
     eval_opts, 0, 0, run_eval, NULL, 40};
 LMC_COMMAND(eval_cmd)

@@ -95,7 +95,7 @@ static int run_train(lmc_args *a) {
         if (res.last_val_loss == res.last_val_loss) fprintf(stderr, ", val_loss %.4f", res.last_val_loss);
         if (res.skipped) fprintf(stderr, ", %lld non-finite steps skipped", (long long)res.skipped);
         fprintf(stderr, "\n");
-        if (res.stopped) fprintf(stderr, "  stopped early; continue with: lmc train %s --resume\n", lmc_arg_pos(a, 0));
+        if (res.stopped) fprintf(stderr, "  stopped early: run the same command with --resume to continue\n");
     }
     return 0;
 }
