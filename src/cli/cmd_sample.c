@@ -13,6 +13,7 @@ typedef struct {
     const tok_tokenizer *tok;
     int ids;
     int n;
+    int64_t stop;  /* the end-of-text id generation stops at: not printed as text */
 } stream_ctx;
 
 /* Print each token's bytes as soon as it exists: byte-level tokens may split a UTF-8 character, and
@@ -21,7 +22,7 @@ static void stream_token(void *ctx, int32_t id) {
     stream_ctx *s = ctx;
     if (s->ids || !s->tok) {
         printf("%s%d", s->n++ ? " " : "", id);
-    } else {
+    } else if (id != s->stop) {
         size_t len;
         const uint8_t *b = tok_token_bytes(s->tok, (uint32_t)id, &len);
         if (b) fwrite(b, 1, len, stdout);
@@ -95,7 +96,7 @@ static int run_sample(lmc_args *a) {
     for (int i = 0; i < n_prompt; i++) ids[i] = (int32_t)prompt.v[i];
     lmc_rng rng;
     lmc_rng_init(&rng, (uint64_t)lmc_arg_int(a, "seed"));
-    stream_ctx sc = {tok, lmc_arg_flag(a, "ids"), 0};
+    stream_ctx sc = {tok, lmc_arg_flag(a, "ids"), 0, gp.stop_token};
     if (text && *text && !sc.ids) fputs(text, stdout);
     int n_out;
     double t0 = lmc_now();
