@@ -29,6 +29,7 @@ struct tok_encoder {
     pcre2_match_context *mctx;
     pcre2_jit_stack *jstack;
     int use_jit;
+    int fast; /* ASCII fast path for the named patterns (fastpre.c) */
     /* small-piece scratch */
     uint32_t sym[TOK_SMALL_PIECE], rank[TOK_SMALL_PIECE], pid[TOK_SMALL_PIECE];
     /* large-piece scratch */
@@ -44,6 +45,7 @@ int tok_encoder_new(tok_encoder **out, const tok_tokenizer *t, lmc_err *err) {
     tok_encoder *e = calloc(1, sizeof *e);
     if (!e) return lmc_errf(err, LMC_ENOMEM, "out of memory for an encoder");
     e->t = t;
+    e->fast = 1;
     e->cache = calloc(CACHE_SLOTS, sizeof *e->cache);
     if (!e->cache) {
         free(e);
@@ -75,6 +77,8 @@ int tok_encoder_new(tok_encoder **out, const tok_tokenizer *t, lmc_err *err) {
     *out = e;
     return 0;
 }
+
+void tok_encoder_set_fast(tok_encoder *e, int on) { e->fast = on; }
 
 void tok_encoder_free(tok_encoder *e) {
     if (!e) return;
@@ -284,7 +288,16 @@ static int encode_run(tok_encoder *e, const uint8_t *p, size_t n, size_t stop, s
     const tok_tokenizer *t = e->t;
     if (!t->re) return lmc_errf(err, LMC_EINVAL, "the tokenizer has no pre-tokenization pattern");
     size_t gap = 0, start = 0;
+    int fast = e->fast && (t->pat_kind == TOK_PAT_GPT2 || t->pat_kind == TOK_PAT_CL100K || t->pat_kind == TOK_PAT_O200K);
     while (gap < n && gap < stop) {
+        if (fast && gap == start) {
+            size_t m1 = tok_fast_match(t->pat_kind, p, n, start);
+            if (m1 > start) {
+                if (emit(e, p + start, m1 - start, out, err)) return err ? err->code : LMC_EINVAL;
+                gap = start = m1;
+                continue;
+            }
+        }
         int rc = start < n ? (e->use_jit ? pcre2_jit_match(t->re, p, n, start, PCRE2_NO_UTF_CHECK, e->md, e->mctx)
                                          : pcre2_match(t->re, p, n, start, PCRE2_NO_UTF_CHECK, e->md, e->mctx))
                            : PCRE2_ERROR_NOMATCH;

@@ -88,4 +88,7 @@ int tok_set_pattern(tok_tokenizer *t, const char *pattern, lmc_err *err);
 size_t tok_utf8_valid_prefix(const uint8_t *p, size_t n);
 
 uint64_t tok_hash_bytes(const uint8_t *p, size_t n);
+
+/* fastpre.c: end of the match of a named pattern at p[i], or 0 if PCRE2 must decide. */
+size_t tok_fast_match(int kind, const uint8_t *p, size_t n, size_t i);
 #endif

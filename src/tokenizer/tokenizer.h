@@ -75,6 +75,8 @@ const char *tok_source_format(const tok_tokenizer *t);
 /* Encoders hold the per-thread scratch state (regex match data, BPE buffers). */
 int tok_encoder_new(tok_encoder **e, const tok_tokenizer *t, lmc_err *err);
 void tok_encoder_free(tok_encoder *e);
+/* Turn the exact ASCII fast path of pre-tokenization off (1 = on, the default); for tests. */
+void tok_encoder_set_fast(tok_encoder *e, int on);
 
 /* Encode `len` bytes, appending ids to `out`. allow_special = 0: special-token strings are plain
  * text (tiktoken's encode_ordinary); 1: every special/added token string is its id. */
