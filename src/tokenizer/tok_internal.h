@@ -6,6 +6,8 @@
 #include "tokenizer/tokenizer.h"
 
 #define TOK_NO_ID UINT32_MAX
+/* Ids must be below this (16M; real vocabularies are under 1M): bounds memory on hostile files. */
+#define TOK_MAX_ID (1u << 24)
 
 /* One entry of the pair table: key = left << 32 | right; empty = UINT64_MAX. */
 typedef struct tok_pair {

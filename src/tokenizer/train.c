@@ -126,6 +126,7 @@ int tok_trainer_new(tok_trainer **out, const tok_train_opts *o, lmc_err *err) {
     if (o->vocab_size < 256u + (uint32_t)o->n_specials)
         return lmc_errf(err, LMC_EINVAL, "vocab size %u is below 256 bytes + %d special tokens", o->vocab_size,
                         o->n_specials);
+    if (o->vocab_size > TOK_MAX_ID) return lmc_errf(err, LMC_EINVAL, "vocab size %u is above 2^24", o->vocab_size);
     tok_trainer *tr = calloc(1, sizeof *tr);
     if (!tr) return lmc_errf(err, LMC_ENOMEM, "out of memory");
     tr->o = *o;
