@@ -4,13 +4,14 @@
  * Exactness: encoding is token-for-token equal to tiktoken for its rank files and to HF tokenizers for
  * byte-level BPE tokenizer.json files (see docs/tokenizer.md for the rules and what is checked).
  *
- * One merge table serves both formats: a hash map from an adjacent token pair (left id, right id) to
- * (rank, merged id). Lower rank merges first; ties go to the leftmost pair.
- *   - tokenizer.json: rank = index of the merge in model.merges.
- *   - .tiktoken: every split of every token t into two tokens (a, b) with a+b == t is a pair of rank
- *     rank(t). This is exactly tiktoken's rank-by-concatenated-bytes rule.
- * The explicit merge list (one (a, b) -> id per rank) is kept too, so canonicality checks and
- * vocabulary extension (appending merges with ranks above all others) fit without a new structure.
+ * Merge rule: repeatedly merge the adjacent pair of lowest rank (leftmost on ties).
+ *   - tokenizer.json: a hash map from the pair (left id, right id) to (rank, merged id); rank = index
+ *     of the merge in model.merges.
+ *   - .tiktoken: rank of a pair = rank (= id) of the token equal to the concatenated bytes, looked up
+ *     by bytes: exactly tiktoken's rule, and nothing to build at load time.
+ * The explicit merge list (merge_a/merge_b/merge_id in rank order; derived for a rank file when it is
+ * saved) is the one structure canonicality checks and vocabulary extension (merges appended with
+ * ranks above all others) build on.
  *
  * Invalid UTF-8: the input is split into maximal valid UTF-8 runs and single invalid bytes; each run is
  * pre-tokenized by the regex on its own, each invalid byte is a piece of its own. decode(encode(x)) == x
