@@ -600,7 +600,7 @@ static const char *fineweb(const data_filter_cfg *c, const char *t, size_t n, da
     if (nl == 0) return "fineweb/empty";
     double r = (double)punct / (double)nl;
     if (r < c->fw_line_punct_thr && !(r == 0 && c->fw_line_punct_exclude_zero)) return "fineweb/line_punct_ratio";
-    if ((double)shortl / (double)nl > c->fw_short_line_thr) return "fineweb/short_line_ratio";
+    if (c->fw_short_line_thr && (double)shortl / (double)nl > c->fw_short_line_thr) return "fineweb/short_line_ratio";
     size_t non_nl = data_utf8_count(t, n) - (nlines_all - 1);
     if (c->fw_char_duplicates_ratio && non_nl > 0 && (double)dup_chars / (double)non_nl > c->fw_char_duplicates_ratio)
         return "fineweb/char_dup_ratio";
