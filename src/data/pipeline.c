@@ -648,8 +648,8 @@ done:
     for (int s = 0; st && s < c->nstages; s++) {
         for (size_t e = 0; e < st[s].nsets; e++) data_eval_free(&st[s].sets[e]);
         free(st[s].sets);
+        data_overlap_free(st[s].ov);  /* before the index it refers to */
         data_ngram_index_free(st[s].ix);
-        data_overlap_free(st[s].ov);
         data_stats_free(st[s].stats);
         json_decref(st[s].listed);
     }
