@@ -290,15 +290,19 @@ void data_words_free(data_words *w) {
     w->n = w->cap = 0;
 }
 
-/* Characters the Treebank tokenizer splits off the front / back of a token. */
+/* Characters spaCy's English tokenizer (datatrove 0.10's English word splitter) splits off the front /
+ * back of a token: its prefix/suffix punctuation, quotes and currency. */
 static int is_open_punct(uint32_t c) {
     return c == '"' || c == '\'' || c == '(' || c == '[' || c == '{' || c == '<' || c == '`' || c == 0x201C ||
-           c == 0x2018 || c == 0xAB || c == '$' || c == '#' || c == '@' || c == '&' || c == '%' || c == '*';
+           c == 0x2018 || c == 0xAB || c == '$' || c == '#' || c == '&' || c == '%' || c == '*' || c == '_' ||
+           c == 0xA3 || c == 0x20AC || c == 0xA7 || c == '=' || c == 0x2014 || c == 0x2013 || c == 0xBF ||
+           c == 0xA1 || c == ',' || c == ':' || c == ';' || c == '!' || c == '?' || c == 0x201E;
 }
 static int is_close_punct(uint32_t c) {
     return c == '"' || c == '\'' || c == ')' || c == ']' || c == '}' || c == '>' || c == ',' || c == ';' ||
-           c == ':' || c == '!' || c == '?' || c == '.' || c == 0x201D || c == 0x2019 || c == 0xBB || c == '%' ||
-           c == '&' || c == '#' || c == '$' || c == '@' || c == '*' || c == 0x2026;
+           c == ':' || c == '!' || c == '?' || c == 0x201D || c == 0x2019 || c == 0xBB || c == '%' || c == '&' ||
+           c == '#' || c == '*' || c == '_' || c == 0x2026 || c == 0x2014 || c == 0x2013 || c == 0x3002 ||
+           c == 0xFF0C || c == 0xFF1F || c == 0xFF01;
 }
 
 static size_t prev_cp_start(const char *s, size_t lo, size_t i) {
@@ -307,13 +311,71 @@ static size_t prev_cp_start(const char *s, size_t lo, size_t i) {
     return k;
 }
 
+static int ascii_lower(char c) { return c >= 'a' && c <= 'z'; }
+static int ascii_upper(char c) { return c >= 'A' && c <= 'Z'; }
+static int ascii_alpha(char c) { return ascii_lower(c) || ascii_upper(c); }
+
+/* Is [a, b) (case-insensitive) one of the words spaCy's exceptions split 'll 're 've 'd 'm after? */
+static int is_pronoun(const char *s, size_t a, size_t b) {
+    static const char *const p[] = {"i", "you", "he", "she", "it", "we", "they", "who", "what", "that", "there",
+                                    "here", "where", "how", "when", "why", "this", "these", "those", NULL};
+    for (int k = 0; p[k]; k++) {
+        size_t n = strlen(p[k]);
+        if (b - a != n) continue;
+        size_t j = 0;
+        while (j < n && (s[a + j] | 0x20) == p[k][j]) j++;
+        if (j == n) return 1;
+    }
+    return 0;
+}
+
+/* Where a contraction suffix starts in [a, end) ('s always; n't; 'll 're 've 'd 'm after pronouns),
+ * or end when there is none. ASCII ' or U+2019. */
+static size_t contraction_at(const char *s, size_t a, size_t end) {
+    static const char *const suf[] = {"s", "ll", "re", "ve", "d", "m", NULL};
+    for (int k = 0; suf[k]; k++) {
+        size_t n = strlen(suf[k]);
+        for (int q = 0; q < 2; q++) {
+            size_t ql = q ? 3 : 1;
+            if (end - a < n + ql + 1) continue;
+            size_t st = end - n - ql;
+            if (q ? memcmp(s + st, "\xE2\x80\x99", 3) != 0 : s[st] != '\'') continue;
+            size_t j = 0;
+            while (j < n && (s[st + ql + j] | 0x20) == suf[k][j]) j++;
+            if (j < n) continue;
+            if (k == 0 || is_pronoun(s, a, st)) return st;
+        }
+    }
+    /* n't after do/does/did/is/are/was/were/have/has/had/can/could/would/should/must/need/wo/ca/ai/sha */
+    if (end - a >= 4 && s[end - 1] == 't' && s[end - 2] == '\'' && (s[end - 3] | 0x20) == 'n') return end - 3;
+    return end;
+}
+
+static int emit_core(const char *s, size_t a, size_t b, data_words *out, lmc_err *err) {
+    /* infix: a run of 1-3 hyphens between two ASCII letters is its own token ("well-known" -> 3) */
+    size_t st = a;
+    for (size_t i = a + 1; i + 1 < b; i++) {
+        if (s[i] != '-' || !ascii_alpha(s[i - 1])) continue;
+        size_t j = i;
+        while (j < b && s[j] == '-' && j - i < 3) j++;
+        if (j < b && ascii_alpha(s[j])) {
+            if (push_word(out, st, i - st, data_utf8_count(s + st, i - st), err) < 0) return -1;
+            if (push_word(out, i, j - i, j - i, err) < 0) return -1;
+            st = j;
+            i = j;
+        }
+    }
+    return push_word(out, st, b - st, data_utf8_count(s + st, b - st), err);
+}
+
 /* Split one whitespace-delimited token [a, b). */
 static int split_token(const char *s, size_t a, size_t b, data_words *out, lmc_err *err) {
-    /* leading punctuation, one token per character */
+    /* leading punctuation, one token per character; a bare contraction ("'s" after a space) stays whole */
     while (a < b) {
         size_t k = a;
         uint32_t c = data_utf8_next(s, b, &k);
         if (!is_open_punct(c) || k == b) break;
+        if ((c == '\'' || c == 0x2019) && contraction_at(s, a > 0 ? a - 1 : a, b) == a && b - k <= 2) break;
         if (push_word(out, a, k - a, 1, err) < 0) return -1;
         a = k;
     }
@@ -321,40 +383,31 @@ static int split_token(const char *s, size_t a, size_t b, data_words *out, lmc_e
     size_t tail[64];
     size_t ntail = 0, end = b;
     while (end > a && ntail < 62) {
-        if (end - a >= 3 && memcmp(s + end - 3, "...", 3) == 0) {
-            if (end - 3 == a) break;
+        if (end - a > 3 && memcmp(s + end - 3, "...", 3) == 0) {
             tail[ntail++] = end - 3;
             end -= 3;
             continue;
         }
         size_t k = prev_cp_start(s, a, end), k2 = k;
         uint32_t c = data_utf8_next(s, end, &k2);
-        if (!is_close_punct(c) || k == a) break;
+        if (k == a) break;
+        if (c == '.') {
+            /* split a final period after a lowercase letter, digit, quote, bracket or % (spaCy), or after
+             * two capitals; "D.C." and "U.S." keep theirs */
+            char p = s[k - 1];
+            int split = ascii_lower(p) || (p >= '0' && p <= '9') || p == '"' || p == '\'' || p == ')' || p == ']' ||
+                        p == '%' || ((unsigned char)p & 0x80) || (ascii_upper(p) && k - 1 > a && ascii_upper(s[k - 2]));
+            if (ascii_lower(p) || ascii_upper(p))
+                for (size_t q = a; q < k - 1 && split; q++) split = s[q] != '.';  /* e.g. "e.g." */
+            if (!split) break;
+        } else if (!is_close_punct(c)) {
+            break;
+        }
         tail[ntail++] = k;
         end = k;
     }
-    /* contractions: n't, 's 'm 'd 'll 're 've (ASCII or ’) */
-    size_t contr = end;
-    {
-        size_t len = end - a;
-        const char *e = s + end;
-        int q1 = len >= 2 && e[-2] == '\'';
-        int q3 = len >= 4 && (unsigned char)e[-4] == 0xE2 && (unsigned char)e[-3] == 0x80 && (unsigned char)e[-2] == 0x99;
-        char l = (char)(e[-1] | 0x20);
-        if (len >= 2 && (l == 's' || l == 'm' || l == 'd') && (q1 || q3)) contr = q1 ? end - 2 : end - 4;
-        else if (len >= 3 && ((e[-2] | 0x20) == 'l' || (e[-2] | 0x20) == 'r' || (e[-2] | 0x20) == 'v' ||
-                              (e[-2] | 0x20) == 'e')) {
-            char l2 = (char)(e[-2] | 0x20);
-            int ok = (l2 == 'l' && l == 'l') || (l2 == 'r' && l == 'e') || (l2 == 'v' && l == 'e');
-            if (ok && e[-3] == '\'') contr = end - 3;
-            else if (ok && len >= 5 && (unsigned char)e[-5] == 0xE2 && (unsigned char)e[-4] == 0x80 &&
-                     (unsigned char)e[-3] == 0x99)
-                contr = end - 5;
-        }
-        if (contr == end && len >= 3 && (l == 't') && e[-2] == '\'' && (e[-3] | 0x20) == 'n') contr = end - 3;
-        if (contr == a) contr = end;
-    }
-    if (push_word(out, a, contr - a, data_utf8_count(s + a, contr - a), err) < 0) return -1;
+    size_t contr = contraction_at(s, a, end);
+    if (emit_core(s, a, contr, out, err) < 0) return -1;
     if (contr < end && push_word(out, contr, end - contr, data_utf8_count(s + contr, end - contr), err) < 0)
         return -1;
     for (size_t t = ntail; t-- > 0;) {
