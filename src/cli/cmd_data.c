@@ -5,6 +5,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#if LMC_HAVE_MPI
+#include <mpi.h>
+#endif
 
 #define INPUT_OPTS                                                                                         \
     {"field", 0, OPT_STR, "text", "NAME", "JSONL field holding the text (every other field is kept as is)"}, \
@@ -13,6 +16,19 @@
     {"strict", 0, OPT_FLAG, NULL, NULL, "an invalid input line is an error (default: skipped, counted, listed)"}, \
     {"max-doc-bytes", 0, OPT_INT, "268435456", "N", "skip (and count) documents longer than N bytes (0 = no limit)"}, \
     {"threads", 0, OPT_INT, "0", "N", "worker threads (0 = all cores); output is the same for any N"}
+
+/* The MPI rank of this process (0 when not under MPI). */
+static int mpi_rank_now(void) {
+#if LMC_HAVE_MPI
+    int init = 0, fin = 0, r = 0;
+    MPI_Initialized(&init);
+    MPI_Finalized(&fin);
+    if (init && !fin) MPI_Comm_rank(MPI_COMM_WORLD, &r);
+    return r;
+#else
+    return 0;
+#endif
+}
 
 /* Split "a,b" values of a repeatable option into one list. */
 static int collect_list(const lmc_args *a, const char *name, const char ***out, int *n) {
@@ -69,13 +85,18 @@ static int read_opts(const lmc_args *a, data_pipeline_cfg *c) {
 /* Run, write the report, print a summary line per stage. */
 static int run_pipeline(const lmc_args *a, data_pipeline_cfg *c, const char *report_path) {
     lmc_progress prog;
-    c->progress = &prog;
+    memset(&prog, 0, sizeof prog);
+    c->progress = mpi_rank_now() == 0 ? &prog : NULL;
     json_t *rep = NULL;
     lmc_err err = {0};
     int rc = data_pipeline_run(c, &rep, &err);
     if (rc < 0) {
         json_decref(rep);
         return lmc_fail(a, "%s", err.msg);
+    }
+    if (mpi_rank_now() != 0) {  /* rank 0 writes the output, the report and the summary */
+        json_decref(rep);
+        return 0;
     }
     if (report_path && lmc_json_save_file(rep, report_path, &err) < 0) {
         json_decref(rep);
@@ -172,7 +193,27 @@ static const lmc_opt dedup_opts[] = {
     INPUT_OPTS,
     LMC_OPTS_END};
 
+/* Under mpirun (Open MPI / PMI environment), dedup runs distributed: initialize MPI around it. */
+static int launched_by_mpi(void) {
+    return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") || getenv("PMIX_RANK");
+}
+
+static int run_dedup_inner(lmc_args *a);
+
 static int run_dedup(lmc_args *a) {
+#if LMC_HAVE_MPI
+    if (launched_by_mpi()) {
+        int prov;
+        MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &prov);
+        int rc = run_dedup_inner(a);
+        MPI_Finalize();
+        return rc;
+    }
+#endif
+    return run_dedup_inner(a);
+}
+
+static int run_dedup_inner(lmc_args *a) {
     data_pipeline_cfg c;
     data_pipeline_cfg_default(&c);
     int rc = read_opts(a, &c);

@@ -4,6 +4,7 @@
  * pass 1 computes keys and signatures of every surviving document while streaming, the clusters are
  * formed by union-find, and pass 2 writes the first document of each cluster. */
 #include "data/data.h"
+#include "data/dedup_mpi.h"
 
 #include <omp.h>
 #include <stdlib.h>
@@ -357,12 +358,13 @@ int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err)
         if (!ts[i].fs || !ts[i].sig) { lmc_errf(err, LMC_ENOMEM, "out of memory"); goto done; }
     }
 
+    int mrank = 0, msize = 1, distributed = c->dedup && data_mpi_world(&mrank, &msize);
     if (data_reader_open(&r, c->inputs, c->ninputs, &c->read, err) < 0) goto done;
     int use_spool = c->dedup && c->output && stages_change_docs(c);
     for (size_t i = 0; i < c->ninputs; i++)
         if (c->dedup && strcmp(c->inputs[i], "-") == 0) use_spool = 1;
     if (c->output && !c->dedup && data_writer_open(&out, c->output, err) < 0) goto done;
-    if (c->rejected && data_writer_open(&rej, c->rejected, err) < 0) goto done;
+    if (c->rejected && mrank == 0 && data_writer_open(&rej, c->rejected, err) < 0) goto done;
     if (use_spool) {
         size_t n = strlen(c->output) + 64;
         spool_path = malloc(n);
@@ -372,10 +374,31 @@ int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err)
     }
     const char *field = c->read.field ? c->read.field : "text";
 
-    /* ---- pass 1: stream ---- */
+    /* ---- pass 1: stream (or, under mpirun, the distributed key exchange) ---- */
     uint64_t docs_in = 0, docs_out = 0, bytes_in = 0;
-    if (c->progress) lmc_progress_start(c->progress, "data", 0, "B");
-    for (;;) {
+    if (distributed && (c->nstages > 0 || use_spool)) {
+        lmc_errf(err, LMC_EINVAL, "under MPI, dedup runs as a stage of its own (no other stages, no stdin)");
+        goto done;
+    }
+    if (c->progress && !distributed) lmc_progress_start(c->progress, "data", 0, "B");
+    if (distributed) {
+        uint64_t n;
+        if (data_dedup_mpi_pass1(c, &mh, nthreads, &uf, &n, err) < 0) goto done;
+        if (mrank != 0) {  /* rank 0 writes the output and the report */
+            json_object_set_new(*report, "mpi_rank", json_integer(mrank));
+            rc = 0;
+            goto done;
+        }
+        dd.stride = 2;  /* rank 0 fills exact keys, file and line in pass 2 */
+        dd.n = dd.cap = (size_t)n;
+        dd.keys = calloc((n ? n : 1) * 2, sizeof *dd.keys);
+        dd.file_id = calloc(n ? n : 1, sizeof *dd.file_id);
+        dd.line = calloc(n ? n : 1, sizeof *dd.line);
+        dd.has_sig = calloc(n ? n : 1, 1);
+        if (!dd.keys || !dd.file_id || !dd.line || !dd.has_sig) { lmc_errf(err, LMC_ENOMEM, "out of memory"); goto done; }
+        json_object_set_new(*report, "mpi_ranks", json_integer(msize));
+    }
+    for (; !distributed;) {
         data_doc *docs;
         long nd = data_reader_batch(r, 4096, (size_t)64 << 20, &docs, err);
         if (nd < 0) goto done;
@@ -450,7 +473,7 @@ int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err)
     json_t *dedup_rep = NULL;
     if (c->dedup) {
         size_t index_bytes = 0;
-        if (cluster(c, &dd, &uf, &index_bytes, err) < 0) goto done;
+        if (!distributed && cluster(c, &dd, &uf, &index_bytes, err) < 0) goto done;
         dedup_rep = json_object();
         json_object_set_new(*report, "dedup", dedup_rep);
         const data_reader *names = r;
@@ -477,6 +500,13 @@ int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err)
             if (nd == 0) break;
             for (long i = 0; i < nd; i++, k++) {
                 if (k >= dd.n) { lmc_errf(err, LMC_EFORMAT, "dedup: the input changed between the two passes"); goto done; }
+                if (distributed) {
+                    if (c->dedup_exact) data_exact_key(docs[i].text, docs[i].text_len, dd.keys + k * 2, &ts[0].tmp);
+                    dd.file_id[k] = docs[i].file_id;
+                    dd.line[k] = docs[i].line;
+                    docs_in++;
+                    bytes_in += docs[i].text_len;
+                }
                 uint32_t root = data_uf_find(&uf, (uint32_t)k);
                 if (root == k) {
                     if (out && data_writer_doc(out, &docs[i], field, err) < 0) goto done;
@@ -495,6 +525,10 @@ int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err)
             }
         }
         if (k != dd.n) { lmc_errf(err, LMC_EFORMAT, "dedup: the input changed between the two passes"); goto done; }
+        if (distributed) {
+            skipped = data_reader_nskipped(rr);
+            index_bytes = dd.n * (2 * sizeof(uint64_t) + sizeof(uint32_t) * 2 + sizeof(uint64_t));  /* rank 0 */
+        }
         /* clusters: roots in order, members listed */
         uint32_t *cnt = calloc(dd.n ? dd.n : 1, sizeof *cnt);
         if (!cnt) { lmc_errf(err, LMC_ENOMEM, "out of memory"); goto done; }
@@ -554,7 +588,7 @@ int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err)
         if (data_writer_commit(rej, err) < 0) { rej = NULL; goto done; }
         rej = NULL;
     }
-    if (c->progress) lmc_progress_finish(c->progress);
+    if (c->progress && !distributed) lmc_progress_finish(c->progress);
 
     /* ---- report ---- */
     {
