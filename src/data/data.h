@@ -66,6 +66,12 @@ const char *data_reader_path(const data_reader *r, uint32_t file_id);
 int data_reader_rewind(data_reader *r, lmc_err *err);
 void data_reader_close(data_reader *r);
 
+/* Validate one JSONL line as a JSON object and decode its top-level string `field` into out (reset
+ * first). Returns 0 (an object; *found says whether the field is a string), 1 (valid JSON, not an object),
+ * -1 (invalid: *msg and the 1-based byte column *col say where). */
+int data_json_line_field(const char *s, size_t n, const char *field, lmc_buf *out, int *found, const char **msg,
+                         size_t *col);
+
 /* Is the file JSONL by its name (.jsonl/.json/.ndjson, optionally + .gz/.zst)? */
 int data_path_is_jsonl(const char *path);
 

@@ -22,6 +22,7 @@ struct data_filter_scratch {
     size_t wh_cap;
     data_ht ht;
     lmc_buf line;
+    int have_words;      /* words/wh hold this document's words */
 };
 
 data_filter_scratch *data_filter_scratch_new(void) { return calloc(1, sizeof(data_filter_scratch)); }
@@ -605,6 +606,8 @@ static const char *fineweb(const data_filter_cfg *c, const char *t, size_t n, da
     if (c->fw_char_duplicates_ratio && non_nl > 0 && (double)dup_chars / (double)non_nl > c->fw_char_duplicates_ratio)
         return "fineweb/char_dup_ratio";
     if (c->fw_new_line_ratio) {
+        int have = 0;  /* words only now: most documents that fail, fail before this rule */
+        if (!sc->have_words && split_words_cached(sc, t, n, &have) < 0) return "oom";
         size_t nw = sc->words.n;
         if (nw == 0 || (double)(nlines_all - 1) / (double)nw > c->fw_new_line_ratio) return "fineweb/list_ratio";
     }
@@ -614,8 +617,11 @@ static const char *fineweb(const data_filter_cfg *c, const char *t, size_t n, da
 const char *data_filter_doc(const data_filter_cfg *c, const char *text, size_t len, data_filter_scratch *sc) {
     int have = 0;
     const char *r;
-    if (c->rulesets & (DATA_RULESET_GOPHER_REP | DATA_RULESET_GOPHER_QUALITY | DATA_RULESET_FINEWEB))
+    sc->have_words = 0;
+    if (c->rulesets & (DATA_RULESET_GOPHER_REP | DATA_RULESET_GOPHER_QUALITY)) {
         if (split_words_cached(sc, text, len, &have) < 0) return "oom";
+        sc->have_words = 1;
+    }
     if ((c->rulesets & DATA_RULESET_GOPHER_REP) && (r = gopher_repetition(c, text, len, sc))) return r;
     if ((c->rulesets & DATA_RULESET_GOPHER_QUALITY) && (r = gopher_quality(c, text, len, sc))) return r;
     if ((c->rulesets & DATA_RULESET_C4) && (r = c4(c, text, len, sc))) return r;

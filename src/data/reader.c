@@ -27,6 +27,7 @@ struct data_reader {
     int topen;
 
     lmc_buf store;         /* batch text/raw bytes */
+    lmc_buf jbuf;          /* decoded text of the current JSONL line */
     data_doc *docs;
     size_t docs_cap;
 
@@ -107,6 +108,7 @@ void data_reader_close(data_reader *r) {
     if (r->md) pcre2_match_data_free(r->md);
     if (r->sep) pcre2_code_free(r->sep);
     lmc_buf_free(&r->store);
+    lmc_buf_free(&r->jbuf);
     free(r->docs);
     free(r);
 }
@@ -186,21 +188,14 @@ static int jsonl_line(data_reader *r, size_t *nd, const char *line, size_t len, 
     if (r->o.max_doc_bytes && len > r->o.max_doc_bytes)
         return skip(r, lineno, err, "line of %zu bytes is longer than the limit of %zu bytes", len,
                     r->o.max_doc_bytes);
-    json_error_t je;
-    json_t *j = json_loadb(line, len, JSON_ALLOW_NUL, &je);
-    if (!j) return skip(r, lineno, err, "invalid JSON at column %d: %.60s", je.column, je.text);
-    if (!json_is_object(j)) {
-        json_decref(j);
-        return skip(r, lineno, err, "not a JSON object");
-    }
-    json_t *t = json_object_get(j, r->o.field);
-    if (!t || !json_is_string(t)) {
-        json_decref(j);
-        return skip(r, lineno, err, "no string field \"%.40s\"", r->o.field);
-    }
-    int rc = add_doc(r, nd, json_string_value(t), json_string_length(t), line, len, lineno, err);
-    json_decref(j);
-    return rc;
+    int found;
+    const char *msg = NULL;
+    size_t col = 0;
+    int rc = data_json_line_field(line, len, r->o.field, &r->jbuf, &found, &msg, &col);
+    if (rc < 0) return skip(r, lineno, err, "invalid JSON at column %zu: %.60s", col, msg ? msg : "?");
+    if (rc > 0) return skip(r, lineno, err, "not a JSON object");
+    if (!found) return skip(r, lineno, err, "no string field \"%.40s\"", r->o.field);
+    return add_doc(r, nd, r->jbuf.data ? r->jbuf.data : "", r->jbuf.len, line, len, lineno, err);
 }
 
 static int text_doc(data_reader *r, size_t *nd, const char *s, size_t len, uint64_t lineno, lmc_err *err) {

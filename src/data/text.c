@@ -333,6 +333,12 @@ static int is_pronoun(const char *s, size_t a, size_t b) {
  * or end when there is none. ASCII ' or U+2019. */
 static size_t contraction_at(const char *s, size_t a, size_t end) {
     static const char *const suf[] = {"s", "ll", "re", "ve", "d", "m", NULL};
+    /* fast reject: every contraction has ' or U+2019 (last byte 0x99) within its last 6 bytes */
+    {
+        int q = 0;
+        for (size_t i = end > a + 6 ? end - 6 : a; i < end && !q; i++) q = s[i] == '\'' || (unsigned char)s[i] == 0x99;
+        if (!q) return end;
+    }
     for (int k = 0; suf[k]; k++) {
         size_t n = strlen(suf[k]);
         for (int q = 0; q < 2; q++) {

@@ -8,7 +8,16 @@
 #include <stdio.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <string.h>
 #include "data/data.h"
+
+/* Print the line that made the two parsers disagree, then stop. */
+static void mismatch(const char *what, const char *s, size_t n) {
+    fprintf(stderr, "fuzz_jsonl: %s on line: ", what);
+    for (size_t i = 0; i < n; i++) fprintf(stderr, (unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f ? "\\x%02x" : "%c", (unsigned char)s[i]);
+    fputc('\n', stderr);
+    __builtin_trap();
+}
 
 static void read_as(const char *path, data_format fmt, const char *sep) {
     data_read_opts o;
@@ -36,6 +45,44 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     read_as(path, DATA_FMT_JSONL, NULL);
     read_as(path, DATA_FMT_TEXT, "\\n\\s*\\n");
     close(fd);
+
+    /* differential: the one-pass JSONL validator agrees with jansson on every line */
+    {
+        const char *t0 = (const char *)data;
+        size_t pos = 0;
+        lmc_buf out = {0};
+        while (pos <= size) {
+            const char *nl = memchr(t0 + pos, '\n', size - pos);
+            size_t len = nl ? (size_t)(nl - (t0 + pos)) : size - pos;
+            int found;
+            const char *msg;
+            size_t col;
+            int mine = data_json_line_field(t0 + pos, len, "text", &out, &found, &msg, &col);
+            json_error_t je;
+            /* jansson stops at a raw NUL byte (not JSON anyway): compare only lines without one */
+            json_t *j = memchr(t0 + pos, 0, len) ? NULL : json_loadb(t0 + pos, len, JSON_ALLOW_NUL, &je);
+            if (!j && memchr(t0 + pos, 0, len)) {
+                if (mine == 0) mismatch("accepted a raw NUL byte", t0 + pos, len);
+                if (!nl) break;
+                pos += len + 1;
+                continue;
+            }
+            if (j) {
+                if (mine < 0) mismatch("rejected valid JSON", t0 + pos, len);
+                if ((mine == 0) != json_is_object(j)) mismatch("object or not", t0 + pos, len);
+                json_t *tv = json_object_get(j, "text");
+                if (mine == 0 && found && (!json_is_string(tv) || json_string_length(tv) != out.len ||
+                                           memcmp(json_string_value(tv), out.data, out.len)))
+                    mismatch("decoded text differs", t0 + pos, len);
+                json_decref(j);
+            } else if (mine == 0 && !strstr(je.text, "too big") && !strstr(je.text, "overflow")) {
+                mismatch(je.text, t0 + pos, len);
+            }
+            if (!nl) break;
+            pos += len + 1;
+        }
+        lmc_buf_free(&out);
+    }
 
     /* the per-document analysis on the raw bytes */
     const char *t = (const char *)data;
