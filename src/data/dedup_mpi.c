@@ -147,7 +147,7 @@ int data_dedup_mpi_pass1(const data_pipeline_cfg *c, const data_minhash *mh, int
     if (!sendbuf) { lmc_errf(err, LMC_ENOMEM, "out of memory"); goto done; }
     size_t off = 0;
     for (int p = 0; p < size; p++) {
-        memcpy(sendbuf + off, out[p].r, out[p].n * sizeof(rec));
+        if (out[p].n) memcpy(sendbuf + off, out[p].r, out[p].n * sizeof(rec));
         scount[p] = (int)(out[p].n * sizeof(rec));
         sdispl[p] = (int)(off * sizeof(rec));
         off += out[p].n;
