@@ -113,6 +113,35 @@ static void test_jsonl(void) {
     CHECK(strcmp(g.text[0], "x") == 0);
 }
 
+/* Invalid UTF-8 inside a JSON string, a raw control character, a lone surrogate escape: counted skips. */
+static void test_bad_strings(void) {
+    const char *t = "{\"text\": \"ok\"}\n{\"text\": \"bad \xff byte\"}\n{\"text\": \"tab\there\"}\n"
+                    "{\"text\": \"\\ud800\"}\n{\"text\": \"fine \xc3\xa9\"}\n";
+    write_file(path_of("u.jsonl"), t, strlen(t));
+    data_read_opts o;
+    data_read_opts_default(&o);
+    const char *p[] = {path_of("u.jsonl")};
+    got g;
+    read_all_docs(p, 1, &o, &g);
+    CHECK_EQ_INT(g.rc, 0);
+    CHECK_EQ_INT(g.n, 2);
+    CHECK(strcmp(g.text[1], "fine \xc3\xa9") == 0);
+    CHECK_EQ_INT(g.skipped, 3);
+    data_reader *r;
+    lmc_err err = {0};
+    data_reader_open(&r, p, 1, &o, &err);
+    data_doc *d;
+    while (data_reader_batch(r, 100, 1 << 20, &d, &err) > 0) {}
+    size_t ns;
+    const data_skip *sk = data_reader_skips(r, &ns);
+    CHECK_EQ_INT(ns, 3);
+    CHECK_STR_CONTAINS(sk[0].reason, "invalid UTF-8");
+    CHECK_EQ_INT(sk[0].line, 2);
+    CHECK_STR_CONTAINS(sk[1].reason, "control character");
+    CHECK_STR_CONTAINS(sk[2].reason, "surrogate");
+    data_reader_close(r);
+}
+
 static void test_compressed(void) {
     write_gz(path_of("b.jsonl.gz"), JSONL);
     write_zst(path_of("c.jsonl.zst"), JSONL, 0);
@@ -280,6 +309,7 @@ static void test_cli(void) {
 int main(void) {
     tmp = test_tmpdir();
     test_jsonl();
+    test_bad_strings();
     test_compressed();
     test_text();
     test_long_line();
