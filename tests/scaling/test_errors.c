@@ -1,6 +1,7 @@
 /* Degenerate runs files: each gives a clear error naming file:line (and column where it applies),
  * from the library and from `lmc scaling fit` (non-zero exit, message on stderr). */
 #include <stdio.h>
+#include <sys/wait.h>
 
 #include "base/base.h"
 #include "scaling/scaling.h"

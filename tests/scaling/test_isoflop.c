@@ -2,6 +2,7 @@
  * exponent N_opt ∝ C^(beta/(alpha+beta)) are recovered; FLOPs that differ by a little jitter still
  * group; too few shared budgets is a clear error; `lmc scaling fit --approach 2 --json` works. */
 #include <stdio.h>
+#include <sys/wait.h>
 
 #include "base/base.h"
 #include "scaling/scaling.h"
