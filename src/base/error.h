@@ -7,6 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" { /* the CUDA sources are compiled as C++ */
+#endif
+
 enum lmc_errcode {
     LMC_OK = 0,
     LMC_EIO = -1,      /* open/read/write/rename failed: the OS said no */
@@ -44,4 +48,7 @@ int lmc_err_wrap(lmc_err *err, const char *fmt, ...) __attribute__((format(print
 
 void lmc_err_clear(lmc_err *err);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -1,0 +1,78 @@
+/* GELU with the tanh approximation (HF "gelu_new"):
+ *   gelu(x) = 0.5 x (1 + tanh(s (x + 0.044715 x^3))),  s = sqrt(2/pi).
+ * tanh(u) = 1 - 2 / (exp(2u) + 1) through the vector exp (absolute error ~1e-7). */
+#include "kernels/cpu/kernels.h"
+#include "kernels/cpu/vmath.h"
+
+#define GELU_S 0.7978845608028654f
+#define GELU_K 0.044715f
+
+static inline float gelu_tanh_scalar(float u) { return tanhf(u); }
+
+#ifdef __AVX512F__
+static inline __m512 tanh512(__m512 u) {
+    __m512 e = vm_exp512(_mm512_add_ps(u, u));
+    __m512 one = _mm512_set1_ps(1.0f);
+    return _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, one)));
+}
+#endif
+
+void k_gelu_fwd(float *out, const float *x, size_t n) {
+    const size_t CH = 4096;
+    size_t nch = (n + CH - 1) / CH;
+#pragma omp parallel for schedule(static)
+    for (size_t c = 0; c < nch; c++) {
+        size_t i = c * CH, e = i + CH < n ? i + CH : n;
+#ifdef __AVX512F__
+        const __m512 s = _mm512_set1_ps(GELU_S), k = _mm512_set1_ps(GELU_K), half = _mm512_set1_ps(0.5f),
+                     one = _mm512_set1_ps(1.0f);
+        for (; i + 16 <= e; i += 16) {
+            __m512 xv = _mm512_loadu_ps(x + i);
+            __m512 x3 = _mm512_mul_ps(_mm512_mul_ps(xv, xv), xv);
+            __m512 u = _mm512_mul_ps(s, _mm512_fmadd_ps(k, x3, xv));
+            __m512 t = tanh512(u);
+            _mm512_storeu_ps(out + i, _mm512_mul_ps(_mm512_mul_ps(half, xv), _mm512_add_ps(one, t)));
+        }
+#endif
+        for (; i < e; i++) {
+            float xi = x[i];
+            float u = GELU_S * (xi + GELU_K * xi * xi * xi);
+            out[i] = 0.5f * xi * (1.0f + gelu_tanh_scalar(u));
+        }
+    }
+}
+
+void k_gelu_bwd(float *dx, const float *x, const float *dout, size_t n) {
+    const size_t CH = 4096;
+    size_t nch = (n + CH - 1) / CH;
+#pragma omp parallel for schedule(static)
+    for (size_t c = 0; c < nch; c++) {
+        size_t i = c * CH, e = i + CH < n ? i + CH : n;
+#ifdef __AVX512F__
+        const __m512 s = _mm512_set1_ps(GELU_S), k = _mm512_set1_ps(GELU_K), half = _mm512_set1_ps(0.5f),
+                     one = _mm512_set1_ps(1.0f), k3 = _mm512_set1_ps(3.0f * GELU_K);
+        for (; i + 16 <= e; i += 16) {
+            __m512 xv = _mm512_loadu_ps(x + i);
+            __m512 x2 = _mm512_mul_ps(xv, xv);
+            __m512 u = _mm512_mul_ps(s, _mm512_fmadd_ps(_mm512_mul_ps(k, x2), xv, xv));
+            /* with e = exp(2u): tanh = 1 - 2/(e+1), sech^2 = 4e/(e+1)^2 (relative-accurate for large |u|) */
+            __m512 e2 = vm_exp512(_mm512_add_ps(u, u));
+            __m512 inv = _mm512_div_ps(one, _mm512_add_ps(e2, one));
+            __m512 t = _mm512_fnmadd_ps(_mm512_set1_ps(2.0f), inv, one);
+            __m512 sech2 = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(4.0f), e2), _mm512_mul_ps(inv, inv));
+            __m512 du = _mm512_mul_ps(s, _mm512_fmadd_ps(k3, x2, one));
+            /* 0.5 (1 + t) + 0.5 x sech2 du */
+            __m512 g = _mm512_mul_ps(half, _mm512_fmadd_ps(_mm512_mul_ps(xv, sech2), du, _mm512_add_ps(one, t)));
+            _mm512_storeu_ps(dx + i, _mm512_mul_ps(g, _mm512_loadu_ps(dout + i)));
+        }
+#endif
+        for (; i < e; i++) {
+            float xi = x[i];
+            float u = GELU_S * (xi + GELU_K * xi * xi * xi);
+            float t = gelu_tanh_scalar(u);
+            float sech2 = 1.0f - t * t;
+            float du = GELU_S * (1.0f + 3.0f * GELU_K * xi * xi);
+            dx[i] = (0.5f * (1.0f + t) + 0.5f * xi * sech2 * du) * dout[i];
+        }
+    }
+}

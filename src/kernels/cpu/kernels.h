@@ -1,0 +1,88 @@
+/* CPU compute kernels behind the GPT-2 layers (fp32). Each layer has a forward and a backward;
+ * backward kernels ACCUMULATE (+=) into parameter gradients and into the gradient of their input
+ * unless the comment says "overwrites". Shapes: N = rows (B*T), C = channels.
+ * Weights use HF Conv1D layout [in, out]: out = inp @ w + b.
+ *
+ * Parallelism: OpenMP inside each kernel, GEMMs through cblas_sgemm. For a fixed thread count every
+ * kernel is bitwise deterministic (reductions have a fixed order; no atomics on floats).
+ *
+ * A bf16 path slots in beside these: same signatures with bf16 activations/weights (suffix _bf16),
+ * fp32 accumulation and fp32 master weights; the model picks the table of kernels at create time.
+ *
+ * Plain reference versions of the fused/optimised kernels live in kernels/cpu/ref.h (tests only). */
+#ifndef LMC_KERNELS_CPU_KERNELS_H
+#define LMC_KERNELS_CPU_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Threads for both OpenMP kernels and BLAS (n <= 0: all cores). */
+void lmc_kernels_set_threads(int n);
+int lmc_kernels_get_threads(void);
+
+/* out[N,OC] = inp[N,C] @ w[C,OC] + bias[OC] (bias may be NULL). */
+void k_matmul_fwd(float *out, const float *inp, const float *w, const float *bias, size_t N, int C, int OC);
+/* out[N,OC] += inp[N,C] @ w[C,OC] (+ bias): for residual streams (out holds the residual). */
+void k_matmul_fwd_acc(float *out, const float *inp, const float *w, const float *bias, size_t N, int C, int OC);
+/* dinp[N,C] (overwrites; NULL = skip) = dout @ w^T; dw[C,OC] += inp^T @ dout; dbias[OC] += colsum(dout). */
+void k_matmul_bwd(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
+                  const float *w, size_t N, int C, int OC);
+/* Same but dinp += dout @ w^T. */
+void k_matmul_bwd_acc(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
+                      const float *w, size_t N, int C, int OC);
+
+/* Tied output head: logits[N,Vp] = x[N,C] @ wte[Vp,C]^T. */
+void k_lmhead_fwd(float *logits, const float *x, const float *wte, size_t N, int C, int Vp);
+/* dx[N,C] = dlogits @ wte (overwrites); dwte[Vp,C] += dlogits^T @ x. */
+void k_lmhead_bwd(float *dx, float *dwte, const float *dlogits, const float *x, const float *wte,
+                  size_t N, int C, int Vp);
+
+/* LayerNorm over rows of C: out = (x - mean) * rstd * w + b. mean/rstd [N] may be NULL (inference). */
+void k_layernorm_fwd(float *out, float *mean, float *rstd, const float *x, const float *w,
+                     const float *b, size_t N, int C, float eps);
+/* dx += ..., dw += ..., db += ... */
+void k_layernorm_bwd(float *dx, float *dw, float *db, const float *dout, const float *x,
+                     const float *w, const float *mean, const float *rstd, size_t N, int C);
+
+/* Token + position embedding: out[b,t,:] = wte[inp[b,t],:] + wpe[t,:]. */
+void k_encoder_fwd(float *out, const int32_t *inp, const float *wte, const float *wpe, int B, int T, int C);
+/* dwte[inp] += dout, dwpe[t] += sum over b of dout. Deterministic (no races). */
+void k_encoder_bwd(float *dwte, float *dwpe, const float *dout, const int32_t *inp, int B, int T, int C);
+
+/* GELU, tanh approximation (HF gelu_new). */
+void k_gelu_fwd(float *out, const float *x, size_t n);
+/* dx (overwrites) = dout * gelu'(x). dx may alias dout. */
+void k_gelu_bwd(float *dx, const float *x, const float *dout, size_t n);
+
+/* Causal multi-head self-attention, flash style: never materialises T x T per layer.
+ * qkv [B,T,3C] (q | k | v, head h at columns h*hd), out [B,T,C], lse [B,NH,T] = log-sum-exp of each
+ * softmax row (scaled scores), all that backward needs besides qkv and out.
+ * Returns 0, or LMC_ENOMEM when the per-thread scratch (2 * 64 * T floats) cannot be allocated. */
+int k_attention_fwd(float *out, float *lse, const float *qkv, int B, int T, int C, int NH);
+/* dqkv [B,T,3C] (overwrites) from dout [B,T,C], recomputing the probabilities from qkv and lse. */
+int k_attention_bwd(float *dqkv, const float *dout, const float *qkv, const float *out,
+                    const float *lse, int B, int T, int C, int NH);
+/* One query row per head against a KV cache (incremental decoding): q [C], kcache/vcache [t_len, C]
+ * row-major with row stride ldkv floats; out [C]. scratch >= t_len floats. */
+void k_attention_decode(float *out, const float *q, const float *kcache, const float *vcache,
+                        int t_len, size_t ldkv, int C, int NH, float *scratch);
+
+/* Softmax cross-entropy over the first V of Vp columns (padded columns never enter the loss).
+ * losses[N] (0 where target < 0), lse[N]. Returns the sum of losses over valid targets in *sum and the
+ * count in *count. */
+void k_crossentropy_fwd(float *losses, float *lse, const float *logits, const int32_t *targets,
+                        size_t N, int V, int Vp, double *sum, int64_t *count);
+/* In place: logits -> dlogits = scale * (softmax - onehot(target)) for columns < V, 0 for padded
+ * columns and for rows with target < 0. */
+void k_crossentropy_bwd_inplace(float *logits, const float *lse, const int32_t *targets, float scale,
+                                size_t N, int V, int Vp);
+
+/* y += x (n floats). */
+void k_add_inplace(float *y, const float *x, size_t n);
+/* out[N,C] = x[N,C] + bias[C] broadcast (bias may be NULL: copy). */
+void k_copy_bias(float *out, const float *x, const float *bias, size_t N, int C);
+/* sum of squares of n floats in double (fixed-order blocked reduction). */
+double k_sumsq(const float *x, size_t n);
+void k_scale(float *x, float s, size_t n);
+
+#endif

@@ -1,0 +1,41 @@
+/* Thread count for OpenMP kernels and BLAS together. */
+#include "kernels/cpu/kernels.h"
+#include <omp.h>
+#include <cblas.h>
+
+#ifdef LMC_BLAS_BLIS
+#include <blis.h>
+#endif
+
+void lmc_kernels_set_threads(int n) {
+    if (n <= 0) n = omp_get_num_procs();
+    omp_set_num_threads(n);
+#ifdef LMC_BLAS_BLIS
+    bli_thread_set_num_threads(n);
+#else
+    openblas_set_num_threads(n);
+#endif
+}
+
+int lmc_kernels_get_threads(void) { return omp_get_max_threads(); }
+
+#include "kernels/cpu/blas_threads.h"
+
+int k_blas_single_begin(void) {
+#ifdef LMC_BLAS_BLIS
+    int prev = bli_thread_get_num_threads();
+    bli_thread_set_num_threads(1);
+#else
+    int prev = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+#endif
+    return prev;
+}
+
+void k_blas_single_end(int prev) {
+#ifdef LMC_BLAS_BLIS
+    bli_thread_set_num_threads(prev);
+#else
+    openblas_set_num_threads(prev);
+#endif
+}

@@ -1,0 +1,401 @@
+/* GPT-2 model: parameter layout, activations, forward, backward, gradient utilities, AdamW. */
+#include "model/gpt2.h"
+#include "kernels/cpu/kernels.h"
+#include "optim/optim.h"
+#include "base/mem.h"
+#include "base/rng.h"
+#include "base/progress.h"
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define ALIGN_FLOATS 16 /* 64 bytes */
+
+struct gpt2_acts {
+    size_t cap_N;            /* rows (B*T) the buffer was sized for */
+    float *buf;
+    int32_t *inputs, *targets;
+    int has_targets;
+    /* per-layer stacks, layer l at offset l * (per-layer size) */
+    float *res;              /* (L+1) x N x C: res[0] = embeddings, res[l+1] = output of layer l */
+    float *ln1, *ln1_mean, *ln1_rstd, *qkv, *atty, *lse, *res_mid, *ln2, *ln2_mean, *ln2_rstd, *fch, *fchg;
+    float *lnf, *lnf_mean, *lnf_rstd, *logits, *ce_lse, *losses;
+    float *d_res, *d_small, *d_big;   /* backward scratch */
+};
+
+const char *gpt2_prof_name(int i) {
+    static const char *names[GPT2_PROF_N] = {"encoder", "layernorm", "matmul", "attention", "gelu",
+                                             "residual", "lm_head", "softmax_xent", "adamw"};
+    return i >= 0 && i < GPT2_PROF_N ? names[i] : "?";
+}
+
+int gpt2_config_check(gpt2_config *c, lmc_err *err) {
+    if (c->n_layer <= 0 || c->n_layer > 1024) return lmc_errf(err, LMC_EINVAL, "n_layer %d out of range (1..1024)", c->n_layer);
+    if (c->n_head <= 0 || c->n_head > 1024) return lmc_errf(err, LMC_EINVAL, "n_head %d out of range (1..1024)", c->n_head);
+    if (c->d_model <= 0 || c->d_model > 65536) return lmc_errf(err, LMC_EINVAL, "d_model %d out of range (1..65536)", c->d_model);
+    if (c->d_model % c->n_head) return lmc_errf(err, LMC_EINVAL, "d_model %d is not divisible by n_head %d", c->d_model, c->n_head);
+    if (c->max_seq <= 0 || c->max_seq > 1 << 20) return lmc_errf(err, LMC_EINVAL, "max_seq %d out of range (1..1048576)", c->max_seq);
+    if (c->vocab_size <= 0 || c->vocab_size > 1 << 24) return lmc_errf(err, LMC_EINVAL, "vocab_size %d out of range (1..16777216)", c->vocab_size);
+    int vp = (c->vocab_size + 127) / 128 * 128;
+    if (c->padded_vocab == 0) c->padded_vocab = vp;
+    if (c->padded_vocab < c->vocab_size) return lmc_errf(err, LMC_EINVAL, "padded_vocab %d < vocab_size %d", c->padded_vocab, c->vocab_size);
+    if (c->ln_eps == 0.0f) c->ln_eps = 1e-5f;
+    if (!(c->ln_eps > 0.0f) || !isfinite(c->ln_eps)) return lmc_errf(err, LMC_EINVAL, "layer_norm_epsilon must be positive");
+    /* keep every element count of one tensor and of the activations well inside size_t and int */
+    double total = (double)c->padded_vocab * c->d_model + (double)c->max_seq * c->d_model
+                 + (double)c->n_layer * (12.0 * c->d_model * c->d_model + 13.0 * c->d_model);
+    if (total > 4e10) return lmc_errf(err, LMC_EINVAL, "model too large (%.3g parameters)", total);
+    if ((double)c->d_model * 4 * c->d_model > 2e9 || (double)c->padded_vocab * c->d_model > 2e9)
+        return lmc_errf(err, LMC_EINVAL, "a single tensor would exceed 2^31 elements");
+    return 0;
+}
+
+size_t gpt2_param_count(const gpt2_config *c) {
+    size_t d = (size_t)c->d_model;
+    return (size_t)c->vocab_size * d + (size_t)c->max_seq * d + 2 * d
+         + (size_t)c->n_layer * (12 * d * d + 13 * d);
+}
+
+double gpt2_flops_per_token(const gpt2_config *c, int T) {
+    double d = c->d_model, L = c->n_layer;
+    return 6.0 * (12.0 * L * d * d + d * c->vocab_size) + 12.0 * L * d * T;
+}
+
+static void add_view(gpt2_model *m, size_t *off, const char *name, int ndim, int64_t s0, int64_t s1,
+                     size_t alloc_numel, int decay) {
+    gpt2_view *v = &m->views[m->n_views++];
+    snprintf(v->name, sizeof v->name, "%s", name);
+    v->ndim = ndim;
+    v->shape[0] = s0;
+    v->shape[1] = ndim == 2 ? s1 : 0;
+    v->numel = (size_t)s0 * (size_t)(ndim == 2 ? s1 : 1);
+    v->offset = *off;
+    v->decay = decay;
+    size_t n = alloc_numel ? alloc_numel : v->numel;
+    *off += (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+}
+
+#define VIEWS_PER_LAYER 12
+
+int gpt2_create(gpt2_model **out, const gpt2_config *cfg_in, lmc_err *err) {
+    *out = NULL;
+    gpt2_config cfg = *cfg_in;
+    if (gpt2_config_check(&cfg, err)) return err ? err->code : LMC_EINVAL;
+    gpt2_model *m = (gpt2_model *)lmc_alloc(sizeof *m, err);
+    if (!m) return LMC_ENOMEM;
+    m->cfg = cfg;
+    m->loss = -1.0f;
+    int L = cfg.n_layer;
+    int64_t C = cfg.d_model;
+    m->views = (gpt2_view *)lmc_alloc_array((size_t)L * VIEWS_PER_LAYER + 4, sizeof(gpt2_view), err);
+    if (!m->views) { gpt2_free(m); return LMC_ENOMEM; }
+    size_t off = 0;
+    char nm[40];
+    add_view(m, &off, "wte.weight", 2, cfg.vocab_size, C, (size_t)cfg.padded_vocab * C, 1);
+    add_view(m, &off, "wpe.weight", 2, cfg.max_seq, C, 0, 1);
+    for (int l = 0; l < L; l++) {
+#define V1(suffix, n) snprintf(nm, sizeof nm, "h.%d." suffix, l & 0xfffff); add_view(m, &off, nm, 1, n, 0, 0, 0)
+#define V2(suffix, a, b) snprintf(nm, sizeof nm, "h.%d." suffix, l & 0xfffff); add_view(m, &off, nm, 2, a, b, 0, 1)
+        V1("ln_1.weight", C); V1("ln_1.bias", C);
+        V2("attn.c_attn.weight", C, 3 * C); V1("attn.c_attn.bias", 3 * C);
+        V2("attn.c_proj.weight", C, C); V1("attn.c_proj.bias", C);
+        V1("ln_2.weight", C); V1("ln_2.bias", C);
+        V2("mlp.c_fc.weight", C, 4 * C); V1("mlp.c_fc.bias", 4 * C);
+        V2("mlp.c_proj.weight", 4 * C, C); V1("mlp.c_proj.bias", C);
+#undef V1
+#undef V2
+    }
+    add_view(m, &off, "ln_f.weight", 1, C, 0, 0, 0);
+    add_view(m, &off, "ln_f.bias", 1, C, 0, 0, 0);
+    m->n_floats = off;
+    m->params = (float *)lmc_alloc_array(off, sizeof(float), err);
+    if (!m->params) { gpt2_free(m); return LMC_ENOMEM; }
+    m->wte = m->params + m->views[0].offset;
+    m->wpe = m->params + m->views[1].offset;
+    m->lnf_w = m->params + m->views[m->n_views - 2].offset;
+    m->lnf_b = m->params + m->views[m->n_views - 1].offset;
+    *out = m;
+    return 0;
+}
+
+int gpt2_enable_training(gpt2_model *m, lmc_err *err) {
+    if (!m->grads) m->grads = (float *)lmc_alloc_array(m->n_floats, sizeof(float), err);
+    if (!m->m) m->m = (float *)lmc_alloc_array(m->n_floats, sizeof(float), err);
+    if (!m->v) m->v = (float *)lmc_alloc_array(m->n_floats, sizeof(float), err);
+    return m->grads && m->m && m->v ? 0 : LMC_ENOMEM;
+}
+
+static void acts_free(gpt2_acts *a) {
+    if (!a) return;
+    lmc_free(a->buf);
+    lmc_free(a);
+}
+
+void gpt2_free(gpt2_model *m) {
+    if (!m) return;
+    lmc_free(m->params);
+    lmc_free(m->grads);
+    lmc_free(m->m);
+    lmc_free(m->v);
+    lmc_free(m->views);
+    acts_free(m->acts);
+    lmc_free(m);
+}
+
+gpt2_layer gpt2_layer_ptrs(const gpt2_model *m, float *buf, int l) {
+    const gpt2_view *v = m->views + 2 + (size_t)l * VIEWS_PER_LAYER;
+    gpt2_layer p;
+    p.ln1_w = buf + v[0].offset;   p.ln1_b = buf + v[1].offset;
+    p.qkv_w = buf + v[2].offset;   p.qkv_b = buf + v[3].offset;
+    p.proj_w = buf + v[4].offset;  p.proj_b = buf + v[5].offset;
+    p.ln2_w = buf + v[6].offset;   p.ln2_b = buf + v[7].offset;
+    p.fc_w = buf + v[8].offset;    p.fc_b = buf + v[9].offset;
+    p.fcproj_w = buf + v[10].offset; p.fcproj_b = buf + v[11].offset;
+    return p;
+}
+
+const gpt2_view *gpt2_find_view(const gpt2_model *m, const char *name) {
+    if (strncmp(name, "transformer.", 12) == 0) name += 12;
+    for (int i = 0; i < m->n_views; i++)
+        if (strcmp(m->views[i].name, name) == 0) return &m->views[i];
+    return NULL;
+}
+
+static int ends_with(const char *s, const char *suf) {
+    size_t n = strlen(s), k = strlen(suf);
+    return n >= k && strcmp(s + n - k, suf) == 0;
+}
+
+void gpt2_init_random(gpt2_model *m, uint64_t seed) {
+    lmc_rng rng;
+    lmc_rng_init(&rng, seed);
+    memset(m->params, 0, m->n_floats * sizeof(float));
+    float resid_std = 0.02f / sqrtf(2.0f * (float)m->cfg.n_layer);
+    for (int i = 0; i < m->n_views; i++) {
+        const gpt2_view *v = &m->views[i];
+        float *p = m->params + v->offset;
+        if (v->ndim == 2) {
+            float sd = (ends_with(v->name, "attn.c_proj.weight") || ends_with(v->name, "mlp.c_proj.weight"))
+                       ? resid_std : 0.02f;
+            for (size_t j = 0; j < v->numel; j++) p[j] = sd * lmc_rng_normal(&rng);
+        } else if (ends_with(v->name, ".weight")) {
+            for (size_t j = 0; j < v->numel; j++) p[j] = 1.0f;
+        }
+    }
+    m->step = 0;
+}
+
+/* ---- activations ---- */
+
+static int acts_ensure(gpt2_model *m, size_t N, lmc_err *err) {
+    gpt2_acts *a = m->acts;
+    if (a && a->cap_N >= N) return 0;
+    if (a) { acts_free(a); m->acts = NULL; }
+    a = (gpt2_acts *)lmc_alloc(sizeof *a, err);
+    if (!a) return LMC_ENOMEM;
+    const size_t L = (size_t)m->cfg.n_layer, C = (size_t)m->cfg.d_model, NH = (size_t)m->cfg.n_head;
+    const size_t Vp = (size_t)m->cfg.padded_vocab;
+    /* sizes in floats, each rounded to 16 floats */
+    struct { float **p; size_t n; } parts[] = {
+        {&a->res, (L + 1) * N * C}, {&a->ln1, L * N * C}, {&a->ln1_mean, L * N}, {&a->ln1_rstd, L * N},
+        {&a->qkv, L * N * 3 * C}, {&a->atty, L * N * C}, {&a->lse, L * N * NH}, {&a->res_mid, L * N * C},
+        {&a->ln2, L * N * C}, {&a->ln2_mean, L * N}, {&a->ln2_rstd, L * N}, {&a->fch, L * N * 4 * C},
+        {&a->fchg, L * N * 4 * C}, {&a->lnf, N * C}, {&a->lnf_mean, N}, {&a->lnf_rstd, N},
+        {&a->logits, N * Vp}, {&a->ce_lse, N}, {&a->losses, N},
+        {&a->d_res, N * C}, {&a->d_small, N * C}, {&a->d_big, N * 4 * C},
+        {(float **)&a->inputs, N}, {(float **)&a->targets, N},
+    };
+    size_t np = sizeof parts / sizeof parts[0], total = 0;
+    for (size_t i = 0; i < np; i++) total += (parts[i].n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+    /* overflow guard: every part is < 2^62 for the sizes gpt2_config_check admits and N < 2^31 */
+    a->buf = (float *)lmc_alloc_array(total, sizeof(float), err);
+    if (!a->buf) { lmc_free(a); return LMC_ENOMEM; }
+    size_t off = 0;
+    for (size_t i = 0; i < np; i++) {
+        *parts[i].p = a->buf + off;
+        off += (parts[i].n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+    }
+    a->cap_N = N;
+    m->acts = a;
+    return 0;
+}
+
+#define PROF_BEGIN double t0_ = m->profile ? lmc_now() : 0.0
+#define PROF(k) do { if (m->profile) { double t1_ = lmc_now(); m->prof_s[k] += t1_ - t0_; t0_ = t1_; } } while (0)
+
+int gpt2_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, int B, int T,
+                 float *loss_out, lmc_err *err) {
+    const gpt2_config *c = &m->cfg;
+    if (B <= 0 || T <= 0) return lmc_errf(err, LMC_EINVAL, "forward: B=%d and T=%d must be positive", B, T);
+    if (T > c->max_seq) return lmc_errf(err, LMC_EINVAL, "forward: sequence length %d exceeds the model's n_positions %d", T, c->max_seq);
+    if ((double)B * T * (c->padded_vocab > 4 * c->d_model ? c->padded_vocab : 4 * c->d_model) > 9e15 || (double)B * T > 2e9)
+        return lmc_errf(err, LMC_EINVAL, "forward: batch %d x %d too large", B, T);
+    const size_t N = (size_t)B * T;
+    for (size_t i = 0; i < N; i++)
+        if (inputs[i] < 0 || inputs[i] >= c->vocab_size)
+            return lmc_errf(err, LMC_EINVAL, "forward: input token %d at position %zu is outside [0, %d)", inputs[i], i, c->vocab_size);
+    if (targets)
+        for (size_t i = 0; i < N; i++)
+            if (targets[i] >= c->vocab_size)
+                return lmc_errf(err, LMC_EINVAL, "forward: target token %d at position %zu is outside [0, %d)", targets[i], i, c->vocab_size);
+    int rc = acts_ensure(m, N, err);
+    if (rc) return rc;
+    gpt2_acts *a = m->acts;
+    const int L = c->n_layer, NH = c->n_head, C = c->d_model, Vp = c->padded_vocab;
+    memcpy(a->inputs, inputs, N * sizeof(int32_t));
+    a->has_targets = targets != NULL;
+    if (targets) memcpy(a->targets, targets, N * sizeof(int32_t));
+    m->B = B;
+    m->T = T;
+
+    PROF_BEGIN;
+    k_encoder_fwd(a->res, inputs, m->wte, m->wpe, B, T, C);
+    PROF(GPT2_PROF_ENCODER);
+    for (int l = 0; l < L; l++) {
+        gpt2_layer p = gpt2_layer_ptrs(m, m->params, l);
+        const float *x = a->res + (size_t)l * N * C;
+        float *ln1 = a->ln1 + (size_t)l * N * C, *qkv = a->qkv + (size_t)l * N * 3 * C;
+        float *atty = a->atty + (size_t)l * N * C, *lse = a->lse + (size_t)l * N * NH;
+        float *mid = a->res_mid + (size_t)l * N * C, *ln2 = a->ln2 + (size_t)l * N * C;
+        float *fch = a->fch + (size_t)l * N * 4 * C, *fchg = a->fchg + (size_t)l * N * 4 * C;
+        float *y = a->res + (size_t)(l + 1) * N * C;
+        k_layernorm_fwd(ln1, a->ln1_mean + (size_t)l * N, a->ln1_rstd + (size_t)l * N, x, p.ln1_w, p.ln1_b, N, C, c->ln_eps);
+        PROF(GPT2_PROF_LAYERNORM);
+        k_matmul_fwd(qkv, ln1, p.qkv_w, p.qkv_b, N, C, 3 * C);
+        PROF(GPT2_PROF_MATMUL);
+        if ((rc = k_attention_fwd(atty, lse, qkv, B, T, C, NH))) return lmc_errf(err, rc, "forward: out of memory in attention");
+        PROF(GPT2_PROF_ATTENTION);
+        k_copy_bias(mid, x, p.proj_b, N, C);
+        PROF(GPT2_PROF_RESIDUAL);
+        k_matmul_fwd_acc(mid, atty, p.proj_w, NULL, N, C, C);
+        PROF(GPT2_PROF_MATMUL);
+        k_layernorm_fwd(ln2, a->ln2_mean + (size_t)l * N, a->ln2_rstd + (size_t)l * N, mid, p.ln2_w, p.ln2_b, N, C, c->ln_eps);
+        PROF(GPT2_PROF_LAYERNORM);
+        k_matmul_fwd(fch, ln2, p.fc_w, p.fc_b, N, C, 4 * C);
+        PROF(GPT2_PROF_MATMUL);
+        k_gelu_fwd(fchg, fch, N * 4 * C);
+        PROF(GPT2_PROF_GELU);
+        k_copy_bias(y, mid, p.fcproj_b, N, C);
+        PROF(GPT2_PROF_RESIDUAL);
+        k_matmul_fwd_acc(y, fchg, p.fcproj_w, NULL, N, 4 * C, C);
+        PROF(GPT2_PROF_MATMUL);
+    }
+    k_layernorm_fwd(a->lnf, a->lnf_mean, a->lnf_rstd, a->res + (size_t)L * N * C, m->lnf_w, m->lnf_b, N, C, c->ln_eps);
+    PROF(GPT2_PROF_LAYERNORM);
+    k_lmhead_fwd(a->logits, a->lnf, m->wte, N, C, Vp);
+    PROF(GPT2_PROF_LMHEAD);
+    m->logits = a->logits;
+    if (targets) {
+        double sum = 0.0;
+        int64_t cnt = 0;
+        k_crossentropy_fwd(a->losses, a->ce_lse, a->logits, targets, N, c->vocab_size, Vp, &sum, &cnt);
+        PROF(GPT2_PROF_XENT);
+        m->losses = a->losses;
+        m->n_targets = cnt;
+        m->loss = cnt ? (float)(sum / (double)cnt) : 0.0f;
+    } else {
+        m->losses = NULL;
+        m->n_targets = 0;
+        m->loss = -1.0f;
+    }
+    if (loss_out) *loss_out = m->loss;
+    return 0;
+}
+
+int gpt2_backward(gpt2_model *m, float loss_scale, lmc_err *err) {
+    gpt2_acts *a = m->acts;
+    if (!m->grads) return lmc_errf(err, LMC_EINVAL, "backward: call gpt2_enable_training first");
+    if (!a || !a->has_targets || !m->logits)
+        return lmc_errf(err, LMC_EINVAL, "backward: needs a forward pass with targets first");
+    const gpt2_config *c = &m->cfg;
+    const int B = m->B, T = m->T, L = c->n_layer, NH = c->n_head, C = c->d_model, Vp = c->padded_vocab;
+    const size_t N = (size_t)B * T;
+    float *g = m->grads;
+    float *dwte = g + m->views[0].offset, *dwpe = g + m->views[1].offset;
+    float *dlnf_w = g + m->views[m->n_views - 2].offset, *dlnf_b = g + m->views[m->n_views - 1].offset;
+    float scale = m->n_targets ? loss_scale / (float)m->n_targets : 0.0f;
+    int rc;
+
+    PROF_BEGIN;
+    k_crossentropy_bwd_inplace(a->logits, a->ce_lse, a->targets, scale, N, c->vocab_size, Vp);
+    m->logits = NULL; /* now dlogits */
+    PROF(GPT2_PROF_XENT);
+    k_lmhead_bwd(a->d_small, dwte, a->logits, a->lnf, m->wte, N, C, Vp);
+    PROF(GPT2_PROF_LMHEAD);
+    memset(a->d_res, 0, N * C * sizeof(float));
+    k_layernorm_bwd(a->d_res, dlnf_w, dlnf_b, a->d_small, a->res + (size_t)L * N * C, m->lnf_w,
+                    a->lnf_mean, a->lnf_rstd, N, C);
+    PROF(GPT2_PROF_LAYERNORM);
+    for (int l = L - 1; l >= 0; l--) {
+        gpt2_layer p = gpt2_layer_ptrs(m, m->params, l);
+        gpt2_layer dp = gpt2_layer_ptrs(m, g, l);
+        const float *x = a->res + (size_t)l * N * C;
+        const float *ln1 = a->ln1 + (size_t)l * N * C, *qkv = a->qkv + (size_t)l * N * 3 * C;
+        const float *atty = a->atty + (size_t)l * N * C, *lse = a->lse + (size_t)l * N * NH;
+        const float *mid = a->res_mid + (size_t)l * N * C, *ln2 = a->ln2 + (size_t)l * N * C;
+        const float *fch = a->fch + (size_t)l * N * 4 * C, *fchg = a->fchg + (size_t)l * N * 4 * C;
+        /* MLP: y = mid + fcproj(gelu(fc(ln2(mid)))) */
+        k_matmul_bwd(a->d_big, dp.fcproj_w, dp.fcproj_b, a->d_res, fchg, p.fcproj_w, N, 4 * C, C);
+        PROF(GPT2_PROF_MATMUL);
+        k_gelu_bwd(a->d_big, fch, a->d_big, N * 4 * C);
+        PROF(GPT2_PROF_GELU);
+        k_matmul_bwd(a->d_small, dp.fc_w, dp.fc_b, a->d_big, ln2, p.fc_w, N, C, 4 * C);
+        PROF(GPT2_PROF_MATMUL);
+        k_layernorm_bwd(a->d_res, dp.ln2_w, dp.ln2_b, a->d_small, mid, p.ln2_w,
+                        a->ln2_mean + (size_t)l * N, a->ln2_rstd + (size_t)l * N, N, C);
+        PROF(GPT2_PROF_LAYERNORM);
+        /* attention: mid = x + proj(attn(qkv(ln1(x)))) */
+        k_matmul_bwd(a->d_small, dp.proj_w, dp.proj_b, a->d_res, atty, p.proj_w, N, C, C);
+        PROF(GPT2_PROF_MATMUL);
+        if ((rc = k_attention_bwd(a->d_big, a->d_small, qkv, atty, lse, B, T, C, NH)))
+            return lmc_errf(err, rc, "backward: out of memory in attention");
+        PROF(GPT2_PROF_ATTENTION);
+        k_matmul_bwd(a->d_small, dp.qkv_w, dp.qkv_b, a->d_big, ln1, p.qkv_w, N, C, 3 * C);
+        PROF(GPT2_PROF_MATMUL);
+        k_layernorm_bwd(a->d_res, dp.ln1_w, dp.ln1_b, a->d_small, x, p.ln1_w,
+                        a->ln1_mean + (size_t)l * N, a->ln1_rstd + (size_t)l * N, N, C);
+        PROF(GPT2_PROF_LAYERNORM);
+    }
+    k_encoder_bwd(dwte, dwpe, a->d_res, a->inputs, B, T, C);
+    PROF(GPT2_PROF_ENCODER);
+    a->has_targets = 0; /* logits are gone: a second backward needs a new forward */
+    return 0;
+}
+
+void gpt2_zero_grad(gpt2_model *m) {
+    if (m->grads) memset(m->grads, 0, m->n_floats * sizeof(float));
+}
+
+double gpt2_grad_norm(const gpt2_model *m) {
+    if (!m->grads) return 0.0;
+    return sqrt(k_sumsq(m->grads, m->n_floats));
+}
+
+double gpt2_clip_grad(gpt2_model *m, double max_norm) {
+    double norm = gpt2_grad_norm(m);
+    if (max_norm > 0.0) {
+        double coef = max_norm / (norm + 1e-6);
+        if (coef < 1.0) k_scale(m->grads, (float)coef, m->n_floats);
+    }
+    return norm;
+}
+
+int gpt2_adamw_step(gpt2_model *m, const gpt2_adamw *hp, lmc_err *err) {
+    if (!m->grads || !m->m || !m->v) return lmc_errf(err, LMC_EINVAL, "adamw: call gpt2_enable_training first");
+    if (!(hp->lr >= 0.0f) || !(hp->beta1 >= 0.0f && hp->beta1 < 1.0f) || !(hp->beta2 >= 0.0f && hp->beta2 < 1.0f) ||
+        !(hp->eps >= 0.0f) || !(hp->weight_decay >= 0.0f))
+        return lmc_errf(err, LMC_EINVAL, "adamw: hyperparameters out of range (lr %g, betas %g %g, eps %g, wd %g)",
+                        hp->lr, hp->beta1, hp->beta2, hp->eps, hp->weight_decay);
+    double t0_ = m->profile ? lmc_now() : 0.0;
+    m->step++;
+    double bc1 = 1.0 - pow((double)hp->beta1, (double)m->step);
+    double bc2 = 1.0 - pow((double)hp->beta2, (double)m->step);
+    for (int i = 0; i < m->n_views; i++) {
+        const gpt2_view *v = &m->views[i];
+        size_t o = v->offset;
+        optim_adamw(m->params + o, m->grads + o, m->m + o, m->v + o, v->numel, hp->lr, hp->beta1, hp->beta2,
+                    hp->eps, v->decay ? hp->weight_decay : 0.0f, bc1, bc2);
+    }
+    if (m->profile) m->prof_s[GPT2_PROF_OPTIM] += lmc_now() - t0_;
+    return 0;
+}

@@ -1,0 +1,151 @@
+/* GPT-2 on CPU: config, parameter layout, forward, backward, loss, AdamW, checkpoints.
+ *
+ * Architecture (exactly GPT-2, so HF GPT-2 checkpoints load): token + learned position embeddings,
+ * pre-LN blocks (LayerNorm -> causal multi-head attention -> residual, LayerNorm -> GELU-tanh MLP 4x ->
+ * residual), final LayerNorm, output head tied to the token embedding, biases everywhere.
+ *
+ * Memory: parameters, gradients, AdamW m and v are each ONE contiguous float buffer with the same
+ * layout, described by a table of named views (HF GPT-2 names, HF shapes). Weights are stored in
+ * HF's Conv1D layout [in, out], so a view is byte-for-byte the tensor HF saves (except wte, whose
+ * buffer holds padded_vocab rows; the view covers the first vocab_size rows, and the padding rows
+ * are zero and stay zero). Activations live in one more buffer, sized for (B, T) on first use.
+ *
+ * Threads: kernels use OpenMP's default thread count (omp_set_num_threads / OMP_NUM_THREADS);
+ * lmc_kernels_set_threads() in kernels/cpu/kernels.h sets it and BLAS together. Results are
+ * bitwise deterministic for a fixed thread count. */
+#ifndef LMC_MODEL_GPT2_H
+#define LMC_MODEL_GPT2_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "base/error.h"
+
+typedef struct gpt2_config {
+    int n_layer;
+    int n_head;
+    int d_model;       /* n_embd; must be divisible by n_head */
+    int max_seq;       /* n_positions: the longest sequence (rows of wpe) */
+    int vocab_size;    /* V: real tokens */
+    int padded_vocab;  /* Vp: V rounded up to a multiple of 128 (0 = let gpt2_config_check fill it) */
+    float ln_eps;      /* LayerNorm epsilon (0 = 1e-5, the GPT-2 value) */
+} gpt2_config;
+
+/* Validate a config (positive sizes, d_model % n_head == 0, limits that keep sizes in range) and fill
+ * padded_vocab / ln_eps when 0. */
+int gpt2_config_check(gpt2_config *c, lmc_err *err);
+/* Parameters as HF counts them (wte V rows, no padding). */
+size_t gpt2_param_count(const gpt2_config *c);
+/* Model FLOPs per trained token (forward + backward): 6*(12*L*d^2 + d*V) + 12*L*d*T
+ * (the BENCHMARKS.md convention; attention counted as full T x T). */
+double gpt2_flops_per_token(const gpt2_config *c, int T);
+
+/* A named view into the param / grad / m / v buffers (all four share the layout). */
+typedef struct gpt2_view {
+    char name[48];      /* HF GPT-2 name without the "transformer." prefix, e.g. "h.3.attn.c_attn.weight" */
+    int ndim;           /* 1 or 2 */
+    int64_t shape[2];   /* HF shape: Conv1D weights are [in, out]; wte is [V, d] */
+    size_t offset;      /* in floats from the start of the buffer (64-byte aligned) */
+    size_t numel;       /* shape product */
+    int decay;          /* 1 = AdamW weight decay applies (the 2-D tensors) */
+} gpt2_view;
+
+/* Pointers to one layer's tensors inside a buffer (params, grads, m or v). */
+typedef struct gpt2_layer {
+    float *ln1_w, *ln1_b;       /* [d] */
+    float *qkv_w, *qkv_b;       /* attn.c_attn: [d, 3d], [3d]; q | k | v along the output */
+    float *proj_w, *proj_b;     /* attn.c_proj: [d, d], [d] */
+    float *ln2_w, *ln2_b;       /* [d] */
+    float *fc_w, *fc_b;         /* mlp.c_fc: [d, 4d], [4d] */
+    float *fcproj_w, *fcproj_b; /* mlp.c_proj: [4d, d], [d] */
+} gpt2_layer;
+
+typedef struct gpt2_acts gpt2_acts; /* private: activation buffer and its views */
+
+typedef struct gpt2_model {
+    gpt2_config cfg;
+    size_t n_floats;        /* floats in each of params / grads / m / v (views + alignment gaps) */
+    float *params;          /* always allocated */
+    float *grads, *m, *v;   /* NULL until gpt2_enable_training() */
+    int n_views;
+    gpt2_view *views;       /* wte, wpe, h.0.* ... h.{L-1}.*, ln_f.weight, ln_f.bias */
+    float *wte, *wpe, *lnf_w, *lnf_b; /* shortcuts into params; wte has padded_vocab rows */
+    int64_t step;           /* AdamW steps taken (bias correction uses step after increment) */
+
+    /* Results of the last gpt2_forward (valid until the next forward/backward): */
+    int B, T;               /* shape of the last forward */
+    float *logits;          /* (B, T, padded_vocab); columns >= vocab_size are not logits of any token.
+                             * gpt2_backward overwrites this buffer with dlogits. */
+    float *losses;          /* (B, T) per-position loss (0 where the target is < 0), or NULL without targets */
+    float loss;             /* mean over positions with target >= 0; -1 when forward had no targets */
+    int64_t n_targets;      /* positions that counted in `loss` */
+    gpt2_acts *acts;
+
+    /* Optional per-kernel wall-clock accounting (bench): set profile = 1, read prof_s[i] (seconds,
+     * accumulated) with names from gpt2_prof_name(i), i < GPT2_PROF_N. */
+    int profile;
+    double prof_s[16];
+} gpt2_model;
+
+enum { GPT2_PROF_ENCODER, GPT2_PROF_LAYERNORM, GPT2_PROF_MATMUL, GPT2_PROF_ATTENTION, GPT2_PROF_GELU,
+       GPT2_PROF_RESIDUAL, GPT2_PROF_LMHEAD, GPT2_PROF_XENT, GPT2_PROF_OPTIM, GPT2_PROF_N };
+/* "fwd:matmul"-style names are split by the caller; this is the kernel family name. */
+const char *gpt2_prof_name(int i);
+
+/* Allocate a model with zeroed parameters (gradients and optimizer state not yet allocated). */
+int gpt2_create(gpt2_model **out, const gpt2_config *cfg, lmc_err *err);
+void gpt2_free(gpt2_model *m);
+/* Allocate grads, m and v (zeroed). Idempotent. */
+int gpt2_enable_training(gpt2_model *m, lmc_err *err);
+
+/* GPT-2 initialisation from a seed (base RNG lmc_rng, stream in view order): 2-D weights ~ N(0, 0.02),
+ * residual projections (attn.c_proj.weight, mlp.c_proj.weight) ~ N(0, 0.02/sqrt(2*n_layer)),
+ * LayerNorm weights 1, all biases 0; wte padding rows 0. Same seed -> same weights on any machine. */
+void gpt2_init_random(gpt2_model *m, uint64_t seed);
+
+/* Forward pass over inputs (B, T) of token ids in [0, vocab_size). targets (B, T) may be NULL (logits
+ * only); a target < 0 is ignored by the loss (and its gradient is 0). T <= max_seq. On success
+ * m->logits / m->loss are set and *loss_out (may be NULL) receives m->loss.
+ * The activation buffer is (re)allocated when B*T grows. */
+int gpt2_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, int B, int T,
+                 float *loss_out, lmc_err *err);
+
+/* Backward of the last forward (which must have had targets), ACCUMULATING into m->grads the gradient
+ * of loss_scale * mean_loss. For gradient accumulation over k micro-batches call zero_grad once, then
+ * forward/backward with loss_scale = 1/k for each. Needs gpt2_enable_training. Destroys m->logits. */
+int gpt2_backward(gpt2_model *m, float loss_scale, lmc_err *err);
+
+void gpt2_zero_grad(gpt2_model *m);
+/* Global L2 norm of all gradients (double accumulation, deterministic order). */
+double gpt2_grad_norm(const gpt2_model *m);
+/* PyTorch clip_grad_norm_: coef = max_norm / (norm + 1e-6); if coef < 1, grads *= coef.
+ * Returns the norm before clipping. max_norm <= 0 disables clipping (still returns the norm). */
+double gpt2_clip_grad(gpt2_model *m, double max_norm);
+
+typedef struct gpt2_adamw {
+    float lr, beta1, beta2, eps;
+    float weight_decay;   /* decoupled (p -= lr*wd*p), applied to views with decay=1 only */
+} gpt2_adamw;
+
+/* One AdamW step (PyTorch semantics: bias correction with step t = ++m->step). */
+int gpt2_adamw_step(gpt2_model *m, const gpt2_adamw *hp, lmc_err *err);
+
+/* Views by name (prefix "transformer." accepted), NULL if absent. */
+const gpt2_view *gpt2_find_view(const gpt2_model *m, const char *name);
+/* Layer l's tensors inside `buf` (m->params, m->grads, m->m or m->v). */
+gpt2_layer gpt2_layer_ptrs(const gpt2_model *m, float *buf, int l);
+
+/* HF GPT-2 folder (implemented in src/interop/hf_gpt2.c):
+ * load: config.json (GPT2Config fields: n_layer, n_head, n_embd, n_positions, vocab_size,
+ *   layer_norm_epsilon; activation must be gelu_new/gelu_pytorch_tanh) + model.safetensors with
+ *   names with or without "transformer.", Conv1D [in,out] weights, F32/F16/BF16, attn.bias /
+ *   attn.masked_bias / lm_head.weight ignored. Shapes are checked against config.json, every tensor
+ *   must be present, values must be finite.
+ * save: config.json + model.safetensors (F32, "transformer." prefix, no lm_head, {"format":"pt"}),
+ *   each written atomically. */
+int gpt2_config_load_hf(const char *dir, gpt2_config *cfg, lmc_err *err);
+int gpt2_load_hf(const char *dir, gpt2_model **out, lmc_err *err);
+/* Load weights into an existing model whose config matches the folder's. */
+int gpt2_load_hf_into(gpt2_model *m, const char *dir, lmc_err *err);
+int gpt2_save_hf(const gpt2_model *m, const char *dir, lmc_err *err);
+
+#endif

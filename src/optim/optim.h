@@ -1,0 +1,14 @@
+/* Optimizer update kernels over flat float buffers (the model applies them per named view). */
+#ifndef LMC_OPTIM_OPTIM_H
+#define LMC_OPTIM_OPTIM_H
+
+#include <stddef.h>
+
+/* AdamW on n contiguous parameters, PyTorch semantics (torch.optim.AdamW, amsgrad off):
+ *   p -= lr*wd*p;  m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g^2;
+ *   p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps),   bc1 = 1 - b1^t, bc2 = 1 - b2^t.
+ * OpenMP-parallel, elementwise, so deterministic for any thread count. */
+void optim_adamw(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1,
+                 float beta2, float eps, float wd, double bc1, double bc2);
+
+#endif

@@ -1,0 +1,23 @@
+/* Fuzz target: token shard headers. The bytes are written to a file and opened as a shard:
+ * it must open with a token count consistent with the size, or fail with a message. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include "base/base.h"
+#include "data/shard.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    static char path[64];
+    if (!path[0]) snprintf(path, sizeof path, "/tmp/lmc-fuzz-shard-%ld.bin", (long)getpid());
+    if (lmc_write_file_atomic(path, data, size, NULL)) return 0;
+    lmc_err err;
+    lmc_shard s;
+    if (lmc_shard_open(&s, path, &err) == 0) {
+        if ((uint64_t)s.token_bytes * s.ntok > s.map.len) __builtin_trap();
+        if (s.ntok) (void)lmc_shard_get(&s, s.ntok - 1);
+        lmc_shard_close(&s);
+    } else if (!err.msg[0]) {
+        __builtin_trap();
+    }
+    return 0;
+}

@@ -1,0 +1,90 @@
+/* Token-for-token equality with tiktoken (gpt2, cl100k_base, o200k_base) on the committed fixture
+ * (tests/reference/make_tokenizer_fixtures.py): a varied corpus, and generated long inputs (a 1 MB
+ * word, 200k of one letter, 100k spaces, 50k emoji, 100k digits) checked by count and FNV-1a hash.
+ * Also: decode(encode(x)) == x, and encoding in parts at tok_safe_split cuts equals encoding whole. */
+#include "test.h"
+#include "tok_test_util.h"
+
+static void check_parts(tok_tokenizer *t, tok_encoder *e, const char *s, size_t len, const tok_ids *whole,
+                        const char *what) {
+    tok_ids parts = {0};
+    lmc_err err = {0};
+    size_t from = 0;
+    int ok = 1;
+    while (from < len && ok) {
+        size_t cut = tok_safe_split(t, s, len, from + 37);
+        size_t sub = cut < len ? cut + 1 : len;
+        ok = tok_encode_prefix(e, s + from, sub - from, cut - from, &parts, &err) == 0;
+        from = cut;
+    }
+    CHECK_MSG(ok && parts.n == whole->n && (!parts.n || !memcmp(parts.v, whole->v, parts.n * 4)),
+              "%s: encoding in parts differs from encoding whole", what);
+    tok_ids_free(&parts);
+}
+
+int main(void) {
+    json_t *fx = tt_load_fixture("tiktoken_ids.json");
+    const json_t *texts = json_object_get(fx, "texts");
+    const char *names[] = {"gpt2", "cl100k_base", "o200k_base"};
+    int loaded = 0;
+    for (int k = 0; k < 3; k++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/vocab/%s.tiktoken", test_shared_dir(), names[k]);
+        FILE *f = fopen(path, "rb");
+        if (!f) continue;
+        fclose(f);
+        tok_tokenizer *t;
+        lmc_err err = {0};
+        CHECK_MSG(tok_load(&t, path, NULL, &err) == 0, "%s", err.msg);
+        if (err.code) continue;
+        loaded++;
+        tok_encoder *e;
+        CHECK(tok_encoder_new(&e, t, &err) == 0);
+        const json_t *want = json_object_get(json_object_get(fx, "ids"), names[k]);
+        int equal = 0;
+        for (size_t i = 0; i < json_array_size(texts); i++) {
+            const json_t *tx = json_array_get(texts, i);
+            const char *s = json_string_value(tx);
+            size_t len = json_string_length(tx);
+            tok_ids ids = {0};
+            CHECK(tok_encode(e, s, len, 0, &ids, &err) == 0);
+            int eq = tt_ids_equal(&ids, json_array_get(want, i), names[k], i);
+            CHECK_MSG(eq, "%s text %zu", names[k], i);
+            equal += eq;
+            lmc_buf out = {0};
+            CHECK(tok_decode(t, ids.v, ids.n, &out, &err) == 0);
+            CHECK(out.len == len && (!len || !memcmp(out.data, s, len)));
+            lmc_buf_free(&out);
+            check_parts(t, e, s, len, &ids, names[k]);
+            tok_ids_free(&ids);
+        }
+        printf("%s: %d/%zu corpus texts equal to tiktoken\n", names[k], equal, json_array_size(texts));
+        const json_t *gens = json_object_get(fx, "generated");
+        const json_t *gw = json_object_get(json_object_get(fx, "generated_ids"), names[k]);
+        for (size_t g = 0; g < json_array_size(gens); g++) {
+            size_t len;
+            char *s = tt_generate(json_array_get(gens, g), &len);
+            tok_ids ids = {0};
+            CHECK(tok_encode(e, s, len, 0, &ids, &err) == 0);
+            const json_t *w = json_array_get(gw, g);
+            char hex[17];
+            snprintf(hex, sizeof hex, "%016llx", (unsigned long long)tt_fnv64(ids.v, ids.n));
+            const char *gname = json_string_value(json_object_get(json_array_get(gens, g), "name"));
+            CHECK_MSG((json_int_t)ids.n == json_integer_value(json_object_get(w, "n")), "%s %s: %zu ids, want %lld",
+                      names[k], gname, ids.n, (long long)json_integer_value(json_object_get(w, "n")));
+            CHECK_MSG(!strcmp(hex, json_string_value(json_object_get(w, "fnv64"))), "%s %s: ids differ", names[k],
+                      gname);
+            lmc_buf out = {0};
+            CHECK(tok_decode(t, ids.v, ids.n, &out, &err) == 0);
+            CHECK(out.len == len && !memcmp(out.data, s, len));
+            lmc_buf_free(&out);
+            tok_ids_free(&ids);
+            free(s);
+        }
+        tok_encoder_free(e);
+        tok_free(t);
+    }
+    json_decref(fx);
+    if (!loaded) TEST_SKIP("no rank files under %s/vocab", test_shared_dir());
+    return test_summary("tokenizer/exact_tiktoken");
+}
