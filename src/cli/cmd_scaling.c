@@ -287,7 +287,7 @@ static const lmc_opt plan_opts[] = {
     {"seq-len", 0, OPT_INT, "1024", "T", "model.seq_len"},
     {"vocab-size", 0, OPT_INT, "0", "V", "model.vocab_size (0 = from the tokenizer)"},
     {"batch-size", 0, OPT_INT, "32", "B", "train.batch_size (sequences per step)"},
-    {"micro-batch", 0, OPT_INT, "0", "M", "train.micro_batch (0 = batch size)"},
+    {"micro-batch", 0, OPT_INT, "0", "M", "train.micro_batch (0 = the largest divisor of B up to 16)"},
     {"lr", 0, OPT_FLOAT, "6e-4", "LR", "train.lr (peak)"},
     {"wd-from-tau", 0, OPT_FLAG, NULL, NULL, "write train.weight_decay = B/(lr*D*tau_opt(D/N)) (Power Lines)"},
     LMC_OPTS_END};

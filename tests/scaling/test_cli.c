@@ -135,7 +135,7 @@ int main(void) {
     free(txt);
 
     /* plan: two budgets, small batches, default shapes. */
-    CHECK_EQ_INT(run("%s scaling plan --flops 1e15,1e16 -o %s/sweep --batch-size 8 --seq-len 256 --train 't/*.bin' "
+    CHECK_EQ_INT(run("%s scaling plan --flops 1e15,1e16 -o %s/sweep --batch-size 24 --seq-len 256 --train 't/*.bin' "
                      "--val 'v/*.bin' --tokenizer tok.json --runs-dir %s/runs --wd-from-tau > %s/plan.txt", bin, dir, dir, dir), 0);
     char *plancsv = slurp("sweep/plan.csv");
     CHECK(plancsv != NULL);
@@ -161,16 +161,16 @@ int main(void) {
             CHECK_EQ_INT(inum(y, "run", "seed"), 1337);
             CHECK_EQ_INT(inum(y, "model", "seq_len"), 256);
             CHECK_EQ_INT(inum(y, "model", "vocab_size"), 0);
-            CHECK_EQ_INT(inum(y, "train", "batch_size"), 8);
-            CHECK_EQ_INT(inum(y, "train", "micro_batch"), 8);
+            CHECK_EQ_INT(inum(y, "train", "batch_size"), 24);
+            CHECK_EQ_INT(inum(y, "train", "micro_batch"), 12);
             CHECK(json_number_value(json_object_get(json_object_get(y, "train"), "lr")) == 6e-4);
             CHECK(json_number_value(json_object_get(json_object_get(y, "train"), "weight_decay")) > 0);
             scaling_shape s = {(int)inum(y, "model", "n_layer"), (int)inum(y, "model", "n_head"),
                                (int)inum(y, "model", "d_model")};
             CHECK_EQ_INT(s.d_model % s.n_head, 0);
-            double N = scaling_shape_params(&s), D = (double)inum(y, "train", "steps") * 8 * 256;
+            double N = scaling_shape_params(&s), D = (double)inum(y, "train", "steps") * 24 * 256;
             /* 6ND = C up to rounding the steps: within half a step of tokens */
-            CHECK_MSG(fabs(6 * N * D - C) <= 6 * N * 8 * 256 * 0.5 + 1e-9 * C, "6ND %g vs C %g", 6 * N * D, C);
+            CHECK_MSG(fabs(6 * N * D - C) <= 6 * N * 24 * 256 * 0.5 + 1e-9 * C, "6ND %g vs C %g", 6 * N * D, C);
             /* a synthetic finished run: config.yaml + metrics.jsonl with a val_loss from a known law */
             char rd[4200];
             snprintf(rd, sizeof rd, "%s/runs/run%d", dir, nconf);
@@ -222,6 +222,14 @@ int main(void) {
     CHECK_EQ_INT(run("%s scaling collect %s -o %s/c.csv 2> %s/err.txt", bin, runs[0], dir, dir), 1);
     txt = slurp("err.txt");
     CHECK_STR_CONTAINS(txt, "run not finished");
+    free(txt);
+    /* the val_loss must be the final step's */
+    char mtxt[256];
+    snprintf(mtxt, sizeof mtxt, "{\"step\":1,\"val_loss\":3}\n{\"step\":%d,\"loss\":3}\n", 1 << 30);
+    lmc_write_file_atomic(m0, mtxt, strlen(mtxt), &err);
+    CHECK_EQ_INT(run("%s scaling collect %s -o %s/c.csv 2> %s/err.txt", bin, runs[0], dir, dir), 1);
+    txt = slurp("err.txt");
+    CHECK_STR_CONTAINS(txt, "not at the final step");
     free(txt);
     lmc_write_file_atomic(m0, "{\"step\":1,\"val_loss\":3}\n{\"step\":2,\"val\n", 40, &err);
     CHECK_EQ_INT(run("%s scaling collect %s -o %s/c.csv 2> %s/err.txt", bin, runs[0], dir, dir), 1);
