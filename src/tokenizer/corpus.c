@@ -187,11 +187,8 @@ static int batch_run(batch *b, tok_encoder **enc, int threads, uint32_t eot, lmc
         item *it = &b->items[i];
         const char *d = b->docs[it->doc];
         size_t len = b->lens[it->doc];
-        /* One byte of look-ahead past the cut (an ASCII letter) is all the patterns need. */
-        size_t sub = it->stop < len ? it->stop + 1 : len;
         lmc_err e = {0};
-        if (tok_encode_prefix(enc[omp_get_thread_num()], d + it->from, sub - it->from, it->stop - it->from, &it->ids,
-                              &e)) {
+        if (tok_encode_part(enc[omp_get_thread_num()], d, len, it->from, it->stop, &it->ids, &e)) {
 #pragma omp critical(tok_shard_err)
             if (!failed) {
                 first = e;

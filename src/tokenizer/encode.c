@@ -415,10 +415,36 @@ int tok_encode(tok_encoder *e, const void *text, size_t len, int allow_special, 
     return 0;
 }
 
-int tok_encode_prefix(tok_encoder *e, const void *text, size_t len, size_t stop, tok_ids *out, lmc_err *err) {
-    if (stop > len) stop = len;
+/* Length of the character at p[0] if it is a complete, valid UTF-8 character that is never
+ * White_Space (printable ASCII; or lead byte C3-DF, E4-EF, F0-F4: no space lives there), else 0. */
+static size_t nonspace_char(const uint8_t *p, size_t n) {
+    if (n == 0) return 0;
+    uint8_t c = p[0];
+    if (c >= 0x21 && c <= 0x7E) return 1;
+    if (!((c >= 0xC3 && c <= 0xDF) || (c >= 0xE4 && c <= 0xEF) || (c >= 0xF0 && c <= 0xF4))) return 0;
+    size_t k = utf8_char_len(c);
+    return k <= n && tok_utf8_valid_prefix(p, k) == k ? k : 0;
+}
+
+static int part(tok_encoder *e, const uint8_t *p, size_t len, size_t from, size_t to, const sink *k, lmc_err *err) {
+    if (to > len) to = len;
+    if (from >= to) return 0;
+    /* One character past the cut is all the look-ahead the patterns use at a safe split. */
+    size_t end = to < len ? to + nonspace_char(p + to, len - to) : len;
+    if (end == to) end = len; /* not a safe split: look at everything */
+    return encode_segment(e, p + from, end - from, to - from, k, err);
+}
+
+int tok_encode_part(tok_encoder *e, const void *text, size_t len, size_t from, size_t to, tok_ids *out,
+                    lmc_err *err) {
     sink k = {out, NULL, NULL};
-    return encode_segment(e, text, len, stop, &k, err);
+    return part(e, text, len, from, to, &k, err);
+}
+
+int tok_pretokenize_part(tok_encoder *e, const void *text, size_t len, size_t from, size_t to, tok_piece_fn fn,
+                         void *ctx, lmc_err *err) {
+    sink k = {NULL, fn, ctx};
+    return part(e, text, len, from, to, &k, err);
 }
 
 size_t tok_safe_split(const tok_tokenizer *t, const void *text, size_t len, size_t from) {
@@ -430,7 +456,7 @@ size_t tok_safe_split(const tok_tokenizer *t, const void *text, size_t len, size
         const uint8_t *nl = memchr(p + j, '\n', len - j);
         if (!nl) return len;
         size_t q = (size_t)(nl - p) + 1;
-        if (q < len && ((p[q] | 0x20) >= 'a' && (p[q] | 0x20) <= 'z')) return q;
+        if (q < len && nonspace_char(p + q, len - q)) return q;
         j = q;
     }
     return len;

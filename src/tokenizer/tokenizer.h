@@ -83,13 +83,16 @@ void tok_encoder_set_fast(tok_encoder *e, int on);
  * text (tiktoken's encode_ordinary); 1: every special/added token string is its id. */
 int tok_encode(tok_encoder *e, const void *text, size_t len, int allow_special, tok_ids *out,
                lmc_err *err);
-/* Encode only the pieces that start before `stop` (<= len); the bytes after it are look-ahead.
- * Used to encode one part of a long document: `stop` must be a piece boundary (see
- * tok_safe_split). */
-int tok_encode_prefix(tok_encoder *e, const void *text, size_t len, size_t stop, tok_ids *out,
-                      lmc_err *err);
-/* A position p in [from, len) at which every named pattern always has a piece boundary ("\n" followed
- * by an ASCII letter), or `len` when there is none or the pattern is not a named one. */
+/* Encode the part [from, to) of a document text[0..len): the pieces that start in it, with the
+ * look-ahead past `to` the patterns need. from and to must be 0, len, or tok_safe_split positions;
+ * encoding consecutive parts then gives exactly the ids of encoding the whole (special tokens as
+ * text). Used to split long documents over threads. */
+int tok_encode_part(tok_encoder *e, const void *text, size_t len, size_t from, size_t to, tok_ids *out,
+                    lmc_err *err);
+/* The first position p >= max(from, 1) where every named pattern always has a piece boundary: p
+ * follows "\n" and starts a printable ASCII character or a non-space UTF-8 character (lead byte
+ * C3-DF, E4-EF or F0-F4, complete and valid). Returns len when there is none, or when the pattern is
+ * not one of gpt2 / cl100k_base / o200k_base. */
 size_t tok_safe_split(const tok_tokenizer *t, const void *text, size_t len, size_t from);
 
 /* Documents of an input file: a plain-text file is one document; "*.jsonl" / "*.ndjson" (also .gz,
@@ -117,6 +120,9 @@ int tok_encode_to_shard(const tok_tokenizer *t, const char *const *inputs, int n
 /* Pre-tokenize only: call fn for each piece (same pieces tok_encode merges, in order). */
 typedef int (*tok_piece_fn)(void *ctx, const uint8_t *piece, size_t len, lmc_err *err);
 int tok_pretokenize(tok_encoder *e, const void *text, size_t len, tok_piece_fn fn, void *ctx, lmc_err *err);
+/* The pieces tok_encode_part would merge. */
+int tok_pretokenize_part(tok_encoder *e, const void *text, size_t len, size_t from, size_t to, tok_piece_fn fn,
+                         void *ctx, lmc_err *err);
 
 /* Append the bytes of `n` ids to `out`. An id without a token is an error naming its index. */
 int tok_decode(const tok_tokenizer *t, const uint32_t *ids, size_t n, lmc_buf *out, lmc_err *err);
