@@ -415,12 +415,13 @@ int tok_encode(tok_encoder *e, const void *text, size_t len, int allow_special, 
     return 0;
 }
 
-/* Length of the character at p[0] if it is a complete, valid UTF-8 character that is never
- * White_Space (printable ASCII; or lead byte C3-DF, E4-EF, F0-F4: no space lives there), else 0. */
+/* Length of the character at p[0] if a piece can never run from a newline into it: a complete, valid
+ * UTF-8 character that is never White_Space (printable ASCII; or lead byte C3-DF, E4-EF, F0-F4: no
+ * space lives there), except '/' (o200k's " ?[^\s\p{L}\p{N}]+[\r\n/]*" takes ".\n/" whole); else 0. */
 static size_t nonspace_char(const uint8_t *p, size_t n) {
     if (n == 0) return 0;
     uint8_t c = p[0];
-    if (c >= 0x21 && c <= 0x7E) return 1;
+    if (c >= 0x21 && c <= 0x7E) return c == '/' ? 0 : 1;
     if (!((c >= 0xC3 && c <= 0xDF) || (c >= 0xE4 && c <= 0xEF) || (c >= 0xF0 && c <= 0xF4))) return 0;
     size_t k = utf8_char_len(c);
     return k <= n && tok_utf8_valid_prefix(p, k) == k ? k : 0;

@@ -90,8 +90,8 @@ int tok_encode(tok_encoder *e, const void *text, size_t len, int allow_special, 
 int tok_encode_part(tok_encoder *e, const void *text, size_t len, size_t from, size_t to, tok_ids *out,
                     lmc_err *err);
 /* The first position p >= max(from, 1) where every named pattern always has a piece boundary: p
- * follows "\n" and starts a printable ASCII character or a non-space UTF-8 character (lead byte
- * C3-DF, E4-EF or F0-F4, complete and valid). Returns len when there is none, or when the pattern is
+ * follows "\n" and starts a printable ASCII character other than '/' or a non-space UTF-8 character
+ * (lead byte C3-DF, E4-EF or F0-F4, complete and valid). Returns len when there is none, or when the pattern is
  * not one of gpt2 / cl100k_base / o200k_base. */
 size_t tok_safe_split(const tok_tokenizer *t, const void *text, size_t len, size_t from);
 

@@ -94,12 +94,12 @@ int main(void) {
              * every safe split: the parts must encode to the ids of the whole. */
             lmc_buf all = {0};
             static const char *extra[] = {"x  \n\xE6\x97\xA5\xE6\x9C\xAC", "a \t\n\n \xD0\x9F\xD1\x80\xD0\xB8",
-                                          "end.\n\xC3\xA9" "t\xC3\xA9", "q\r\n\xF0\x9F\x91\x8D ok", "z \n\xE2\x80\x83" "em"};
+                                          "end.\n\xC3\xA9" "t\xC3\xA9", "q\r\n\xF0\x9F\x91\x8D ok", "z \n\xE2\x80\x83" "em", "x.\n/y", "!!\n//c", "a;\n\r\n/"};
             for (size_t i = 0; i < json_array_size(texts); i++) {
                 lmc_buf_append(&all, json_string_value(json_array_get(texts, i)),
                                json_string_length(json_array_get(texts, i)), &err);
                 lmc_buf_append(&all, i % 3 ? "\n" : "  \n", i % 3 ? 1 : 3, &err);
-                const char *x = extra[i % 5];
+                const char *x = extra[i % 8];
                 lmc_buf_append(&all, x, strlen(x), &err);
             }
             tok_ids whole = {0};
