@@ -268,6 +268,25 @@ int main(void) {
     CHECK_STR_CONTAINS(txt, want);
     CHECK_STR_CONTAINS(txt, "not a multiple of n_head");
     free(txt);
+    /* --fit centres the sweep on N*(C) of the fit instead of 20 tokens/param */
+    CHECK_EQ_INT(run("%s scaling plan --flops 1e19 --fit %s -o %s/s6 --span 2 > /dev/null", bin, fpath, dir), 0);
+    {
+        scaling_alloc al;
+        double Nc, Dc;
+        CHECK(scaling_law_alloc(&law, &al, &err) == 0);
+        scaling_optimal(&al, 1e19, &Nc, &Dc);
+        txt = slurp("s6/plan.csv");
+        int rows = 0;
+        for (char *q = txt ? strchr(txt, '\n') : NULL; q && q[1]; q = strchr(q + 1, '\n')) {
+            int L, h, d;
+            CHECK(sscanf(strchr(q + 1, ',') + 1, "%*[^,],%d,%d,%d", &L, &h, &d) == 3);
+            double N = scaling_shape_params(&(scaling_shape){L, h, d});
+            CHECK_MSG(N >= Nc / 2 && N <= Nc * 2, "N %g outside [N*/2, 2N*] with N* = %g", N, Nc);
+            rows++;
+        }
+        CHECK(rows >= 3);
+        free(txt);
+    }
     /* a budget no shape fits */
     CHECK_EQ_INT(run("%s scaling plan --flops 1e30 -o %s/s4 2> %s/err.txt", bin, dir, dir), 1);
     txt = slurp("err.txt");
