@@ -109,7 +109,7 @@ static int run_fit(lmc_args *a) {
     }
     scaling_alloc al;
     int have_alloc = scaling_law_alloc(&fit.law, &al, &err) == 0;
-    double *boot = NULL, lo[5] = {0}, hi[5] = {0};
+    double *boot = NULL, lo[5] = {0}, hi[5] = {0}, se[5] = {0};
     if (K > 0) {
         boot = malloc((size_t)K * 5 * sizeof *boot);
         if (!boot || scaling_bootstrap(&r, &o, fit.x, K, (uint64_t)lmc_arg_int(a, "seed"), boot, &err) < 0) {
@@ -121,6 +121,11 @@ static int run_fit(lmc_args *a) {
         for (int j = 0; j < 5; j++) {
             lo[j] = scaling_quantile(boot + j, (size_t)K, 5, 0.025);
             hi[j] = scaling_quantile(boot + j, (size_t)K, 5, 0.975);
+            double m = 0, v = 0;
+            for (int k = 0; k < K; k++) m += boot[k * 5 + j];
+            m /= K;
+            for (int k = 0; k < K; k++) v += (boot[k * 5 + j] - m) * (boot[k * 5 + j] - m);
+            se[j] = K > 1 ? sqrt(v / (K - 1)) : 0; /* bootstrap standard error */
         }
     }
     double v[5] = {fit.law.E, fit.law.A, fit.law.B, fit.law.alpha, fit.law.beta};
@@ -156,6 +161,9 @@ static int run_fit(lmc_args *a) {
             lmc_buf b = {0};
             lmc_buf_printf(&b, NULL, "{\"K\":%d,\"level\":0.95", K);
             for (int j = 0; j < 5; j++) lmc_buf_printf(&b, NULL, ",\"%s\":[%.17g,%.17g]", law_keys[j], lo[j], hi[j]);
+            lmc_buf_printf(&b, NULL, ",\"se\":{");
+            for (int j = 0; j < 5; j++) lmc_buf_printf(&b, NULL, "%s\"%s\":%.17g", j ? "," : "", law_keys[j], se[j]);
+            lmc_buf_printf(&b, NULL, "}");
             lmc_buf_printf(&b, NULL, "}");
             lmc_jsonl_raw(&w, "bootstrap", b.data);
             lmc_buf_free(&b);
@@ -180,7 +188,7 @@ static int run_fit(lmc_args *a) {
                "best objective %.10g\n", o.huber_delta, fit.n_starts, fit.n_converged, fit.objective);
         for (int j = 0; j < 5; j++) {
             printf("  %-5s = %-12.6g", law_keys[j], v[j]);
-            if (K > 0) printf("  95%% bootstrap interval [%.6g, %.6g]  (K = %d)", lo[j], hi[j], K);
+            if (K > 0) printf("  95%% bootstrap interval [%.6g, %.6g], SE %.3g  (K = %d)", lo[j], hi[j], se[j], K);
             printf("\n");
         }
         if (have_alloc) {

@@ -82,6 +82,7 @@ int main(void) {
         CHECK_CLOSE(num(fj, "alpha"), 0.3876, 0.002, 0); /* SciPy's optimum on this file (fixture) */
         json_t *bs = json_object_get(fj, "bootstrap");
         CHECK_EQ_INT(json_integer_value(json_object_get(bs, "K")), 16);
+        CHECK(num(json_object_get(bs, "se"), "alpha") > 0 && num(json_object_get(bs, "se"), "alpha") < 0.2);
         json_t *ci = json_object_get(bs, "alpha");
         CHECK(json_array_size(ci) == 2 && num(fj, "alpha") > json_number_value(json_array_get(ci, 0)) - 1e-9 &&
               num(fj, "alpha") < json_number_value(json_array_get(ci, 1)) + 1e-9);
