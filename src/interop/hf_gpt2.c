@@ -11,7 +11,10 @@
 static int get_int_field(json_t *j, const char *key, const char *alt, int64_t lo, int64_t hi, int64_t *out,
                          const char *path, lmc_err *err) {
     int rc = lmc_json_get_int(j, key, out, path, err);
-    if (rc == LMC_ENOTFOUND && alt) rc = lmc_json_get_int(j, alt, out, path, err);
+    if (rc == LMC_ENOTFOUND && alt) {
+        rc = lmc_json_get_int(j, alt, out, path, err);
+        if (rc == LMC_ENOTFOUND) return lmc_errf(err, LMC_EFORMAT, "%s: missing key '%s' (or '%s')", path, key, alt);
+    }
     if (rc) return rc;
     if (*out < lo || *out > hi)
         return lmc_errf(err, LMC_EFORMAT, "%s: \"%s\" = %lld is out of range [%lld, %lld]", path, key,

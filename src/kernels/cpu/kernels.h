@@ -20,6 +20,11 @@
 void lmc_kernels_set_threads(int n);
 int lmc_kernels_get_threads(void);
 
+/* Row-major sgemm C = alpha op(A) op(B) + beta C (ta/tb: 1 = transposed), parallel over the OpenMP
+ * threads with single-threaded BLAS calls (runs single-threaded when called inside a parallel region). */
+void k_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
+            float beta, float *C, int ldc);
+
 /* out[N,OC] = inp[N,C] @ w[C,OC] + bias[OC] (bias may be NULL). */
 void k_matmul_fwd(float *out, const float *inp, const float *w, const float *bias, size_t N, int C, int OC);
 /* out[N,OC] += inp[N,C] @ w[C,OC] (+ bias): for residual streams (out holds the residual). */

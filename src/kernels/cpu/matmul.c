@@ -3,8 +3,44 @@
  * the output and no extra buffer; the residual variant accumulates onto the residual stream, fusing
  * the residual add into the GEMM. */
 #include "kernels/cpu/kernels.h"
+#include "kernels/cpu/blas_threads.h"
 #include <cblas.h>
+#include <omp.h>
 #include <string.h>
+
+/* Row-major C[M,N] = alpha op(A)[M,K] op(B)[K,N] + beta C, split across the OpenMP threads by rows or
+ * columns (whichever is larger, in multiples of 64), each part a single-threaded BLAS call. One thread
+ * pool (OpenMP) serves both the GEMMs and our own kernels: a second pool (OpenBLAS's pthreads) spinning
+ * after each GEMM would steal the cores our kernels run on. */
+void k_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
+            float beta, float *C, int ldc) {
+    k_threads_init_once();
+    int nt = omp_get_max_threads();
+    double work = (double)M * N * K;
+    if (nt <= 1 || work < 4e6 || omp_in_parallel()) {
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, alpha,
+                    A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    int split_m = M >= N;
+    int len = split_m ? M : N;
+    int chunk = (len + nt - 1) / nt;
+    chunk = (chunk + 63) / 64 * 64;
+    int nparts = (len + chunk - 1) / chunk;
+#pragma omp parallel for schedule(static, 1) num_threads(nparts)
+    for (int p = 0; p < nparts; p++) {
+        int s0 = p * chunk, n = len - s0 < chunk ? len - s0 : chunk;
+        if (split_m) {
+            const float *a = ta ? A + s0 : A + (size_t)s0 * lda;
+            cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, n, N, K, alpha,
+                        a, lda, B, ldb, beta, C + (size_t)s0 * ldc, ldc);
+        } else {
+            const float *b = tb ? B + (size_t)s0 * ldb : B + s0;
+            cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, n, K, alpha,
+                        A, lda, b, ldb, beta, C + s0, ldc);
+        }
+    }
+}
 
 static void bias_bcast(float *out, const float *bias, size_t N, int OC, int add) {
 #pragma omp parallel for schedule(static)
@@ -23,12 +59,12 @@ static void bias_bcast(float *out, const float *bias, size_t N, int OC, int add)
 void k_matmul_fwd(float *out, const float *inp, const float *w, const float *bias, size_t N, int C, int OC) {
     float beta = 0.0f;
     if (bias) { bias_bcast(out, bias, N, OC, 0); beta = 1.0f; }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, OC, C, 1.0f, inp, C, w, OC, beta, out, OC);
+    k_gemm(0, 0, (int)N, OC, C, 1.0f, inp, C, w, OC, beta, out, OC);
 }
 
 void k_matmul_fwd_acc(float *out, const float *inp, const float *w, const float *bias, size_t N, int C, int OC) {
     if (bias) bias_bcast(out, bias, N, OC, 1);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, OC, C, 1.0f, inp, C, w, OC, 1.0f, out, OC);
+    k_gemm(0, 0, (int)N, OC, C, 1.0f, inp, C, w, OC, 1.0f, out, OC);
 }
 
 /* dbias[j] += sum_n dout[n, j]: parallel over column blocks, rows in order -> deterministic for any
@@ -53,9 +89,9 @@ static void bias_grad(float *dbias, const float *dout, size_t N, int OC) {
 static void matmul_bwd(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
                        const float *w, size_t N, int C, int OC, float beta_in) {
     if (dinp)  /* dinp[N,C] = dout[N,OC] @ w[C,OC]^T */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, C, OC, 1.0f, dout, OC, w, OC, beta_in, dinp, C);
+        k_gemm(0, 1, (int)N, C, OC, 1.0f, dout, OC, w, OC, beta_in, dinp, C);
     if (dw)    /* dw[C,OC] += inp[N,C]^T @ dout[N,OC] */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, OC, (int)N, 1.0f, inp, C, dout, OC, 1.0f, dw, OC);
+        k_gemm(1, 0, C, OC, (int)N, 1.0f, inp, C, dout, OC, 1.0f, dw, OC);
     if (dbias) bias_grad(dbias, dout, N, OC);
 }
 
@@ -70,13 +106,13 @@ void k_matmul_bwd_acc(float *dinp, float *dw, float *dbias, const float *dout, c
 }
 
 void k_lmhead_fwd(float *logits, const float *x, const float *wte, size_t N, int C, int Vp) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, Vp, C, 1.0f, x, C, wte, C, 0.0f, logits, Vp);
+    k_gemm(0, 1, (int)N, Vp, C, 1.0f, x, C, wte, C, 0.0f, logits, Vp);
 }
 
 void k_lmhead_bwd(float *dx, float *dwte, const float *dlogits, const float *x, const float *wte,
                   size_t N, int C, int Vp) {
     if (dx)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, C, Vp, 1.0f, dlogits, Vp, wte, C, 0.0f, dx, C);
+        k_gemm(0, 0, (int)N, C, Vp, 1.0f, dlogits, Vp, wte, C, 0.0f, dx, C);
     if (dwte)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Vp, C, (int)N, 1.0f, dlogits, Vp, x, C, 1.0f, dwte, C);
+        k_gemm(1, 0, Vp, C, (int)N, 1.0f, dlogits, Vp, x, C, 1.0f, dwte, C);
 }

@@ -7,13 +7,29 @@
 #include <blis.h>
 #endif
 
+static _Atomic int blas_configured;
+
+/* Called by the GEMM paths: a caller that never set the threads still gets single-threaded BLAS. */
+void k_threads_init_once(void) {
+    if (!blas_configured) {
+        blas_configured = 1;
+#ifdef LMC_BLAS_BLIS
+        bli_thread_set_num_threads(1);
+#else
+        openblas_set_num_threads(1);
+#endif
+    }
+}
+
 void lmc_kernels_set_threads(int n) {
+    blas_configured = 1;
     if (n <= 0) n = omp_get_num_procs();
     omp_set_num_threads(n);
+    /* BLAS always runs single-threaded: k_gemm splits GEMMs over the OpenMP threads itself. */
 #ifdef LMC_BLAS_BLIS
-    bli_thread_set_num_threads(n);
+    bli_thread_set_num_threads(1);
 #else
-    openblas_set_num_threads(n);
+    openblas_set_num_threads(1);
 #endif
 }
 

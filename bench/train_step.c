@@ -1,0 +1,117 @@
+/* Benchmark: full GPT-2 training steps (forward + backward + clip + AdamW) on random tokens, fp32.
+ * Prints per-step times, a per-kernel breakdown of one step, and a RESULT JSON line.
+ * usage: train_step --L 6 --H 6 --d 384 --T 256 --B 8 --V 8192 --steps 10 --warmup 2 --threads 2 [--peak 1]
+ * --peak 1 also measures the cblas_sgemm peak (square 2048, same threads) for the MFU denominator. */
+#include "model/gpt2.h"
+#include "kernels/cpu/kernels.h"
+#include "base/progress.h"
+#include "base/rng.h"
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+static int cmp_d(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* OpenBLAS's own threading on one big square GEMM (the BENCHMARKS.md peak), then our k_gemm split. */
+static double sgemm_peak(int threads, int ours) {
+    int n = 2048;
+    if (!ours) openblas_set_num_threads(threads);
+    float *a = malloc((size_t)n * n * 4), *b = malloc((size_t)n * n * 4), *c = malloc((size_t)n * n * 4);
+    for (size_t i = 0; i < (size_t)n * n; i++) { a[i] = (float)(i % 7) * 0.1f; b[i] = (float)(i % 5) * 0.1f; }
+    double best = 0;
+    for (int r = 0; r < 5; r++) {
+        double t0 = lmc_now();
+        if (ours) k_gemm(0, 0, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+        else cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+        double g = 2.0 * n * n * n / (lmc_now() - t0) / 1e9;
+        if (g > best) best = g;
+    }
+    free(a); free(b); free(c);
+    if (!ours) openblas_set_num_threads(1);
+    return best;
+}
+
+int main(int argc, char **argv) {
+    int L = 6, H = 6, d = 384, T = 256, B = 8, V = 8192, steps = 10, warmup = 2, threads = 2, peak = 0;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        int v = atoi(argv[i + 1]);
+        if (!strcmp(argv[i], "--L")) L = v;
+        else if (!strcmp(argv[i], "--H")) H = v;
+        else if (!strcmp(argv[i], "--d")) d = v;
+        else if (!strcmp(argv[i], "--T")) T = v;
+        else if (!strcmp(argv[i], "--B")) B = v;
+        else if (!strcmp(argv[i], "--V")) V = v;
+        else if (!strcmp(argv[i], "--steps")) steps = v;
+        else if (!strcmp(argv[i], "--warmup")) warmup = v;
+        else if (!strcmp(argv[i], "--threads")) threads = v;
+        else if (!strcmp(argv[i], "--peak")) peak = v;
+        else { fprintf(stderr, "unknown option %s\n", argv[i]); return 2; }
+    }
+    lmc_kernels_set_threads(threads);
+    double peak_gf = peak ? sgemm_peak(threads, 0) : 0.0;
+    double peak_ours = peak ? sgemm_peak(threads, 1) : 0.0;
+    if (peak) fprintf(stderr, "sgemm 2048^3: OpenBLAS %d threads %.1f GFLOP/s, k_gemm split %.1f GFLOP/s\n", threads, peak_gf, peak_ours);
+    gpt2_config cfg = {L, H, d, T, V, 0, 0.0f};
+    gpt2_model *m;
+    lmc_err err;
+    if (gpt2_create(&m, &cfg, &err) || gpt2_enable_training(m, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
+    gpt2_init_random(m, 0);
+    int32_t *x = malloc((size_t)B * T * 4), *y = malloc((size_t)B * T * 4);
+    lmc_rng r;
+    lmc_rng_init(&r, 1);
+    gpt2_adamw hp = {3e-4f, 0.9f, 0.95f, 1e-8f, 0.1f};
+    double *ts = malloc(sizeof(double) * (steps + 1)), *tf = malloc(sizeof(double) * (steps + 1)),
+           *tb = malloc(sizeof(double) * (steps + 1)), *to = malloc(sizeof(double) * (steps + 1));
+    double prof[GPT2_PROF_N] = {0};
+    for (int s = 0; s < warmup + steps; s++) {
+        for (int i = 0; i < B * T; i++) { x[i] = (int32_t)lmc_rng_below(&r, V); y[i] = (int32_t)lmc_rng_below(&r, V); }
+        int k = s - warmup;
+        m->profile = k == steps - 1;  /* profile the last step only (the timers add syncs nowhere) */
+        memset(m->prof_s, 0, sizeof m->prof_s);
+        double t0 = lmc_now();
+        float loss;
+        gpt2_zero_grad(m);
+        if (gpt2_forward(m, x, y, B, T, &loss, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
+        double t1 = lmc_now();
+        if (gpt2_backward(m, 1.0f, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
+        double t2 = lmc_now();
+        gpt2_clip_grad(m, 1.0);
+        gpt2_adamw_step(m, &hp, &err);
+        double t3 = lmc_now();
+        if (k >= 0) { ts[k] = t3 - t0; tf[k] = t1 - t0; tb[k] = t2 - t1; to[k] = t3 - t2; }
+        if (m->profile) memcpy(prof, m->prof_s, sizeof prof);
+        fprintf(stderr, "step %d loss %.4f total %.1f ms (fwd %.1f bwd %.1f opt %.1f)\n", s, loss, 1e3 * (t3 - t0),
+                1e3 * (t1 - t0), 1e3 * (t2 - t1), 1e3 * (t3 - t2));
+    }
+    double mn = ts[0], mx = ts[0];
+    for (int k = 0; k < steps; k++) { if (ts[k] < mn) mn = ts[k]; if (ts[k] > mx) mx = ts[k]; }
+    qsort(ts, steps, sizeof(double), cmp_d);
+    qsort(tf, steps, sizeof(double), cmp_d);
+    qsort(tb, steps, sizeof(double), cmp_d);
+    qsort(to, steps, sizeof(double), cmp_d);
+    double med = ts[steps / 2], tok_s = (double)B * T / med;
+    double fpt = gpt2_flops_per_token(&cfg, T);
+    double prof_total = 0;
+    for (int i = 0; i < GPT2_PROF_N; i++) prof_total += prof[i];
+    fprintf(stderr, "per-kernel time of one step (ms):");
+    for (int i = 0; i < GPT2_PROF_N; i++) fprintf(stderr, " %s %.1f", gpt2_prof_name(i), 1e3 * prof[i]);
+    fprintf(stderr, " | other %.1f\n", 1e3 * (ts[steps / 2] - prof_total));
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("RESULT {\"impl\": \"lmc\", \"threads\": %d, \"L\": %d, \"H\": %d, \"d\": %d, \"T\": %d, \"B\": %d, \"V\": %d, "
+           "\"steps\": %d, \"ms_step\": %.2f, \"ms_fwd\": %.2f, \"ms_bwd\": %.2f, \"ms_opt\": %.2f, \"ms_min\": %.2f, "
+           "\"ms_max\": %.2f, \"tok_s\": %.1f, \"flops_per_tok\": %.0f, \"gflops_achieved\": %.1f, \"sgemm_peak_gflops\": %.1f, "
+           "\"max_rss_mb\": %.1f, \"kernels_ms\": {",
+           threads, L, H, d, T, B, V, steps, 1e3 * med, 1e3 * tf[steps / 2], 1e3 * tb[steps / 2], 1e3 * to[steps / 2],
+           1e3 * mn, 1e3 * mx, tok_s, fpt, fpt * tok_s / 1e9, peak_gf, ru.ru_maxrss / 1024.0);
+    for (int i = 0; i < GPT2_PROF_N; i++) printf("%s\"%s\": %.2f", i ? ", " : "", gpt2_prof_name(i), 1e3 * prof[i]);
+    printf("}}\n");
+    gpt2_free(m);
+    free(x); free(y); free(ts); free(tf); free(tb); free(to);
+    return 0;
+}
