@@ -297,6 +297,7 @@ static const lmc_opt plan_opts[] = {
     {"batch-size", 0, OPT_INT, "32", "B", "train.batch_size (sequences per step)"},
     {"micro-batch", 0, OPT_INT, "0", "M", "train.micro_batch (0 = the largest divisor of B up to 16)"},
     {"lr", 0, OPT_FLOAT, "6e-4", "LR", "train.lr (peak)"},
+    {"warmup-frac", 0, OPT_FLOAT, "0.05", "F", "train.warmup_steps = F * steps"},
     {"wd-from-tau", 0, OPT_FLAG, NULL, NULL, "write train.weight_decay = B/(lr*D*tau_opt(D/N)) (Power Lines)"},
     LMC_OPTS_END};
 
@@ -348,6 +349,7 @@ static int run_plan(lmc_args *a) {
     o.batch_size = (int)lmc_arg_int(a, "batch-size");
     o.micro_batch = (int)lmc_arg_int(a, "micro-batch");
     o.lr = lmc_arg_float(a, "lr");
+    o.warmup_frac = lmc_arg_float(a, "warmup-frac");
     o.tpp = lmc_arg_float(a, "tpp");
     o.span = lmc_arg_float(a, "span");
     o.max_per_budget = (int)lmc_arg_int(a, "max-per-budget");

@@ -166,6 +166,7 @@ typedef struct scaling_plan_opts {
     int seed;
     int seq_len, batch_size, micro_batch, vocab_size;
     double lr;
+    double warmup_frac;          /* train.warmup_steps = round(warmup_frac · steps) (0.05) */
     double tpp;                  /* centre of the sweep: N_c = sqrt(C / (6 tpp)) unless law given */
     const scaling_law *law;      /* optional: centre at N*(C) from this fit */
     double span;                 /* shapes with N in [N_c/span, N_c·span] */
@@ -179,7 +180,7 @@ typedef struct scaling_plan_entry {
     double C;                    /* target budget */
     scaling_shape shape;
     double params, tokens;       /* N (non-embedding) and actual tokens = steps·batch·seq_len */
-    int64_t steps;
+    int64_t steps, warmup_steps;
     double weight_decay;         /* 0 when not written */
 } scaling_plan_entry;
 

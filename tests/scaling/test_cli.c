@@ -179,6 +179,8 @@ int main(void) {
             char *cy = lmc_path_join(rd, "config.yaml"), *mj = lmc_path_join(rd, "metrics.jsonl");
             CHECK(lmc_json_save_file(y, cy, &e2) == 0); /* JSON is YAML */
             int64_t steps = inum(y, "train", "steps");
+            CHECK_EQ_INT(inum(y, "train", "warmup_steps"), llround(0.05 * (double)steps));
+            CHECK_EQ_INT(inum(y, "train", "eval_every"), steps);
             lmc_buf m = {0};
             double vl = scaling_law_loss(&(scaling_law){1.8, 400, 2000, 0.34, 0.37}, N, D);
             lmc_buf_printf(&m, NULL, "{\"step\":1,\"loss\":9.1,\"lr\":1e-4,\"grad_norm\":1.2,\"tokens_per_s\":1000,\"mfu\":0.1}\n");
