@@ -100,6 +100,18 @@ int main(void) {
         free(txt);
     }
 
+    /* --holdout: fit without the largest-FLOP runs, report the extrapolation error */
+    CHECK_EQ_INT(run("%s scaling fit %s --json --holdout 0.25 > %s/ho.json", bin, synth, dir), 0);
+    json_t *ho = load_json("ho.json");
+    if (ho) {
+        json_t *h = json_object_get(ho, "holdout");
+        CHECK_EQ_INT(json_integer_value(json_object_get(h, "n")), 12);
+        CHECK_EQ_INT(json_integer_value(json_object_get(ho, "n_runs")), 36);
+        CHECK(num(h, "mean_abs_rel") > 0 && num(h, "mean_abs_rel") < 0.05);
+        json_decref(ho);
+    }
+    CHECK_EQ_INT(run("%s scaling fit %s --holdout 0.95 2>/dev/null", bin, synth), 1);
+
     /* predict: given (N, D); compute-optimal for C; C with N. */
     CHECK_EQ_INT(run("%s scaling predict --fit %s --params 1e9 --tokens 2e10 --json > %s/p1.json", bin, fpath, dir), 0);
     json_t *p = load_json("p1.json");
