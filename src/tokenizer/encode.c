@@ -46,6 +46,7 @@ int tok_encoder_new(tok_encoder **out, const tok_tokenizer *t, lmc_err *err) {
     if (!e) return lmc_errf(err, LMC_ENOMEM, "out of memory for an encoder");
     e->t = t;
     e->fast = 1;
+    tok_fast_init();
     e->cache = calloc(CACHE_SLOTS, sizeof *e->cache);
     if (!e->cache) {
         free(e);

@@ -93,4 +93,6 @@ uint64_t tok_hash_bytes(const uint8_t *p, size_t n);
 
 /* fastpre.c: end of the match of a named pattern at p[i], or 0 if PCRE2 must decide. */
 size_t tok_fast_match(int kind, const uint8_t *p, size_t n, size_t i);
+/* Build the byte class table (once per process; tok_encoder_new calls it). */
+void tok_fast_init(void);
 #endif
