@@ -248,7 +248,7 @@ static const lmc_opt train_opts[] = {
     {"output", 'o', OPT_STR, NULL, "OUT.json", "the tokenizer.json to write"},
     {"vocab-size", 0, OPT_INT, NULL, "N", "vocabulary size: special tokens + 256 bytes + merges"},
     {"pattern", 0, OPT_STR, "gpt2", "NAME|REGEX", "pre-tokenization: gpt2, cl100k_base, o200k_base or a regex"},
-    {"special", 0, OPT_LIST, NULL, "TOKEN", "a special token (repeatable; ids 0, 1, ... in order)"},
+    {"special", 0, OPT_LIST, NULL, "TOKEN", "a special token (ids 0, 1, ... in the order given)"},
     {"min-frequency", 0, OPT_INT, "0", "K", "stop when the most frequent pair occurs fewer than K times"},
     {"field", 0, OPT_STR, "text", "NAME", "JSONL field holding the document text"},
     {"threads", 0, OPT_INT, "0", "N", "threads for word counting (0 = all cores)"},
