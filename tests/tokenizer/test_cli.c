@@ -125,6 +125,20 @@ int main(void) {
     free(es);
     CHECK_EQ_INT(run("encode -t %s --special maybe small.txt 2> /dev/null", tokp, NULL), 2);
 
+    /* Compressed inputs (.gz, .zst) decode to the same documents. */
+    if (system("command -v gzip > /dev/null && command -v zstd > /dev/null") == 0) {
+        char cmd2[8192];
+        snprintf(cmd2, sizeof cmd2, "cd %s && gzip -c small.txt > small.txt.gz && zstd -q -c docs.jsonl > docs.jsonl.zst", tmp);
+        CHECK(system(cmd2) == 0);
+        CHECK_EQ_INT(run("encode -t %s -o z.bin small.txt.gz docs.jsonl.zst%s", tokp, ""), 0);
+        CHECK_EQ_INT(run("encode -t %s -o p.bin small.txt docs.jsonl%s", tokp, ""), 0);
+        size_t lz, lp;
+        char *bz = slurp("z.bin", &lz), *bp = slurp("p.bin", &lp);
+        CHECK(bz && bp && lz == lp && !memcmp(bz, bp, lz));
+        free(bz);
+        free(bp);
+    }
+
     /* train: two JSONL inputs and a plain-text file; the result loads, encodes and round-trips. */
     CHECK_EQ_INT(run("train -o trained.json --vocab-size 300 --special '<|endoftext|>' --threads 2 docs.jsonl docs.jsonl small.txt%s%s", "", ""), 0);
     CHECK_EQ_INT(run("info -t trained.json > info.txt%s%s", "", ""), 0);
