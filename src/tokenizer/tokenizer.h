@@ -101,6 +101,9 @@ typedef struct tok_docs tok_docs;
 int tok_docs_open(tok_docs **d, const char *path, const char *field, lmc_err *err);
 /* 1 with the next document (valid until the next call), 0 at the end, <0 on error. */
 int tok_docs_next(tok_docs *d, const char **text, size_t *len, lmc_err *err);
+/* 1 when returned documents stay valid until tok_docs_close (plain text), 0 when only until the
+ * next call (JSONL). */
+int tok_docs_stable(const tok_docs *d);
 /* Bytes of the (decompressed) input consumed so far. */
 uint64_t tok_docs_bytes(const tok_docs *d);
 void tok_docs_close(tok_docs *d);
