@@ -577,11 +577,12 @@ static const char *c4(const data_filter_cfg *c, const char *t, size_t n, data_fi
 static const char *fineweb(const data_filter_cfg *c, const char *t, size_t n, data_filter_scratch *sc) {
     data_ht *h = &sc->ht;
     size_t nlines_all = 1;
-    for (size_t i = 0; i < n; i++) nlines_all += t[i] == '\n';
+    for (const char *q = t, *e = t + n; (q = memchr(q, '\n', (size_t)(e - q))) != NULL; q++) nlines_all++;
     if (data_ht_reset(h, nlines_all) < 0) return "oom";
     size_t nl = 0, punct = 0, shortl = 0, dup_chars = 0, start = 0;
-    for (size_t i = 0; i <= n; i++) {
-        if (i < n && t[i] != '\n') continue;
+    while (start <= n) {
+        const char *e = start < n ? memchr(t + start, '\n', n - start) : NULL;
+        size_t i = e ? (size_t)(e - t) : n;
         size_t a = start, b = i, sa = a, sb = b;
         start = i + 1;
         strip_range(t, &sa, &sb);
