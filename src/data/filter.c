@@ -23,6 +23,7 @@ struct data_filter_scratch {
     data_ht ht;
     lmc_buf line;
     int have_words;      /* words/wh hold this document's words */
+    data_words lwords;   /* words of one line (C4 sentence count) */
 };
 
 data_filter_scratch *data_filter_scratch_new(void) { return calloc(1, sizeof(data_filter_scratch)); }
@@ -30,6 +31,7 @@ data_filter_scratch *data_filter_scratch_new(void) { return calloc(1, sizeof(dat
 void data_filter_scratch_free(data_filter_scratch *s) {
     if (!s) return;
     data_words_free(&s->words);
+    data_words_free(&s->lwords);
     free(s->wh);
     data_ht_free(&s->ht);
     lmc_buf_free(&s->line);
@@ -491,21 +493,27 @@ static int contains_ci(const char *s, size_t n, const char *pat) {
     return 0;
 }
 
-/* Sentence count of a line: 1 + boundaries where a run of . ! ? (plus closing quotes/brackets) is
- * followed by white space and a character that is not a lowercase letter. Stands in for punkt. */
-static size_t count_sentences(const char *s, size_t n) {
+/* Sentence count of a line as spaCy's sentencizer (datatrove's English splitter) finds it: a new
+ * sentence starts at the first non-punctuation token after a token that is exactly ".", "!" or "?"
+ * (or a CJK full stop / question / exclamation mark). Tokens come from data_split_words. */
+static size_t count_sentences(const char *s, size_t n, data_words *w) {
+    if (data_split_words(s, n, w, NULL) < 0 || w->n == 0) return w->n ? 1 : 0;
     size_t cnt = 1;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] != '.' && s[i] != '!' && s[i] != '?') continue;
-        size_t j = i;
-        while (j < n && (s[j] == '.' || s[j] == '!' || s[j] == '?' || s[j] == '"' || s[j] == '\'' || s[j] == ')'))
-            j++;
-        if (j < n && (s[j] == ' ' || s[j] == '\t')) {
-            size_t k = j;
-            while (k < n && (s[k] == ' ' || s[k] == '\t')) k++;
-            if (k < n && !(s[k] >= 'a' && s[k] <= 'z')) cnt++;
+    int seen = 0;
+    for (size_t i = 0; i < w->n; i++) {
+        const char *t = s + w->w[i].off;
+        size_t len = w->w[i].len;
+        int stop = (len == 1 && (t[0] == '.' || t[0] == '!' || t[0] == '?')) ||
+                   (len == 3 && (!memcmp(t, "\xE3\x80\x82", 3) || !memcmp(t, "\xEF\xBC\x9F", 3) ||
+                                 !memcmp(t, "\xEF\xBC\x81", 3)));
+        if (stop) { seen = 1; continue; }
+        if (!seen) continue;
+        int punct = 1;
+        for (size_t k = 0; k < len && punct;) {
+            uint32_t c = data_utf8_next(t, len, &k);
+            punct = data_is_punct(c);
         }
-        i = j;
+        if (!punct) { cnt++; seen = 0; }
     }
     return cnt;
 }
@@ -568,7 +576,7 @@ static const char *c4(const data_filter_cfg *c, const char *t, size_t n, data_fi
             for (size_t k = 0; k < 6 && !hit; k++) hit = contains_ci(l, ln, policy[k]);
             if (hit) continue;
         }
-        sentences += count_sentences(l, ln);
+        sentences += count_sentences(l, ln, &sc->lwords);
     }
     if ((double)sentences < c->c4_min_num_sentences) return "c4/too_few_sentences";
     return NULL;
