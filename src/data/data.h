@@ -72,6 +72,10 @@ void data_reader_close(data_reader *r);
 int data_json_line_field(const char *s, size_t n, const char *field, lmc_buf *out, int *found, const char **msg,
                          size_t *col);
 
+/* Byte range [*start, *end) of the (last) string value of top-level `field` in a JSONL line, quotes
+ * included. Returns 0, or -1 when the line is not an object with that string field. */
+int data_json_field_span(const char *s, size_t n, const char *field, size_t *start, size_t *end);
+
 /* Is the file JSONL by its name (.jsonl/.json/.ndjson, optionally + .gz/.zst)? */
 int data_path_is_jsonl(const char *path);
 
