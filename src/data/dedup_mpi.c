@@ -80,7 +80,7 @@ int data_dedup_mpi_pass1(const data_pipeline_cfg *c, const data_minhash *mh, int
     int failed = 0;
     for (;; batch++) {
         data_doc *docs;
-        long nd = data_reader_batch(r, 4096, (size_t)64 << 20, &docs, err);
+        long nd = data_reader_batch(r, 4096, (size_t)8 << 20, &docs, err);
         if (nd < 0) { failed = 1; break; }
         if (nd == 0) break;
         n += (uint64_t)nd;

@@ -400,7 +400,7 @@ int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err)
     }
     for (; !distributed;) {
         data_doc *docs;
-        long nd = data_reader_batch(r, 4096, (size_t)64 << 20, &docs, err);
+        long nd = data_reader_batch(r, 4096, (size_t)8 << 20, &docs, err);
         if (nd < 0) goto done;
         if (nd == 0) break;
         if ((size_t)nd > res_cap) {
@@ -495,7 +495,7 @@ int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err)
         uint64_t k = 0, removed_exact = 0, removed_near = 0;
         for (;;) {
             data_doc *docs;
-            long nd = data_reader_batch(rr, 4096, (size_t)64 << 20, &docs, err);
+            long nd = data_reader_batch(rr, 4096, (size_t)8 << 20, &docs, err);
             if (nd < 0) goto done;
             if (nd == 0) break;
             for (long i = 0; i < nd; i++, k++) {
