@@ -27,6 +27,7 @@ typedef struct data_read_opts {
     data_format format;         /* AUTO: *.jsonl / *.json / *.ndjson (also .gz/.zst) are JSONL, else text */
     int strict;                 /* invalid JSON line / invalid UTF-8 / missing field = hard error */
     size_t max_doc_bytes;       /* longer lines/documents are skipped and counted (0 = no limit) */
+    int threads;                /* JSONL lines are decoded in parallel (0 = OpenMP default) */
 } data_read_opts;
 
 void data_read_opts_default(data_read_opts *o);

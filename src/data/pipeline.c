@@ -359,7 +359,9 @@ int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err)
     }
 
     int mrank = 0, msize = 1, distributed = c->dedup && data_mpi_world(&mrank, &msize);
-    if (data_reader_open(&r, c->inputs, c->ninputs, &c->read, err) < 0) goto done;
+    data_read_opts ropts = c->read;
+    ropts.threads = nthreads;
+    if (data_reader_open(&r, c->inputs, c->ninputs, &ropts, err) < 0) goto done;
     int use_spool = c->dedup && c->output && stages_change_docs(c);
     for (size_t i = 0; i < c->ninputs; i++)
         if (c->dedup && strcmp(c->inputs[i], "-") == 0) use_spool = 1;
@@ -486,6 +488,7 @@ int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err)
             ro.field = field;
             ro.format = DATA_FMT_JSONL;
             ro.max_doc_bytes = 0;
+            ro.threads = nthreads;
             if (data_reader_open(&r2, &sp, 1, &ro, err) < 0) goto done;
         } else if (data_reader_rewind(r, err) < 0) {
             goto done;
