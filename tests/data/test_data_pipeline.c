@@ -86,7 +86,7 @@ static void test_pipeline(void) {
     write_corpus();
     FILE *f = fopen(pathf("p.yaml"), "w");
     fprintf(f,
-            "inputs: [%s]\n"
+            "inputs: [%s]\n"  /* a glob pattern */
             "output: %s\n"
             "rejected: %s\n"
             "report: %s\n"
@@ -98,7 +98,7 @@ static void test_pipeline(void) {
             "  - decontaminate: {eval: [%s], window: 50, min_slice: 20}\n"
             "  - stats:\n"
             "  - dedup: {ngram: 5}\n",
-            pathf("corpus.jsonl"), pathf("p_out.jsonl.zst"), pathf("p_rej.jsonl"), pathf("p_rep.json"), pathf("eval.txt"));
+            pathf("corpu?.jsonl"), pathf("p_out.jsonl.zst"), pathf("p_rej.jsonl"), pathf("p_rep.json"), pathf("eval.txt"));
     fclose(f);
     char cmd[16384];
     snprintf(cmd, sizeof cmd, "%s --quiet data pipeline %s 2>/dev/null", bin, pathf("p.yaml"));
