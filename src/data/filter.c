@@ -434,12 +434,10 @@ static const char *gopher_repetition(const data_filter_cfg *c, const char *t, si
         if (!c->gr_top_ngram_frac[nn] || nw < (size_t)nn) continue;
         size_t ng = nw - (size_t)nn + 1;
         if (data_ht_reset(h, ng) < 0) return "oom";
-        for (size_t i = 0; i < ng; i++) data_ht_add(h, ngram_hash(sc->wh, i, nn), (uint32_t)i);
         /* most_common(1): highest count, ties to the n-gram seen first */
         uint32_t best_count = 0, best_first = 0;
-        for (size_t k = 0; k < h->cap; k++) {
-            const data_ht_slot *s = &h->s[k];
-            if (!s->key) continue;
+        for (size_t i = 0; i < ng; i++) {
+            const data_ht_slot *s = data_ht_add(h, ngram_hash(sc->wh, i, nn), (uint32_t)i);
             if (s->count > best_count || (s->count == best_count && s->first < best_first)) {
                 best_count = s->count;
                 best_first = s->first;
