@@ -24,6 +24,7 @@ ap.add_argument("--steps", type=int, default=5)
 ap.add_argument("--warmup", type=int, default=1)
 ap.add_argument("--threads", type=int, default=2)
 ap.add_argument("--torch-blas", default="/usr/lib/x86_64-linux-gnu/openblas-openmp")
+ap.add_argument("--build", default=os.path.join(ROOT, "build"), help="cmake build folder with liblmc.a")
 a = ap.parse_args()
 
 
@@ -38,10 +39,10 @@ def pkg(*names):
     return sh(["pkg-config", *names]).stdout.split()
 
 
-binary = os.path.join(ROOT, "build", "bench_train_step")
+binary = os.path.join(a.build, "bench_train_step")
 sh(["cc", "-O3", "-march=native", "-fopenmp", "-std=c11", "-D_GNU_SOURCE", "-I" + os.path.join(ROOT, "src"),
-    "-I" + os.path.join(ROOT, "build", "generated"), *pkg("--cflags", "openblas"), os.path.join(HERE, "train_step.c"),
-    "-o", binary, os.path.join(ROOT, "build", "liblmc.a"),
+    "-I" + os.path.join(a.build, "generated"), *pkg("--cflags", "openblas"), os.path.join(HERE, "train_step.c"),
+    "-o", binary, os.path.join(a.build, "liblmc.a"),
     *pkg("--libs", "openblas", "jansson", "yaml-0.1", "libpcre2-8", "libzstd", "zlib", "libxxhash", "liblbfgs"), "-lm"])
 
 

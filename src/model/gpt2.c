@@ -13,6 +13,8 @@
 
 struct gpt2_acts {
     size_t cap_N;            /* rows (B*T) the buffer was sized for */
+    int kept;                /* layers whose activations are kept: n_layer (training) or 1 (inference:
+                              * every layer reuses slot 0, the residual stream alternates two slots) */
     float *buf;
     int32_t *inputs, *targets;
     int has_targets;
@@ -187,17 +189,18 @@ void gpt2_init_random(gpt2_model *m, uint64_t seed) {
 
 /* ---- activations ---- */
 
-static int acts_ensure(gpt2_model *m, size_t N, lmc_err *err) {
+static int acts_ensure(gpt2_model *m, size_t N, int kept, lmc_err *err) {
     gpt2_acts *a = m->acts;
-    if (a && a->cap_N >= N) return 0;
+    if (a && a->cap_N >= N && a->kept == kept) return 0;
     if (a) { acts_free(a); m->acts = NULL; }
     a = (gpt2_acts *)lmc_alloc(sizeof *a, err);
     if (!a) return LMC_ENOMEM;
-    const size_t L = (size_t)m->cfg.n_layer, C = (size_t)m->cfg.d_model, NH = (size_t)m->cfg.n_head;
+    a->kept = kept;
+    const size_t L = (size_t)kept, C = (size_t)m->cfg.d_model, NH = (size_t)m->cfg.n_head;
     const size_t Vp = (size_t)m->cfg.padded_vocab;
     /* sizes in floats, each rounded to 16 floats */
     struct { float **p; size_t n; } parts[] = {
-        {&a->res, (L + 1) * N * C}, {&a->ln1, L * N * C}, {&a->ln1_mean, L * N}, {&a->ln1_rstd, L * N},
+        {&a->res, (L + 1) * N * C},  /* inference: L = 1 -> two alternating residual slots */ {&a->ln1, L * N * C}, {&a->ln1_mean, L * N}, {&a->ln1_rstd, L * N},
         {&a->qkv, L * N * 3 * C}, {&a->atty, L * N * C}, {&a->lse, L * N * NH}, {&a->res_mid, L * N * C},
         {&a->ln2, L * N * C}, {&a->ln2_mean, L * N}, {&a->ln2_rstd, L * N}, {&a->fch, L * N * 4 * C},
         {&a->fchg, L * N * 4 * C}, {&a->lnf, N * C}, {&a->lnf_mean, N}, {&a->lnf_rstd, N},
@@ -238,7 +241,8 @@ int gpt2_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, i
         for (size_t i = 0; i < N; i++)
             if (targets[i] >= c->vocab_size)
                 return lmc_errf(err, LMC_EINVAL, "forward: target token %d at position %zu is outside [0, %d)", targets[i], i, c->vocab_size);
-    int rc = acts_ensure(m, N, err);
+    /* Without training state nothing will run backward: keep one layer's activations, not all. */
+    int rc = acts_ensure(m, N, m->grads ? c->n_layer : 1, err);
     if (rc) return rc;
     gpt2_acts *a = m->acts;
     const int L = c->n_layer, NH = c->n_head, C = c->d_model, Vp = c->padded_vocab;
@@ -253,13 +257,15 @@ int gpt2_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, i
     PROF(GPT2_PROF_ENCODER);
     for (int l = 0; l < L; l++) {
         gpt2_layer p = gpt2_layer_ptrs(m, m->params, l);
-        const float *x = a->res + (size_t)l * N * C;
-        float *ln1 = a->ln1 + (size_t)l * N * C, *qkv = a->qkv + (size_t)l * N * 3 * C;
-        float *atty = a->atty + (size_t)l * N * C, *lse = a->lse + (size_t)l * N * NH;
-        float *mid = a->res_mid + (size_t)l * N * C, *ln2 = a->ln2 + (size_t)l * N * C;
-        float *fch = a->fch + (size_t)l * N * 4 * C, *fchg = a->fchg + (size_t)l * N * 4 * C;
-        float *y = a->res + (size_t)(l + 1) * N * C;
-        k_layernorm_fwd(ln1, a->ln1_mean + (size_t)l * N, a->ln1_rstd + (size_t)l * N, x, p.ln1_w, p.ln1_b, N, C, c->ln_eps);
+        const size_t s = a->kept == 1 ? 0 : (size_t)l;  /* activation slot */
+        const size_t r0 = a->kept == 1 ? (size_t)(l & 1) : (size_t)l, r1 = a->kept == 1 ? (size_t)((l + 1) & 1) : (size_t)l + 1;
+        const float *x = a->res + r0 * N * C;
+        float *ln1 = a->ln1 + s * N * C, *qkv = a->qkv + s * N * 3 * C;
+        float *atty = a->atty + s * N * C, *lse = a->lse + s * N * NH;
+        float *mid = a->res_mid + s * N * C, *ln2 = a->ln2 + s * N * C;
+        float *fch = a->fch + s * N * 4 * C, *fchg = a->fchg + s * N * 4 * C;
+        float *y = a->res + r1 * N * C;
+        k_layernorm_fwd(ln1, a->ln1_mean + s * N, a->ln1_rstd + s * N, x, p.ln1_w, p.ln1_b, N, C, c->ln_eps);
         PROF(GPT2_PROF_LAYERNORM);
         k_matmul_fwd(qkv, ln1, p.qkv_w, p.qkv_b, N, C, 3 * C);
         PROF(GPT2_PROF_MATMUL);
@@ -269,7 +275,7 @@ int gpt2_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, i
         PROF(GPT2_PROF_RESIDUAL);
         k_matmul_fwd_acc(mid, atty, p.proj_w, NULL, N, C, C);
         PROF(GPT2_PROF_MATMUL);
-        k_layernorm_fwd(ln2, a->ln2_mean + (size_t)l * N, a->ln2_rstd + (size_t)l * N, mid, p.ln2_w, p.ln2_b, N, C, c->ln_eps);
+        k_layernorm_fwd(ln2, a->ln2_mean + s * N, a->ln2_rstd + s * N, mid, p.ln2_w, p.ln2_b, N, C, c->ln_eps);
         PROF(GPT2_PROF_LAYERNORM);
         k_matmul_fwd(fch, ln2, p.fc_w, p.fc_b, N, C, 4 * C);
         PROF(GPT2_PROF_MATMUL);
@@ -280,7 +286,8 @@ int gpt2_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, i
         k_matmul_fwd_acc(y, fchg, p.fcproj_w, NULL, N, 4 * C, C);
         PROF(GPT2_PROF_MATMUL);
     }
-    k_layernorm_fwd(a->lnf, a->lnf_mean, a->lnf_rstd, a->res + (size_t)L * N * C, m->lnf_w, m->lnf_b, N, C, c->ln_eps);
+    const size_t rL = a->kept == 1 ? (size_t)(L & 1) : (size_t)L;
+    k_layernorm_fwd(a->lnf, a->lnf_mean, a->lnf_rstd, a->res + rL * N * C, m->lnf_w, m->lnf_b, N, C, c->ln_eps);
     PROF(GPT2_PROF_LAYERNORM);
     k_lmhead_fwd(a->logits, a->lnf, m->wte, N, C, Vp);
     PROF(GPT2_PROF_LMHEAD);
@@ -307,6 +314,8 @@ int gpt2_backward(gpt2_model *m, float loss_scale, lmc_err *err) {
     if (!m->grads) return lmc_errf(err, LMC_EINVAL, "backward: call gpt2_enable_training first");
     if (!a || !a->has_targets || !m->logits)
         return lmc_errf(err, LMC_EINVAL, "backward: needs a forward pass with targets first");
+    if (a->kept != m->cfg.n_layer)
+        return lmc_errf(err, LMC_EINVAL, "backward: the last forward ran before gpt2_enable_training (no activations kept)");
     const gpt2_config *c = &m->cfg;
     const int B = m->B, T = m->T, L = c->n_layer, NH = c->n_head, C = c->d_model, Vp = c->padded_vocab;
     const size_t N = (size_t)B * T;

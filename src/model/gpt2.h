@@ -105,7 +105,8 @@ void gpt2_init_random(gpt2_model *m, uint64_t seed);
 /* Forward pass over inputs (B, T) of token ids in [0, vocab_size). targets (B, T) may be NULL (logits
  * only); a target < 0 is ignored by the loss (and its gradient is 0). T <= max_seq. On success
  * m->logits / m->loss are set and *loss_out (may be NULL) receives m->loss.
- * The activation buffer is (re)allocated when B*T grows. */
+ * The activation buffer is (re)allocated when B*T grows. Before gpt2_enable_training the forward runs in
+ * inference mode: one layer's activations are reused for every layer (memory independent of n_layer). */
 int gpt2_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, int B, int T,
                  float *loss_out, lmc_err *err);
 

@@ -75,6 +75,13 @@ int tok_load_tiktoken_mem(tok_tokenizer **out, const char *data, size_t len, con
     if (!t) return LMC_ENOMEM;
     t->source = TOK_SRC_TIKTOKEN;
     t->whole_piece_first = 1;
+    /* Size the token map once: one token per line. */
+    size_t lines = 1;
+    for (const char *q = data; (q = memchr(q, '\n', len - (size_t)(q - data))); q++) lines++;
+    if (tok_reserve(t, 0, lines, 0, err)) {
+        tok_free(t);
+        return err ? err->code : LMC_ENOMEM;
+    }
     uint8_t *buf = NULL;
     size_t bufcap = 0;
     const uint8_t *p = (const uint8_t *)data;
@@ -122,15 +129,15 @@ int tok_load_tiktoken_mem(tok_tokenizer **out, const char *data, size_t len, con
             goto fail;
         }
         for (size_t k = ls + rs; k < le; k++) {
-            if (p[k] < '0' || p[k] > '9' || rank > 0x7FFFFFFF) {
+            if (p[k] < '0' || p[k] > '9' || rank >= TOK_MAX_ID) {
                 rc = lmc_err_at(err, LMC_EFORMAT, name, lineno, k - ls + 1,
-                                "rank must be a decimal integer below 2^31");
+                                "rank must be a decimal integer below 2^24");
                 goto fail;
             }
             rank = rank * 10 + (uint64_t)(p[k] - '0');
         }
-        if (rank > 0x7FFFFFFF) {
-            rc = lmc_err_at(err, LMC_EFORMAT, name, lineno, rs + 1, "rank must be below 2^31");
+        if (rank >= TOK_MAX_ID) {
+            rc = lmc_err_at(err, LMC_EFORMAT, name, lineno, rs + 1, "rank must be below 2^24");
             goto fail;
         }
         if (tok_add_token(t, (uint32_t)rank, buf, (size_t)n, err)) {
@@ -144,11 +151,7 @@ int tok_load_tiktoken_mem(tok_tokenizer **out, const char *data, size_t len, con
     }
     free(buf);
     buf = NULL;
-    tok_finish_bytes(t);
-    if (tok_pairs_from_ranks(t, err)) {
-        rc = err ? err->code : LMC_ENOMEM;
-        goto fail;
-    }
+    t->rank_by_bytes = 1;
     const char *enc = name_from_path(name);
     const char *pat = pattern;
     if (pattern && tok_pattern_by_name(pattern, NULL)) enc = pattern;

@@ -84,6 +84,8 @@ int main(void) {
     CHECK(gpt2_enable_training(m, &err) == 0);
     gpt2_zero_grad(m);
     rc = gpt2_forward(m, inputs, targets, B, T, NULL, &err);
+    /* training-mode forward (all layers kept) gives bitwise the inference-mode logits */
+    CHECK(rc == 0 && memcmp(saved, m->logits, (size_t)B * T * Vp * sizeof(float)) == 0);
     rc |= gpt2_backward(m, 1.0f, &err);
     CHECK_MSG(rc == 0, "%s", err.msg);
     double worst = 0;

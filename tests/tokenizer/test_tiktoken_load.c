@@ -51,7 +51,7 @@ int main(void) {
     expect_error("YQ== 0\nYg== x1\n", "gpt2", "bad.tiktoken:2:6: rank must be a decimal");
     expect_error("YQ== 0\nYg== 0\n", "gpt2", "bad.tiktoken:2: duplicate id 0");
     expect_error("YQ== 0\nYQ== 1\n", "gpt2", "duplicate token");
-    expect_error("YQ== 99999999999\n", "gpt2", "below 2^31");
+    expect_error("YQ== 99999999999\n", "gpt2", "below 2^24");
     expect_error("", "gpt2", "no tokens");
     expect_error("YQ== 0\n", "(unclosed", "pattern");
     /* Missing file. */
