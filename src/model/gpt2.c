@@ -27,7 +27,8 @@ struct gpt2_acts {
 
 const char *gpt2_prof_name(int i) {
     static const char *names[GPT2_PROF_N] = {"encoder", "layernorm", "matmul", "attention", "gelu",
-                                             "residual", "lm_head", "softmax_xent", "adamw"};
+                                             "residual", "lm_head", "softmax_xent", "adamw",
+                                             "zero_grad+clip"};
     return i >= 0 && i < GPT2_PROF_N ? names[i] : "?";
 }
 
@@ -372,7 +373,9 @@ int gpt2_backward(gpt2_model *m, float loss_scale, lmc_err *err) {
 }
 
 void gpt2_zero_grad(gpt2_model *m) {
+    double t0 = m->profile ? lmc_now() : 0.0;
     if (m->grads) memset(m->grads, 0, m->n_floats * sizeof(float));
+    if (m->profile) m->prof_s[GPT2_PROF_GRADS] += lmc_now() - t0;
 }
 
 double gpt2_grad_norm(const gpt2_model *m) {
@@ -381,11 +384,13 @@ double gpt2_grad_norm(const gpt2_model *m) {
 }
 
 double gpt2_clip_grad(gpt2_model *m, double max_norm) {
+    double t0 = m->profile ? lmc_now() : 0.0;
     double norm = gpt2_grad_norm(m);
     if (max_norm > 0.0) {
         double coef = max_norm / (norm + 1e-6);
         if (coef < 1.0) k_scale(m->grads, (float)coef, m->n_floats);
     }
+    if (m->profile) m->prof_s[GPT2_PROF_GRADS] += lmc_now() - t0;
     return norm;
 }
 
