@@ -224,6 +224,16 @@ static int acts_ensure(gpt2_model *m, size_t N, int kept, lmc_err *err) {
     return 0;
 }
 
+#ifdef LMC_PROF_CPU_TIME
+/* bench-only build option: process CPU time instead of wall time (robust on a loaded machine, 1 thread) */
+#include <time.h>
+static double prof_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+#define lmc_now prof_now
+#endif
 #define PROF_BEGIN double t0_ = m->profile ? lmc_now() : 0.0
 #define PROF(k) do { if (m->profile) { double t1_ = lmc_now(); m->prof_s[k] += t1_ - t0_; t0_ = t1_; } } while (0)
 
