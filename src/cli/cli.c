@@ -162,13 +162,12 @@ static const lmc_command *find_sub(const lmc_command *c, const char *name) {
 }
 
 static int usage_line(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void vreport(const char *path, const char *fmt, va_list ap);
 static int usage_line(const char *path, const char *fmt, ...) {
     va_list ap;
-    fprintf(stderr, "%s: ", path);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vreport(path, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     return 2;
 }
 
@@ -383,22 +382,24 @@ const char *lmc_arg_pos(const lmc_args *a, int i) { return i < a->npos ? a->pos[
 const char *const *lmc_arg_positionals(const lmc_args *a) { return a->pos; }
 const char *lmc_arg_cmdpath(const lmc_args *a) { return a->path; }
 
+static void vreport(const char *path, const char *fmt, va_list ap) {
+    fprintf(stderr, "%s: ", path);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 int lmc_usage_error(const lmc_args *a, const char *fmt, ...) {
     va_list ap;
-    fprintf(stderr, "%s: ", a->path);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vreport(a->path, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     return 2;
 }
 
 int lmc_fail(const lmc_args *a, const char *fmt, ...) {
     va_list ap;
-    fprintf(stderr, "%s: ", a->path);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vreport(a->path, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     return 1;
 }

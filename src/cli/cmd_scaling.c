@@ -165,7 +165,9 @@ static int run_fit(lmc_args *a) {
             lmc_jsonl_raw(&w, "approach2", s);
             free(s);
         }
-        if (lmc_jsonl_end(&w, &err) < 0) {
+        int jrc = lmc_jsonl_end(&w, &err);
+        lmc_jsonl_close(&w, NULL);
+        if (jrc < 0) {
             free(boot);
             scaling_runs_free(&r);
             scaling_isoflop_free(&iso);
@@ -285,7 +287,7 @@ static const lmc_opt plan_opts[] = {
     {"seq-len", 0, OPT_INT, "1024", "T", "model.seq_len"},
     {"vocab-size", 0, OPT_INT, "0", "V", "model.vocab_size (0 = from the tokenizer)"},
     {"batch-size", 0, OPT_INT, "32", "B", "train.batch_size (sequences per step)"},
-    {"micro-batch", 0, OPT_INT, "0", "M", "train.micro_batch (0 = batch size)"},
+    {"micro-batch", 0, OPT_INT, "0", "M", "train.micro_batch (0 = the largest divisor of B up to 16)"},
     {"lr", 0, OPT_FLOAT, "6e-4", "LR", "train.lr (peak)"},
     {"wd-from-tau", 0, OPT_FLAG, NULL, NULL, "write train.weight_decay = B/(lr*D*tau_opt(D/N)) (Power Lines)"},
     LMC_OPTS_END};
@@ -452,8 +454,9 @@ static int run_powerlines(lmc_args *a) {
         lmc_jsonl_num(&w, "m_tau", mt);
         if (hT || hN) { lmc_jsonl_num(&w, "tau_target", target); lmc_jsonl_num(&w, "weight_decay", lam); }
         if (hW) { lmc_jsonl_num(&w, "wd", wd); lmc_jsonl_num(&w, "tau", tau_given); }
-        if (lmc_jsonl_end(&w, &err) < 0) return lmc_fail(a, "%s", err.msg);
-        return 0;
+        int jrc = lmc_jsonl_end(&w, &err);
+        lmc_jsonl_close(&w, NULL);
+        return jrc < 0 ? lmc_fail(a, "%s", err.msg) : 0;
     }
     printf("Power Lines (Bergsma et al. 2025): tau = B/(eta*lambda*D), steps S = D/B = %.6g\n", D / B);
     if (hN)

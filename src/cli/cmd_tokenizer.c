@@ -241,6 +241,41 @@ static int run_convert(lmc_args *a) {
     return rc;
 }
 
+/* ---- train ---- */
+static const lmc_opt train_opts[] = {
+    {"output", 'o', OPT_STR, NULL, "OUT.json", "the tokenizer.json to write"},
+    {"vocab-size", 0, OPT_INT, NULL, "N", "vocabulary size: special tokens + 256 bytes + merges"},
+    {"pattern", 0, OPT_STR, "gpt2", "NAME|REGEX", "pre-tokenization: gpt2, cl100k_base, o200k_base or a regex"},
+    {"special", 0, OPT_LIST, NULL, "TOKEN", "a special token (repeatable; ids 0, 1, ... in order)"},
+    {"min-frequency", 0, OPT_INT, "0", "K", "stop when the most frequent pair occurs fewer than K times"},
+    {"field", 0, OPT_STR, "text", "NAME", "JSONL field holding the document text"},
+    {"threads", 0, OPT_INT, "0", "N", "threads for word counting (0 = all cores)"},
+    LMC_OPTS_END};
+
+static int run_train(lmc_args *a) {
+    if (!lmc_arg_str(a, "output")) return lmc_usage_error(a, "missing -o OUT.json");
+    if (!lmc_arg_is_set(a, "vocab-size")) return lmc_usage_error(a, "missing --vocab-size N");
+    int64_t vs = lmc_arg_int(a, "vocab-size"), mf = lmc_arg_int(a, "min-frequency");
+    if (vs < 256 || vs > 0x7FFFFFFF) return lmc_usage_error(a, "--vocab-size must be in [256, 2^31)");
+    if (mf < 0) return lmc_usage_error(a, "--min-frequency must be >= 0");
+    int ns = 0;
+    const char *const *sp = lmc_arg_list(a, "special", &ns);
+    lmc_progress pr;
+    memset(&pr, 0, sizeof pr);
+    tok_train_opts o = {(uint32_t)vs, lmc_arg_str(a, "pattern"), sp, ns, (uint64_t)mf, (int)lmc_arg_int(a, "threads"),
+                        lmc_progress_default_mode() == LMC_PROGRESS_QUIET ? NULL : &pr};
+    tok_tokenizer *t;
+    lmc_err err = {0};
+    if (tok_train_files(&o, lmc_arg_positionals(a), lmc_arg_npos(a), lmc_arg_str(a, "field"), &t, &err))
+        return lmc_fail(a, "%s", err.msg);
+    int rc = 0;
+    if (tok_save_hf_json(t, lmc_arg_str(a, "output"), &err)) rc = lmc_fail(a, "%s", err.msg);
+    else if (lmc_progress_default_mode() != LMC_PROGRESS_QUIET)
+        fprintf(stderr, "%s: %u ids, %u merges\n", lmc_arg_str(a, "output"), tok_n_vocab(t), tok_n_merges(t));
+    tok_free(t);
+    return rc;
+}
+
 static const lmc_command encode_cmd = {"encode", "encode text to token ids or a token shard", "[options] INPUT...",
     "A plain-text file is one document; .jsonl gives one document per line (field --field); .gz/.zst of either.\n"
     "Without -o the ids of each document are printed as one line of decimal numbers.",
@@ -253,7 +288,13 @@ static const lmc_command info_cmd = {"info", "show a tokenizer's size, pattern a
 static const lmc_command convert_cmd = {"convert", "write a tokenizer (e.g. a .tiktoken file) as tokenizer.json",
     "[options]", NULL, convert_opts, 0, 0, run_convert, NULL, 0};
 
-static const lmc_command *const tok_subs[] = {&encode_cmd, &decode_cmd, &info_cmd, &convert_cmd, NULL};
+static const lmc_command train_cmd = {"train", "train a byte-level BPE tokenizer (HF BpeTrainer's algorithm)",
+    "[options] INPUT...",
+    "Plain-text inputs are read one line per sequence (as HF tokenizers' train(files)); .jsonl one document per\n"
+    "sequence. Equal pair counts go to the smaller pair of ids (HF's tie-break), so the merges equal HF's.",
+    train_opts, 1, -1, run_train, NULL, 0};
+
+static const lmc_command *const tok_subs[] = {&encode_cmd, &decode_cmd, &train_cmd, &info_cmd, &convert_cmd, NULL};
 static const lmc_command tokenizer_cmd = {"tokenizer", "train, use and convert BPE tokenizers", "SUBCOMMAND [options]",
     NULL, NULL, 0, 0, NULL, tok_subs, 20};
 LMC_COMMAND(tokenizer_cmd)

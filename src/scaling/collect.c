@@ -49,7 +49,7 @@ int scaling_collect_run(const char *dir, scaling_collected *out, lmc_err *err) {
     const char *line;
     size_t len;
     int have_val = 0;
-    int64_t last_step = -1;
+    int64_t last_step = -1, val_step = -1;
     while ((rc = lmc_lines_next(lr, &line, &len, err)) > 0) {
         uint64_t ln = lmc_lines_lineno(lr);
         size_t k = 0;
@@ -64,9 +64,14 @@ int scaling_collect_run(const char *dir, scaling_collected *out, lmc_err *err) {
             rc = lmc_err_at(err, LMC_EFORMAT, met, ln, 0, "expected a JSON object per line");
             goto done;
         }
-        int64_t step;
+        int64_t step = -1;
         int r1 = lmc_json_get_int(j, "step", &step, name, err);
-        if (r1 == 0 && step > last_step) last_step = step;
+        if (r1 < 0) {
+            json_decref(j);
+            rc = lmc_err_at(err, LMC_EFORMAT, met, ln, 0, "expected an integer 'step'");
+            goto done;
+        }
+        if (step > last_step) last_step = step;
         json_t *v = json_object_get(j, "val_loss");
         if (v && !json_is_null(v)) {
             if (!json_is_number(v) || !isfinite(json_number_value(v)) || !(json_number_value(v) > 0)) {
@@ -75,6 +80,7 @@ int scaling_collect_run(const char *dir, scaling_collected *out, lmc_err *err) {
                 goto done;
             }
             out->val_loss = json_number_value(v);
+            val_step = step;
             have_val = 1;
         }
         json_decref(j);
@@ -83,10 +89,15 @@ int scaling_collect_run(const char *dir, scaling_collected *out, lmc_err *err) {
     rc = 0;
     out->last_step = last_step;
     if (!have_val) { rc = lmc_errf(err, LMC_EFORMAT, "%s: no line has a val_loss (was the run evaluated?)", met); goto done; }
-    /* Steps may be logged 0- or 1-based; anything earlier than the last step means unfinished. */
-    if (last_step < steps - 1) {
+    /* lmc train logs steps 1..steps and evaluates at the last one. */
+    if (last_step < steps) {
         rc = lmc_errf(err, LMC_EINVAL, "%s: run not finished: last logged step %lld of %lld", met,
                       (long long)last_step, (long long)steps);
+        goto done;
+    }
+    if (val_step < steps) {
+        rc = lmc_errf(err, LMC_EINVAL, "%s: the last val_loss is at step %lld, not at the final step %lld", met,
+                      (long long)val_step, (long long)steps);
         goto done;
     }
     out->run = strdup(dir);

@@ -117,7 +117,12 @@ static int lbfgs_iter_count(void *inst, const lbfgsfloatval_t *x, const lbfgsflo
     return 0;
 }
 
-/* One minimization on prepared logs. Returns the liblbfgs status. */
+/* One minimization on prepared logs. Returns the liblbfgs status of the last pass.
+ *
+ * The Huber kink (second derivative jumps at |r| = delta) often makes liblbfgs's line search give up
+ * (LBFGSERR_ROUNDING_ERROR and friends) far from the optimum, with a stale curvature model. Restarting
+ * from the point it reached, with a fresh model, is what it needs: passes repeat while the objective
+ * still falls (relative 1e-15) and at most 50 times. */
 static int minimize(fit_data *d, const scaling_fit_opts *o, const double x0[5], double x_out[5], double *fx,
                     int *iters) {
     lbfgs_parameter_t p;
@@ -129,14 +134,27 @@ static int minimize(fit_data *d, const scaling_fit_opts *o, const double x0[5], 
     lbfgsfloatval_t *x = lbfgs_malloc(5);
     if (!x) return LBFGSERR_OUTOFMEMORY;
     for (int j = 0; j < 5; j++) x[j] = x0[j];
-    lbfgsfloatval_t f = 0;
     d->evals = 0;
-    int st = lbfgs(5, x, &f, lbfgs_eval, lbfgs_iter_count, d, &p);
-    /* liblbfgs may leave fx at a trial point when the line search fails; re-evaluate at x. */
-    double best = objective_logs(d, x, NULL);
+    double prev = objective_logs(d, x, NULL);
+    int st = LBFGS_SUCCESS;
+    for (int pass = 0; pass < 50; pass++) {
+        lbfgsfloatval_t f = 0;
+        double keep[5];
+        for (int j = 0; j < 5; j++) keep[j] = x[j];
+        st = lbfgs(5, x, &f, lbfgs_eval, lbfgs_iter_count, d, &p);
+        /* liblbfgs may leave fx at a trial point when the line search fails; re-evaluate at x. */
+        double cur = objective_logs(d, x, NULL);
+        if (!(cur <= prev)) { /* never accept a worse or non-finite point */
+            for (int j = 0; j < 5; j++) x[j] = keep[j];
+            break;
+        }
+        int progressed = prev - cur > 1e-15 * fabs(prev);
+        prev = cur;
+        if (st >= 0 || st == LBFGSERR_MAXIMUMITERATION || st == LBFGSERR_OUTOFMEMORY || !progressed) break;
+    }
     for (int j = 0; j < 5; j++) x_out[j] = x[j];
     lbfgs_free(x);
-    *fx = best;
+    *fx = prev;
     if (iters) *iters = d->evals;
     return st;
 }

@@ -198,7 +198,9 @@ static void yaml_str(lmc_buf *b, const char *s) {
 
 char *scaling_plan_config_yaml(const scaling_plan_entry *e, const scaling_plan_opts *o) {
     lmc_buf b = {0};
-    int mb = o->micro_batch > 0 ? o->micro_batch : o->batch_size;
+    int mb = o->micro_batch;
+    if (mb <= 0) /* the largest divisor of batch_size up to 16 (lmc train's default micro_batch) */
+        for (mb = o->batch_size < 16 ? o->batch_size : 16; o->batch_size % mb; mb--) {}
     lmc_buf_printf(&b, NULL,
                    "# lmc scaling plan: IsoFLOP budget C = %.4g FLOPs; N = %.6g non-embedding params, D = %.6g tokens,\n"
                    "# 6*N*D = %.6g (%.4f of C), %.2f tokens/param.\n",

@@ -10,12 +10,26 @@
 
 #define TOK_SMALL_PIECE 128
 
+/* A direct-mapped cache of merged pieces (pieces that are not one token): natural text repeats its
+ * words, so most pieces are merged once. Bounded: 64k entries, about 4.5 MB per encoder. */
+#define CACHE_SLOTS 65536
+#define CACHE_KEY 24
+#define CACHE_IDS 8
+typedef struct cache_ent {
+    uint64_t h;
+    uint8_t len, nids;
+    uint8_t key[CACHE_KEY];
+    uint32_t ids[CACHE_IDS];
+} cache_ent;
+
 struct tok_encoder {
+    cache_ent *cache;
     const tok_tokenizer *t;
     pcre2_match_data *md;
     pcre2_match_context *mctx;
     pcre2_jit_stack *jstack;
     int use_jit;
+    int fast; /* ASCII fast path for the named patterns (fastpre.c) */
     /* small-piece scratch */
     uint32_t sym[TOK_SMALL_PIECE], rank[TOK_SMALL_PIECE], pid[TOK_SMALL_PIECE];
     /* large-piece scratch */
@@ -31,6 +45,12 @@ int tok_encoder_new(tok_encoder **out, const tok_tokenizer *t, lmc_err *err) {
     tok_encoder *e = calloc(1, sizeof *e);
     if (!e) return lmc_errf(err, LMC_ENOMEM, "out of memory for an encoder");
     e->t = t;
+    e->fast = 1;
+    e->cache = calloc(CACHE_SLOTS, sizeof *e->cache);
+    if (!e->cache) {
+        free(e);
+        return lmc_errf(err, LMC_ENOMEM, "out of memory for an encoder");
+    }
     if (t->re) {
         e->md = pcre2_match_data_create_from_pattern(t->re, NULL);
         e->mctx = pcre2_match_context_create(NULL);
@@ -58,6 +78,8 @@ int tok_encoder_new(tok_encoder **out, const tok_tokenizer *t, lmc_err *err) {
     return 0;
 }
 
+void tok_encoder_set_fast(tok_encoder *e, int on) { e->fast = on; }
+
 void tok_encoder_free(tok_encoder *e) {
     if (!e) return;
     if (e->md) pcre2_match_data_free(e->md);
@@ -68,6 +90,7 @@ void tok_encoder_free(tok_encoder *e) {
     free(e->lprev);
     free(e->heap);
     free(e->spec_next);
+    free(e->cache);
     free(e);
 }
 
@@ -90,7 +113,12 @@ static int bpe_small(tok_encoder *e, const uint8_t *p, size_t n, uint32_t max_ra
         if (sym[i] == TOK_NO_ID) return no_byte_token(p + i, err);
     }
     size_t m = n;
-    for (size_t i = 0; i + 1 < m; i++) rank[i] = pair_rank(t, sym[i], sym[i + 1], max_rank, &pid[i]);
+    for (size_t i = 0; i + 1 < m; i++) {
+        uint64_t bp = t->byte_pairs[p[i] * 256 + p[i + 1]];
+        uint32_t r = (uint32_t)(bp >> 32);
+        rank[i] = bp == UINT64_MAX || r >= max_rank ? UINT32_MAX : r;
+        pid[i] = (uint32_t)bp;
+    }
     while (m > 1) {
         uint32_t best = UINT32_MAX;
         size_t bi = 0;
@@ -217,28 +245,64 @@ static int encode_piece(tok_encoder *e, const uint8_t *p, size_t n, tok_ids *out
         if (t->byte_id[*p] == TOK_NO_ID) return no_byte_token(p, err);
         return tok_ids_push(out, t->byte_id[*p], err);
     }
-    if (t->whole_piece_first) {
-        uint32_t id = tok_lookup(t, p, n);
-        if (id != TOK_NO_ID) return tok_ids_push(out, id, err);
+    uint64_t h = tok_hash_bytes(p, n);
+    cache_ent *c = n <= CACHE_KEY ? &e->cache[h & (CACHE_SLOTS - 1)] : NULL;
+    if (c && c->h == h && c->len == n && !memcmp(c->key, p, n)) {
+        for (int i = 0; i < c->nids; i++)
+            if (tok_ids_push(out, c->ids[i], err)) return LMC_ENOMEM;
+        return 0;
     }
-    return tok_bpe_piece(e, p, n, UINT32_MAX, out, err);
+    size_t before = out->n;
+    int rc = 0;
+    uint32_t id = t->whole_piece_first ? tok_lookup_h(t, p, n, h) : TOK_NO_ID;
+    if (id != TOK_NO_ID) rc = tok_ids_push(out, id, err);
+    else rc = tok_bpe_piece(e, p, n, UINT32_MAX, out, err);
+    if (!rc && c && out->n - before <= CACHE_IDS) {
+        c->h = h;
+        c->len = (uint8_t)n;
+        c->nids = (uint8_t)(out->n - before);
+        memcpy(c->key, p, n);
+        memcpy(c->ids, out->v + before, c->nids * sizeof *c->ids);
+    }
+    return rc;
+}
+
+/* Where pieces go: encoded into `out`, or (pre-tokenization only) handed to fn. */
+typedef struct sink {
+    tok_ids *out;
+    tok_piece_fn fn;
+    void *ctx;
+} sink;
+
+static inline int emit(tok_encoder *e, const uint8_t *p, size_t n, const sink *k, lmc_err *err) {
+    if (k->fn) return k->fn(k->ctx, p, n, err);
+    return encode_piece(e, p, n, k->out, err);
 }
 
 static size_t utf8_char_len(uint8_t c) { return c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4; }
 
 /* Pre-tokenize one valid UTF-8 run p[0..n) and encode the pieces that start before `stop`.
  * Text the regex does not match becomes a piece of its own, so no byte is ever dropped. */
-static int encode_run(tok_encoder *e, const uint8_t *p, size_t n, size_t stop, size_t base, tok_ids *out,
+static int encode_run(tok_encoder *e, const uint8_t *p, size_t n, size_t stop, size_t base, const sink *out,
                       lmc_err *err) {
     const tok_tokenizer *t = e->t;
     if (!t->re) return lmc_errf(err, LMC_EINVAL, "the tokenizer has no pre-tokenization pattern");
     size_t gap = 0, start = 0;
+    int fast = e->fast && (t->pat_kind == TOK_PAT_GPT2 || t->pat_kind == TOK_PAT_CL100K || t->pat_kind == TOK_PAT_O200K);
     while (gap < n && gap < stop) {
+        if (fast && gap == start) {
+            size_t m1 = tok_fast_match(t->pat_kind, p, n, start);
+            if (m1 > start) {
+                if (emit(e, p + start, m1 - start, out, err)) return err ? err->code : LMC_EINVAL;
+                gap = start = m1;
+                continue;
+            }
+        }
         int rc = start < n ? (e->use_jit ? pcre2_jit_match(t->re, p, n, start, PCRE2_NO_UTF_CHECK, e->md, e->mctx)
                                          : pcre2_match(t->re, p, n, start, PCRE2_NO_UTF_CHECK, e->md, e->mctx))
                            : PCRE2_ERROR_NOMATCH;
         if (rc == PCRE2_ERROR_NOMATCH) {
-            return encode_piece(e, p + gap, n - gap, out, err);
+            return emit(e, p + gap, n - gap, out, err);
         }
         if (rc < 0) {
             PCRE2_UCHAR msg[256];
@@ -255,10 +319,10 @@ static int encode_run(tok_encoder *e, const uint8_t *p, size_t n, size_t stop, s
         }
         if (m0 > gap) {
             if (gap >= stop) return 0;
-            if (encode_piece(e, p + gap, m0 - gap, out, err)) return err ? err->code : LMC_EINVAL;
+            if (emit(e, p + gap, m0 - gap, out, err)) return err ? err->code : LMC_EINVAL;
         }
         if (m0 >= stop) return 0;
-        if (encode_piece(e, p + m0, m1 - m0, out, err)) return err ? err->code : LMC_EINVAL;
+        if (emit(e, p + m0, m1 - m0, out, err)) return err ? err->code : LMC_EINVAL;
         gap = start = m1;
     }
     return 0;
@@ -266,12 +330,12 @@ static int encode_run(tok_encoder *e, const uint8_t *p, size_t n, size_t stop, s
 
 /* Text without special tokens: maximal valid UTF-8 runs go through the regex, each invalid byte is
  * a piece of its own. */
-static int encode_ordinary(tok_encoder *e, const uint8_t *p, size_t n, size_t stop, tok_ids *out, lmc_err *err) {
+static int encode_ordinary(tok_encoder *e, const uint8_t *p, size_t n, size_t stop, const sink *out, lmc_err *err) {
     size_t i = 0;
     while (i < n && i < stop) {
         size_t v = tok_utf8_valid_prefix(p + i, n - i);
         if (v == 0) {
-            if (encode_piece(e, p + i, 1, out, err)) return err ? err->code : LMC_EINVAL;
+            if (emit(e, p + i, 1, out, err)) return err ? err->code : LMC_EINVAL;
             i++;
             continue;
         }
@@ -281,7 +345,7 @@ static int encode_ordinary(tok_encoder *e, const uint8_t *p, size_t n, size_t st
     return 0;
 }
 
-static int encode_segment(tok_encoder *e, const uint8_t *p, size_t n, size_t stop, tok_ids *out, lmc_err *err) {
+static int encode_segment(tok_encoder *e, const uint8_t *p, size_t n, size_t stop, const sink *out, lmc_err *err) {
     if (n == 0) return 0;
     if (e->t->add_prefix_space && p[0] != ' ') {
         /* HF ByteLevel add_prefix_space: the segment is encoded as if it began with a space. */
@@ -296,10 +360,16 @@ static int encode_segment(tok_encoder *e, const uint8_t *p, size_t n, size_t sto
     return encode_ordinary(e, p, n, stop, out, err);
 }
 
+int tok_pretokenize(tok_encoder *e, const void *text, size_t len, tok_piece_fn fn, void *ctx, lmc_err *err) {
+    sink k = {NULL, fn, ctx};
+    return encode_segment(e, text, len, len, &k, err);
+}
+
 int tok_encode(tok_encoder *e, const void *text, size_t len, int allow_special, tok_ids *out, lmc_err *err) {
     const tok_tokenizer *t = e->t;
     const uint8_t *p = text;
-    if (!allow_special || t->n_specials == 0) return encode_segment(e, p, len, len, out, err);
+    sink snk = {out, NULL, NULL};
+    if (!allow_special || t->n_specials == 0) return encode_segment(e, p, len, len, &snk, err);
     /* Leftmost special token first; on equal starts the longest. */
     for (size_t k = 0; k < t->n_specials; k++) e->spec_next[k] = 0;
     size_t i = 0;
@@ -321,7 +391,7 @@ int tok_encode(tok_encoder *e, const void *text, size_t len, int allow_special, 
             }
         }
         size_t end = best == SIZE_MAX ? len : best;
-        if (encode_segment(e, p + i, end - i, end - i, out, err)) return err ? err->code : LMC_EINVAL;
+        if (encode_segment(e, p + i, end - i, end - i, &snk, err)) return err ? err->code : LMC_EINVAL;
         if (best == SIZE_MAX) break;
         if (tok_ids_push(out, t->specials[bk].id, err)) return LMC_ENOMEM;
         i = best + t->specials[bk].len;
@@ -331,7 +401,8 @@ int tok_encode(tok_encoder *e, const void *text, size_t len, int allow_special, 
 
 int tok_encode_prefix(tok_encoder *e, const void *text, size_t len, size_t stop, tok_ids *out, lmc_err *err) {
     if (stop > len) stop = len;
-    return encode_segment(e, text, len, stop, out, err);
+    sink k = {out, NULL, NULL};
+    return encode_segment(e, text, len, stop, &k, err);
 }
 
 size_t tok_safe_split(const tok_tokenizer *t, const void *text, size_t len, size_t from) {

@@ -140,14 +140,21 @@ static int load_json(tok_tokenizer *t, const json_t *root, const char *name, lmc
             buf = malloc(bufcap);
             if (!buf) return lmc_errf(err, LMC_ENOMEM, "out of memory");
         }
-        if (!json_is_integer(val) || json_integer_value(val) < 0 || json_integer_value(val) >= 0x7FFFFFFF) {
+        if (!json_is_integer(val) || json_integer_value(val) < 0 || json_integer_value(val) >= TOK_MAX_ID) {
             free(buf);
-            return lmc_errf(err, LMC_EFORMAT, "%s: model.vocab[\"%s\"]: expected an integer id in [0, 2^31)", name, key);
+            return lmc_errf(err, LMC_EFORMAT, "%s: model.vocab[\"%s\"]: expected an integer id in [0, 2^24)", name, key);
         }
         int is_added = 0;
-        for (size_t k = 0; k < n_added; k++) {
+        for (size_t k = 0; k < n_added && !is_added; k++) {
             const json_t *aid = json_object_get(json_array_get(added, k), "id");
-            if (json_is_integer(aid) && json_integer_value(aid) == json_integer_value(val)) is_added = 1;
+            if (!json_is_integer(aid) || json_integer_value(aid) != json_integer_value(val)) continue;
+            const json_t *c = json_object_get(json_array_get(added, k), "content");
+            if (!json_is_string(c) || strcmp(json_string_value(c), key)) {
+                free(buf);
+                return lmc_errf(err, LMC_EFORMAT, "%s: model.vocab[\"%s\"]: duplicate id %lld (also added_tokens[%zu])",
+                                name, key, (long long)json_integer_value(val), k);
+            }
+            is_added = 1;
         }
         if (is_added) continue;
         long n = bytelevel_decode(u2b, key, kl, buf);
@@ -216,10 +223,10 @@ static int load_json(tok_tokenizer *t, const json_t *root, const char *name, lmc
             const json_t *id = json_object_get(a, "id"), *content = json_object_get(a, "content");
             const json_t *special = json_object_get(a, "special");
             if (!json_is_object(a) || !json_is_integer(id) || json_integer_value(id) < 0 ||
-                json_integer_value(id) >= 0x7FFFFFFF || !json_is_string(content) || !json_string_length(content) ||
+                json_integer_value(id) >= TOK_MAX_ID || !json_is_string(content) || !json_string_length(content) ||
                 (special && !json_is_boolean(special)))
                 return lmc_errf(err, LMC_EFORMAT,
-                                "%s: added_tokens[%zu]: expected {\"id\": integer, \"content\": non-empty string, "
+                                "%s: added_tokens[%zu]: expected {\"id\": integer below 2^24, \"content\": non-empty string, "
                                 "\"special\": boolean}",
                                 name, i);
             uint32_t aid = (uint32_t)json_integer_value(id);
@@ -242,7 +249,7 @@ static int load_json(tok_tokenizer *t, const json_t *root, const char *name, lmc
                 return lmc_err_wrap(err, "%s: added_tokens[%zu]", name, i);
         }
     }
-    tok_finish_bytes(t);
+    if (tok_finalize(t, err)) return err ? err->code : LMC_ENOMEM;
     const char *pattern = NULL;
     if (pretokenizer(t, json_object_get(root, "pre_tokenizer"), name, &pattern, err)) return err ? err->code : LMC_EFORMAT;
     if (tok_set_pattern(t, pattern, err)) return lmc_err_wrap(err, "%s: pre_tokenizer", name);

@@ -122,15 +122,15 @@ int tok_load_tiktoken_mem(tok_tokenizer **out, const char *data, size_t len, con
             goto fail;
         }
         for (size_t k = ls + rs; k < le; k++) {
-            if (p[k] < '0' || p[k] > '9' || rank > 0x7FFFFFFF) {
+            if (p[k] < '0' || p[k] > '9' || rank >= TOK_MAX_ID) {
                 rc = lmc_err_at(err, LMC_EFORMAT, name, lineno, k - ls + 1,
-                                "rank must be a decimal integer below 2^31");
+                                "rank must be a decimal integer below 2^24");
                 goto fail;
             }
             rank = rank * 10 + (uint64_t)(p[k] - '0');
         }
-        if (rank > 0x7FFFFFFF) {
-            rc = lmc_err_at(err, LMC_EFORMAT, name, lineno, rs + 1, "rank must be below 2^31");
+        if (rank >= TOK_MAX_ID) {
+            rc = lmc_err_at(err, LMC_EFORMAT, name, lineno, rs + 1, "rank must be below 2^24");
             goto fail;
         }
         if (tok_add_token(t, (uint32_t)rank, buf, (size_t)n, err)) {
@@ -164,7 +164,7 @@ int tok_load_tiktoken_mem(tok_tokenizer **out, const char *data, size_t len, con
         rc = lmc_err_wrap(err, "%s", name);
         goto fail;
     }
-    if (tok_set_pattern(t, pat, err)) {
+    if (tok_finalize(t, err) || tok_set_pattern(t, pat, err)) {
         rc = err ? err->code : LMC_EINVAL;
         goto fail;
     }

@@ -6,6 +6,8 @@
 #include "tokenizer/tokenizer.h"
 
 #define TOK_NO_ID UINT32_MAX
+/* Ids must be below this (16M; real vocabularies are under 1M): bounds memory on hostile files. */
+#define TOK_MAX_ID (1u << 24)
 
 /* One entry of the pair table: key = left << 32 | right; empty = UINT64_MAX. */
 typedef struct tok_pair {
@@ -24,12 +26,14 @@ typedef enum { TOK_SRC_TIKTOKEN = 1, TOK_SRC_HF = 2, TOK_SRC_TRAINED = 3 } tok_s
 
 struct tok_tokenizer {
     uint32_t n_vocab;        /* 1 + largest id */
+    uint32_t ids_cap;        /* allocated length of off[] and len[] */
     uint32_t n_tokens;       /* ordinary tokens */
     uint8_t *blob;           /* token bytes, concatenated */
     size_t blob_len, blob_cap;
     uint64_t *off;           /* per id: offset into blob, UINT64_MAX = no ordinary token */
     uint32_t *len;           /* per id: byte length */
-    uint32_t *bmap;          /* bytes -> id hash (open addressing; holds id+1, 0 = empty) */
+    uint64_t *bmap;          /* bytes -> id hash (open addressing; hash tag << 32 | id+1, 0 = empty) */
+    uint64_t *byte_pairs;    /* [a_byte * 256 + b_byte]: rank << 32 | id of the pair of two byte tokens, or UINT64_MAX */
     uint64_t bmap_mask;
     tok_pair *pmap;          /* pair table */
     uint64_t pmap_mask, n_pairs;
@@ -53,6 +57,9 @@ int tok_reserve(tok_tokenizer *t, uint32_t n_vocab, size_t n_tokens, size_t n_pa
 /* Add an ordinary token. Fails (LMC_EFORMAT, message without position) on a duplicate id or bytes. */
 int tok_add_token(tok_tokenizer *t, uint32_t id, const uint8_t *p, size_t n, lmc_err *err);
 uint32_t tok_lookup(const tok_tokenizer *t, const uint8_t *p, size_t n);
+uint32_t tok_lookup_h(const tok_tokenizer *t, const uint8_t *p, size_t n, uint64_t hash);
+/* Last step of every loader: byte tables used by the encoder. */
+int tok_finalize(tok_tokenizer *t, lmc_err *err);
 /* Set pair (a, b) -> (rank, id); an existing pair is overwritten. */
 int tok_pair_set(tok_tokenizer *t, uint32_t a, uint32_t b, uint32_t rank, uint32_t id, lmc_err *err);
 static inline const tok_pair *tok_pair_get(const tok_tokenizer *t, uint32_t a, uint32_t b) {
@@ -83,4 +90,7 @@ int tok_set_pattern(tok_tokenizer *t, const char *pattern, lmc_err *err);
 size_t tok_utf8_valid_prefix(const uint8_t *p, size_t n);
 
 uint64_t tok_hash_bytes(const uint8_t *p, size_t n);
+
+/* fastpre.c: end of the match of a named pattern at p[i], or 0 if PCRE2 must decide. */
+size_t tok_fast_match(int kind, const uint8_t *p, size_t n, size_t i);
 #endif

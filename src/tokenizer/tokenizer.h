@@ -75,6 +75,8 @@ const char *tok_source_format(const tok_tokenizer *t);
 /* Encoders hold the per-thread scratch state (regex match data, BPE buffers). */
 int tok_encoder_new(tok_encoder **e, const tok_tokenizer *t, lmc_err *err);
 void tok_encoder_free(tok_encoder *e);
+/* Turn the exact ASCII fast path of pre-tokenization off (1 = on, the default); for tests. */
+void tok_encoder_set_fast(tok_encoder *e, int on);
 
 /* Encode `len` bytes, appending ids to `out`. allow_special = 0: special-token strings are plain
  * text (tiktoken's encode_ordinary); 1: every special/added token string is its id. */
@@ -111,6 +113,10 @@ int tok_encode_to_shard(const tok_tokenizer *t, const char *const *inputs, int n
                         const char *out_path, int threads, lmc_progress *progress, tok_shard_stats *stats,
                         lmc_err *err);
 
+/* Pre-tokenize only: call fn for each piece (same pieces tok_encode merges, in order). */
+typedef int (*tok_piece_fn)(void *ctx, const uint8_t *piece, size_t len, lmc_err *err);
+int tok_pretokenize(tok_encoder *e, const void *text, size_t len, tok_piece_fn fn, void *ctx, lmc_err *err);
+
 /* Append the bytes of `n` ids to `out`. An id without a token is an error naming its index. */
 int tok_decode(const tok_tokenizer *t, const uint32_t *ids, size_t n, lmc_buf *out, lmc_err *err);
 
@@ -143,6 +149,9 @@ int tok_trainer_feed(tok_trainer *tr, const char *const *seqs, const size_t *len
 /* Run the merges; on success *t is a tokenizer that can be saved or used. */
 int tok_trainer_finish(tok_trainer *tr, tok_tokenizer **t, lmc_err *err);
 void tok_trainer_free(tok_trainer *tr);
+/* Train on files: plain text = one sequence per line ('\n' kept), JSONL = one per document. */
+int tok_train_files(const tok_train_opts *o, const char *const *inputs, int n_inputs, const char *field,
+                    tok_tokenizer **t, lmc_err *err);
 
 /* The GPT-2 byte <-> unicode map used by byte-level tokenizer.json files. */
 uint32_t tok_byte_to_unicode(uint8_t b);

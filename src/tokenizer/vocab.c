@@ -1,6 +1,7 @@
 /* Token storage, the bytes -> id map and the pair (merge) table. */
 #include <stdlib.h>
 #include <string.h>
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 #include "tokenizer/tok_internal.h"
 
@@ -40,31 +41,38 @@ static uint64_t pow2_at_least(uint64_t n) {
     return c;
 }
 
+/* Make ids [0, n_vocab) valid (capacity grows geometrically; n_vocab is exact). */
 static int grow_ids(tok_tokenizer *t, uint32_t n_vocab, lmc_err *err) {
     if (n_vocab <= t->n_vocab) return 0;
-    uint64_t *off = realloc(t->off, (size_t)n_vocab * sizeof *off);
-    if (!off) return lmc_errf(err, LMC_ENOMEM, "out of memory for %u token ids", n_vocab);
-    t->off = off;
-    uint32_t *len = realloc(t->len, (size_t)n_vocab * sizeof *len);
-    if (!len) return lmc_errf(err, LMC_ENOMEM, "out of memory for %u token ids", n_vocab);
-    t->len = len;
-    for (uint32_t i = t->n_vocab; i < n_vocab; i++) {
-        t->off[i] = UINT64_MAX;
-        t->len[i] = 0;
+    if (n_vocab > t->ids_cap) {
+        uint32_t cap = t->ids_cap ? t->ids_cap : 1024;
+        while (cap < n_vocab) cap = cap > UINT32_MAX / 2 ? n_vocab : cap * 2;
+        uint64_t *off = realloc(t->off, (size_t)cap * sizeof *off);
+        if (!off) return lmc_errf(err, LMC_ENOMEM, "out of memory for %u token ids", cap);
+        t->off = off;
+        uint32_t *len = realloc(t->len, (size_t)cap * sizeof *len);
+        if (!len) return lmc_errf(err, LMC_ENOMEM, "out of memory for %u token ids", cap);
+        t->len = len;
+        for (uint32_t i = t->ids_cap; i < cap; i++) {
+            t->off[i] = UINT64_MAX;
+            t->len[i] = 0;
+        }
+        t->ids_cap = cap;
     }
     t->n_vocab = n_vocab;
     return 0;
 }
 
 static int rehash_bmap(tok_tokenizer *t, uint64_t cap, lmc_err *err) {
-    uint32_t *m = calloc(cap, sizeof *m);
+    uint64_t *m = calloc(cap, sizeof *m);
     if (!m) return lmc_errf(err, LMC_ENOMEM, "out of memory for the token map");
     uint64_t mask = cap - 1;
     for (uint32_t id = 0; id < t->n_vocab; id++) {
         if (t->off[id] == UINT64_MAX) continue;
-        uint64_t i = tok_hash_bytes(t->blob + t->off[id], t->len[id]) & mask;
+        uint64_t h = tok_hash_bytes(t->blob + t->off[id], t->len[id]);
+        uint64_t i = h & mask;
         while (m[i]) i = (i + 1) & mask;
-        m[i] = id + 1;
+        m[i] = (h & 0xFFFFFFFF00000000ull) | (id + 1);
     }
     free(t->bmap);
     t->bmap = m;
@@ -104,11 +112,17 @@ int tok_reserve(tok_tokenizer *t, uint32_t n_vocab, size_t n_tokens, size_t n_pa
 }
 
 uint32_t tok_lookup(const tok_tokenizer *t, const uint8_t *p, size_t n) {
+    return tok_lookup_h(t, p, n, tok_hash_bytes(p, n));
+}
+
+uint32_t tok_lookup_h(const tok_tokenizer *t, const uint8_t *p, size_t n, uint64_t h) {
     if (!t->bmap) return TOK_NO_ID;
-    for (uint64_t i = tok_hash_bytes(p, n) & t->bmap_mask;; i = (i + 1) & t->bmap_mask) {
-        uint32_t v = t->bmap[i];
+    uint64_t tag = h & 0xFFFFFFFF00000000ull;
+    for (uint64_t i = h & t->bmap_mask;; i = (i + 1) & t->bmap_mask) {
+        uint64_t v = t->bmap[i];
         if (!v) return TOK_NO_ID;
-        uint32_t id = v - 1;
+        if ((v & 0xFFFFFFFF00000000ull) != tag) continue;
+        uint32_t id = (uint32_t)v - 1;
         if (t->len[id] == n && memcmp(t->blob + t->off[id], p, n) == 0) return id;
     }
 }
@@ -117,11 +131,7 @@ int tok_add_token(tok_tokenizer *t, uint32_t id, const uint8_t *p, size_t n, lmc
     if (id == TOK_NO_ID) return lmc_errf(err, LMC_EFORMAT, "token id %u is too large", id);
     if (n == 0) return lmc_errf(err, LMC_EFORMAT, "empty token (id %u)", id);
     if (n > UINT32_MAX) return lmc_errf(err, LMC_EFORMAT, "token %u is too long", id);
-    if (id >= t->n_vocab) {
-        uint32_t nv = t->n_vocab ? t->n_vocab : 1024;
-        while (nv <= id) nv = nv > UINT32_MAX / 2 ? id + 1 : nv * 2;
-        if (grow_ids(t, nv, err)) return err ? err->code : LMC_ENOMEM;
-    }
+    if (id >= t->n_vocab && grow_ids(t, id + 1, err)) return err ? err->code : LMC_ENOMEM;
     if (t->off[id] != UINT64_MAX)
         return lmc_errf(err, LMC_EFORMAT, "duplicate id %u", id);
     uint32_t other = tok_lookup(t, p, n);
@@ -143,9 +153,10 @@ int tok_add_token(tok_tokenizer *t, uint32_t id, const uint8_t *p, size_t n, lmc
     if (!t->bmap || (uint64_t)t->n_tokens * 2 > t->bmap_mask + 1) {
         if (rehash_bmap(t, pow2_at_least((uint64_t)t->n_tokens * 4), err)) return err ? err->code : LMC_ENOMEM;
     } else {
-        uint64_t i = tok_hash_bytes(p, n) & t->bmap_mask;
+        uint64_t h = tok_hash_bytes(p, n);
+        uint64_t i = h & t->bmap_mask;
         while (t->bmap[i]) i = (i + 1) & t->bmap_mask;
-        t->bmap[i] = id + 1;
+        t->bmap[i] = (h & 0xFFFFFFFF00000000ull) | (id + 1);
     }
     return 0;
 }
@@ -208,6 +219,21 @@ int tok_add_special(tok_tokenizer *t, const char *text, size_t len, uint32_t id,
     s[t->n_specials].special = special;
     t->n_specials++;
     if (id >= t->n_vocab && grow_ids(t, id + 1, err)) return err ? err->code : LMC_ENOMEM;
+    return 0;
+}
+
+int tok_finalize(tok_tokenizer *t, lmc_err *err) {
+    tok_finish_bytes(t);
+    free(t->byte_pairs);
+    t->byte_pairs = malloc(65536 * sizeof *t->byte_pairs);
+    if (!t->byte_pairs) return lmc_errf(err, LMC_ENOMEM, "out of memory");
+    for (int a = 0; a < 256; a++)
+        for (int b = 0; b < 256; b++) {
+            const tok_pair *p = t->byte_id[a] == TOK_NO_ID || t->byte_id[b] == TOK_NO_ID || !t->pmap
+                                    ? NULL
+                                    : tok_pair_get(t, t->byte_id[a], t->byte_id[b]);
+            t->byte_pairs[a * 256 + b] = p ? (uint64_t)p->rank << 32 | p->id : UINT64_MAX;
+        }
     return 0;
 }
 
@@ -292,6 +318,7 @@ void tok_free(tok_tokenizer *t) {
     free(t->len);
     free(t->bmap);
     free(t->pmap);
+    free(t->byte_pairs);
     free(t->merge_a);
     free(t->merge_b);
     free(t->merge_id);

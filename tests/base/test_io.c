@@ -20,6 +20,18 @@ static void test_read_errors(const char *dir) {
     /* a directory is not a file */
     CHECK(lmc_read_file(dir, &data, &len, &err) != 0);
     CHECK_STR_CONTAINS(err.msg, "directory");
+    /* an unreadable file (permission bits; root bypasses them, so only checked as a normal user) */
+    char *locked = path_in(dir, "locked.txt");
+    CHECK(lmc_write_file_atomic(locked, "secret", 6, &err) == 0);
+    chmod(locked, 0);
+    if (geteuid() != 0) {
+        CHECK(lmc_read_file(locked, &data, &len, &err) == LMC_EIO);
+        CHECK_STR_CONTAINS(err.msg, "Permission denied");
+        lmc_reader *r;
+        CHECK(lmc_reader_open(&r, locked, &err) == LMC_EIO);
+        CHECK_STR_CONTAINS(err.msg, locked);
+    }
+    free(locked);
     lmc_map m;
     CHECK(lmc_map_file(missing, &m, &err) == LMC_EIO);
     CHECK_STR_CONTAINS(err.msg, missing);

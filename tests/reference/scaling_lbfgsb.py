@@ -95,8 +95,17 @@ def main():
     else:
         print("runs_240.csv not found; that case is left out", file=sys.stderr)
 
+    # Compute-optimal allocation in float64 for the Epoch fit (TECHNIQUES §8a): G, N*(C), D*(C).
+    alloc = []
+    for C in [1e18, 1e21, 1e24]:
+        G = (al * A / (be * B)) ** (1.0 / (al + be))
+        Nopt = G * (C / 6) ** (be / (al + be))
+        Dopt = (1.0 / G) * (C / 6) ** (al / (al + be))
+        alloc.append({"E": E, "A": A, "B": B, "alpha": al, "beta": be, "C": C, "G": G, "N": Nopt, "D": Dopt,
+                      "L": E + A / Nopt ** al + B / Dopt ** be})
+
     with open(os.path.join(FIX, "scaling_lbfgsb.json"), "w") as f:
-        json.dump({"generator": "tests/reference/scaling_lbfgsb.py", "cases": cases}, f, indent=1)
+        json.dump({"generator": "tests/reference/scaling_lbfgsb.py", "cases": cases, "alloc": alloc}, f, indent=1)
         f.write("\n")
 
 

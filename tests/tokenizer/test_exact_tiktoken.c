@@ -81,6 +81,34 @@ int main(void) {
             tok_ids_free(&ids);
             free(s);
         }
+        /* convert: saved as tokenizer.json (derived merges, ignore_merges) and reloaded, the merge-list
+         * encoder gives tiktoken's ids too. */
+        char *tmp = test_tmpdir();
+        char out[4200];
+        snprintf(out, sizeof out, "%s/%s.json", tmp, names[k]);
+        CHECK_MSG(tok_save_hf_json(t, out, &err) == 0, "%s", err.msg);
+        tok_tokenizer *c;
+        CHECK_MSG(tok_load(&c, out, NULL, &err) == 0, "%s", err.msg);
+        if (!err.code) {
+            tok_encoder *ec;
+            CHECK(tok_encoder_new(&ec, c, &err) == 0);
+            int eqc = 0;
+            for (size_t i = 0; i < json_array_size(texts); i++) {
+                const json_t *tx = json_array_get(texts, i);
+                tok_ids ids = {0};
+                CHECK(tok_encode(ec, json_string_value(tx), json_string_length(tx), 0, &ids, &err) == 0);
+                eqc += tt_ids_equal(&ids, json_array_get(want, i), names[k], i);
+                tok_ids_free(&ids);
+            }
+            CHECK_EQ_INT(eqc, json_array_size(texts));
+            printf("%s converted to tokenizer.json: %d/%zu corpus texts equal to tiktoken\n", names[k], eqc,
+                   json_array_size(texts));
+            tok_encoder_free(ec);
+            tok_free(c);
+        }
+        remove(out);
+        remove(tmp);
+        free(tmp);
         tok_encoder_free(e);
         tok_free(t);
     }

@@ -1,0 +1,138 @@
+/* lmc sample: generate text from a checkpoint with a KV cache. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "base/base.h"
+#include "cli/cli.h"
+#include "gen/gen.h"
+#include "model/gpt2.h"
+#include "tokenizer/tokenizer.h"
+#include "train/checkpoint.h"
+
+typedef struct {
+    const tok_tokenizer *tok;
+    int ids;
+    int n;
+} stream_ctx;
+
+/* Print each token's bytes as soon as it exists: byte-level tokens may split a UTF-8 character, and
+ * the terminal reassembles it from consecutive writes. */
+static void stream_token(void *ctx, int32_t id) {
+    stream_ctx *s = ctx;
+    if (s->ids || !s->tok) {
+        printf("%s%d", s->n++ ? " " : "", id);
+    } else {
+        size_t len;
+        const uint8_t *b = tok_token_bytes(s->tok, (uint32_t)id, &len);
+        if (b) fwrite(b, 1, len, stdout);
+    }
+    fflush(stdout);
+}
+
+static int run_sample(lmc_args *a) {
+    lmc_err err = {0};
+    const char *model = lmc_arg_str(a, "model");
+    if (!model) return lmc_usage_error(a, "--model DIR is required");
+    char *dir = NULL;
+    /* A run directory works too: use its newest checkpoint. */
+    char *cfgjson = lmc_path_join(model, "config.json");
+    if (!lmc_file_exists(cfgjson)) {
+        char *root = lmc_path_join(model, "checkpoints");
+        int64_t step;
+        if (lmc_is_dir(root) && !train_ckpt_latest(root, &dir, &step, &err)) model = dir;
+        free(root);
+    }
+    free(cfgjson);
+
+    gpt2_model *m = NULL;
+    tok_tokenizer *tok = NULL;
+    tok_ids prompt = {0};
+    int32_t *ids = NULL;
+    int rc = 0;
+    if (gpt2_load_hf(model, &m, &err)) { rc = lmc_fail(a, "%s", err.msg); goto out; }
+    const char *tok_path = lmc_arg_str(a, "tokenizer");
+    char *def_tok = lmc_path_join(model, "tokenizer.json");
+    if (!tok_path && lmc_file_exists(def_tok)) tok_path = def_tok;
+    if (tok_path && tok_load(&tok, tok_path, NULL, &err)) {
+        free(def_tok);
+        rc = lmc_fail(a, "%s", err.msg);
+        goto out;
+    }
+    free(def_tok);
+    const char *text = lmc_arg_str(a, "prompt");
+    if (text && *text) {
+        if (!tok) { rc = lmc_fail(a, "--prompt needs a tokenizer (%s/tokenizer.json or --tokenizer)", model); goto out; }
+        tok_encoder *e;
+        if (tok_encoder_new(&e, tok, &err) || tok_encode(e, text, strlen(text), 0, &prompt, &err)) {
+            rc = lmc_fail(a, "%s", err.msg);
+            goto out;
+        }
+        tok_encoder_free(e);
+    }
+    int64_t eot = tok ? tok_eot_id(tok) : -1;
+    if (!prompt.n && tok_ids_push(&prompt, eot >= 0 ? (uint32_t)eot : 0, &err)) { rc = lmc_fail(a, "%s", err.msg); goto out; }
+    for (size_t i = 0; i < prompt.n; i++)
+        if (prompt.v[i] >= (uint32_t)m->cfg.vocab_size) {
+            rc = lmc_fail(a, "prompt token %u is outside the model's vocabulary (%d): wrong tokenizer?", prompt.v[i],
+                          m->cfg.vocab_size);
+            goto out;
+        }
+    gen_params gp;
+    gp.max_tokens = (int)lmc_arg_int(a, "max-tokens");
+    gp.temperature = (float)lmc_arg_float(a, "temperature");
+    gp.top_k = (int)lmc_arg_int(a, "top-k");
+    gp.top_p = (float)lmc_arg_float(a, "top-p");
+    gp.stop_token = lmc_arg_flag(a, "no-stop") ? -1 : eot;
+    if (gp.max_tokens < 0 || gp.temperature < 0 || gp.top_k < 0 || !(gp.top_p > 0 && gp.top_p <= 1))
+        { rc = lmc_usage_error(a, "need --max-tokens >= 0, --temperature >= 0, --top-k >= 0, 0 < --top-p <= 1"); goto out; }
+    int n_prompt = (int)prompt.n;
+    if (n_prompt > m->cfg.max_seq - 1) {
+        rc = lmc_fail(a, "the prompt has %d tokens; the model's context is %d", n_prompt, m->cfg.max_seq);
+        goto out;
+    }
+    ids = malloc(((size_t)n_prompt + (size_t)gp.max_tokens + 1) * sizeof *ids);
+    if (!ids) { rc = lmc_fail(a, "out of memory"); goto out; }
+    for (int i = 0; i < n_prompt; i++) ids[i] = (int32_t)prompt.v[i];
+    lmc_rng rng;
+    lmc_rng_init(&rng, (uint64_t)lmc_arg_int(a, "seed"));
+    stream_ctx sc = {tok, lmc_arg_flag(a, "ids"), 0};
+    if (text && *text && !sc.ids) fputs(text, stdout);
+    int n_out;
+    double t0 = lmc_now();
+    if (gen_generate(m, ids, n_prompt, &gp, &rng, ids + n_prompt, &n_out, stream_token, &sc, &err)) {
+        rc = lmc_fail(a, "%s", err.msg);
+        goto out;
+    }
+    double dt = lmc_now() - t0;
+    printf("\n");
+    if (lmc_progress_default_mode() != LMC_PROGRESS_QUIET)
+        fprintf(stderr, "[%d tokens in %.2f s, %.1f tok/s, model %s]\n", n_out, dt, dt > 0 ? n_out / dt : 0, model);
+out:
+    free(ids);
+    tok_ids_free(&prompt);
+    if (tok) tok_free(tok);
+    gpt2_free(m);
+    free(dir);
+    return rc;
+}
+
+static const lmc_opt sample_opts[] = {
+    {"model", 'm', OPT_STR, NULL, "DIR", "checkpoint folder (HF GPT-2) or a run directory (newest checkpoint)"},
+    {"prompt", 'p', OPT_STR, NULL, "TEXT", "text to continue (default: start of a document)"},
+    {"max-tokens", 'n', OPT_INT, "200", "N", "tokens to generate"},
+    {"temperature", 't', OPT_FLOAT, "1.0", "T", "softmax temperature (0 = greedy)"},
+    {"top-k", 'k', OPT_INT, "40", "K", "sample among the K most likely tokens (0 = all)"},
+    {"top-p", 0, OPT_FLOAT, "1.0", "P", "nucleus sampling: smallest set with probability mass >= P (1 = off)"},
+    {"seed", 's', OPT_INT, "1337", "S", "random seed (same seed, same text)"},
+    {"tokenizer", 0, OPT_STR, NULL, "FILE", "tokenizer.json (default: DIR/tokenizer.json)"},
+    {"ids", 0, OPT_FLAG, NULL, NULL, "print token ids instead of text"},
+    {"no-stop", 0, OPT_FLAG, NULL, NULL, "do not stop at the end-of-text token"},
+    LMC_OPTS_END};
+
+static const lmc_command sample_cmd = {
+    "sample", "generate text from a model (KV cache)", "--model DIR [options]",
+    "Continues --prompt (or starts a new document) with tokens sampled from the model, printing\n"
+    "them as they come. A KV cache makes each new token cost linear, not quadratic, time in the\n"
+    "context length. The same --seed gives the same text.",
+    sample_opts, 0, 0, run_sample, NULL, 50};
+LMC_COMMAND(sample_cmd)

@@ -1,0 +1,159 @@
+/* MinHash signatures (Broder 1997) over word n-gram shingles of datatrove's simplify_text, with
+ * FineWeb's layout: bands x rows permutations h_i(x) = ((a_i x + b_i) mod 2^64) mod (2^61 - 1) of a
+ * 64-bit shingle hash (the 2^64 wrap is what datatrove's numpy uint64 arithmetic does). The a_i, b_i come
+ * from the base counter-based RNG, so a seed fixes them on every machine and every process. */
+#include "data/data.h"
+#include "data/hashtab.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#define MERSENNE61 ((1ULL << 61) - 1)
+
+int data_minhash_init(data_minhash *m, const data_minhash_cfg *cfg, lmc_err *err) {
+    memset(m, 0, sizeof *m);
+    if (cfg->ngram < 1 || cfg->ngram > 64) return lmc_errf(err, LMC_EINVAL, "--ngram must be 1..64, got %d", cfg->ngram);
+    if (cfg->bands < 1 || cfg->rows < 1 || cfg->bands * cfg->rows > 4096)
+        return lmc_errf(err, LMC_EINVAL, "--bands x --rows must be 1..4096, got %d x %d", cfg->bands, cfg->rows);
+    m->cfg = *cfg;
+    size_t k = (size_t)cfg->bands * (size_t)cfg->rows;
+    m->a = lmc_alloc_array(k, sizeof *m->a, err);
+    m->b = lmc_alloc_array(k, sizeof *m->b, err);
+    if (!m->a || !m->b) { data_minhash_free(m); return -1; }
+    lmc_rng r;
+    lmc_rng_init(&r, lmc_rng_derive(cfg->seed, 0x6D696E68617368ULL /* "minhash" */));
+    for (size_t i = 0; i < k; i++) {
+        m->a[i] = 1 + lmc_rng_below(&r, MERSENNE61 - 1);
+        m->b[i] = lmc_rng_below(&r, MERSENNE61);
+    }
+    return 0;
+}
+
+void data_minhash_free(data_minhash *m) {
+    lmc_free(m->a);
+    lmc_free(m->b);
+    m->a = m->b = NULL;
+}
+
+static inline uint64_t mod61(uint64_t x) {
+    uint64_t r = (x & MERSENNE61) + (x >> 61);
+    return r >= MERSENNE61 ? r - MERSENNE61 : r;
+}
+
+/* Fold a batch of shingle hashes into the running minima; the inner loop over permutations is
+ * branch-free so the compiler vectorizes it (64-bit multiplies). */
+static void fold(const data_minhash *m, const uint64_t *x, size_t nx, uint64_t *sig) {
+    size_t k = (size_t)m->cfg.bands * (size_t)m->cfg.rows;
+    const uint64_t *restrict a = m->a, *restrict b = m->b;
+    for (size_t j = 0; j < nx; j++) {
+        uint64_t xv = x[j];
+        for (size_t i = 0; i < k; i++) {
+            uint64_t v = mod61(xv * a[i] + b[i]);
+            sig[i] = v < sig[i] ? v : sig[i];
+        }
+    }
+}
+
+long data_minhash_signature(const data_minhash *m, const char *text, size_t len, uint64_t *sig, lmc_buf *tmp,
+                            lmc_err *err) {
+    size_t k = (size_t)m->cfg.bands * (size_t)m->cfg.rows;
+    for (size_t i = 0; i < k; i++) sig[i] = UINT64_MAX;
+    if (data_simplify(text, len, 0, tmp, err) < 0) return -1;
+    const char *s = tmp->data;
+    size_t n = tmp->len;
+    if (n == 0) return 0;
+    /* word starts in the simplified text (single spaces between words, none at the ends) */
+    enum { RING = 65 };
+    size_t starts[RING];
+    int ng = m->cfg.ngram;
+    size_t nwords = 0;
+    long nsh = 0;
+    uint64_t batch[64];
+    size_t nb = 0;
+    size_t i = 0;
+    while (i <= n) {
+        size_t ws = i;
+        while (i < n && s[i] != ' ') i++;
+        starts[nwords % RING] = ws;
+        nwords++;
+        /* word ends at i; an n-gram ends here when nwords >= ng */
+        if (nwords >= (size_t)ng) {
+            size_t first = starts[(nwords - (size_t)ng) % RING];
+            batch[nb++] = XXH3_64bits(s + first, i - first);
+            nsh++;
+            if (nb == 64) { fold(m, batch, nb, sig); nb = 0; }
+        }
+        i++;  /* skip the space (or step past the end) */
+    }
+    if (nb) fold(m, batch, nb, sig);
+    return nsh;
+}
+
+void data_minhash_band_keys(const data_minhash *m, const uint64_t *sig, uint64_t *keys) {
+    for (int bnd = 0; bnd < m->cfg.bands; bnd++)
+        keys[bnd] = XXH3_64bits_withSeed(sig + (size_t)bnd * (size_t)m->cfg.rows,
+                                         (size_t)m->cfg.rows * sizeof(uint64_t), (uint64_t)bnd);
+}
+
+void data_exact_key(const char *text, size_t len, uint64_t key[2], lmc_buf *tmp) {
+    /* collapse white space runs to one space and trim, then hash 128 bits */
+    tmp->len = 0;
+    if (lmc_buf_reserve(tmp, len + 1, NULL) < 0) {
+        XXH128_hash_t h = XXH3_128bits(text, len);
+        key[0] = h.low64;
+        key[1] = h.high64;
+        return;
+    }
+    int sp = 0;
+    size_t i = 0;
+    while (i < len) {
+        unsigned char ch = (unsigned char)text[i];
+        size_t k = i;
+        uint32_t c = ch < 0x80 ? (k++, ch) : data_utf8_next(text, len, &k);
+        if (data_is_space(c)) {
+            if (tmp->len) sp = 1;
+        } else {
+            if (sp) { tmp->data[tmp->len++] = ' '; sp = 0; }
+            memcpy(tmp->data + tmp->len, text + i, k - i);
+            tmp->len += k - i;
+        }
+        i = k;
+    }
+    XXH128_hash_t h = XXH3_128bits(tmp->data, tmp->len);
+    key[0] = h.low64;
+    key[1] = h.high64;
+}
+
+/* ---- union-find: the root is the smallest index, so "keep the root" keeps the first document ---- */
+
+int data_uf_init(data_uf *u, size_t n, lmc_err *err) {
+    u->n = n;
+    u->parent = lmc_alloc_array(n ? n : 1, sizeof *u->parent, err);
+    if (!u->parent) return -1;
+    for (size_t i = 0; i < n; i++) u->parent[i] = (uint32_t)i;
+    return 0;
+}
+
+uint32_t data_uf_find(data_uf *u, uint32_t x) {
+    uint32_t r = x;
+    while (u->parent[r] != r) r = u->parent[r];
+    while (u->parent[x] != r) {  /* path compression */
+        uint32_t nx = u->parent[x];
+        u->parent[x] = r;
+        x = nx;
+    }
+    return r;
+}
+
+void data_uf_union(data_uf *u, uint32_t a, uint32_t b) {
+    uint32_t ra = data_uf_find(u, a), rb = data_uf_find(u, b);
+    if (ra == rb) return;
+    if (ra < rb) u->parent[rb] = ra;
+    else u->parent[ra] = rb;
+}
+
+void data_uf_free(data_uf *u) {
+    lmc_free(u->parent);
+    u->parent = NULL;
+}

@@ -1,0 +1,698 @@
+/* The pipeline driver: read documents in batches, run the streaming stages on each document in
+ * parallel (OpenMP), then apply the results serially in input order (counts, reports, output), so the
+ * output is byte-identical for any thread count. Dedup, when asked, runs after the streaming stages:
+ * pass 1 computes keys and signatures of every surviving document while streaming, the clusters are
+ * formed by union-find, and pass 2 writes the first document of each cluster. */
+#include "data/data.h"
+#include "data/dedup_mpi.h"
+
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void data_decont_cfg_default(data_decont_cfg *c) {
+    c->ngram = 13;
+    c->min_ngram = 8;
+    c->window = 200;
+    c->min_slice = 200;
+    c->too_dirty = 10;
+}
+
+void data_pipeline_cfg_default(data_pipeline_cfg *c) {
+    memset(c, 0, sizeof *c);
+    data_read_opts_default(&c->read);
+    c->dedup_exact = c->dedup_minhash = 1;
+    c->minhash.ngram = 5;
+    c->minhash.bands = 14;
+    c->minhash.rows = 8;
+    c->minhash.seed = 1;
+    c->max_listed = 1000;
+}
+
+/* ---- per-run state ---- */
+
+typedef struct reason_count { const char *reason; uint64_t n; } reason_count;
+
+typedef struct stage_rt {
+    data_stage_cfg cfg;
+    data_eval_set *sets;
+    size_t nsets;
+    data_ngram_index *ix;
+    data_overlap *ov;
+    data_stats *stats;
+    reason_count reasons[64];
+    int nreasons;
+    uint64_t removed, cut_docs, pieces_dropped, contaminated;
+    json_t *listed;     /* contaminated documents (DECONT) */
+} stage_rt;
+
+typedef struct piece { size_t a, b; } piece;
+
+/* What happened to one document in the parallel phase. */
+typedef struct doc_res {
+    piece *p;                 /* surviving pieces */
+    size_t np, pcap;
+    int modified;             /* pieces are not the one whole document */
+    const char *reason;       /* why the (whole) document went, when np == 0 */
+    int reason_stage;
+    /* per stage (index by stage): */
+    data_match *m[DATA_MAX_STAGES];   /* OVERLAP matches */
+    size_t nm[DATA_MAX_STAGES];
+    piece *snap[DATA_MAX_STAGES];     /* STATS: pieces at that point */
+    size_t nsnap[DATA_MAX_STAGES];
+    uint64_t nmatch[DATA_MAX_STAGES]; /* DECONT: matches found */
+    uint32_t pieces_dropped[DATA_MAX_STAGES];
+    /* dedup keys per surviving piece */
+    uint64_t *keys;           /* np * (2 + bands) */
+    uint8_t *has_sig;
+} doc_res;
+
+typedef struct thread_scratch {
+    data_filter_scratch *fs;
+    data_nwords nw;
+    data_match *m;
+    size_t mcap;
+    size_t *ps, *pe, pcap;
+    lmc_buf tmp;
+    uint64_t *sig;
+} thread_scratch;
+
+typedef struct dedup_rt {
+    uint64_t *keys;      /* per output document: exact key (2) + band keys (bands) */
+    uint8_t *has_sig;
+    uint32_t *file_id;
+    uint64_t *line;
+    size_t n, cap;
+    size_t stride;
+} dedup_rt;
+
+static void count_reason(stage_rt *s, const char *r) {
+    for (int i = 0; i < s->nreasons; i++)
+        if (s->reasons[i].reason == r || strcmp(s->reasons[i].reason, r) == 0) { s->reasons[i].n++; return; }
+    if (s->nreasons < 64) s->reasons[s->nreasons++] = (reason_count){r, 1};
+}
+
+static int piece_push(doc_res *d, size_t a, size_t b) {
+    if (d->np == d->pcap) {
+        size_t nc = d->pcap ? d->pcap * 2 : 4;
+        piece *p = realloc(d->p, nc * sizeof *p);
+        if (!p) return -1;
+        d->p = p;
+        d->pcap = nc;
+    }
+    d->p[d->np++] = (piece){a, b};
+    return 0;
+}
+
+static void res_clear(doc_res *d, int nstages) {
+    for (int s = 0; s < nstages; s++) {
+        free(d->m[s]);
+        free(d->snap[s]);
+    }
+    free(d->p);
+    free(d->keys);
+    free(d->has_sig);
+    memset(d, 0, sizeof *d);
+}
+
+/* Run the streaming stages (and dedup keys) on one document. Returns 0 or -1 (out of memory). */
+static int process_doc(const data_pipeline_cfg *c, stage_rt *st, const data_minhash *mh, const data_doc *doc,
+                       doc_res *d, thread_scratch *ts) {
+    if (piece_push(d, 0, doc->text_len) < 0) return -1;
+    const char *t = doc->text;
+    for (int s = 0; s < c->nstages && d->np > 0; s++) {
+        const data_stage_cfg *sc = &st[s].cfg;
+        if (sc->kind == DATA_STAGE_FILTER) {
+            size_t k = 0;
+            for (size_t i = 0; i < d->np; i++) {
+                const char *r = data_filter_doc(&sc->filter, t + d->p[i].a, d->p[i].b - d->p[i].a, ts->fs);
+                if (r) {
+                    if (d->np == 1) { d->reason = r; d->reason_stage = s; }
+                    else d->pieces_dropped[s]++;
+                } else {
+                    d->p[k++] = d->p[i];
+                }
+            }
+            d->np = k;
+        } else if (sc->kind == DATA_STAGE_DECONT || sc->kind == DATA_STAGE_OVERLAP) {
+            size_t nin = d->np;
+            piece *in = malloc(nin * sizeof *in);
+            if (!in) return -1;
+            memcpy(in, d->p, nin * sizeof *in);
+            d->np = 0;
+            for (size_t i = 0; i < nin; i++) {
+                size_t nm;
+                if (data_ngram_scan(st[s].ix, t + in[i].a, in[i].b - in[i].a, &ts->m, &nm, &ts->mcap, &ts->nw, NULL) < 0) {
+                    free(in);
+                    return -1;
+                }
+                if (sc->kind == DATA_STAGE_OVERLAP) {
+                    if (nm) {
+                        data_match *nmv = realloc(d->m[s], (d->nm[s] + nm) * sizeof *nmv);
+                        if (!nmv) { free(in); return -1; }
+                        memcpy(nmv + d->nm[s], ts->m, nm * sizeof *nmv);
+                        d->m[s] = nmv;
+                        d->nm[s] += nm;
+                    }
+                    if (piece_push(d, in[i].a, in[i].b) < 0) { free(in); return -1; }
+                    continue;
+                }
+                d->nmatch[s] += nm;
+                if (!nm || sc->report_only) {
+                    if (piece_push(d, in[i].a, in[i].b) < 0) { free(in); return -1; }
+                    continue;
+                }
+                size_t before;
+                long np = data_decont_pieces(&sc->decont, t + in[i].a, in[i].b - in[i].a, ts->m, nm, &ts->ps, &ts->pe,
+                                             &ts->pcap, &before);
+                if (np == -2) { free(in); return -1; }
+                d->modified = 1;
+                if (np <= 0) {
+                    if (nin == 1) {
+                        d->reason = np < 0 ? "decontaminate/too_dirty" : "decontaminate/no_clean_slice";
+                        d->reason_stage = s;
+                    } else {
+                        d->pieces_dropped[s]++;
+                    }
+                    continue;
+                }
+                for (long k = 0; k < np; k++)
+                    if (piece_push(d, in[i].a + ts->ps[k], in[i].a + ts->pe[k]) < 0) { free(in); return -1; }
+            }
+            free(in);
+        }
+        if (d->np == 0 && !d->reason) {  /* every piece went, one by one */
+            d->reason = sc->kind == DATA_STAGE_FILTER ? "filter/all_pieces_removed" : "decontaminate/no_clean_slice";
+            d->reason_stage = s;
+        }
+        if (sc->kind == DATA_STAGE_STATS) {
+            d->snap[s] = malloc((d->np ? d->np : 1) * sizeof(piece));
+            if (!d->snap[s]) return -1;
+            memcpy(d->snap[s], d->p, d->np * sizeof(piece));
+            d->nsnap[s] = d->np;
+        }
+    }
+    if (c->dedup && d->np > 0) {
+        size_t stride = 2 + (size_t)mh->cfg.bands;
+        d->keys = calloc(d->np * stride, sizeof(uint64_t));
+        d->has_sig = calloc(d->np, 1);
+        if (!d->keys || !d->has_sig) return -1;
+        for (size_t i = 0; i < d->np; i++) {
+            const char *pt = t + d->p[i].a;
+            size_t pl = d->p[i].b - d->p[i].a;
+            uint64_t *k = d->keys + i * stride;
+            if (c->dedup_exact) data_exact_key(pt, pl, k, &ts->tmp);
+            if (c->dedup_minhash) {
+                long nsh = data_minhash_signature(mh, pt, pl, ts->sig, &ts->tmp, NULL);
+                if (nsh < 0) return -1;
+                if (nsh > 0) {
+                    data_minhash_band_keys(mh, ts->sig, k + 2);
+                    d->has_sig[i] = 1;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+static json_t *doc_ref(const data_reader *r, uint32_t file_id, uint64_t line, uint64_t index) {
+    json_t *o = json_object();
+    json_object_set_new(o, "doc", json_integer((json_int_t)index));
+    json_object_set_new(o, "file", json_string(data_reader_path(r, file_id)));
+    json_object_set_new(o, "line", json_integer((json_int_t)line));
+    return o;
+}
+
+/* ---- dedup clustering ---- */
+
+typedef struct kd { uint64_t k0, k1; uint32_t doc; } kd;
+
+static int cmp_kd(const void *a, const void *b) {
+    const kd *x = a, *y = b;
+    if (x->k0 != y->k0) return x->k0 < y->k0 ? -1 : 1;
+    if (x->k1 != y->k1) return x->k1 < y->k1 ? -1 : 1;
+    return x->doc < y->doc ? -1 : x->doc > y->doc;
+}
+
+static int cluster(const data_pipeline_cfg *c, dedup_rt *dd, data_uf *uf, size_t *index_bytes, lmc_err *err) {
+    if (data_uf_init(uf, dd->n, err) < 0) return -1;
+    kd *a = malloc((dd->n ? dd->n : 1) * sizeof *a);
+    if (!a) return lmc_errf(err, LMC_ENOMEM, "out of memory (dedup index)");
+    *index_bytes = dd->n * (dd->stride * 8 + 1 + 4 + 8 + 4) + dd->n * sizeof *a;
+    if (c->dedup_exact) {
+        for (size_t i = 0; i < dd->n; i++) a[i] = (kd){dd->keys[i * dd->stride], dd->keys[i * dd->stride + 1], (uint32_t)i};
+        qsort(a, dd->n, sizeof *a, cmp_kd);
+        for (size_t i = 1; i < dd->n; i++)
+            if (a[i].k0 == a[i - 1].k0 && a[i].k1 == a[i - 1].k1) data_uf_union(uf, a[i - 1].doc, a[i].doc);
+    }
+    if (c->dedup_minhash) {
+        for (int b = 0; b < c->minhash.bands; b++) {
+            size_t m = 0;
+            for (size_t i = 0; i < dd->n; i++)
+                if (dd->has_sig[i]) a[m++] = (kd){dd->keys[i * dd->stride + 2 + (size_t)b], 0, (uint32_t)i};
+            qsort(a, m, sizeof *a, cmp_kd);
+            for (size_t i = 1; i < m; i++)
+                if (a[i].k0 == a[i - 1].k0) data_uf_union(uf, a[i - 1].doc, a[i].doc);
+        }
+    }
+    free(a);
+    return 0;
+}
+
+static int dd_push(dedup_rt *dd, const uint64_t *keys, uint8_t has_sig, uint32_t file_id, uint64_t line) {
+    if (dd->n == dd->cap) {
+        size_t nc = dd->cap ? dd->cap * 2 : 4096;
+        uint64_t *k = realloc(dd->keys, nc * dd->stride * sizeof *k);
+        if (!k) return -1;
+        dd->keys = k;
+        uint8_t *h = realloc(dd->has_sig, nc);
+        if (!h) return -1;
+        dd->has_sig = h;
+        uint32_t *f = realloc(dd->file_id, nc * sizeof *f);
+        if (!f) return -1;
+        dd->file_id = f;
+        uint64_t *l = realloc(dd->line, nc * sizeof *l);
+        if (!l) return -1;
+        dd->line = l;
+        dd->cap = nc;
+    }
+    if (dd->n >= UINT32_MAX) return -1;
+    memcpy(dd->keys + dd->n * dd->stride, keys, dd->stride * sizeof *keys);
+    dd->has_sig[dd->n] = has_sig;
+    dd->file_id[dd->n] = file_id;
+    dd->line[dd->n] = line;
+    dd->n++;
+    return 0;
+}
+
+static const char *stage_name(data_stage_kind k) {
+    switch (k) {
+    case DATA_STAGE_FILTER: return "filter";
+    case DATA_STAGE_DECONT: return "decontaminate";
+    case DATA_STAGE_OVERLAP: return "overlap";
+    case DATA_STAGE_STATS: return "stats";
+    }
+    return "?";
+}
+
+static int stages_change_docs(const data_pipeline_cfg *c) {
+    for (int s = 0; s < c->nstages; s++)
+        if (c->stages[s].kind == DATA_STAGE_FILTER || (c->stages[s].kind == DATA_STAGE_DECONT && !c->stages[s].report_only))
+            return 1;
+    return 0;
+}
+
+int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err) {
+    *report = json_object();
+    double t0 = lmc_now();
+    int rc = -1;
+    int nthreads = c->threads > 0 ? c->threads : omp_get_max_threads();
+    stage_rt *st = calloc((size_t)(c->nstages ? c->nstages : 1), sizeof *st);
+    thread_scratch *ts = calloc((size_t)nthreads, sizeof *ts);
+    data_reader *r = NULL, *r2 = NULL;
+    data_writer *out = NULL, *rej = NULL, *spool = NULL;
+    char *spool_path = NULL;
+    data_minhash mh = {0};
+    dedup_rt dd = {0};
+    data_uf uf = {0};
+    doc_res *res = NULL;
+    size_t res_cap = 0;
+    long res_live = 0;  /* entries of res holding allocations */
+    if (!st || !ts) { lmc_errf(err, LMC_ENOMEM, "out of memory"); goto done; }
+    if (c->nstages > DATA_MAX_STAGES) { lmc_errf(err, LMC_EINVAL, "too many stages"); goto done; }
+
+    /* stage set-up */
+    for (int s = 0; s < c->nstages; s++) {
+        stage_rt *sr = &st[s];
+        sr->cfg = c->stages[s];
+        sr->listed = json_array();
+        if (sr->cfg.kind == DATA_STAGE_DECONT || sr->cfg.kind == DATA_STAGE_OVERLAP) {
+            if (sr->cfg.neval <= 0) { lmc_errf(err, LMC_EINVAL, "%s: no evaluation files (--eval)", stage_name(sr->cfg.kind)); goto done; }
+            if (sr->cfg.decont.window < 0 || sr->cfg.decont.min_slice < 0 || sr->cfg.decont.too_dirty < 0) {
+                lmc_errf(err, LMC_EINVAL, "decontaminate: window, min slice and too-dirty cutoff must be >= 0");
+                goto done;
+            }
+            sr->ix = data_ngram_index_new(sr->cfg.decont.ngram, sr->cfg.decont.min_ngram, err);
+            if (!sr->ix) goto done;
+            sr->sets = calloc((size_t)sr->cfg.neval, sizeof *sr->sets);
+            if (!sr->sets) { lmc_errf(err, LMC_ENOMEM, "out of memory"); goto done; }
+            for (int e = 0; e < sr->cfg.neval; e++) {
+                if (data_eval_load(sr->cfg.eval[e], sr->cfg.eval_field, &sr->sets[e], err) < 0) goto done;
+                sr->nsets++;
+                if (data_ngram_index_add(sr->ix, &sr->sets[e], err) < 0) goto done;
+            }
+            if (sr->cfg.kind == DATA_STAGE_OVERLAP && !(sr->ov = data_overlap_new(sr->ix, err))) goto done;
+        } else if (sr->cfg.kind == DATA_STAGE_STATS) {
+            if (!(sr->stats = data_stats_new(err))) goto done;
+        }
+    }
+    if (c->dedup) {
+        if (!c->dedup_exact && !c->dedup_minhash) { lmc_errf(err, LMC_EINVAL, "dedup: neither exact nor MinHash"); goto done; }
+        if (data_minhash_init(&mh, &c->minhash, err) < 0) goto done;
+        dd.stride = 2 + (size_t)c->minhash.bands;
+    }
+    for (int i = 0; i < nthreads; i++) {
+        ts[i].fs = data_filter_scratch_new();
+        ts[i].sig = calloc((size_t)(c->dedup ? c->minhash.bands * c->minhash.rows : 1), sizeof(uint64_t));
+        if (!ts[i].fs || !ts[i].sig) { lmc_errf(err, LMC_ENOMEM, "out of memory"); goto done; }
+    }
+
+    int mrank = 0, msize = 1, distributed = c->dedup && data_mpi_world(&mrank, &msize);
+    if (data_reader_open(&r, c->inputs, c->ninputs, &c->read, err) < 0) goto done;
+    int use_spool = c->dedup && c->output && stages_change_docs(c);
+    for (size_t i = 0; i < c->ninputs; i++)
+        if (c->dedup && strcmp(c->inputs[i], "-") == 0) use_spool = 1;
+    if (c->output && !c->dedup && data_writer_open(&out, c->output, err) < 0) goto done;
+    if (c->rejected && mrank == 0 && data_writer_open(&rej, c->rejected, err) < 0) goto done;
+    if (use_spool) {
+        size_t n = strlen(c->output) + 64;
+        spool_path = malloc(n);
+        if (!spool_path) { lmc_errf(err, LMC_ENOMEM, "out of memory"); goto done; }
+        snprintf(spool_path, n, "%s.spool.%ld.jsonl.zst", c->output, (long)getpid());
+        if (data_writer_open(&spool, spool_path, err) < 0) goto done;
+    }
+    const char *field = c->read.field ? c->read.field : "text";
+
+    /* ---- pass 1: stream (or, under mpirun, the distributed key exchange) ---- */
+    uint64_t docs_in = 0, docs_out = 0, bytes_in = 0;
+    if (distributed && (c->nstages > 0 || use_spool)) {
+        lmc_errf(err, LMC_EINVAL, "under MPI, dedup runs as a stage of its own (no other stages, no stdin)");
+        goto done;
+    }
+    if (c->progress && !distributed) lmc_progress_start(c->progress, "data", 0, "B");
+    if (distributed) {
+        uint64_t n;
+        if (data_dedup_mpi_pass1(c, &mh, nthreads, &uf, &n, err) < 0) goto done;
+        if (mrank != 0) {  /* rank 0 writes the output and the report */
+            json_object_set_new(*report, "mpi_rank", json_integer(mrank));
+            rc = 0;
+            goto done;
+        }
+        dd.stride = 2;  /* rank 0 fills exact keys, file and line in pass 2 */
+        dd.n = dd.cap = (size_t)n;
+        dd.keys = calloc((n ? n : 1) * 2, sizeof *dd.keys);
+        dd.file_id = calloc(n ? n : 1, sizeof *dd.file_id);
+        dd.line = calloc(n ? n : 1, sizeof *dd.line);
+        dd.has_sig = calloc(n ? n : 1, 1);
+        if (!dd.keys || !dd.file_id || !dd.line || !dd.has_sig) { lmc_errf(err, LMC_ENOMEM, "out of memory"); goto done; }
+        json_object_set_new(*report, "mpi_ranks", json_integer(msize));
+    }
+    for (; !distributed;) {
+        data_doc *docs;
+        long nd = data_reader_batch(r, 4096, (size_t)64 << 20, &docs, err);
+        if (nd < 0) goto done;
+        if (nd == 0) break;
+        if ((size_t)nd > res_cap) {
+            doc_res *p = realloc(res, (size_t)nd * sizeof *p);
+            if (!p) { lmc_errf(err, LMC_ENOMEM, "out of memory"); goto done; }
+            res = p;
+            res_cap = (size_t)nd;
+        }
+        memset(res, 0, (size_t)nd * sizeof *res);
+        res_live = nd;
+        int oom = 0;
+#pragma omp parallel for schedule(dynamic, 16) num_threads(nthreads) reduction(| : oom)
+        for (long i = 0; i < nd; i++)
+            if (process_doc(c, st, &mh, &docs[i], &res[i], &ts[omp_get_thread_num()]) < 0) oom = 1;
+        if (oom) { lmc_errf(err, LMC_ENOMEM, "out of memory processing documents"); goto done; }
+        /* serial: apply in input order */
+        for (long i = 0; i < nd; i++) {
+            const data_doc *doc = &docs[i];
+            doc_res *d = &res[i];
+            docs_in++;
+            bytes_in += doc->text_len;
+            for (int s = 0; s < c->nstages; s++) {
+                stage_rt *sr = &st[s];
+                if (sr->cfg.kind == DATA_STAGE_OVERLAP && d->nm[s]) data_overlap_add_matches(sr->ov, d->m[s], d->nm[s]);
+                if (sr->cfg.kind == DATA_STAGE_STATS)
+                    for (size_t k = 0; k < d->nsnap[s]; k++)
+                        if (data_stats_add(sr->stats, doc->text + d->snap[s][k].a, d->snap[s][k].b - d->snap[s][k].a, err) < 0)
+                            goto done;
+                if (sr->cfg.kind == DATA_STAGE_DECONT && d->nmatch[s]) {
+                    sr->contaminated++;
+                    if (json_array_size(sr->listed) < c->max_listed) {
+                        json_t *o = doc_ref(r, doc->file_id, doc->line, doc->index);
+                        json_object_set_new(o, "ngram_matches", json_integer((json_int_t)d->nmatch[s]));
+                        json_array_append_new(sr->listed, o);
+                    }
+                    if (!sr->cfg.report_only && d->np > 0) sr->cut_docs++;
+                }
+                sr->pieces_dropped += d->pieces_dropped[s];
+            }
+            if (d->np == 0) {
+                stage_rt *sr = &st[d->reason_stage];
+                sr->removed++;
+                count_reason(sr, d->reason);
+                if (rej && data_writer_doc_tagged(rej, doc, field, "lmc_reason", d->reason, err) < 0) goto done;
+                continue;
+            }
+            for (size_t k = 0; k < d->np; k++) {
+                data_writer *w = c->dedup ? spool : out;
+                if (w) {
+                    if (!d->modified) {
+                        if (data_writer_doc(w, doc, field, err) < 0) goto done;
+                    } else if (data_writer_doc_text(w, doc, field, doc->text + d->p[k].a, d->p[k].b - d->p[k].a, err) < 0) {
+                        goto done;
+                    }
+                }
+                if (c->dedup && dd_push(&dd, d->keys + k * dd.stride, d->has_sig[k], doc->file_id, doc->line) < 0) {
+                    lmc_errf(err, LMC_ENOMEM, "out of memory (dedup index)");
+                    goto done;
+                }
+                docs_out++;
+            }
+        }
+        for (long i = 0; i < nd; i++) res_clear(&res[i], c->nstages);
+        res_live = 0;
+        if (c->progress) lmc_progress_set(c->progress, data_reader_bytes(r));
+    }
+    uint64_t skipped = data_reader_nskipped(r);
+
+    /* ---- dedup: cluster, then pass 2 ---- */
+    json_t *dedup_rep = NULL;
+    if (c->dedup) {
+        size_t index_bytes = 0;
+        if (!distributed && cluster(c, &dd, &uf, &index_bytes, err) < 0) goto done;
+        dedup_rep = json_object();
+        json_object_set_new(*report, "dedup", dedup_rep);
+        const data_reader *names = r;
+        if (spool) {
+            if (data_writer_commit(spool, err) < 0) { spool = NULL; goto done; }
+            spool = NULL;
+            const char *sp = spool_path;
+            data_read_opts ro;
+            data_read_opts_default(&ro);
+            ro.field = field;
+            ro.format = DATA_FMT_JSONL;
+            ro.max_doc_bytes = 0;
+            if (data_reader_open(&r2, &sp, 1, &ro, err) < 0) goto done;
+        } else if (data_reader_rewind(r, err) < 0) {
+            goto done;
+        }
+        data_reader *rr = r2 ? r2 : r;
+        if (c->output && data_writer_open(&out, c->output, err) < 0) goto done;
+        uint64_t k = 0, removed_exact = 0, removed_near = 0;
+        for (;;) {
+            data_doc *docs;
+            long nd = data_reader_batch(rr, 4096, (size_t)64 << 20, &docs, err);
+            if (nd < 0) goto done;
+            if (nd == 0) break;
+            for (long i = 0; i < nd; i++, k++) {
+                if (k >= dd.n) { lmc_errf(err, LMC_EFORMAT, "dedup: the input changed between the two passes"); goto done; }
+                if (distributed) {
+                    if (c->dedup_exact) data_exact_key(docs[i].text, docs[i].text_len, dd.keys + k * 2, &ts[0].tmp);
+                    dd.file_id[k] = docs[i].file_id;
+                    dd.line[k] = docs[i].line;
+                    docs_in++;
+                    bytes_in += docs[i].text_len;
+                }
+                uint32_t root = data_uf_find(&uf, (uint32_t)k);
+                if (root == k) {
+                    if (out && data_writer_doc(out, &docs[i], field, err) < 0) goto done;
+                    continue;
+                }
+                int exact = c->dedup_exact && dd.keys[k * dd.stride] == dd.keys[(size_t)root * dd.stride] &&
+                            dd.keys[k * dd.stride + 1] == dd.keys[(size_t)root * dd.stride + 1];
+                if (exact) removed_exact++;
+                else removed_near++;
+                if (rej) {
+                    char why[600];
+                    snprintf(why, sizeof why, "dedup/%s_duplicate of document %u (%s:%llu)", exact ? "exact" : "near", root,
+                             data_reader_path(names, dd.file_id[root]), (unsigned long long)dd.line[root]);
+                    if (data_writer_doc_tagged(rej, &docs[i], field, "lmc_reason", why, err) < 0) goto done;
+                }
+            }
+        }
+        if (k != dd.n) { lmc_errf(err, LMC_EFORMAT, "dedup: the input changed between the two passes"); goto done; }
+        if (distributed) {
+            skipped = data_reader_nskipped(rr);
+            index_bytes = dd.n * (2 * sizeof(uint64_t) + sizeof(uint32_t) * 2 + sizeof(uint64_t));  /* rank 0 */
+        }
+        /* clusters: roots in order, members listed */
+        uint32_t *cnt = calloc(dd.n ? dd.n : 1, sizeof *cnt);
+        if (!cnt) { lmc_errf(err, LMC_ENOMEM, "out of memory"); goto done; }
+        for (size_t i = 0; i < dd.n; i++) cnt[data_uf_find(&uf, (uint32_t)i)]++;
+        json_t *clusters = json_array();
+        json_t **byroot = calloc(dd.n ? dd.n : 1, sizeof *byroot);
+        if (!byroot) { free(cnt); lmc_errf(err, LMC_ENOMEM, "out of memory"); goto done; }
+        uint64_t nclusters = 0;
+        for (size_t i = 0; i < dd.n; i++) {
+            uint32_t root = data_uf_find(&uf, (uint32_t)i);
+            if (cnt[root] < 2) continue;
+            if (root == i) {
+                nclusters++;
+                json_t *cl = json_object();
+                json_object_set_new(cl, "size", json_integer(cnt[root]));
+                json_object_set_new(cl, "kept", doc_ref(names, dd.file_id[i], dd.line[i], i));
+                byroot[i] = json_array();
+                json_object_set_new(cl, "removed", byroot[i]);
+                json_array_append_new(clusters, cl);
+            } else {
+                json_t *o = doc_ref(names, dd.file_id[i], dd.line[i], i);
+                int exact = c->dedup_exact && dd.keys[i * dd.stride] == dd.keys[(size_t)root * dd.stride] &&
+                            dd.keys[i * dd.stride + 1] == dd.keys[(size_t)root * dd.stride + 1];
+                json_object_set_new(o, "match", json_string(exact ? "exact" : "minhash"));
+                json_array_append_new(byroot[root], o);
+            }
+        }
+        free(byroot);
+        free(cnt);
+        json_object_set_new(dedup_rep, "method",
+                            json_string("exact: XXH3-128 of white-space-normalized text; near: MinHash-LSH over word "
+                                        "n-grams of simplify_text (lowercase, no punctuation, numbers->0, no diacritics), "
+                                        "h(x)=((a*x+b) mod 2^64) mod (2^61-1), bands of rows hashed to 64-bit bucket keys; "
+                                        "union-find clusters keep the first document in input order"));
+        json_object_set_new(dedup_rep, "exact", json_boolean(c->dedup_exact));
+        json_object_set_new(dedup_rep, "minhash", json_boolean(c->dedup_minhash));
+        json_object_set_new(dedup_rep, "ngram", json_integer(c->minhash.ngram));
+        json_object_set_new(dedup_rep, "bands", json_integer(c->minhash.bands));
+        json_object_set_new(dedup_rep, "rows", json_integer(c->minhash.rows));
+        json_object_set_new(dedup_rep, "seed", json_integer((json_int_t)c->minhash.seed));
+        json_object_set_new(dedup_rep, "documents", json_integer((json_int_t)dd.n));
+        json_object_set_new(dedup_rep, "removed_exact", json_integer((json_int_t)removed_exact));
+        json_object_set_new(dedup_rep, "removed_near", json_integer((json_int_t)removed_near));
+        json_object_set_new(dedup_rep, "kept", json_integer((json_int_t)(dd.n - removed_exact - removed_near)));
+        json_object_set_new(dedup_rep, "clusters_count", json_integer((json_int_t)nclusters));
+        json_object_set_new(dedup_rep, "index_bytes", json_integer((json_int_t)index_bytes));
+        json_object_set_new(dedup_rep, "index_bytes_per_document", json_integer((json_int_t)(dd.stride * 8 + 1 + 4 + 8 + 4 + sizeof(kd))));
+        json_object_set_new(dedup_rep, "clusters", clusters);
+        docs_out = dd.n - removed_exact - removed_near;
+    }
+
+    if (out) {
+        if (data_writer_commit(out, err) < 0) { out = NULL; goto done; }
+        out = NULL;
+    }
+    if (rej) {
+        if (data_writer_commit(rej, err) < 0) { rej = NULL; goto done; }
+        rej = NULL;
+    }
+    if (c->progress && !distributed) lmc_progress_finish(c->progress);
+
+    /* ---- report ---- */
+    {
+        json_t *rep = *report;
+        json_t *ins = json_array();
+        for (size_t i = 0; i < c->ninputs; i++) json_array_append_new(ins, json_string(c->inputs[i]));
+        json_object_set_new(rep, "inputs", ins);
+        if (c->output) json_object_set_new(rep, "output", json_string(c->output));
+        json_object_set_new(rep, "documents_in", json_integer((json_int_t)docs_in));
+        json_object_set_new(rep, "bytes_in", json_integer((json_int_t)bytes_in));
+        json_object_set_new(rep, "documents_out", json_integer((json_int_t)docs_out));
+        json_object_set_new(rep, "skipped_input_lines", json_integer((json_int_t)skipped));
+        size_t nsk;
+        const data_skip *sk = data_reader_skips(r, &nsk);
+        json_t *ska = json_array();
+        for (size_t i = 0; i < nsk; i++) {
+            json_t *o = json_object();
+            json_object_set_new(o, "file", json_string(data_reader_path(r, sk[i].file_id)));
+            json_object_set_new(o, "line", json_integer((json_int_t)sk[i].line));
+            json_object_set_new(o, "reason", json_string(sk[i].reason));
+            json_array_append_new(ska, o);
+        }
+        json_object_set_new(rep, "skipped", ska);
+        json_t *stages = json_array();
+        for (int s = 0; s < c->nstages; s++) {
+            stage_rt *sr = &st[s];
+            json_t *o = json_object();
+            json_object_set_new(o, "stage", json_string(stage_name(sr->cfg.kind)));
+            if (sr->cfg.kind == DATA_STAGE_FILTER) {
+                json_object_set_new(o, "parameters", data_filter_cfg_json(&sr->cfg.filter));
+            }
+            if (sr->cfg.kind == DATA_STAGE_FILTER || sr->cfg.kind == DATA_STAGE_DECONT) {
+                json_object_set_new(o, "removed", json_integer((json_int_t)sr->removed));
+                json_t *by = json_object();
+                for (int k = 0; k < sr->nreasons; k++)
+                    json_object_set_new(by, sr->reasons[k].reason, json_integer((json_int_t)sr->reasons[k].n));
+                json_object_set_new(o, "removed_by_rule", by);
+            }
+            if (sr->cfg.kind == DATA_STAGE_DECONT || sr->cfg.kind == DATA_STAGE_OVERLAP) {
+                char method[512];
+                snprintf(method, sizeof method,
+                         "word %d-grams, lowercased, punctuation removed, split on white space, Latin diacritics "
+                         "folded; examples shorter than %d words use their whole word sequence when it has at least "
+                         "%d words; 64-bit hashed n-grams (exact match of the hash)",
+                         sr->cfg.decont.ngram, sr->cfg.decont.ngram, sr->cfg.decont.min_ngram);
+                json_object_set_new(o, "method", json_string(method));
+                json_object_set_new(o, "ngram", json_integer(sr->cfg.decont.ngram));
+                json_object_set_new(o, "min_ngram", json_integer(sr->cfg.decont.min_ngram));
+                json_object_set_new(o, "eval_ngrams_indexed", json_integer((json_int_t)data_ngram_index_size(sr->ix)));
+                json_object_set_new(o, "index_bytes", json_integer((json_int_t)data_ngram_index_memory(sr->ix)));
+            }
+            if (sr->cfg.kind == DATA_STAGE_DECONT) {
+                json_object_set_new(o, "report_only", json_boolean(sr->cfg.report_only));
+                json_object_set_new(o, "window", json_integer(sr->cfg.decont.window));
+                json_object_set_new(o, "min_slice", json_integer(sr->cfg.decont.min_slice));
+                json_object_set_new(o, "too_dirty", json_integer(sr->cfg.decont.too_dirty));
+                json_object_set_new(o, "contaminated_documents", json_integer((json_int_t)sr->contaminated));
+                json_object_set_new(o, "cut_documents", json_integer((json_int_t)sr->cut_docs));
+                json_object_set_new(o, "listed", sr->listed);
+                sr->listed = NULL;
+            }
+            if (sr->cfg.kind == DATA_STAGE_OVERLAP)
+                json_object_set_new(o, "eval_sets", data_overlap_report(sr->ov, sr->sets, sr->nsets, c->max_listed));
+            if (sr->cfg.kind == DATA_STAGE_STATS) json_object_set_new(o, "stats", data_stats_json(sr->stats));
+            json_array_append_new(stages, o);
+        }
+        json_object_set_new(rep, "stages", stages);
+        json_object_set_new(rep, "threads", json_integer(nthreads));
+        json_object_set_new(rep, "seconds", json_real(lmc_now() - t0));
+    }
+    rc = 0;
+done:
+    if (out) data_writer_abort(out);
+    if (rej) data_writer_abort(rej);
+    if (spool) data_writer_abort(spool);
+    if (spool_path) { unlink(spool_path); free(spool_path); }
+    for (long i = 0; i < res_live; i++) res_clear(&res[i], c->nstages);
+    free(res);
+    data_reader_close(r);
+    data_reader_close(r2);
+    for (int i = 0; ts && i < nthreads; i++) {
+        data_filter_scratch_free(ts[i].fs);
+        data_nwords_free(&ts[i].nw);
+        free(ts[i].m);
+        free(ts[i].ps);
+        free(ts[i].pe);
+        lmc_buf_free(&ts[i].tmp);
+        free(ts[i].sig);
+    }
+    free(ts);
+    for (int s = 0; st && s < c->nstages; s++) {
+        for (size_t e = 0; e < st[s].nsets; e++) data_eval_free(&st[s].sets[e]);
+        free(st[s].sets);
+        data_overlap_free(st[s].ov);  /* before the index it refers to */
+        data_ngram_index_free(st[s].ix);
+        data_stats_free(st[s].stats);
+        json_decref(st[s].listed);
+    }
+    free(st);
+    data_minhash_free(&mh);
+    free(dd.keys);
+    free(dd.has_sig);
+    free(dd.file_id);
+    free(dd.line);
+    data_uf_free(&uf);
+    return rc;
+}

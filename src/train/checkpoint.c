@@ -1,0 +1,352 @@
+#include "train/checkpoint.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "base/io.h"
+#include "base/json.h"
+#include "base/mem.h"
+#include "interop/safetensors.h"
+
+#define STATE_FORMAT 1
+
+/* ---- trainer_state.json ---- */
+
+/* uint64 values go through strings: JSON readers (and jansson's int64) lose the top bit otherwise. */
+static json_t *u64(uint64_t v) {
+    char b[32];
+    snprintf(b, sizeof b, "%" PRIu64, v);
+    return json_string(b);
+}
+
+int train_state_save(const char *path, const train_state *st, lmc_err *err) {
+    json_t *j = json_object();
+    json_object_set_new(j, "format", json_integer(STATE_FORMAT));
+    json_object_set_new(j, "step", json_integer(st->step));
+    json_object_set_new(j, "adam_step", json_integer(st->adam_step));
+    json_object_set_new(j, "data_epoch", u64(st->data_epoch));
+    json_object_set_new(j, "data_pos", u64(st->data_pos));
+    json_object_set_new(j, "sample_rng_seed", u64(st->sample_rng.seed));
+    json_object_set_new(j, "sample_rng_counter", u64(st->sample_rng.counter));
+    json_object_set_new(j, "sample_rng_used", json_integer(st->sample_rng.used));
+    json_object_set_new(j, "tokens", u64(st->tokens));
+    json_object_set_new(j, "nonfinite_run", json_integer(st->nonfinite_run));
+    json_object_set_new(j, "nonfinite_total", json_integer(st->nonfinite_total));
+    json_object_set_new(j, "elapsed_s", json_real(st->elapsed_s));
+    int rc = lmc_json_save_file(j, path, err);
+    json_decref(j);
+    return rc;
+}
+
+static int get_u64(const json_t *j, const char *key, uint64_t *out, const char *path, lmc_err *err) {
+    const char *s;
+    if (lmc_json_get_str(j, key, &s, path, err)) return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (!*s || *end || errno)
+        return lmc_errf(err, LMC_EFORMAT, "%s: \"%s\": expected a decimal unsigned integer string, got \"%s\"",
+                        path, key, s);
+    *out = v;
+    return 0;
+}
+
+int train_state_load(const char *path, train_state *st, lmc_err *err) {
+    json_t *j = lmc_json_load_file(path, err);
+    if (!j) return -1;
+    memset(st, 0, sizeof *st);
+    int64_t fmt = 0, used = 0;
+    int rc = -1;
+    if (lmc_json_get_int(j, "format", &fmt, path, err)) goto out;
+    if (fmt != STATE_FORMAT) {
+        lmc_errf(err, LMC_EFORMAT, "%s: trainer state format %lld, this lmc reads %d", path, (long long)fmt,
+                 STATE_FORMAT);
+        goto out;
+    }
+    if (lmc_json_get_int(j, "step", &st->step, path, err) ||
+        lmc_json_get_int(j, "adam_step", &st->adam_step, path, err) ||
+        get_u64(j, "data_epoch", &st->data_epoch, path, err) || get_u64(j, "data_pos", &st->data_pos, path, err) ||
+        get_u64(j, "sample_rng_seed", &st->sample_rng.seed, path, err) ||
+        get_u64(j, "sample_rng_counter", &st->sample_rng.counter, path, err) ||
+        lmc_json_get_int(j, "sample_rng_used", &used, path, err) || get_u64(j, "tokens", &st->tokens, path, err) ||
+        lmc_json_get_int(j, "nonfinite_run", &st->nonfinite_run, path, err) ||
+        lmc_json_get_int(j, "nonfinite_total", &st->nonfinite_total, path, err) ||
+        lmc_json_get_num(j, "elapsed_s", &st->elapsed_s, path, err))
+        goto out;
+    if (used < 0 || used > 4 || st->step < 0 || st->adam_step < 0) {
+        lmc_errf(err, LMC_EFORMAT, "%s: step, adam_step or sample_rng_used out of range", path);
+        goto out;
+    }
+    st->sample_rng.used = (uint32_t)used;
+    rc = 0;
+out:
+    json_decref(j);
+    return rc;
+}
+
+/* ---- optimizer.safetensors ---- */
+
+static int save_optimizer(const char *path, const gpt2_model *m, lmc_err *err) {
+    size_t n = (size_t)m->n_views * 2;
+    st_out *outs = calloc(n, sizeof *outs);
+    char (*names)[64] = calloc(n, sizeof *names);
+    if (!outs || !names) {
+        free(outs);
+        free(names);
+        return lmc_errf(err, LMC_ENOMEM, "%s: out of memory", path);
+    }
+    for (int i = 0; i < m->n_views; i++) {
+        const gpt2_view *v = &m->views[i];
+        for (int k = 0; k < 2; k++) {
+            st_out *o = &outs[2 * i + k];
+            snprintf(names[2 * i + k], sizeof names[0], "%s.%s", k ? "v" : "m", v->name);
+            o->name = names[2 * i + k];
+            o->dtype = ST_F32;
+            o->ndim = v->ndim;
+            o->shape[0] = v->shape[0];
+            o->shape[1] = v->shape[1];
+            o->data = (k ? m->v : m->m) + v->offset;
+        }
+    }
+    char step[32];
+    snprintf(step, sizeof step, "%lld", (long long)m->step);
+    const char *meta[] = {"optimizer", "adamw", "adam_step", step, NULL};
+    int rc = st_write(path, outs, n, meta, err);
+    free(outs);
+    free(names);
+    return rc;
+}
+
+static int load_optimizer(const char *path, gpt2_model *m, lmc_err *err) {
+    st_file f;
+    if (st_open(&f, path, err)) return -1;
+    int rc = 0;
+    for (int i = 0; i < m->n_views && !rc; i++) {
+        const gpt2_view *v = &m->views[i];
+        for (int k = 0; k < 2 && !rc; k++) {
+            char name[64];
+            snprintf(name, sizeof name, "%s.%s", k ? "v" : "m", v->name);
+            const st_tensor *t = st_find(&f, name);
+            if (!t) rc = lmc_errf(err, LMC_ENOTFOUND, "%s: tensor %s is missing", path, name);
+            else if (t->dtype != ST_F32 || t->numel != v->numel)
+                rc = lmc_errf(err, LMC_EFORMAT, "%s: tensor %s: expected F32 with %zu elements", path, name, v->numel);
+            else rc = st_read_f32(&f, t, (k ? m->v : m->m) + v->offset, v->numel, err);
+        }
+    }
+    st_close(&f);
+    return rc;
+}
+
+/* ---- folders ---- */
+
+static int copy_file(const char *src, const char *dst, lmc_err *err) {
+    char *data = NULL;
+    size_t len = 0;
+    if (lmc_read_file(src, &data, &len, err)) return -1;
+    int rc = lmc_write_file_atomic(dst, data, len, err);
+    free(data);
+    return rc;
+}
+
+/* "step_00000100" -> 100; -1 for anything else. */
+static int64_t parse_step_name(const char *name) {
+    if (strncmp(name, "step_", 5) || !name[5]) return -1;
+    int64_t v = 0;
+    for (const char *p = name + 5; *p; p++) {
+        if (*p < '0' || *p > '9' || v > INT64_MAX / 10 - 10) return -1;
+        v = v * 10 + (*p - '0');
+    }
+    return v;
+}
+
+static int is_complete(const char *root, const char *name) {
+    char *dir = lmc_path_join(root, name);
+    char *done = dir ? lmc_path_join(dir, "DONE") : NULL;
+    int ok = done && lmc_file_exists(done);
+    free(dir);
+    free(done);
+    return ok;
+}
+
+typedef struct {
+    int64_t step;
+    char *name;
+} ckpt_entry;
+
+static int cmp_entry(const void *a, const void *b) {
+    int64_t x = ((const ckpt_entry *)a)->step, y = ((const ckpt_entry *)b)->step;
+    return x < y ? -1 : x > y;
+}
+
+/* Complete checkpoints sorted by step; stale temporaries are reported in *tmps when non-NULL. */
+static int list_ckpts(const char *root, ckpt_entry **out, size_t *n, char ***tmps, size_t *ntmp, lmc_err *err) {
+    *out = NULL;
+    *n = 0;
+    if (tmps) {
+        *tmps = NULL;
+        *ntmp = 0;
+    }
+    DIR *d = opendir(root);
+    if (!d) {
+        if (errno == ENOENT) return 0;
+        return lmc_err_sys(err, root, "opendir");
+    }
+    size_t cap = 0, tcap = 0;
+    struct dirent *e;
+    int rc = 0;
+    while ((e = readdir(d))) {
+        if (tmps && !strncmp(e->d_name, ".tmp_step_", 10)) {
+            if (*ntmp == tcap) {
+                tcap = tcap ? tcap * 2 : 4;
+                char **t = realloc(*tmps, tcap * sizeof *t);
+                if (!t) { rc = lmc_errf(err, LMC_ENOMEM, "out of memory"); break; }
+                *tmps = t;
+            }
+            (*tmps)[(*ntmp)++] = strdup(e->d_name);
+            continue;
+        }
+        int64_t s = parse_step_name(e->d_name);
+        if (s < 0 || !is_complete(root, e->d_name)) continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 8;
+            ckpt_entry *t = realloc(*out, cap * sizeof *t);
+            if (!t) { rc = lmc_errf(err, LMC_ENOMEM, "out of memory"); break; }
+            *out = t;
+        }
+        (*out)[*n].step = s;
+        (*out)[*n].name = strdup(e->d_name);
+        (*n)++;
+    }
+    closedir(d);
+    if (*n) qsort(*out, *n, sizeof **out, cmp_entry);
+    return rc;
+}
+
+static void free_entries(ckpt_entry *e, size_t n) {
+    for (size_t i = 0; i < n; i++) free(e[i].name);
+    free(e);
+}
+
+int train_ckpt_latest(const char *root, char **path, int64_t *step, lmc_err *err) {
+    ckpt_entry *e;
+    size_t n;
+    if (list_ckpts(root, &e, &n, NULL, NULL, err)) return -1;
+    if (!n) {
+        free(e);
+        return lmc_errf(err, LMC_ENOTFOUND, "%s: no complete checkpoint (a step_N folder with a DONE marker)", root);
+    }
+    *step = e[n - 1].step;
+    *path = lmc_path_join(root, e[n - 1].name);
+    free_entries(e, n);
+    return 0;
+}
+
+int train_ckpt_rotate(const char *root, int keep, lmc_err *err) {
+    ckpt_entry *e;
+    char **tmps;
+    size_t n, ntmp;
+    if (list_ckpts(root, &e, &n, &tmps, &ntmp, err)) return -1;
+    int rc = 0;
+    for (size_t i = 0; !rc && n > (size_t)keep && i < n - (size_t)keep; i++) {
+        char *p = lmc_path_join(root, e[i].name);
+        /* Make it incomplete first, so a crash mid-delete never leaves a "complete" partial folder. */
+        char *done = lmc_path_join(p, "DONE");
+        unlink(done);
+        free(done);
+        rc = lmc_remove_tree(p, err);
+        free(p);
+    }
+    for (size_t i = 0; i < ntmp; i++) {
+        char *p = lmc_path_join(root, tmps[i]);
+        if (!rc) rc = lmc_remove_tree(p, err);
+        free(p);
+        free(tmps[i]);
+    }
+    free(tmps);
+    free_entries(e, n);
+    return rc;
+}
+
+int train_ckpt_save(const char *root, const gpt2_model *m, const train_state *st, const char *tokenizer_path,
+                    const char *config_yaml, int keep, lmc_err *err) {
+    char name[64], tmpname[80];
+    snprintf(name, sizeof name, "step_%08lld", (long long)st->step);
+    snprintf(tmpname, sizeof tmpname, ".tmp_%s", name);
+    char *final = lmc_path_join(root, name);
+    char *tmp = lmc_path_join(root, tmpname);
+    char *p = NULL;
+    int rc = -1;
+    if (!final || !tmp) {
+        lmc_errf(err, LMC_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (lmc_mkdirs(root, err)) goto out;
+    if (lmc_is_dir(tmp) && lmc_remove_tree(tmp, err)) goto out;
+    if (lmc_mkdirs(tmp, err)) goto out;
+    if (gpt2_save_hf(m, tmp, err)) goto out;
+    if (tokenizer_path && *tokenizer_path) {
+        p = lmc_path_join(tmp, "tokenizer.json");
+        if (copy_file(tokenizer_path, p, err)) goto out;
+        free(p);
+    }
+    p = lmc_path_join(tmp, "optimizer.safetensors");
+    if (save_optimizer(p, m, err)) goto out;
+    free(p);
+    p = lmc_path_join(tmp, "trainer_state.json");
+    if (train_state_save(p, st, err)) goto out;
+    free(p);
+    if (config_yaml) {
+        p = lmc_path_join(tmp, "lmc_config.yaml");
+        if (lmc_write_file_atomic(p, config_yaml, strlen(config_yaml), err)) goto out;
+        free(p);
+    }
+    char marker[64];
+    int mlen = snprintf(marker, sizeof marker, "%lld\n", (long long)st->step);
+    p = lmc_path_join(tmp, "DONE");
+    if (lmc_write_file_atomic(p, marker, (size_t)mlen, err)) goto out;
+    free(p);
+    p = NULL;
+    if (lmc_fsync_dir(tmp, err)) goto out;
+    /* Re-saving a step (after a resume from it) replaces the old folder. Un-mark it first. */
+    if (lmc_is_dir(final)) {
+        p = lmc_path_join(final, "DONE");
+        unlink(p);
+        free(p);
+        p = NULL;
+        if (lmc_remove_tree(final, err)) goto out;
+    }
+    if (rename(tmp, final)) {
+        lmc_err_sys(err, final, "rename");
+        goto out;
+    }
+    if (lmc_fsync_dir(root, err)) goto out;
+    rc = train_ckpt_rotate(root, keep, err);
+out:
+    free(p);
+    if (rc && tmp && lmc_is_dir(tmp)) {
+        lmc_err keep_err;
+        lmc_remove_tree(tmp, &keep_err);
+    }
+    free(final);
+    free(tmp);
+    return rc;
+}
+
+int train_ckpt_load(const char *dir, gpt2_model *m, train_state *st, lmc_err *err) {
+    if (gpt2_load_hf_into(m, dir, err)) return -1;
+    char *p = lmc_path_join(dir, "optimizer.safetensors");
+    int rc = load_optimizer(p, m, err);
+    free(p);
+    if (rc) return -1;
+    p = lmc_path_join(dir, "trainer_state.json");
+    rc = train_state_load(p, st, err);
+    free(p);
+    if (rc) return -1;
+    m->step = st->adam_step;
+    return 0;
+}

@@ -1,0 +1,49 @@
+/* Checkpoints: one folder per step under RUN/checkpoints/, each a GPT-2 folder HF transformers loads
+ * plus what an exact resume needs:
+ *
+ *   step_00000100/
+ *     config.json, model.safetensors     HF GPT-2 (gpt2_save_hf)
+ *     tokenizer.json                     copied from data.tokenizer (when set)
+ *     optimizer.safetensors              AdamW m and v, F32, named "m.<view>" / "v.<view>"
+ *     trainer_state.json                 step, AdamW step, data position, RNG state, counters
+ *     lmc_config.yaml                    the resolved run config
+ *     DONE                               completion marker, written last
+ *
+ * The folder is assembled as ".tmp_step_N", the marker written inside it, then renamed into place
+ * and the parent directory fsync'ed: a crash at any point leaves either no step_N or a complete
+ * one. Only folders named step_N that contain DONE count for resume. The newest `keep` complete
+ * checkpoints are kept; older ones (and stale temporaries) are removed after each save. */
+#ifndef LMC_TRAIN_CHECKPOINT_H
+#define LMC_TRAIN_CHECKPOINT_H
+
+#include <stdint.h>
+#include "base/error.h"
+#include "base/rng.h"
+#include "model/gpt2.h"
+
+typedef struct train_state {
+    int64_t step;            /* optimizer steps completed (including skipped ones) */
+    int64_t adam_step;       /* model->step (AdamW bias-correction counter) */
+    uint64_t data_epoch, data_pos;
+    lmc_rng_state sample_rng;
+    uint64_t tokens;         /* training tokens consumed */
+    int64_t nonfinite_run;   /* consecutive skipped steps at the time of the save */
+    int64_t nonfinite_total;
+    double elapsed_s;        /* training wall time so far */
+} train_state;
+
+/* Save a checkpoint for st->step into root (RUN/checkpoints). tokenizer_path / config_yaml may be NULL. */
+int train_ckpt_save(const char *root, const gpt2_model *m, const train_state *st, const char *tokenizer_path,
+                    const char *config_yaml, int keep, lmc_err *err);
+/* Newest complete checkpoint: *path (malloc'd) and *step. LMC_ENOTFOUND when there is none. */
+int train_ckpt_latest(const char *root, char **path, int64_t *step, lmc_err *err);
+/* Load weights, optimizer state and trainer state from a checkpoint folder into an existing
+ * training-enabled model with the same config. */
+int train_ckpt_load(const char *dir, gpt2_model *m, train_state *st, lmc_err *err);
+/* Remove all but the newest `keep` complete checkpoints, and leftover temporaries. */
+int train_ckpt_rotate(const char *root, int keep, lmc_err *err);
+
+int train_state_save(const char *path, const train_state *st, lmc_err *err);
+int train_state_load(const char *path, train_state *st, lmc_err *err);
+
+#endif

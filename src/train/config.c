@@ -1,0 +1,411 @@
+/* The config table and its YAML reader.
+ *
+ * The reader walks libyaml's event stream itself (rather than loading a generic tree) so that each
+ * value is typed by the key it belongs to and every error can point at the exact line and column:
+ * a quoted "3e-4" for a float key is an error, a plain 123 for a string key is the string "123". */
+#include "train/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#define OFF(f) offsetof(train_config, f)
+#define SZ(f) sizeof(((train_config *)0)->f)
+#define KI(sec, name, f, def, lo, hi, help) {sec, name, TRAIN_KEY_INT, OFF(f), 0, def, NULL, lo, hi, help}
+#define KF(sec, name, f, def, lo, hi, help) {sec, name, TRAIN_KEY_FLOAT, OFF(f), 0, def, NULL, lo, hi, help}
+#define KS(sec, name, f, def, help) {sec, name, TRAIN_KEY_STR, OFF(f), SZ(f), def, NULL, 0, 0, help}
+#define KE(sec, name, f, def, ch, help) {sec, name, TRAIN_KEY_ENUM, OFF(f), SZ(f), def, ch, 0, 0, help}
+#define BIG 9.0e18
+
+static const train_key keys[] = {
+    KS("run", "name", run_name, "run", "run name; the run directory is run.dir/run.name"),
+    KS("run", "dir", run_dir, "runs", "parent folder of run directories"),
+    KI("run", "seed", seed, "1337", 0, BIG, "seed for initialisation, data order and samples"),
+    KI("run", "log_every", log_every, "10", 1, BIG, "steps between plain status lines (when not on a TTY)"),
+    KI("run", "sample_every", sample_every, "0", 0, BIG, "steps between samples written to samples.txt (0 = only at the end)"),
+    KI("run", "sample_tokens", sample_tokens, "64", 0, 1 << 20, "tokens per sample in samples.txt (0 = no samples)"),
+    KS("run", "sample_prompt", sample_prompt, "", "prompt for samples.txt (empty = start from the end-of-text token)"),
+    KF("run", "peak_tflops", peak_tflops, "0", 0, 1e9, "peak FLOP/s (in TFLOP/s) for MFU; 0 = measure a GEMM at start"),
+    KS("data", "train", data_train, "", "glob of training token shards (llm.c .bin or headerless uint16)"),
+    KS("data", "val", data_val, "", "glob of validation token shards (empty = no evaluation)"),
+    KS("data", "tokenizer", data_tokenizer, "", "tokenizer.json: vocab size, checkpoints and samples"),
+    KE("model", "arch", arch, "gpt2", "gpt2", "architecture"),
+    KI("model", "n_layer", n_layer, "4", 1, 1024, "transformer blocks"),
+    KI("model", "n_head", n_head, "4", 1, 1024, "attention heads"),
+    KI("model", "d_model", d_model, "128", 1, 1 << 16, "embedding width"),
+    KI("model", "seq_len", seq_len, "256", 1, 1 << 20, "context length in tokens"),
+    KI("model", "vocab_size", vocab_size, "0", 0, 1 << 24, "vocabulary size (0 = from the tokenizer)"),
+    KI("train", "steps", steps, "1000", 1, BIG, "optimizer steps"),
+    KI("train", "batch_size", batch_size, "16", 1, 1 << 24, "sequences per optimizer step"),
+    KI("train", "micro_batch", micro_batch, "16", 1, 1 << 24, "sequences per forward/backward (accumulation = batch_size/micro_batch)"),
+    KF("train", "lr", lr, "0.0006", 0, 1e3, "peak learning rate"),
+    KF("train", "min_lr_ratio", min_lr_ratio, "0.1", 0, 1, "final learning rate as a fraction of lr (cosine, wsd)"),
+    KI("train", "warmup_steps", warmup_steps, "100", 0, BIG, "linear warmup steps (from lr/100 to lr)"),
+    KE("train", "schedule", schedule, "cosine", "cosine|wsd|constant", "learning-rate schedule: cosine, wsd (warmup-stable-decay), constant (WSO)"),
+    KF("train", "decay_fraction", decay_fraction, "0.2", 0, 1, "wsd: fraction of the steps spent decaying at the end"),
+    KE("train", "decay_shape", decay_shape, "1-sqrt", "linear|1-sqrt", "wsd: decay shape, linear or 1-sqrt"),
+    KF("train", "weight_decay", weight_decay, "0.1", 0, 1e3, "AdamW decoupled weight decay"),
+    KF("train", "beta1", beta1, "0.9", 0, 0.999999, "AdamW beta1"),
+    KF("train", "beta2", beta2, "0.95", 0, 0.999999999, "AdamW beta2"),
+    KF("train", "eps", eps, "1e-08", 0, 1, "AdamW epsilon"),
+    KF("train", "grad_clip", grad_clip, "1", 0, 1e9, "clip the global gradient norm to this (0 = no clipping)"),
+    KI("train", "eval_every", eval_every, "100", 0, BIG, "steps between validation evaluations (0 = only at the end)"),
+    KI("train", "eval_batches", eval_batches, "8", 0, 1 << 24, "micro-batches in the fixed validation set (0 = no evaluation)"),
+    KI("train", "checkpoint_every", checkpoint_every, "500", 0, BIG, "steps between checkpoints (0 = only at the end)"),
+    KI("train", "keep_checkpoints", keep_checkpoints, "2", 1, 1 << 20, "newest checkpoints kept; older ones are deleted"),
+    KI("train", "threads", threads, "0", 0, 4096, "OpenMP threads (0 = all cores)"),
+    KI("train", "max_nonfinite", max_nonfinite, "5", 1, 1 << 20, "consecutive non-finite steps (skipped) before the run stops"),
+};
+
+const train_key *train_config_keys(size_t *n) {
+    *n = sizeof keys / sizeof keys[0];
+    return keys;
+}
+
+static const train_key *find_key(const char *section, const char *name) {
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (!strcmp(keys[i].section, section) && !strcmp(keys[i].name, name)) return &keys[i];
+    return NULL;
+}
+
+static int is_section(const char *s) {
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (!strcmp(keys[i].section, s)) return 1;
+    return 0;
+}
+
+/* YAML 1.2 core-schema integer (decimal only) / float, strictly: no trailing garbage. */
+static int parse_int(const char *s, int64_t *out) {
+    const char *p = s;
+    if (*p == '+' || *p == '-') p++;
+    if (!isdigit((unsigned char)*p)) return -1;
+    for (; *p; p++)
+        if (!isdigit((unsigned char)*p)) return -1;
+    errno = 0;
+    long long v = strtoll(s, NULL, 10);
+    if (errno) return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_float(const char *s, double *out) {
+    if (!*s || isspace((unsigned char)*s)) return -1;
+    /* strtod also takes hex, "inf", "nan": YAML's core schema spells those .inf/.nan, and a
+     * learning rate of infinity is a mistake anyway, so only finite decimal forms are accepted. */
+    for (const char *p = s; *p; p++)
+        if (!(isdigit((unsigned char)*p) || *p == '.' || *p == 'e' || *p == 'E' || *p == '+' || *p == '-'))
+            return -1;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (*end || errno == ERANGE || !isfinite(v)) return -1;
+    *out = v;
+    return 0;
+}
+
+static int choice_ok(const char *choices, const char *v) {
+    size_t n = strlen(v);
+    for (const char *p = choices; *p;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && !strncmp(p, v, n)) return 1;
+        if (!bar) break;
+        p = bar + 1;
+    }
+    return 0;
+}
+
+/* Set one key from scalar text. `quoted`: the YAML scalar was quoted (so it is a string).
+ * `where` prefixes messages ("cfg.yaml:3:5" or "--set"). */
+static int set_value(train_config *c, const train_key *k, const char *v, int quoted,
+                     const char *where, lmc_err *err) {
+    char *field = (char *)c + k->offset;
+    switch (k->type) {
+    case TRAIN_KEY_INT: {
+        int64_t x;
+        if (quoted || parse_int(v, &x))
+            return lmc_errf(err, LMC_EINVAL, "%s: %s.%s: expected an integer, got '%s'", where,
+                            k->section, k->name, v);
+        if ((double)x < k->min || (double)x > k->max)
+            return lmc_errf(err, LMC_EINVAL, "%s: %s.%s: %lld is out of range [%.17g, %.17g]", where,
+                            k->section, k->name, (long long)x, k->min, k->max);
+        *(int64_t *)field = x;
+        return 0;
+    }
+    case TRAIN_KEY_FLOAT: {
+        double x;
+        if (quoted || parse_float(v, &x))
+            return lmc_errf(err, LMC_EINVAL, "%s: %s.%s: expected a number, got '%s'", where,
+                            k->section, k->name, v);
+        if (x < k->min || x > k->max)
+            return lmc_errf(err, LMC_EINVAL, "%s: %s.%s: %g is out of range [%g, %g]", where,
+                            k->section, k->name, x, k->min, k->max);
+        *(double *)field = x;
+        return 0;
+    }
+    case TRAIN_KEY_ENUM:
+        if (!choice_ok(k->choices, v))
+            return lmc_errf(err, LMC_EINVAL, "%s: %s.%s: expected one of %s, got '%s'", where,
+                            k->section, k->name, k->choices, v);
+        /* fallthrough */
+    case TRAIN_KEY_STR:
+        if (strlen(v) >= k->size)
+            return lmc_errf(err, LMC_EINVAL, "%s: %s.%s: value is longer than %zu bytes", where,
+                            k->section, k->name, k->size - 1);
+        memset(field, 0, k->size); /* no stale bytes: configs compare with memcmp */
+        memcpy(field, v, strlen(v));
+        return 0;
+    }
+    return lmc_errf(err, LMC_EINVAL, "%s: %s.%s: bad key type", where, k->section, k->name);
+}
+
+void train_config_defaults(train_config *c) {
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        lmc_err e;
+        /* The table's defaults are valid by construction (tests/train/test_config checks it). */
+        (void)set_value(c, &keys[i], keys[i].def, keys[i].type == TRAIN_KEY_STR, "default", &e);
+    }
+}
+
+/* ---- YAML event walk ---- */
+
+typedef struct {
+    yaml_parser_t p;
+    yaml_event_t ev;
+    const char *name;
+    lmc_err *err;
+} walker;
+
+static int next(walker *w) {
+    yaml_event_delete(&w->ev);
+    if (!yaml_parser_parse(&w->p, &w->ev)) {
+        return lmc_err_at(w->err, LMC_EFORMAT, w->name, w->p.problem_mark.line + 1,
+                          w->p.problem_mark.column + 1, "YAML: %s", w->p.problem ? w->p.problem : "syntax error");
+    }
+    return 0;
+}
+
+static int at(walker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int at(walker *w, const char *fmt, ...) {
+    char msg[900];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return lmc_err_at(w->err, LMC_EINVAL, w->name, w->ev.start_mark.line + 1, w->ev.start_mark.column + 1,
+                      "%s", msg);
+}
+
+static const char *scalar(walker *w) { return (const char *)w->ev.data.scalar.value; }
+
+static int walk_section(walker *w, train_config *c, const char *section) {
+    /* current event: MAPPING_START of the section */
+    for (;;) {
+        if (next(w)) return -1;
+        if (w->ev.type == YAML_MAPPING_END_EVENT) return 0;
+        if (w->ev.type != YAML_SCALAR_EVENT) return at(w, "%s: expected a key", section);
+        char key[256];
+        snprintf(key, sizeof key, "%s", scalar(w));
+        const train_key *k = find_key(section, key);
+        if (!k) return at(w, "unknown key '%s.%s' (lmc train --print-config lists the keys)", section, key);
+        size_t line = w->ev.start_mark.line + 1;
+        if (next(w)) return -1;
+        if (w->ev.type != YAML_SCALAR_EVENT)
+            return at(w, "%s.%s: expected a single value, not a %s", section, key,
+                      w->ev.type == YAML_SEQUENCE_START_EVENT ? "list" : "mapping");
+        char where[1200];
+        snprintf(where, sizeof where, "%s:%zu:%zu", w->name, line, (size_t)w->ev.start_mark.column + 1);
+        int quoted = w->ev.data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
+        const char *v = scalar(w);
+        /* An empty plain value ("key:") is YAML null: fine for strings (empty), an error otherwise. */
+        if (!quoted && (!strcmp(v, "~") || !strcmp(v, "null"))) v = "";
+        if (set_value(c, k, v, quoted, where, w->err)) return -1;
+    }
+}
+
+int train_config_load_buf(train_config *c, const char *buf, size_t len, const char *name, lmc_err *err) {
+    walker w;
+    memset(&w, 0, sizeof w);
+    w.name = name;
+    w.err = err;
+    if (!yaml_parser_initialize(&w.p)) return lmc_errf(err, LMC_ENOMEM, "%s: cannot start the YAML parser", name);
+    yaml_parser_set_input_string(&w.p, (const unsigned char *)buf, len);
+    int rc = -1;
+    int depth = 0; /* 0: before the document's mapping, 1: inside it */
+    if (next(&w)) goto out;
+    for (;;) {
+        yaml_event_type_t t = w.ev.type;
+        if (t == YAML_STREAM_END_EVENT) break;
+        if (t == YAML_DOCUMENT_END_EVENT && depth == 1) { rc = 0; goto out; }
+        if (t == YAML_STREAM_START_EVENT || t == YAML_DOCUMENT_START_EVENT || t == YAML_DOCUMENT_END_EVENT) {
+        } else if (t == YAML_MAPPING_START_EVENT && depth == 0) {
+            depth = 1;
+        } else if (t == YAML_MAPPING_END_EVENT && depth == 1) {
+            depth = 2;
+        } else if (t == YAML_SCALAR_EVENT && depth == 0 && w.ev.data.scalar.length == 0) {
+            /* an empty document */
+        } else if (t == YAML_SCALAR_EVENT && depth == 1) {
+            char section[256];
+            snprintf(section, sizeof section, "%s", scalar(&w));
+            if (!is_section(section)) {
+                at(&w, "unknown section '%s' (expected run, data, model or train)", section);
+                goto out;
+            }
+            if (next(&w)) goto out;
+            if (w.ev.type == YAML_SCALAR_EVENT && !strcmp(scalar(&w), "") ) {
+                /* "train:" with nothing under it */
+            } else if (w.ev.type != YAML_MAPPING_START_EVENT) {
+                at(&w, "%s: expected a mapping of keys", section);
+                goto out;
+            } else if (walk_section(&w, c, section)) {
+                goto out;
+            }
+        } else {
+            at(&w, "expected a mapping of sections (run, data, model, train)");
+            goto out;
+        }
+        if (next(&w)) goto out;
+    }
+    rc = 0;
+out:
+    yaml_event_delete(&w.ev);
+    yaml_parser_delete(&w.p);
+    return rc;
+}
+
+int train_config_load_file(train_config *c, const char *path, lmc_err *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return lmc_err_sys(err, path, "open");
+    lmc_buf b = {0};
+    char chunk[65536];
+    size_t n;
+    int rc = 0;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if ((rc = lmc_buf_append(&b, chunk, n, err))) break;
+    if (!rc && ferror(f)) rc = lmc_err_sys(err, path, "read");
+    fclose(f);
+    if (!rc) rc = train_config_load_buf(c, b.data ? b.data : "", b.len, path, err);
+    lmc_buf_free(&b);
+    return rc;
+}
+
+int train_config_set(train_config *c, const char *assignment, lmc_err *err) {
+    const char *eq = strchr(assignment, '=');
+    const char *dot = strchr(assignment, '.');
+    if (!eq || !dot || dot > eq)
+        return lmc_errf(err, LMC_EINVAL, "--set %s: expected section.key=value (e.g. train.lr=3e-4)", assignment);
+    char section[256], name[256];
+    snprintf(section, sizeof section, "%.*s", (int)(dot - assignment), assignment);
+    snprintf(name, sizeof name, "%.*s", (int)(eq - dot - 1), dot + 1);
+    const train_key *k = find_key(section, name);
+    if (!k)
+        return lmc_errf(err, LMC_EINVAL, "--set %s: unknown key '%s.%s' (lmc train --print-config lists the keys)",
+                        assignment, section, name);
+    return set_value(c, k, eq + 1, 0, "--set", err);
+}
+
+int train_config_validate(const train_config *c, int need_data, lmc_err *err) {
+    if (c->batch_size % c->micro_batch)
+        return lmc_errf(err, LMC_EINVAL, "train.batch_size (%lld) must be a multiple of train.micro_batch (%lld)",
+                        (long long)c->batch_size, (long long)c->micro_batch);
+    if (c->d_model % c->n_head)
+        return lmc_errf(err, LMC_EINVAL, "model.d_model (%lld) must be a multiple of model.n_head (%lld)",
+                        (long long)c->d_model, (long long)c->n_head);
+    if (c->warmup_steps > c->steps)
+        return lmc_errf(err, LMC_EINVAL, "train.warmup_steps (%lld) exceeds train.steps (%lld)",
+                        (long long)c->warmup_steps, (long long)c->steps);
+    if (!strcmp(c->schedule, "wsd") &&
+        c->warmup_steps > c->steps - (int64_t)floor(c->decay_fraction * (double)c->steps))
+        return lmc_errf(err, LMC_EINVAL, "train.warmup_steps overlaps the wsd decay phase (train.decay_fraction)");
+    if (!c->run_name[0] || strchr(c->run_name, '/'))
+        return lmc_errf(err, LMC_EINVAL, "run.name must be a non-empty name without '/'");
+    if (need_data && !c->data_train[0])
+        return lmc_errf(err, LMC_EINVAL, "data.train is not set (a glob of token shards)");
+    if (need_data && !c->vocab_size && !c->data_tokenizer[0])
+        return lmc_errf(err, LMC_EINVAL, "model.vocab_size is 0 (= from the tokenizer) but data.tokenizer is not set");
+    return 0;
+}
+
+/* Shortest decimal that reads back as the same double. */
+static void fmt_double(char *buf, size_t n, double v) {
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, n, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+    /* "1" for a float key reads back fine; keep it short. */
+}
+
+static int needs_quotes(const char *s) {
+    if (!*s) return 1;
+    if (isspace((unsigned char)s[0]) || isspace((unsigned char)s[strlen(s) - 1])) return 1;
+    if (strchr("-?:,[]{}#&*!|>'\"%@`~", s[0]) && strcmp(s, "1-sqrt")) return 1;
+    if (strstr(s, ": ") || strstr(s, " #")) return 1;
+    int64_t i;
+    double d;
+    if (!parse_int(s, &i) || !parse_float(s, &d)) return 1;
+    static const char *const reserved[] = {"true", "false", "null", "yes", "no", "on", "off", "True", "False", "Null"};
+    for (size_t k = 0; k < sizeof reserved / sizeof reserved[0]; k++)
+        if (!strcmp(s, reserved[k])) return 1;
+    return 0;
+}
+
+static int append_quoted(lmc_buf *b, const char *s, lmc_err *err) {
+    if (lmc_buf_append(b, "\"", 1, err)) return -1;
+    for (const char *p = s; *p; p++) {
+        int rc;
+        if (*p == '"' || *p == '\\') rc = lmc_buf_printf(b, err, "\\%c", *p);
+        else if ((unsigned char)*p < 0x20) rc = lmc_buf_printf(b, err, "\\x%02x", (unsigned char)*p);
+        else rc = lmc_buf_append(b, p, 1, err);
+        if (rc) return -1;
+    }
+    return lmc_buf_append(b, "\"", 1, err);
+}
+
+int train_config_to_yaml(const train_config *c, lmc_buf *out, lmc_err *err) {
+    const char *section = "";
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const train_key *k = &keys[i];
+        const char *field = (const char *)c + k->offset;
+        if (strcmp(section, k->section)) {
+            section = k->section;
+            if (lmc_buf_printf(out, err, "%s%s:\n", i ? "\n" : "", section)) return -1;
+        }
+        size_t start = out->len;
+        if (lmc_buf_printf(out, err, "  %s: ", k->name)) return -1;
+        char num[64];
+        int rc = 0;
+        switch (k->type) {
+        case TRAIN_KEY_INT: rc = lmc_buf_printf(out, err, "%lld", (long long)*(const int64_t *)field); break;
+        case TRAIN_KEY_FLOAT:
+            fmt_double(num, sizeof num, *(const double *)field);
+            rc = lmc_buf_printf(out, err, "%s", num);
+            break;
+        case TRAIN_KEY_STR:
+        case TRAIN_KEY_ENUM:
+            rc = needs_quotes(field) ? append_quoted(out, field, err) : lmc_buf_printf(out, err, "%s", field);
+            break;
+        }
+        if (rc) return -1;
+        size_t width = out->len - start;
+        if (lmc_buf_printf(out, err, "%*s# %s\n", width < 34 ? (int)(34 - width) : 1, "", k->help)) return -1;
+    }
+    return 0;
+}
+
+int train_config_keys_markdown(lmc_buf *out, lmc_err *err) {
+    if (lmc_buf_printf(out, err, "| key | default | meaning |\n|---|---|---|\n")) return -1;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const train_key *k = &keys[i];
+        if (lmc_buf_printf(out, err, "| `%s.%s` | `%s` | %s%s%s |\n", k->section, k->name,
+                           k->def[0] ? k->def : "\"\"", k->help,
+                           k->type == TRAIN_KEY_ENUM ? "; one of " : "",
+                           k->type == TRAIN_KEY_ENUM ? k->choices : ""))
+            return -1;
+    }
+    return 0;
+}

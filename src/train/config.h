@@ -1,0 +1,80 @@
+/* Training-run configuration: one table drives the defaults, the YAML parser's type checks,
+ * `lmc train --print-config` and the key list in docs/train.md, so they cannot drift apart.
+ *
+ * A config file is YAML with four sections (run, data, model, train), each a mapping of scalar
+ * keys. Every key has a default, so an empty file is a valid (if useless) config. Unknown keys and
+ * values of the wrong type are errors that name the key and the file:line:column. */
+#ifndef LMC_TRAIN_CONFIG_H
+#define LMC_TRAIN_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include "base/error.h"
+#include "base/mem.h"
+
+#define TRAIN_CFG_STR 1024
+
+typedef struct train_config {
+    /* run: */
+    char run_name[TRAIN_CFG_STR];
+    char run_dir[TRAIN_CFG_STR];
+    int64_t seed;
+    int64_t log_every;
+    int64_t sample_every;
+    int64_t sample_tokens;
+    char sample_prompt[TRAIN_CFG_STR];
+    double peak_tflops;
+    /* data: */
+    char data_train[TRAIN_CFG_STR];
+    char data_val[TRAIN_CFG_STR];
+    char data_tokenizer[TRAIN_CFG_STR];
+    /* model: */
+    char arch[32];
+    int64_t n_layer, n_head, d_model, seq_len, vocab_size;
+    /* train: */
+    int64_t steps, batch_size, micro_batch;
+    double lr, min_lr_ratio;
+    int64_t warmup_steps;
+    char schedule[32];
+    double decay_fraction;
+    char decay_shape[32];
+    double weight_decay, beta1, beta2, eps, grad_clip;
+    int64_t eval_every, eval_batches, checkpoint_every, keep_checkpoints, threads;
+    int64_t max_nonfinite;
+} train_config;
+
+typedef enum { TRAIN_KEY_INT, TRAIN_KEY_FLOAT, TRAIN_KEY_STR, TRAIN_KEY_ENUM } train_key_type;
+
+/* One row of the table. */
+typedef struct train_key {
+    const char *section;   /* "train" */
+    const char *name;      /* "lr" */
+    train_key_type type;
+    size_t offset;         /* into train_config */
+    size_t size;           /* bytes of a string field */
+    const char *def;       /* default, as YAML text */
+    const char *choices;   /* ENUM: "cosine|wsd|constant" */
+    double min, max;       /* numeric range (inclusive) */
+    const char *help;      /* one line */
+} train_key;
+
+/* The table, in print order; *n gets its length. */
+const train_key *train_config_keys(size_t *n);
+
+/* Fill every field with its default. */
+void train_config_defaults(train_config *c);
+/* Apply a YAML file on top of c (keys not in the file keep their value). */
+int train_config_load_file(train_config *c, const char *path, lmc_err *err);
+/* Same from a buffer; `name` stands for the path in messages. */
+int train_config_load_buf(train_config *c, const char *buf, size_t len, const char *name, lmc_err *err);
+/* Apply one override "section.key=value" (value parsed as a YAML plain scalar). */
+int train_config_set(train_config *c, const char *assignment, lmc_err *err);
+/* Cross-key checks (batch_size divisible by micro_batch, d_model by n_head, ...).
+ * need_data: also require data.train (training needs it; --print-config does not). */
+int train_config_validate(const train_config *c, int need_data, lmc_err *err);
+/* Resolved config as YAML, every key with its meaning as a comment. Re-loading it gives c back. */
+int train_config_to_yaml(const train_config *c, lmc_buf *out, lmc_err *err);
+/* Markdown table of the keys (for docs/train.md). */
+int train_config_keys_markdown(lmc_buf *out, lmc_err *err);
+
+#endif

@@ -1,0 +1,461 @@
+/* The training loop (see train.h). One step:
+ *   zero grads; for each micro-batch: next sequences -> forward -> backward(1/accum)
+ *   -> grad norm (+clip) -> finite? AdamW at lr(step) : skip -> metrics -> eval / sample / checkpoint
+ * Everything that influences the numbers (data position, AdamW state, sample RNG) is in the
+ * checkpoint, and nothing else (wall time, output files) feeds back into them. */
+#include "train/train.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "base/io.h"
+#include "base/json.h"
+#include "base/jsonl.h"
+#include "base/mem.h"
+#include "base/rng.h"
+#include "gen/gen.h"
+#include "kernels/cpu/kernels.h"
+#include "tokenizer/tokenizer.h"
+#include "train/checkpoint.h"
+#include "train/loader.h"
+#include "train/schedule.h"
+
+#define SAMPLE_STREAM 0x73616d70ull /* "samp" */
+
+typedef struct trainer {
+    const train_config *cfg;
+    const train_opts *o;
+    char *run, *ckpt_root, *metrics_path, *samples_path;
+    FILE *log;
+    lmc_jsonl metrics;
+    int metrics_open;
+    gpt2_model *m;
+    tok_tokenizer *tok;
+    train_loader train, val;
+    int have_val;
+    int32_t *in, *tg;
+    train_state st;
+    lmc_rng sample_rng;
+    train_schedule sched;
+    char *config_yaml;
+    double flops_per_token, peak_flops;
+    double t_start;
+} trainer;
+
+static void event(trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void event(trainer *t, const char *fmt, ...) {
+    char line[1400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (t->log) {
+        fprintf(t->log, "%s\n", line);
+        fflush(t->log);
+    }
+    if (t->o->on_event) t->o->on_event(t->o->event_ctx, TRAIN_EV_EVENT, line);
+}
+
+int train_model_config(const train_config *cfg, gpt2_config *mc, lmc_err *err) {
+    memset(mc, 0, sizeof *mc);
+    mc->n_layer = (int)cfg->n_layer;
+    mc->n_head = (int)cfg->n_head;
+    mc->d_model = (int)cfg->d_model;
+    mc->max_seq = (int)cfg->seq_len;
+    mc->vocab_size = (int)cfg->vocab_size;
+    if (!mc->vocab_size) {
+        tok_tokenizer *tk;
+        if (tok_load(&tk, cfg->data_tokenizer, NULL, err)) return lmc_err_wrap(err, "data.tokenizer");
+        mc->vocab_size = (int)tok_n_vocab(tk);
+        tok_free(tk);
+    }
+    return gpt2_config_check(mc, err);
+}
+
+double train_measure_peak_flops(int d_model) {
+    /* A square sgemm (k_gemm, the model's own GEMM path) a bit larger than the widest matmul, after a warm-up:
+     * "achievable GEMM FLOP/s on this machine with these threads", the honest denominator for MFU. */
+    int n = d_model * 4 < 512 ? 512 : d_model * 4;
+    if (n > 2048) n = 2048;
+    lmc_err err;
+    size_t nn = (size_t)n * (size_t)n;
+    float *a = lmc_alloc_array(nn, sizeof(float), &err), *b = lmc_alloc_array(nn, sizeof(float), &err);
+    float *c = lmc_alloc_array(nn, sizeof(float), &err);
+    double flops = 0;
+    if (a && b && c) {
+        for (size_t i = 0; i < nn; i++) a[i] = b[i] = (float)(i % 7) * 0.01f;
+        k_gemm(0, 0, n, n, n, 1, a, n, b, n, 0, c, n);
+        /* Best single call over ~0.3 s: a burst of load from other processes slows some calls, but
+         * the fastest one is still close to what the machine can do. */
+        double best = 1e30, t0 = lmc_now();
+        do {
+            double t1 = lmc_now();
+            k_gemm(0, 0, n, n, n, 1, a, n, b, n, 0, c, n);
+            double dt = lmc_now() - t1;
+            if (dt < best) best = dt;
+        } while (lmc_now() - t0 < 0.3);
+        flops = 2.0 * n * (double)n * n / best;
+    }
+    lmc_free(a);
+    lmc_free(b);
+    lmc_free(c);
+    return flops;
+}
+
+/* Keep only the metrics records of steps <= max_step (a resumed run rewrites what came after). */
+static int trim_metrics(const char *path, int64_t max_step, lmc_err *err) {
+    if (!lmc_file_exists(path)) return 0;
+    char *data;
+    size_t len;
+    if (lmc_read_file(path, &data, &len, err)) return -1;
+    lmc_buf keep = {0};
+    int rc = 0;
+    for (char *line = data; *line && !rc;) {
+        char *nl = strchr(line, '\n');
+        size_t n = nl ? (size_t)(nl - line) : strlen(line);
+        json_error_t je;
+        json_t *j = json_loadb(line, n, 0, &je);
+        json_t *s = j ? json_object_get(j, "step") : NULL;
+        if (s && json_is_integer(s) && json_integer_value(s) <= max_step) {
+            rc = lmc_buf_append(&keep, line, n, err);
+            if (!rc) rc = lmc_buf_append(&keep, "\n", 1, err);
+        }
+        json_decref(j);
+        if (!nl) break;
+        line = nl + 1;
+    }
+    if (!rc) rc = lmc_write_file_atomic(path, keep.data ? keep.data : "", keep.len, err);
+    lmc_buf_free(&keep);
+    free(data);
+    return rc;
+}
+
+static int eval_val(trainer *t, double *val_loss, lmc_err *err) {
+    int64_t mb = t->cfg->micro_batch, T = t->cfg->seq_len;
+    double sum = 0;
+    for (int64_t b = 0; b < t->cfg->eval_batches; b++) {
+        if (train_loader_fixed(&t->val, (uint64_t)(b * mb), mb, t->in, t->tg, err)) return -1;
+        float loss;
+        if (gpt2_forward(t->m, t->in, t->tg, (int)mb, (int)T, &loss, err)) return -1;
+        sum += loss;
+    }
+    *val_loss = sum / (double)t->cfg->eval_batches;
+    return 0;
+}
+
+/* Append one sample to samples.txt (text when a tokenizer is loaded, ids otherwise). */
+static int write_sample(trainer *t, lmc_err *err) {
+    const train_config *c = t->cfg;
+    if (c->sample_tokens <= 0) return 0;
+    tok_ids prompt = {0};
+    int rc = 0;
+    if (t->tok && c->sample_prompt[0]) {
+        tok_encoder *e;
+        if (tok_encoder_new(&e, t->tok, err)) return -1;
+        rc = tok_encode(e, c->sample_prompt, strlen(c->sample_prompt), 0, &prompt, err);
+        tok_encoder_free(e);
+        if (rc) goto out;
+    }
+    if (!prompt.n) {
+        int64_t eot = t->tok ? tok_eot_id(t->tok) : -1;
+        if ((rc = tok_ids_push(&prompt, eot >= 0 ? (uint32_t)eot : 0, err))) goto out;
+    }
+    if (prompt.n > (size_t)c->seq_len - 1) prompt.n = (size_t)c->seq_len - 1;
+    int32_t *ids = lmc_alloc_array(prompt.n + (size_t)c->sample_tokens, sizeof *ids, err);
+    if (!ids) { rc = -1; goto out; }
+    for (size_t i = 0; i < prompt.n; i++) ids[i] = (int32_t)prompt.v[i];
+    gen_params gp = {(int)c->sample_tokens, 1.0f, 40, 1.0f, -1};
+    int n_out = 0;
+    rc = gen_generate(t->m, ids, (int)prompt.n, &gp, &t->sample_rng, ids + prompt.n, &n_out, NULL, NULL, err);
+    if (!rc) {
+        FILE *f = fopen(t->samples_path, "ab");
+        if (!f) rc = lmc_err_sys(err, t->samples_path, "open");
+        else {
+            fprintf(f, "=== step %lld ===\n", (long long)t->st.step);
+            if (t->tok) {
+                lmc_buf text = {0};
+                uint32_t *u = (uint32_t *)prompt.v; /* decode prompt + continuation */
+                tok_ids all = {0};
+                for (size_t i = 0; i < prompt.n && !rc; i++) rc = tok_ids_push(&all, u[i], err);
+                for (int i = 0; i < n_out && !rc; i++) rc = tok_ids_push(&all, (uint32_t)ids[prompt.n + (size_t)i], err);
+                if (!rc) rc = tok_decode(t->tok, all.v, all.n, &text, err);
+                if (!rc) fwrite(text.data, 1, text.len, f);
+                lmc_buf_free(&text);
+                tok_ids_free(&all);
+            } else {
+                for (size_t i = 0; i < prompt.n + (size_t)n_out; i++) fprintf(f, "%s%d", i ? " " : "", ids[i]);
+            }
+            fputs("\n\n", f);
+            if (fclose(f) && !rc) rc = lmc_err_sys(err, t->samples_path, "write");
+        }
+    }
+    lmc_free(ids);
+out:
+    tok_ids_free(&prompt);
+    return rc;
+}
+
+static int save_ckpt(trainer *t, train_result *res, lmc_err *err) {
+    t->st.adam_step = t->m->step;
+    t->st.data_epoch = t->train.epoch;
+    t->st.data_pos = t->train.pos;
+    t->st.sample_rng = lmc_rng_save(&t->sample_rng);
+    t->st.elapsed_s += lmc_now() - t->t_start;
+    t->t_start = lmc_now();
+    double t0 = lmc_now();
+    if (train_ckpt_save(t->ckpt_root, t->m, &t->st, t->cfg->data_tokenizer, t->config_yaml,
+                        (int)t->cfg->keep_checkpoints, err))
+        return -1;
+    snprintf(res->last_ckpt, sizeof res->last_ckpt, "%s/step_%08lld", t->ckpt_root, (long long)t->st.step);
+    event(t, "step %lld: checkpoint %s (%.2f s)", (long long)t->st.step, res->last_ckpt, lmc_now() - t0);
+    return 0;
+}
+
+static int setup(trainer *t, train_result *res, lmc_err *err) {
+    const train_config *c = t->cfg;
+    if (train_config_validate(c, 1, err)) return -1;
+    if (c->threads > 0) lmc_kernels_set_threads((int)c->threads);
+    t->run = lmc_path_join(c->run_dir, c->run_name);
+    t->ckpt_root = lmc_path_join(t->run, "checkpoints");
+    t->metrics_path = lmc_path_join(t->run, "metrics.jsonl");
+    t->samples_path = lmc_path_join(t->run, "samples.txt");
+    snprintf(res->run_path, sizeof res->run_path, "%s", t->run);
+    /* Never silently mix a new run into an old one. */
+    if (!t->o->resume && lmc_file_exists(t->metrics_path))
+        return lmc_errf(err, LMC_EINVAL, "%s already holds a run; pass --resume to continue it, or choose another run.name",
+                        t->run);
+    if (lmc_mkdirs(t->ckpt_root, err)) return -1;
+
+    lmc_buf y = {0};
+    if (train_config_to_yaml(c, &y, err)) return -1;
+    t->config_yaml = y.data;
+    char *p = lmc_path_join(t->run, "config.yaml");
+    int rc = lmc_write_file_atomic(p, y.data, y.len, err);
+    free(p);
+    if (rc) return -1;
+    p = lmc_path_join(t->run, "train.log");
+    t->log = fopen(p, "ab");
+    if (!t->log) rc = lmc_err_sys(err, p, "open");
+    free(p);
+    if (rc) return -1;
+
+    if (c->data_tokenizer[0] && tok_load(&t->tok, c->data_tokenizer, NULL, err))
+        return lmc_err_wrap(err, "data.tokenizer");
+    gpt2_config mc;
+    if (train_model_config(c, &mc, err)) return -1;
+    if (gpt2_create(&t->m, &mc, err) || gpt2_enable_training(t->m, err)) return -1;
+    gpt2_init_random(t->m, (uint64_t)c->seed);
+
+    if (train_loader_open(&t->train, c->data_train, c->seq_len, (uint64_t)c->seed, 1, (uint64_t)mc.vocab_size, err))
+        return lmc_err_wrap(err, "data.train");
+    t->have_val = c->data_val[0] && c->eval_batches > 0;
+    if (t->have_val &&
+        train_loader_open(&t->val, c->data_val, c->seq_len, (uint64_t)c->seed, 0, (uint64_t)mc.vocab_size, err))
+        return lmc_err_wrap(err, "data.val");
+    size_t n = (size_t)c->micro_batch * (size_t)c->seq_len;
+    t->in = lmc_alloc_array(n, sizeof *t->in, err);
+    t->tg = lmc_alloc_array(n, sizeof *t->tg, err);
+    if (!t->in || !t->tg) return -1;
+
+    lmc_rng_init(&t->sample_rng, lmc_rng_derive((uint64_t)c->seed, SAMPLE_STREAM));
+    train_schedule_kind_parse(c->schedule, &t->sched.kind);
+    train_schedule_shape_parse(c->decay_shape, &t->sched.shape);
+    t->sched.total = c->steps;
+    t->sched.warmup = c->warmup_steps;
+    t->sched.min_ratio = t->sched.kind == TRAIN_SCHED_CONSTANT ? 1.0 : c->min_lr_ratio;
+    t->sched.decay_fraction = c->decay_fraction;
+    t->sched.init_div = 100.0;
+    t->flops_per_token = gpt2_flops_per_token(&mc, (int)c->seq_len);
+    t->peak_flops = c->peak_tflops > 0 ? c->peak_tflops * 1e12 : train_measure_peak_flops((int)c->d_model);
+
+    memset(&t->st, 0, sizeof t->st);
+    if (t->o->resume) {
+        char *dir = NULL;
+        int64_t step;
+        rc = train_ckpt_latest(t->ckpt_root, &dir, &step, err);
+        if (rc == LMC_ENOTFOUND) {
+            event(t, "resume: no complete checkpoint in %s, starting from step 0", t->ckpt_root);
+        } else if (rc) {
+            return -1;
+        } else {
+            rc = train_ckpt_load(dir, t->m, &t->st, err);
+            if (!rc) rc = train_loader_seek(&t->train, t->st.data_epoch, t->st.data_pos, err);
+            if (!rc) snprintf(res->last_ckpt, sizeof res->last_ckpt, "%s", dir);
+            free(dir);
+            if (rc) return lmc_err_wrap(err, "resume");
+            lmc_rng_restore(&t->sample_rng, t->st.sample_rng);
+            event(t, "resumed from %s (step %lld, epoch %llu, sequence %llu)", res->last_ckpt, (long long)t->st.step,
+                  (unsigned long long)t->st.data_epoch, (unsigned long long)t->st.data_pos);
+        }
+    }
+    if (trim_metrics(t->metrics_path, t->st.step, err)) return -1;
+    if (lmc_jsonl_open(&t->metrics, t->metrics_path, 1, err)) return -1;
+    t->metrics_open = 1;
+    char pbuf[32];
+    event(t, "run %s: %s parameters, %lld layers, d_model %lld, vocab %d, seq_len %lld, batch %lld x %lld tokens, "
+             "%llu training sequences, peak %.1f GFLOP/s%s",
+          t->run, lmc_fmt_count(pbuf, sizeof pbuf, (double)gpt2_param_count(&mc)), (long long)c->n_layer,
+          (long long)c->d_model, mc.vocab_size, (long long)c->seq_len, (long long)c->batch_size, (long long)c->seq_len,
+          (unsigned long long)t->train.nseq, t->peak_flops / 1e9, c->peak_tflops > 0 ? "" : " (measured)");
+    return 0;
+}
+
+static void teardown(trainer *t) {
+    lmc_err e;
+    if (t->metrics_open) lmc_jsonl_close(&t->metrics, &e);
+    if (t->log) fclose(t->log);
+    gpt2_free(t->m);
+    if (t->tok) tok_free(t->tok);
+    train_loader_close(&t->train);
+    if (t->have_val) train_loader_close(&t->val);
+    lmc_free(t->in);
+    lmc_free(t->tg);
+    free(t->run);
+    free(t->ckpt_root);
+    free(t->metrics_path);
+    free(t->samples_path);
+    free(t->config_yaml);
+}
+
+/* One optimizer step; *loss / *norm get the step's mean loss and pre-clip gradient norm.
+ * Returns 1 when the update was skipped (non-finite), 0 when applied, <0 on error. */
+static int train_step(trainer *t, double lr, double *loss, double *norm, lmc_err *err) {
+    const train_config *c = t->cfg;
+    int64_t accum = c->batch_size / c->micro_batch;
+    gpt2_zero_grad(t->m);
+    double sum = 0;
+    for (int64_t k = 0; k < accum; k++) {
+        if (train_loader_next(&t->train, c->micro_batch, t->in, t->tg, err)) return -1;
+        float l;
+        if (gpt2_forward(t->m, t->in, t->tg, (int)c->micro_batch, (int)c->seq_len, &l, err)) return -1;
+        if (gpt2_backward(t->m, 1.0f / (float)accum, err)) return -1;
+        sum += l;
+    }
+    float lf = (float)(sum / (double)accum);
+    if (t->o->after_backward) t->o->after_backward(t->o->hook_ctx, t->st.step + 1, t->m, &lf);
+    *loss = lf;
+    *norm = gpt2_clip_grad(t->m, c->grad_clip);
+    /* The finiteness check comes before the optimizer: a NaN must never reach the weights or m, v. */
+    if (!isfinite(*loss) || !isfinite(*norm)) return 1;
+    gpt2_adamw hp = {(float)lr, (float)c->beta1, (float)c->beta2, (float)c->eps, (float)c->weight_decay};
+    if (gpt2_adamw_step(t->m, &hp, err)) return -1;
+    return 0;
+}
+
+int train_run(const train_config *cfg, const train_opts *o, train_result *res, lmc_err *err) {
+    trainer t;
+    memset(&t, 0, sizeof t);
+    memset(res, 0, sizeof *res);
+    res->last_val_loss = NAN;
+    t.cfg = cfg;
+    t.o = o;
+    int rc = setup(&t, res, err);
+    if (rc) goto out;
+    res->step = t.st.step;
+    const train_config *c = cfg;
+    lmc_progress *pr = o->progress;
+    if (pr) {
+        /* counts this session's steps, so the rate and ETA stay right after a resume */
+        lmc_progress_start(pr, "train", (uint64_t)(c->steps - t.st.step), "steps");
+    }
+    double tok_per_step = (double)c->batch_size * (double)c->seq_len;
+    double ema_tps = 0;
+    t.t_start = lmc_now();
+    int64_t first_step = t.st.step;
+    while (t.st.step < c->steps) {
+        int64_t step = t.st.step + 1;
+        double lr = c->lr * train_schedule_factor(&t.sched, step - 1);
+        double loss, norm, t0 = lmc_now();
+        int skipped = train_step(&t, lr, &loss, &norm, err);
+        if (skipped < 0) { rc = -1; goto out; }
+        double dt = lmc_now() - t0;
+        t.st.step = step;
+        t.st.tokens += (uint64_t)tok_per_step;
+        double tps = tok_per_step / dt, mfu = t.flops_per_token * tps / t.peak_flops;
+        ema_tps = ema_tps > 0 ? 0.9 * ema_tps + 0.1 * tps : tps;
+        res->step = step;
+        res->last_loss = loss;
+
+        int do_eval = t.have_val && ((c->eval_every > 0 && step % c->eval_every == 0) || step == c->steps);
+        double val_loss = NAN;
+        if (do_eval) {
+            if (eval_val(&t, &val_loss, err)) { rc = -1; goto out; }
+            res->last_val_loss = val_loss;
+        }
+        lmc_jsonl *w = &t.metrics;
+        lmc_jsonl_begin(w);
+        lmc_jsonl_int(w, "step", step);
+        lmc_jsonl_num(w, "loss", loss);
+        lmc_jsonl_num(w, "lr", lr);
+        lmc_jsonl_num(w, "grad_norm", norm);
+        lmc_jsonl_int(w, "tokens", (int64_t)t.st.tokens);
+        lmc_jsonl_num(w, "tokens_per_s", tps);
+        lmc_jsonl_num(w, "mfu", mfu);
+        lmc_jsonl_num(w, "elapsed_s", t.st.elapsed_s + (lmc_now() - t.t_start));
+        if (do_eval) lmc_jsonl_num(w, "val_loss", val_loss);
+        if (skipped) lmc_jsonl_bool(w, "skipped", 1);
+        if (lmc_jsonl_end(w, err)) { rc = -1; goto out; }
+
+        if (skipped) {
+            t.st.nonfinite_run++;
+            t.st.nonfinite_total++;
+            res->skipped++;
+            event(&t, "step %lld: non-finite %s (loss %g, grad norm %g): update skipped (%lld in a row)",
+                  (long long)step, isfinite(loss) ? "gradient norm" : "loss", loss, norm,
+                  (long long)t.st.nonfinite_run);
+            if (t.st.nonfinite_run >= c->max_nonfinite) {
+                rc = lmc_errf(err, LMC_ENUMERIC,
+                              "stopped at step %lld: %lld non-finite steps in a row (loss or gradient norm NaN/inf); "
+                              "the last good checkpoint is %s",
+                              (long long)step, (long long)t.st.nonfinite_run,
+                              res->last_ckpt[0] ? res->last_ckpt : "(none written yet)");
+                event(&t, "%s", err->msg);
+                goto out;
+            }
+        } else {
+            t.st.nonfinite_run = 0;
+        }
+        if (do_eval) event(&t, "step %lld: val_loss %.4f", (long long)step, val_loss);
+        if (step % c->log_every == 0 || step == c->steps) {
+            char eta[32], tp[32], line[256];
+            double left = (double)(c->steps - step) * tok_per_step / ema_tps;
+            snprintf(line, sizeof line, "step %lld/%lld | loss %.4f | lr %.3e | grad_norm %.3f | %s tok/s | MFU %.1f%% | ETA %s",
+                     (long long)step, (long long)c->steps, loss, lr, norm, lmc_fmt_count(tp, sizeof tp, ema_tps),
+                     100 * mfu, lmc_fmt_duration(eta, sizeof eta, left));
+            if (t.log) {
+                fprintf(t.log, "%s\n", line);
+                fflush(t.log);
+            }
+            if (o->on_event && !pr) o->on_event(o->event_ctx, TRAIN_EV_STATUS, line);
+        }
+        if (pr) {
+            char tp[32];
+            lmc_progress_note(pr, "step %lld/%lld | loss %.4f | %s tok/s | MFU %.1f%%", (long long)step,
+                              (long long)c->steps, loss, lmc_fmt_count(tp, sizeof tp, ema_tps), 100 * mfu);
+            lmc_progress_set(pr, (uint64_t)(step - first_step));
+        }
+        if (c->sample_every > 0 && step % c->sample_every == 0 && step != c->steps && write_sample(&t, err)) {
+            rc = -1;
+            goto out;
+        }
+        int stop = (o->stop_at > 0 && step >= o->stop_at) || (o->stop_flag && *o->stop_flag);
+        int do_ckpt = step == c->steps || stop || (c->checkpoint_every > 0 && step % c->checkpoint_every == 0);
+        if (do_ckpt && save_ckpt(&t, res, err)) { rc = -1; goto out; }
+        if (stop && step < c->steps) {
+            res->stopped = 1;
+            event(&t, "stopped after step %lld (%s); resume with --resume", (long long)step,
+                  o->stop_at > 0 && step >= o->stop_at ? "--stop-at" : "signal");
+            break;
+        }
+    }
+    if (!res->stopped && t.st.step >= c->steps && t.st.step > first_step) {
+        if (write_sample(&t, err)) { rc = -1; goto out; }
+        event(&t, "done: %lld steps, loss %.4f%s", (long long)t.st.step, res->last_loss, "");
+    }
+    if (pr) lmc_progress_finish(pr);
+out:
+    teardown(&t);
+    return rc;
+}
