@@ -414,11 +414,13 @@ int gpt2_adamw_step(gpt2_model *m, const gpt2_adamw *hp, lmc_err *err) {
     m->step++;
     double bc1 = 1.0 - pow((double)hp->beta1, (double)m->step);
     double bc2 = 1.0 - pow((double)hp->beta2, (double)m->step);
+    /* one parallel region for all tensors (no barrier between them): fewer thread wake-ups */
+#pragma omp parallel
     for (int i = 0; i < m->n_views; i++) {
         const gpt2_view *v = &m->views[i];
         size_t o = v->offset;
-        optim_adamw(m->params + o, m->grads + o, m->m + o, m->v + o, v->numel, hp->lr, hp->beta1, hp->beta2,
-                    hp->eps, v->decay ? hp->weight_decay : 0.0f, bc1, bc2);
+        optim_adamw_team(m->params + o, m->grads + o, m->m + o, m->v + o, v->numel, hp->lr, hp->beta1, hp->beta2,
+                         hp->eps, v->decay ? hp->weight_decay : 0.0f, bc1, bc2);
     }
     if (m->profile) m->prof_s[GPT2_PROF_OPTIM] += lmc_now() - t0_;
     return 0;
