@@ -282,9 +282,7 @@ int gpt2_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, i
         PROF(GPT2_PROF_MATMUL);
         if ((rc = k_attention_fwd(atty, lse, qkv, B, T, C, NH))) return lmc_errf(err, rc, "forward: out of memory in attention");
         PROF(GPT2_PROF_ATTENTION);
-        k_copy_bias(mid, x, p.proj_b, N, C);
-        PROF(GPT2_PROF_RESIDUAL);
-        k_matmul_fwd_acc(mid, atty, p.proj_w, NULL, N, C, C);
+        k_matmul_fwd_res(mid, x, atty, p.proj_w, p.proj_b, N, C, C);
         PROF(GPT2_PROF_MATMUL);
         k_layernorm_fwd(ln2, a->ln2_mean + s * N, a->ln2_rstd + s * N, mid, p.ln2_w, p.ln2_b, N, C, c->ln_eps);
         PROF(GPT2_PROF_LAYERNORM);
@@ -292,9 +290,7 @@ int gpt2_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, i
         PROF(GPT2_PROF_MATMUL);
         k_gelu_fwd(fchg, fch, N * 4 * C);
         PROF(GPT2_PROF_GELU);
-        k_copy_bias(y, mid, p.fcproj_b, N, C);
-        PROF(GPT2_PROF_RESIDUAL);
-        k_matmul_fwd_acc(y, fchg, p.fcproj_w, NULL, N, 4 * C, C);
+        k_matmul_fwd_res(y, mid, fchg, p.fcproj_w, p.fcproj_b, N, 4 * C, C);
         PROF(GPT2_PROF_MATMUL);
     }
     const size_t rL = a->kept == 1 ? (size_t)(L & 1) : (size_t)L;

@@ -88,6 +88,20 @@ static void test_matmul(void) {
     k_matmul_fwd_acc(fo, fi, fw, fb, c.N, c.C, c.OC);
     for (size_t i = 0; i < no; i++) fo[i] -= 1.0f;
     CHECK(relerr_fd(fo, c.out, no) < 1e-5);
+    /* residual variant: out = resid + inp@w + b, with N large enough to take the split path */
+    {
+        int Nb = 700;
+        double *inb = drand_arr((size_t)Nb * c.C, 1), *res = drand_arr((size_t)Nb * c.OC, 1), *ref = dzeros((size_t)Nb * c.OC);
+        ref_matmul_fwd(ref, inb, c.w, c.b, Nb, c.C, c.OC);
+        for (size_t i = 0; i < (size_t)Nb * c.OC; i++) ref[i] += (float)res[i];
+        float *finb = to_f(inb, (size_t)Nb * c.C), *fres = to_f(res, (size_t)Nb * c.OC), *fout = (float *)malloc((size_t)Nb * c.OC * 4);
+        k_matmul_fwd_res(fout, fres, finb, fw, fb, Nb, c.C, c.OC);
+        CHECK(relerr_fd(fout, ref, (size_t)Nb * c.OC) < 1e-5);
+        k_matmul_fwd(fout, finb, fw, fb, Nb, c.C, c.OC);
+        for (size_t i = 0; i < (size_t)Nb * c.OC; i++) ref[i] -= (float)res[i];
+        CHECK(relerr_fd(fout, ref, (size_t)Nb * c.OC) < 1e-5);
+        free(inb); free(res); free(ref); free(finb); free(fres); free(fout);
+    }
     for (size_t i = 0; i < ni; i++) fdi[i] = 123.0f;  /* overwritten */
     k_matmul_bwd(fdi, fdw, fdb, fdo, fi, fw, c.N, c.C, c.OC);
     CHECK(relerr_fd(fdi, di, ni) < 1e-4);
