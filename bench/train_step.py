@@ -84,7 +84,7 @@ for name in a.config.split(","):
     fpt = lmc_runs[0]["flops_per_tok"]
     print(f"\nconfig {name}: L={c['L']} H={c['H']} d={c['d']} T={c['T']} B={c['B']} V={c['V']}, {a.threads} threads, "
           f"{a.reps} alternating runs x {a.steps} steps; sgemm peak {pk:.0f} GFLOP/s (best of the runs)")
-    print(f"{'impl':13} {'ms/step median (min-max)':>28} {'tok/s':>8} {'MFU':>6} {'MFU@210':>8} {'peak RSS MB':>12}")
+    print(f"{'impl':13} {'ms/step median (min-max)':>28} {'tok/s':>8} {'MFU':>6} {'MFU@210':>8} {'CPU ms/step':>12} {'peak RSS MB':>12}")
     meds = {}
     for impl, runs in (("lmc", lmc_runs), ("lmc-passive", lmc_passive_runs), ("torch", torch_runs),
                        ("torch-passive", passive_runs)):
@@ -93,8 +93,10 @@ for name in a.config.split(","):
         meds[impl] = med
         tok = c["B"] * c["T"] / (med / 1e3)
         rss = max(r["max_rss_mb"] for r in runs)
+        cpu_ms = statistics.median(r["cpu_ms_step"] for r in runs)
+        meds[impl + ":cpu"] = cpu_ms
         print(f"{impl:13} {med:12.1f} ({min(ms):7.1f}-{max(ms):7.1f}) {tok:8.0f} {100 * fpt * tok / 1e9 / pk:5.1f}% "
-              f"{100 * fpt * tok / 1e9 / 210:7.1f}% {rss:12.0f}")
+              f"{100 * fpt * tok / 1e9 / 210:7.1f}% {cpu_ms:12.1f} {rss:12.0f}")
     best = "torch" if meds["torch"] <= meds["torch-passive"] else "torch-passive"
     best_runs = torch_runs if best == "torch" else passive_runs
     mine = "lmc" if meds["lmc"] <= meds["lmc-passive"] else "lmc-passive"
@@ -103,6 +105,9 @@ for name in a.config.split(","):
     print(f"speedup best lmc ({mine}) vs best torch ({best}): {meds[best] / meds[mine]:.2f}x "
           f"(per-pair min-max {ratios[0]:.2f}-{ratios[-1]:.2f}); MFU@210 = against the quiet-machine 2-thread sgemm "
           f"peak of ../shared/BENCHMARKS.md")
+    cpu_best = min(meds["torch:cpu"], meds["torch-passive:cpu"])
+    print(f"CPU time per step, torch / lmc: {cpu_best / meds['lmc:cpu']:.2f}x (process CPU seconds: robust to other "
+          f"load when --threads 1; with more threads spin-waiting counts too)")
     k = my_runs[-1]["kernels_ms"]
     tot = sum(k.values())
     print("lmc one step by kernel (ms): " + ", ".join(f"{n} {v:.1f} ({100 * v / tot:.0f}%)" for n, v in
