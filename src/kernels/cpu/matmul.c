@@ -41,7 +41,7 @@ static void gemm_split(int ta, int tb, int M, int N, int K, float alpha, const f
                        int ldb, float beta, float *C, int ldc, const float *x0, int ldx, const float *bias, int mode) {
     k_threads_init_once();
     if (mode != INIT_NONE) beta = 1.0f;
-    const CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
+    const enum CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
     int nt = omp_get_max_threads();
     double work = (double)M * N * K;
     if (nt <= 1 || work < 4e6 || omp_in_parallel()) {
