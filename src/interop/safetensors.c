@@ -99,10 +99,9 @@ static int parse_tensor(st_file *f, const char *name, json_t *e, st_tensor *t, l
     return 0;
 }
 
-int st_parse(st_file *f, const uint8_t *buf, size_t len, const char *name, lmc_err *err) {
-    lmc_map keep = f->map;
+/* Parse into f; f->map is set to `map` only on success (the caller unmaps on failure). */
+static int parse_impl(st_file *f, const uint8_t *buf, size_t len, const char *name, const lmc_map *map, lmc_err *err) {
     memset(f, 0, sizeof *f);
-    f->map = keep;
     f->path = strdup(name ? name : "<memory>");
     if (!f->path) return lmc_errf(err, LMC_ENOMEM, "out of memory");
     const char *P = f->path;
@@ -185,17 +184,17 @@ int st_parse(st_file *f, const uint8_t *buf, size_t len, const char *name, lmc_e
     for (size_t i = 0; i < f->n_tensors; i++) f->tensors[i].data = buf + 8 + n + f->tensors[i].begin;
     free(order);
     json_decref(root);
+    if (map) f->map = *map;
     return 0;
 fail:
     free(order);
     json_decref(root);
-    {
-        lmc_map m = f->map;
-        f->map.data = NULL;
-        st_close(f);
-        f->map = m;
-    }
+    st_close(f);  /* f->map is still empty here: nothing is unmapped */
     return rc;
+}
+
+int st_parse(st_file *f, const uint8_t *buf, size_t len, const char *name, lmc_err *err) {
+    return parse_impl(f, buf, len, name, NULL, err);
 }
 
 int st_open(st_file *f, const char *path, lmc_err *err) {
@@ -203,8 +202,7 @@ int st_open(st_file *f, const char *path, lmc_err *err) {
     lmc_map m;
     int rc = lmc_map_file(path, &m, err);
     if (rc) return rc;
-    f->map = m;
-    rc = st_parse(f, (const uint8_t *)m.data, m.len, path, err);
+    rc = parse_impl(f, (const uint8_t *)m.data, m.len, path, &m, err);
     if (rc) {
         lmc_unmap(&m);
         memset(f, 0, sizeof *f);

@@ -11,4 +11,9 @@
 void optim_adamw(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1,
                  float beta2, float eps, float wd, double bc1, double bc2);
 
+/* Same update as an orphaned worksharing loop (`omp for nowait`): every thread of an enclosing parallel
+ * region must call it with the same arguments. Lets a caller update many tensors in one parallel region. */
+void optim_adamw_team(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1,
+                      float beta2, float eps, float wd, double bc1, double bc2);
+
 #endif

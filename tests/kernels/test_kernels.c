@@ -88,6 +88,20 @@ static void test_matmul(void) {
     k_matmul_fwd_acc(fo, fi, fw, fb, c.N, c.C, c.OC);
     for (size_t i = 0; i < no; i++) fo[i] -= 1.0f;
     CHECK(relerr_fd(fo, c.out, no) < 1e-5);
+    /* residual variant: out = resid + inp@w + b, with N large enough to take the split path */
+    {
+        int Nb = 700;
+        double *inb = drand_arr((size_t)Nb * c.C, 1), *res = drand_arr((size_t)Nb * c.OC, 1), *ref = dzeros((size_t)Nb * c.OC);
+        ref_matmul_fwd(ref, inb, c.w, c.b, Nb, c.C, c.OC);
+        for (size_t i = 0; i < (size_t)Nb * c.OC; i++) ref[i] += (float)res[i];
+        float *finb = to_f(inb, (size_t)Nb * c.C), *fres = to_f(res, (size_t)Nb * c.OC), *fout = (float *)malloc((size_t)Nb * c.OC * 4);
+        k_matmul_fwd_res(fout, fres, finb, fw, fb, Nb, c.C, c.OC);
+        CHECK(relerr_fd(fout, ref, (size_t)Nb * c.OC) < 1e-5);
+        k_matmul_fwd(fout, finb, fw, fb, Nb, c.C, c.OC);
+        for (size_t i = 0; i < (size_t)Nb * c.OC; i++) ref[i] -= (float)res[i];
+        CHECK(relerr_fd(fout, ref, (size_t)Nb * c.OC) < 1e-5);
+        free(inb); free(res); free(ref); free(finb); free(fres); free(fout);
+    }
     for (size_t i = 0; i < ni; i++) fdi[i] = 123.0f;  /* overwritten */
     k_matmul_bwd(fdi, fdw, fdb, fdo, fi, fw, c.N, c.C, c.OC);
     CHECK(relerr_fd(fdi, di, ni) < 1e-4);
@@ -120,6 +134,30 @@ static void test_matmul(void) {
     free(wte); free(wt); free(lg); free(fwte); free(flg); free(dlg); free(dx); free(dwt); free(dbb); free(fdlg); free(fdx); free(fdwte); free(dwte_ref);
     free(c.inp); free(c.w); free(c.b); free(c.dout); free(c.out); free(di); free(dw); free(db); free(fd);
     free(fi); free(fw); free(fb); free(fdo); free(fo); free(fdi); free(fdw); free(fdb);
+}
+
+/* k_gemm: every transpose combination, split by rows (M >= N) and by columns, vs a double loop */
+static void test_gemm_split(void) {
+    int shapes[2][3] = {{300, 70, 250}, {70, 300, 250}};  /* M*N*K > 4e6: the split path */
+    for (int sh = 0; sh < 2; sh++)
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++) {
+                int M = shapes[sh][0], N = shapes[sh][1], K = shapes[sh][2];
+                double *A = drand_arr((size_t)M * K, 1), *Bm = drand_arr((size_t)K * N, 1), *C0 = drand_arr((size_t)M * N, 1);
+                float *fa = to_f(A, (size_t)M * K), *fb = to_f(Bm, (size_t)K * N), *fc = to_f(C0, (size_t)M * N);
+                int lda = ta ? M : K, ldb = tb ? K : N;
+                k_gemm(ta, tb, M, N, K, 0.5f, fa, lda, fb, ldb, 1.0f, fc, N);
+                double *ref = dzeros((size_t)M * N);
+                for (int i = 0; i < M; i++)
+                    for (int j = 0; j < N; j++) {
+                        double acc = 0;
+                        for (int k = 0; k < K; k++)
+                            acc += (double)fa[ta ? (size_t)k * M + i : (size_t)i * K + k] * (double)fb[tb ? (size_t)j * K + k : (size_t)k * N + j];
+                        ref[(size_t)i * N + j] = 0.5 * acc + (double)(float)C0[(size_t)i * N + j];
+                    }
+                CHECK_MSG(relerr_fd(fc, ref, (size_t)M * N) < 1e-5, "k_gemm ta=%d tb=%d M=%d N=%d", ta, tb, M, N);
+                free(A); free(Bm); free(C0); free(fa); free(fb); free(fc); free(ref);
+            }
 }
 
 /* ---- layernorm ---- */
@@ -343,6 +381,7 @@ static void test_vmath_and_reductions(void) {
 int main(void) {
     lmc_rng_init(&rng, 42);
     lmc_kernels_set_threads(2);
+    test_gemm_split();
     test_matmul();
     test_layernorm();
     test_gelu();

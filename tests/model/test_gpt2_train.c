@@ -5,6 +5,7 @@
 #include "model/gpt2.h"
 #include "kernels/cpu/kernels.h"
 #include "base/rng.h"
+#include "base/io.h"
 
 static gpt2_config small_cfg(void) {
     gpt2_config c = {2, 2, 32, 32, 300, 0, 0.0f};
@@ -123,6 +124,7 @@ int main(void) {
 
     gpt2_free(a);
     gpt2_free(b);
+    lmc_remove_tree(dir, &err);
     free(dir);
     return test_summary("gpt2_train");
 }

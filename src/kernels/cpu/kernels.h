@@ -29,6 +29,10 @@ void k_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, in
 void k_matmul_fwd(float *out, const float *inp, const float *w, const float *bias, size_t N, int C, int OC);
 /* out[N,OC] += inp[N,C] @ w[C,OC] (+ bias): for residual streams (out holds the residual). */
 void k_matmul_fwd_acc(float *out, const float *inp, const float *w, const float *bias, size_t N, int C, int OC);
+/* out[N,OC] = resid[N,OC] + inp[N,C] @ w[C,OC] + bias (bias may be NULL): residual add fused into the
+ * GEMM (each thread initialises its part of out, then the GEMM accumulates onto it). out != resid. */
+void k_matmul_fwd_res(float *out, const float *resid, const float *inp, const float *w, const float *bias,
+                      size_t N, int C, int OC);
 /* dinp[N,C] (overwrites; NULL = skip) = dout @ w^T; dw[C,OC] += inp^T @ dout; dbias[OC] += colsum(dout). */
 void k_matmul_bwd(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
                   const float *w, size_t N, int C, int OC);

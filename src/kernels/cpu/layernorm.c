@@ -26,8 +26,13 @@ void k_layernorm_fwd(float *out, float *mean, float *rstd, const float *x, const
 
 void k_layernorm_bwd(float *dx, float *dw, float *db, const float *dout, const float *x,
                      const float *w, const float *mean, const float *rstd, size_t N, int C) {
-    /* dx: rows are independent. */
-#pragma omp parallel for schedule(static)
+    /* One parallel region: dx (rows are independent) and dw/db (column blocks, rows in order, so
+     * deterministic for any thread count) read the same inputs and write disjoint outputs. */
+    const int CB = 64;
+    int nblk = (C + CB - 1) / CB;
+#pragma omp parallel
+    {
+#pragma omp for schedule(static) nowait
     for (size_t n = 0; n < N; n++) {
         const float *xr = x + n * (size_t)C, *d = dout + n * (size_t)C;
         float *dxr = dx + n * (size_t)C;
@@ -47,10 +52,7 @@ void k_layernorm_bwd(float *dx, float *dw, float *db, const float *dout, const f
             dxr[i] += (d[i] * w[i] - s1 - xh * s2) * rs;
         }
     }
-    /* dw, db: column blocks, rows in order (deterministic for any thread count). */
-    const int CB = 64;
-    int nblk = (C + CB - 1) / CB;
-#pragma omp parallel for schedule(static)
+#pragma omp for schedule(static) nowait
     for (int blk = 0; blk < nblk; blk++) {
         int j0 = blk * CB, j1 = j0 + CB < C ? j0 + CB : C;
         float aw[64], ab[64];
@@ -65,5 +67,6 @@ void k_layernorm_bwd(float *dx, float *dw, float *db, const float *dout, const f
             }
         }
         for (int j = j0; j < j1; j++) { dw[j] += aw[j - j0]; db[j] += ab[j - j0]; }
+    }
     }
 }

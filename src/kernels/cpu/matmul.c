@@ -8,18 +8,45 @@
 #include <omp.h>
 #include <string.h>
 
+enum { INIT_NONE, INIT_SET, INIT_ADD };
+
+/* Initialise C[r0:r1, c0:c1]: SET -> x0 (or 0) + bias (or 0); ADD -> C += bias. */
+static void init_block(float *C, int ldc, int r0, int r1, int c0, int c1, const float *x0, int ldx,
+                       const float *bias, int mode) {
+    for (int r = r0; r < r1; r++) {
+        float *c = C + (size_t)r * ldc;
+        const float *x = x0 ? x0 + (size_t)r * ldx : NULL;
+        if (mode == INIT_ADD) {
+#pragma omp simd
+            for (int j = c0; j < c1; j++) c[j] += bias[j];
+        } else if (x && bias) {
+#pragma omp simd
+            for (int j = c0; j < c1; j++) c[j] = x[j] + bias[j];
+        } else if (x) {
+            memcpy(c + c0, x + c0, (size_t)(c1 - c0) * sizeof(float));
+        } else if (bias) {
+            memcpy(c + c0, bias + c0, (size_t)(c1 - c0) * sizeof(float));
+        } else {
+            memset(c + c0, 0, (size_t)(c1 - c0) * sizeof(float));
+        }
+    }
+}
+
 /* Row-major C[M,N] = alpha op(A)[M,K] op(B)[K,N] + beta C, split across the OpenMP threads by rows or
  * columns (whichever is larger, in multiples of 64), each part a single-threaded BLAS call. One thread
  * pool (OpenMP) serves both the GEMMs and our own kernels: a second pool (OpenBLAS's pthreads) spinning
- * after each GEMM would steal the cores our kernels run on. */
-void k_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
-            float beta, float *C, int ldc) {
+ * after each GEMM would steal the cores our kernels run on. With an init mode each thread first
+ * initialises its own part of C (bias / residual), in the same parallel region and while it is hot. */
+static void gemm_split(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                       int ldb, float beta, float *C, int ldc, const float *x0, int ldx, const float *bias, int mode) {
     k_threads_init_once();
+    if (mode != INIT_NONE) beta = 1.0f;
+    const enum CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
     int nt = omp_get_max_threads();
     double work = (double)M * N * K;
     if (nt <= 1 || work < 4e6 || omp_in_parallel()) {
-        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, alpha,
-                    A, lda, B, ldb, beta, C, ldc);
+        if (mode != INIT_NONE) init_block(C, ldc, 0, M, 0, N, x0, ldx, bias, mode);
+        cblas_sgemm(CblasRowMajor, TA, TB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
     int split_m = M >= N;
@@ -31,40 +58,33 @@ void k_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, in
     for (int p = 0; p < nparts; p++) {
         int s0 = p * chunk, n = len - s0 < chunk ? len - s0 : chunk;
         if (split_m) {
+            if (mode != INIT_NONE) init_block(C, ldc, s0, s0 + n, 0, N, x0, ldx, bias, mode);
             const float *a = ta ? A + s0 : A + (size_t)s0 * lda;
-            cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, n, N, K, alpha,
-                        a, lda, B, ldb, beta, C + (size_t)s0 * ldc, ldc);
+            cblas_sgemm(CblasRowMajor, TA, TB, n, N, K, alpha, a, lda, B, ldb, beta, C + (size_t)s0 * ldc, ldc);
         } else {
+            if (mode != INIT_NONE) init_block(C, ldc, 0, M, s0, s0 + n, x0, ldx, bias, mode);
             const float *b = tb ? B + (size_t)s0 * ldb : B + s0;
-            cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, n, K, alpha,
-                        A, lda, b, ldb, beta, C + s0, ldc);
+            cblas_sgemm(CblasRowMajor, TA, TB, M, n, K, alpha, A, lda, b, ldb, beta, C + s0, ldc);
         }
     }
 }
 
-static void bias_bcast(float *out, const float *bias, size_t N, int OC, int add) {
-#pragma omp parallel for schedule(static)
-    for (size_t n = 0; n < N; n++) {
-        float *o = out + n * (size_t)OC;
-        if (add) {
-            if (bias) for (int j = 0; j < OC; j++) o[j] += bias[j];
-        } else if (bias) {
-            memcpy(o, bias, (size_t)OC * sizeof(float));
-        } else {
-            memset(o, 0, (size_t)OC * sizeof(float));
-        }
-    }
+void k_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
+            float beta, float *C, int ldc) {
+    gemm_split(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL, 0, NULL, INIT_NONE);
 }
 
 void k_matmul_fwd(float *out, const float *inp, const float *w, const float *bias, size_t N, int C, int OC) {
-    float beta = 0.0f;
-    if (bias) { bias_bcast(out, bias, N, OC, 0); beta = 1.0f; }
-    k_gemm(0, 0, (int)N, OC, C, 1.0f, inp, C, w, OC, beta, out, OC);
+    gemm_split(0, 0, (int)N, OC, C, 1.0f, inp, C, w, OC, 0.0f, out, OC, NULL, 0, bias, bias ? INIT_SET : INIT_NONE);
 }
 
 void k_matmul_fwd_acc(float *out, const float *inp, const float *w, const float *bias, size_t N, int C, int OC) {
-    if (bias) bias_bcast(out, bias, N, OC, 1);
-    k_gemm(0, 0, (int)N, OC, C, 1.0f, inp, C, w, OC, 1.0f, out, OC);
+    gemm_split(0, 0, (int)N, OC, C, 1.0f, inp, C, w, OC, 1.0f, out, OC, NULL, 0, bias, bias ? INIT_ADD : INIT_NONE);
+}
+
+void k_matmul_fwd_res(float *out, const float *resid, const float *inp, const float *w, const float *bias,
+                      size_t N, int C, int OC) {
+    gemm_split(0, 0, (int)N, OC, C, 1.0f, inp, C, w, OC, 1.0f, out, OC, resid, OC, bias, INIT_SET);
 }
 
 /* dbias[j] += sum_n dout[n, j]: parallel over column blocks, rows in order -> deterministic for any

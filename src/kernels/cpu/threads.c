@@ -2,9 +2,12 @@
 #include "kernels/cpu/kernels.h"
 #include <omp.h>
 #include <cblas.h>
+#include <stdint.h>
 
 #ifdef LMC_BLAS_BLIS
-#include <blis.h>
+/* blis.h does not compile warning-free under -Wextra; these two are all we need (dim_t is int64). */
+void bli_thread_set_num_threads(int64_t n_threads);
+int64_t bli_thread_get_num_threads(void);
 #endif
 
 static _Atomic int blas_configured;
@@ -39,7 +42,7 @@ int lmc_kernels_get_threads(void) { return omp_get_max_threads(); }
 
 int k_blas_single_begin(void) {
 #ifdef LMC_BLAS_BLIS
-    int prev = bli_thread_get_num_threads();
+    int prev = (int)bli_thread_get_num_threads();
     bli_thread_set_num_threads(1);
 #else
     int prev = openblas_get_num_threads();
