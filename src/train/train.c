@@ -364,7 +364,11 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
     double ema_tps = 0;
     t.t_start = lmc_now();
     int64_t first_step = t.st.step;
-    while (t.st.step < c->steps) {
+    if (o->stop_at > 0 && t.st.step >= o->stop_at && t.st.step < c->steps) {
+        res->stopped = 1; /* already there (a resume with --stop-at at or below the checkpoint) */
+        event(&t, "already at step %lld (--stop-at %lld): nothing to do", (long long)t.st.step, (long long)o->stop_at);
+    }
+    while (t.st.step < c->steps && !res->stopped) {
         int64_t step = t.st.step + 1;
         double lr = c->lr * train_schedule_factor(&t.sched, step - 1);
         double loss, norm, t0 = lmc_now();

@@ -72,6 +72,10 @@ int main(void) {
     CHECK_EQ_INT(train_ckpt_latest(p, &latest, &step, &err), 0);
     CHECK_EQ_INT(step, 7);
     free(latest);
+    /* --stop-at at or below the checkpoint: nothing to do, nothing written */
+    CHECK_MSG(run(&b, 1, 5, &res, &err) == 0, "%s", err.msg);
+    CHECK_EQ_INT(res.step, 7);
+    CHECK(res.stopped);
     CHECK_MSG(run(&b, 1, 0, &res, &err) == 0, "%s", err.msg);
     CHECK_EQ_INT(res.step, 12);
     char *mb = tiny_metrics(&b);
