@@ -24,6 +24,7 @@ typedef struct train_config {
     int64_t sample_tokens;
     char sample_prompt[TRAIN_CFG_STR];
     double peak_tflops;
+    char init_from[TRAIN_CFG_STR];
     /* data: */
     char data_train[TRAIN_CFG_STR];
     char data_val[TRAIN_CFG_STR];

@@ -290,6 +290,16 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
                   (unsigned long long)t->st.data_epoch, (unsigned long long)t->st.data_pos);
         }
     }
+    if (!res->last_ckpt[0] && c->init_from[0]) {
+        /* A branch: the whole state of another run's checkpoint, continued under this config
+         * (typically the same run with a decaying schedule from here on). */
+        if (train_ckpt_load(c->init_from, t->m, &t->st, err) ||
+            train_loader_seek(&t->train, t->st.data_epoch, t->st.data_pos, err))
+            return lmc_err_wrap(err, "run.init_from");
+        lmc_rng_restore(&t->sample_rng, t->st.sample_rng);
+        snprintf(res->last_ckpt, sizeof res->last_ckpt, "%s", c->init_from);
+        event(t, "initialised from %s (step %lld)", c->init_from, (long long)t->st.step);
+    }
     if (trim_metrics(t->metrics_path, t->st.step, err)) return -1;
     if (lmc_jsonl_open(&t->metrics, t->metrics_path, 1, err)) return -1;
     t->metrics_open = 1;

@@ -118,6 +118,21 @@ int main(void) {
     CHECK_EQ_INT(sa.adam_step, 12);
     CHECK(sa.sample_rng.counter == sb.sample_rng.counter && sa.sample_rng.used == sb.sample_rng.used);
 
+    /* A branch from a's step-10 checkpoint (run.init_from) continues exactly like a itself. */
+    train_config br;
+    tiny_config(&br, dir, "branch");
+    snprintf(br.init_from, sizeof br.init_from, "%s/runs/a/checkpoints/step_00000010", dir);
+    CHECK_MSG(run(&br, 0, 0, &res, &err) == 0, "%s", err.msg);
+    CHECK_EQ_INT(res.step, 12);
+    char dbr[4200];
+    snprintf(dbr, sizeof dbr, "%s/runs/branch/checkpoints/step_00000012", dir);
+    same_files(da, dbr, "model.safetensors");
+    char *mbr = tiny_metrics(&br);
+    /* its metrics are steps 11 and 12 only, and exactly a's records for them */
+    CHECK(mbr && strstr(mbr, "\"step\":11,") && !strstr(mbr, "\"step\":10,"));
+    CHECK(mbr && ma && strstr(ma, mbr) != NULL);
+    free(mbr);
+
     /* resuming a finished run is a no-op */
     CHECK_MSG(run(&b, 1, 0, &res, &err) == 0, "%s", err.msg);
     CHECK_EQ_INT(res.step, 12);
