@@ -1,8 +1,16 @@
 /* End to end through the binary: text -> lmc tokenizer train -> encode -> lmc train with
  * vocab_size 0 (from the tokenizer) -> checkpoint with tokenizer.json -> lmc sample --prompt (same
  * seed, same text) -> lmc eval with bits per byte -> lmc report. */
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include "test.h"
 #include "base/base.h"
+#include "train/checkpoint.h"
+
+extern char **environ;
 
 static char *run_cmd(const char *cmd, int *status) {
     FILE *p = popen(cmd, "r");
@@ -106,7 +114,50 @@ int main(void) {
     free(out);
     snprintf(path, sizeof path, "%s/runs/e2e/report.html", dir);
     CHECK(lmc_file_exists(path));
+    /* SIGINT: the run finishes its step, checkpoints and exits 0; --resume continues from there. */
+    char sigcfg[16800], metrics[16800];
+    snprintf(sigcfg, sizeof sigcfg, "%s/runs/sig.yaml", dir);
+    y = fopen(sigcfg, "w");
+    fprintf(y, "run: {name: sig, dir: %s/runs, sample_tokens: 0, peak_tflops: 1}\n"
+               "data: {train: %s/train.bin, tokenizer: %s/tok.json}\n"
+               "model: {n_layer: 1, n_head: 1, d_model: 16, seq_len: 16}\n"
+               "train: {steps: 100000, batch_size: 2, micro_batch: 2, warmup_steps: 1, checkpoint_every: 0}\n",
+            dir, dir, dir);
+    fclose(y);
+    snprintf(metrics, sizeof metrics, "%s/runs/sig/metrics.jsonl", dir);
+    char *argv[] = {(char *)bin, "train", "-q", sigcfg, NULL};
+    pid_t pid;
+    CHECK_EQ_INT(posix_spawn(&pid, bin, NULL, NULL, argv, environ), 0);
+    for (int i = 0; i < 6000; i++) { /* wait (up to 60 s) until it is training */
+        struct stat sb;
+        if (!stat(metrics, &sb) && sb.st_size > 0) break;
+        usleep(10000);
+    }
+    kill(pid, SIGINT);
+    int ws = 0;
+    waitpid(pid, &ws, 0);
+    CHECK_MSG(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "status %d", ws);
+    char *latest = NULL;
+    int64_t stopped = 0;
     lmc_err err;
+    snprintf(path, sizeof path, "%s/runs/sig/checkpoints", dir);
+    CHECK_EQ_INT(train_ckpt_latest(path, &latest, &stopped, &err), 0);
+    CHECK(stopped > 0 && stopped < 100000);
+    free(latest);
+    snprintf(cmd, sizeof cmd, "%s train -q %s --resume --stop-at %lld 2>&1", bin, sigcfg, (long long)stopped + 3);
+    out = run_cmd(cmd, &st);
+    CHECK_MSG(st == 0, "%s", out);
+    free(out);
+    CHECK_EQ_INT(train_ckpt_latest(path, &latest, &stopped, &err), 0);
+    free(latest);
+    size_t mlen;
+    char *m = NULL;
+    CHECK_EQ_INT(lmc_read_file(metrics, &m, &mlen, &err), 0);
+    char want[64];
+    snprintf(want, sizeof want, "{\"step\":%lld,", (long long)stopped);
+    CHECK_STR_CONTAINS(m, want);
+    free(m);
+
     lmc_remove_tree(dir, &err);
     free(dir);
     return test_summary("train/e2e");
