@@ -197,6 +197,13 @@ out:
     return rc;
 }
 
+/* Samples are a by-product: a failure (say, a prompt the model's vocabulary cannot hold) is
+ * reported and the run goes on. */
+static void try_sample(trainer *t) {
+    lmc_err e = {0};
+    if (write_sample(t, &e)) event(t, "step %lld: no sample written: %s", (long long)t->st.step, e.msg);
+}
+
 static int save_ckpt(trainer *t, train_result *res, lmc_err *err) {
     t->st.adam_step = t->m->step;
     t->st.data_epoch = t->train.epoch;
@@ -450,10 +457,7 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
                               (long long)c->steps, loss, lmc_fmt_count(tp, sizeof tp, ema_tps), 100 * mfu);
             lmc_progress_set(pr, (uint64_t)(step - first_step));
         }
-        if (c->sample_every > 0 && step % c->sample_every == 0 && step != c->steps && write_sample(&t, err)) {
-            rc = -1;
-            goto out;
-        }
+        if (c->sample_every > 0 && step % c->sample_every == 0 && step != c->steps) try_sample(&t);
         int stop = (o->stop_at > 0 && step >= o->stop_at) || (o->stop_flag && *o->stop_flag);
         int do_ckpt = step == c->steps || stop || (c->checkpoint_every > 0 && step % c->checkpoint_every == 0);
         if (do_ckpt && save_ckpt(&t, res, err)) { rc = -1; goto out; }
@@ -465,7 +469,7 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
         }
     }
     if (!res->stopped && t.st.step >= c->steps && t.st.step > first_step) {
-        if (write_sample(&t, err)) { rc = -1; goto out; }
+        try_sample(&t);
         event(&t, "done: %lld steps, loss %.4f%s", (long long)t.st.step, res->last_loss, "");
     }
     if (pr) lmc_progress_finish(pr);
