@@ -106,6 +106,7 @@ static int run_sample(lmc_args *a) {
     }
     double dt = lmc_now() - t0;
     printf("\n");
+    fflush(stdout); /* before the stderr summary */
     if (lmc_progress_default_mode() != LMC_PROGRESS_QUIET)
         fprintf(stderr, "[%d tokens in %.2f s, %.1f tok/s, model %s]\n", n_out, dt, dt > 0 ? n_out / dt : 0, model);
 out:

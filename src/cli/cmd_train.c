@@ -91,7 +91,8 @@ static int run_train(lmc_args *a) {
         fprintf(stderr, "\nrun directory: %s\n", res.run_path);
         fprintf(stderr, "  config.yaml, metrics.jsonl, train.log, samples.txt\n");
         if (res.last_ckpt[0]) fprintf(stderr, "  latest checkpoint: %s\n", res.last_ckpt);
-        if (res.step > 0) fprintf(stderr, "  step %lld, loss %.4f", (long long)res.step, res.last_loss);
+        fprintf(stderr, "  step %lld", (long long)res.step);
+        if (res.last_loss == res.last_loss) fprintf(stderr, ", loss %.4f", res.last_loss);
         if (res.last_val_loss == res.last_val_loss) fprintf(stderr, ", val_loss %.4f", res.last_val_loss);
         if (res.skipped) fprintf(stderr, ", %lld non-finite steps skipped", (long long)res.skipped);
         fprintf(stderr, "\n");

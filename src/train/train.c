@@ -366,6 +366,7 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
     memset(&t, 0, sizeof t);
     memset(res, 0, sizeof *res);
     res->last_val_loss = NAN;
+    res->last_loss = NAN;
     t.cfg = cfg;
     t.o = o;
     int rc = setup(&t, res, err);
