@@ -240,7 +240,9 @@ static const lmc_command dedup_cmd = {"dedup", "exact and MinHash-LSH near-dupli
     "Defaults are FineWeb's: word 5-grams of simplify_text, 14 bands x 8 rows = 112 permutations\n"
     "(threshold about (1/14)^(1/8) = 0.72; P(found | J=0.8) = 0.92). Clusters are formed by union-find and the\n"
     "first document of each cluster in input order is kept. The index needs about 160 bytes per document\n"
-    "(stated in the report); documents are streamed twice (keys, then output).",
+    "(stated in the report); documents are streamed twice (keys, then output).\n"
+    "Under mpirun (lmc built with MPI) the key computation is split over the ranks and the keys are\n"
+    "exchanged by owner; rank 0 writes the same output a single process would.",
     dedup_opts, 1, -1, run_dedup, NULL, 0};
 
 /* ---- decontaminate / overlap ---- */

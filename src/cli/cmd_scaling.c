@@ -26,6 +26,7 @@ static const lmc_opt fit_opts[] = {
     {"plot", 0, OPT_STR, NULL, "OUT.svg", "draw the runs and the fitted iso-FLOP curves as SVG"},
     {"approach", 0, OPT_INT, "0", "K", "0 = Approach 3, plus Approach 2 when runs share budgets; 3 or 2 = only that"},
     {"budget-tol", 0, OPT_FLOAT, "0.01", "TOL", "Approach 2: runs whose FLOPs agree within this relative tolerance share a budget"},
+    {"holdout", 0, OPT_FLOAT, "0", "FRAC", "fit without the FRAC of runs with the largest FLOPs; report the extrapolation error on them"},
     {"threads", 0, OPT_INT, "0", "N", "worker threads (0 = all cores)"},
     LMC_OPTS_END};
 
@@ -58,6 +59,15 @@ static char *isoflop_json(const scaling_isoflop *f, double tol) {
     return b.data;
 }
 
+/* The fitted set aliases `all` unless a holdout split made copies. */
+static void free_sets(scaling_runs *r, scaling_runs *all, scaling_runs *hold, int split) {
+    if (split) {
+        scaling_runs_free(r);
+        scaling_runs_free(hold);
+    }
+    scaling_runs_free(all);
+}
+
 static int run_fit(lmc_args *a) {
     set_threads(a);
     const char *path = lmc_arg_pos(a, 0);
@@ -74,8 +84,25 @@ static int run_fit(lmc_args *a) {
     o.huber_delta = lmc_arg_float(a, "huber-delta");
     if (!(o.huber_delta > 0) || !isfinite(o.huber_delta)) return lmc_usage_error(a, "--huber-delta must be > 0");
     lmc_err err = {0};
-    scaling_runs r;
-    if (scaling_runs_load_csv(path, approach == 2 ? 6 : 5, &r, &err) < 0) return lmc_fail(a, "%s", err.msg);
+    scaling_runs all, r, hold = {0};
+    if (scaling_runs_load_csv(path, approach == 2 ? 6 : 5, &all, &err) < 0) return lmc_fail(a, "%s", err.msg);
+    double hfrac = lmc_arg_float(a, "holdout");
+    int split = hfrac > 0;
+    if (split) {
+        if (scaling_runs_split_top_flops(&all, hfrac, &r, &hold, &err) < 0) {
+            scaling_runs_free(&all);
+            return lmc_fail(a, "%s: %s", path, err.msg);
+        }
+        if (r.n < (size_t)(approach == 2 ? 6 : 5)) {
+            free_sets(&r, &all, &hold, split);
+            return lmc_fail(a, "%s: --holdout %g leaves too few runs to fit", path, hfrac);
+        }
+    } else {
+        r = all;
+    }
+    scaling_eval ev_fit = {0}, ev_hold = {0};
+    double hold_cmin = INFINITY;
+    for (size_t i = 0; i < hold.n; i++) hold_cmin = fmin(hold_cmin, hold.flops[i]);
 
     scaling_isoflop iso = {0};
     lmc_err iso_err = {0};
@@ -83,7 +110,7 @@ static int run_fit(lmc_args *a) {
     if (approach != 3) {
         have_iso = scaling_isoflop_fit(&r, tol, &iso, &iso_err) == 0;
         if (approach == 2 && !have_iso) {
-            scaling_runs_free(&r);
+            free_sets(&r, &all, &hold, split);
             return lmc_fail(a, "%s: %s", path, iso_err.msg);
         }
     }
@@ -97,30 +124,39 @@ static int run_fit(lmc_args *a) {
             print_isoflop(&iso, tol);
         }
         scaling_isoflop_free(&iso);
-        scaling_runs_free(&r);
+        free_sets(&r, &all, &hold, split);
         return 0;
     }
 
     scaling_fit fit;
     if (scaling_fit_grid(&r, &o, &fit, &err) < 0) {
-        scaling_runs_free(&r);
+        free_sets(&r, &all, &hold, split);
         scaling_isoflop_free(&iso);
         return lmc_fail(a, "%s: %s", path, err.msg);
     }
     scaling_alloc al;
     int have_alloc = scaling_law_alloc(&fit.law, &al, &err) == 0;
-    double *boot = NULL, lo[5] = {0}, hi[5] = {0};
+    if (split) {
+        scaling_law_eval(&fit.law, &r, &ev_fit);
+        scaling_law_eval(&fit.law, &hold, &ev_hold);
+    }
+    double *boot = NULL, lo[5] = {0}, hi[5] = {0}, se[5] = {0};
     if (K > 0) {
         boot = malloc((size_t)K * 5 * sizeof *boot);
         if (!boot || scaling_bootstrap(&r, &o, fit.x, K, (uint64_t)lmc_arg_int(a, "seed"), boot, &err) < 0) {
             free(boot);
-            scaling_runs_free(&r);
+            free_sets(&r, &all, &hold, split);
             scaling_isoflop_free(&iso);
             return lmc_fail(a, "%s", boot ? err.msg : "out of memory");
         }
         for (int j = 0; j < 5; j++) {
             lo[j] = scaling_quantile(boot + j, (size_t)K, 5, 0.025);
             hi[j] = scaling_quantile(boot + j, (size_t)K, 5, 0.975);
+            double m = 0, v = 0;
+            for (int k = 0; k < K; k++) m += boot[k * 5 + j];
+            m /= K;
+            for (int k = 0; k < K; k++) v += (boot[k * 5 + j] - m) * (boot[k * 5 + j] - m);
+            se[j] = K > 1 ? sqrt(v / (K - 1)) : 0; /* bootstrap standard error */
         }
     }
     double v[5] = {fit.law.E, fit.law.A, fit.law.B, fit.law.alpha, fit.law.beta};
@@ -156,8 +192,20 @@ static int run_fit(lmc_args *a) {
             lmc_buf b = {0};
             lmc_buf_printf(&b, NULL, "{\"K\":%d,\"level\":0.95", K);
             for (int j = 0; j < 5; j++) lmc_buf_printf(&b, NULL, ",\"%s\":[%.17g,%.17g]", law_keys[j], lo[j], hi[j]);
+            lmc_buf_printf(&b, NULL, ",\"se\":{");
+            for (int j = 0; j < 5; j++) lmc_buf_printf(&b, NULL, "%s\"%s\":%.17g", j ? "," : "", law_keys[j], se[j]);
+            lmc_buf_printf(&b, NULL, "}");
             lmc_buf_printf(&b, NULL, "}");
             lmc_jsonl_raw(&w, "bootstrap", b.data);
+            lmc_buf_free(&b);
+        }
+        if (split) {
+            lmc_buf b = {0};
+            lmc_buf_printf(&b, NULL, "{\"n\":%zu,\"min_flops\":%.17g,\"mean_abs_rel\":%.17g,\"mean_rel\":%.17g,"
+                           "\"max_rel\":%.17g,\"rms_log\":%.17g,\"fit_mean_abs_rel\":%.17g,\"fit_rms_log\":%.17g}",
+                           hold.n, hold_cmin, ev_hold.mean_abs_rel, ev_hold.mean_rel, ev_hold.max_rel, ev_hold.rms_log,
+                           ev_fit.mean_abs_rel, ev_fit.rms_log);
+            lmc_jsonl_raw(&w, "holdout", b.data);
             lmc_buf_free(&b);
         }
         if (have_iso) {
@@ -169,18 +217,21 @@ static int run_fit(lmc_args *a) {
         lmc_jsonl_close(&w, NULL);
         if (jrc < 0) {
             free(boot);
-            scaling_runs_free(&r);
+            free_sets(&r, &all, &hold, split);
             scaling_isoflop_free(&iso);
             return lmc_fail(a, "%s", err.msg);
         }
     } else {
-        printf("runs: %zu from %s\n", r.n, path);
+        printf("runs: %zu from %s\n", all.n, path);
+        if (split)
+            printf("fitting %zu; holding out the %zu with the largest FLOPs (C >= %.4g) to measure extrapolation\n",
+                   r.n, hold.n, hold_cmin);
         printf("Approach 3: L(N, D) = E + A/N^alpha + B/D^beta\n");
         printf("  Huber delta %g on log L, summed; L-BFGS (liblbfgs) from %d starts, %d ended converged; "
                "best objective %.10g\n", o.huber_delta, fit.n_starts, fit.n_converged, fit.objective);
         for (int j = 0; j < 5; j++) {
             printf("  %-5s = %-12.6g", law_keys[j], v[j]);
-            if (K > 0) printf("  95%% bootstrap interval [%.6g, %.6g]  (K = %d)", lo[j], hi[j], K);
+            if (K > 0) printf("  95%% bootstrap interval [%.6g, %.6g], SE %.3g  (K = %d)", lo[j], hi[j], se[j], K);
             printf("\n");
         }
         if (have_alloc) {
@@ -196,14 +247,19 @@ static int run_fit(lmc_args *a) {
         } else {
             printf("compute-optimal allocation: %s\n", err.msg);
         }
+        if (split)
+            printf("extrapolation to the %zu held-out runs: mean |pred/L - 1| = %.4f (fitted runs: %.4f), mean "
+                   "pred/L - 1 = %+.4f, worst %+.4f, RMS log error %.4f (fitted runs: %.4f)\n",
+                   hold.n, ev_hold.mean_abs_rel, ev_fit.mean_abs_rel, ev_hold.mean_rel, ev_hold.max_rel, ev_hold.rms_log,
+                   ev_fit.rms_log);
         if (have_iso) print_isoflop(&iso, tol);
         else if (approach == 0) printf("Approach 2: not applicable (%s)\n", iso_err.msg);
     }
     int rc = 0;
-    if (plot && scaling_plot_svg(plot, &r, &fit.law, 6, &err) < 0) rc = lmc_fail(a, "%s", err.msg);
+    if (plot && scaling_plot_svg(plot, &all, &fit.law, 6, &err) < 0) rc = lmc_fail(a, "%s", err.msg);
     free(boot);
     scaling_isoflop_free(&iso);
-    scaling_runs_free(&r);
+    free_sets(&r, &all, &hold, split);
     return rc;
 }
 
@@ -289,6 +345,7 @@ static const lmc_opt plan_opts[] = {
     {"batch-size", 0, OPT_INT, "32", "B", "train.batch_size (sequences per step)"},
     {"micro-batch", 0, OPT_INT, "0", "M", "train.micro_batch (0 = the largest divisor of B up to 16)"},
     {"lr", 0, OPT_FLOAT, "6e-4", "LR", "train.lr (peak)"},
+    {"warmup-frac", 0, OPT_FLOAT, "0.05", "F", "train.warmup_steps = F * steps"},
     {"wd-from-tau", 0, OPT_FLAG, NULL, NULL, "write train.weight_decay = B/(lr*D*tau_opt(D/N)) (Power Lines)"},
     LMC_OPTS_END};
 
@@ -340,6 +397,7 @@ static int run_plan(lmc_args *a) {
     o.batch_size = (int)lmc_arg_int(a, "batch-size");
     o.micro_batch = (int)lmc_arg_int(a, "micro-batch");
     o.lr = lmc_arg_float(a, "lr");
+    o.warmup_frac = lmc_arg_float(a, "warmup-frac");
     o.tpp = lmc_arg_float(a, "tpp");
     o.span = lmc_arg_float(a, "span");
     o.max_per_budget = (int)lmc_arg_int(a, "max-per-budget");

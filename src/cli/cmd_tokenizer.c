@@ -163,7 +163,9 @@ static int run_decode(lmc_args *a) {
     tok_ids ids = {0};
     if (lmc_arg_flag(a, "shard")) {
         lmc_shard s;
-        if (lmc_shard_open(&s, path, &err)) rc = lmc_fail(a, "%s", err.msg);
+        memset(&s, 0, sizeof s);
+        int opened = lmc_shard_open(&s, path, &err) == 0;
+        if (!opened) rc = lmc_fail(a, "%s", err.msg);
         for (uint64_t i = 0; !rc && i < s.ntok; i++) {
             uint32_t v = lmc_shard_get(&s, i);
             if (v >= tok_n_vocab(t) || !tok_token_bytes(t, v, NULL))
@@ -172,7 +174,7 @@ static int run_decode(lmc_args *a) {
             else if (tok_ids_push(&ids, v, &err))
                 rc = lmc_fail(a, "%s", err.msg);
         }
-        if (!rc || s.path) lmc_shard_close(&s);
+        if (opened) lmc_shard_close(&s);
     } else {
         char *data;
         size_t len;
@@ -246,7 +248,7 @@ static const lmc_opt train_opts[] = {
     {"output", 'o', OPT_STR, NULL, "OUT.json", "the tokenizer.json to write"},
     {"vocab-size", 0, OPT_INT, NULL, "N", "vocabulary size: special tokens + 256 bytes + merges"},
     {"pattern", 0, OPT_STR, "gpt2", "NAME|REGEX", "pre-tokenization: gpt2, cl100k_base, o200k_base or a regex"},
-    {"special", 0, OPT_LIST, NULL, "TOKEN", "a special token (repeatable; ids 0, 1, ... in order)"},
+    {"special", 0, OPT_LIST, NULL, "TOKEN", "a special token (ids 0, 1, ... in the order given)"},
     {"min-frequency", 0, OPT_INT, "0", "K", "stop when the most frequent pair occurs fewer than K times"},
     {"field", 0, OPT_STR, "text", "NAME", "JSONL field holding the document text"},
     {"threads", 0, OPT_INT, "0", "N", "threads for word counting (0 = all cores)"},

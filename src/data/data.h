@@ -27,6 +27,7 @@ typedef struct data_read_opts {
     data_format format;         /* AUTO: *.jsonl / *.json / *.ndjson (also .gz/.zst) are JSONL, else text */
     int strict;                 /* invalid JSON line / invalid UTF-8 / missing field = hard error */
     size_t max_doc_bytes;       /* longer lines/documents are skipped and counted (0 = no limit) */
+    int threads;                /* JSONL lines are decoded in parallel (0 = OpenMP default) */
 } data_read_opts;
 
 void data_read_opts_default(data_read_opts *o);
@@ -71,6 +72,10 @@ void data_reader_close(data_reader *r);
  * -1 (invalid: *msg and the 1-based byte column *col say where). */
 int data_json_line_field(const char *s, size_t n, const char *field, lmc_buf *out, int *found, const char **msg,
                          size_t *col);
+
+/* Byte range [*start, *end) of the (last) string value of top-level `field` in a JSONL line, quotes
+ * included. Returns 0, or -1 when the line is not an object with that string field. */
+int data_json_field_span(const char *s, size_t n, const char *field, size_t *start, size_t *end);
 
 /* Is the file JSONL by its name (.jsonl/.json/.ndjson, optionally + .gz/.zst)? */
 int data_path_is_jsonl(const char *path);

@@ -183,17 +183,7 @@ void data_nwords_free(data_nwords *s) {
     s->cap = 0;
 }
 
-static const data_ht_slot *lookup(const data_ngram_index *ix, uint64_t key) {
-    if (!key) key = 1;
-    if (!ix->ht.cap) return NULL;
-    size_t m = ix->ht.cap - 1, i = (size_t)(key ^ (key >> 29)) & m;
-    for (;;) {
-        const data_ht_slot *s = &ix->ht.s[i];
-        if (s->key == key) return s;
-        if (!s->key) return NULL;
-        i = (i + 1) & m;
-    }
-}
+static const data_ht_slot *lookup(const data_ngram_index *ix, uint64_t key) { return data_ht_find(&ix->ht, key); }
 
 int data_ngram_scan(const data_ngram_index *ix, const char *text, size_t len, data_match **m, size_t *nm,
                     size_t *cap, data_nwords *tmp, lmc_err *err) {

@@ -75,12 +75,14 @@ int data_dedup_mpi_pass1(const data_pipeline_cfg *c, const data_minhash *mh, int
             lmc_errf(err, LMC_ENOMEM, "out of memory");
             goto done;
         }
-    if (data_reader_open(&r, c->inputs, c->ninputs, &c->read, err) < 0) goto done;
+    data_read_opts ro = c->read;
+    ro.threads = nthreads;
+    if (data_reader_open(&r, c->inputs, c->ninputs, &ro, err) < 0) goto done;
     uint64_t batch = 0, n = 0;
     int failed = 0;
     for (;; batch++) {
         data_doc *docs;
-        long nd = data_reader_batch(r, 4096, (size_t)64 << 20, &docs, err);
+        long nd = data_reader_batch(r, 4096, (size_t)8 << 20, &docs, err);
         if (nd < 0) { failed = 1; break; }
         if (nd == 0) break;
         n += (uint64_t)nd;

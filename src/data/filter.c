@@ -23,6 +23,7 @@ struct data_filter_scratch {
     data_ht ht;
     lmc_buf line;
     int have_words;      /* words/wh hold this document's words */
+    data_words lwords;   /* words of one line (C4 sentence count) */
 };
 
 data_filter_scratch *data_filter_scratch_new(void) { return calloc(1, sizeof(data_filter_scratch)); }
@@ -30,6 +31,7 @@ data_filter_scratch *data_filter_scratch_new(void) { return calloc(1, sizeof(dat
 void data_filter_scratch_free(data_filter_scratch *s) {
     if (!s) return;
     data_words_free(&s->words);
+    data_words_free(&s->lwords);
     free(s->wh);
     data_ht_free(&s->ht);
     lmc_buf_free(&s->line);
@@ -432,12 +434,10 @@ static const char *gopher_repetition(const data_filter_cfg *c, const char *t, si
         if (!c->gr_top_ngram_frac[nn] || nw < (size_t)nn) continue;
         size_t ng = nw - (size_t)nn + 1;
         if (data_ht_reset(h, ng) < 0) return "oom";
-        for (size_t i = 0; i < ng; i++) data_ht_add(h, ngram_hash(sc->wh, i, nn), (uint32_t)i);
         /* most_common(1): highest count, ties to the n-gram seen first */
         uint32_t best_count = 0, best_first = 0;
-        for (size_t k = 0; k < h->cap; k++) {
-            const data_ht_slot *s = &h->s[k];
-            if (!s->key) continue;
+        for (size_t i = 0; i < ng; i++) {
+            const data_ht_slot *s = data_ht_add(h, ngram_hash(sc->wh, i, nn), (uint32_t)i);
             if (s->count > best_count || (s->count == best_count && s->first < best_first)) {
                 best_count = s->count;
                 best_first = s->first;
@@ -491,21 +491,27 @@ static int contains_ci(const char *s, size_t n, const char *pat) {
     return 0;
 }
 
-/* Sentence count of a line: 1 + boundaries where a run of . ! ? (plus closing quotes/brackets) is
- * followed by white space and a character that is not a lowercase letter. Stands in for punkt. */
-static size_t count_sentences(const char *s, size_t n) {
+/* Sentence count of a line as spaCy's sentencizer (datatrove's English splitter) finds it: a new
+ * sentence starts at the first non-punctuation token after a token that is exactly ".", "!" or "?"
+ * (or a CJK full stop / question / exclamation mark). Tokens come from data_split_words. */
+static size_t count_sentences(const char *s, size_t n, data_words *w) {
+    if (data_split_words(s, n, w, NULL) < 0 || w->n == 0) return w->n ? 1 : 0;
     size_t cnt = 1;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] != '.' && s[i] != '!' && s[i] != '?') continue;
-        size_t j = i;
-        while (j < n && (s[j] == '.' || s[j] == '!' || s[j] == '?' || s[j] == '"' || s[j] == '\'' || s[j] == ')'))
-            j++;
-        if (j < n && (s[j] == ' ' || s[j] == '\t')) {
-            size_t k = j;
-            while (k < n && (s[k] == ' ' || s[k] == '\t')) k++;
-            if (k < n && !(s[k] >= 'a' && s[k] <= 'z')) cnt++;
+    int seen = 0;
+    for (size_t i = 0; i < w->n; i++) {
+        const char *t = s + w->w[i].off;
+        size_t len = w->w[i].len;
+        int stop = (len == 1 && (t[0] == '.' || t[0] == '!' || t[0] == '?')) ||
+                   (len == 3 && (!memcmp(t, "\xE3\x80\x82", 3) || !memcmp(t, "\xEF\xBC\x9F", 3) ||
+                                 !memcmp(t, "\xEF\xBC\x81", 3)));
+        if (stop) { seen = 1; continue; }
+        if (!seen) continue;
+        int punct = 1;
+        for (size_t k = 0; k < len && punct;) {
+            uint32_t c = data_utf8_next(t, len, &k);
+            punct = data_is_punct(c);
         }
-        i = j;
+        if (!punct) { cnt++; seen = 0; }
     }
     return cnt;
 }
@@ -568,7 +574,7 @@ static const char *c4(const data_filter_cfg *c, const char *t, size_t n, data_fi
             for (size_t k = 0; k < 6 && !hit; k++) hit = contains_ci(l, ln, policy[k]);
             if (hit) continue;
         }
-        sentences += count_sentences(l, ln);
+        sentences += count_sentences(l, ln, &sc->lwords);
     }
     if ((double)sentences < c->c4_min_num_sentences) return "c4/too_few_sentences";
     return NULL;
@@ -577,11 +583,12 @@ static const char *c4(const data_filter_cfg *c, const char *t, size_t n, data_fi
 static const char *fineweb(const data_filter_cfg *c, const char *t, size_t n, data_filter_scratch *sc) {
     data_ht *h = &sc->ht;
     size_t nlines_all = 1;
-    for (size_t i = 0; i < n; i++) nlines_all += t[i] == '\n';
+    for (const char *q = t, *e = t + n; (q = memchr(q, '\n', (size_t)(e - q))) != NULL; q++) nlines_all++;
     if (data_ht_reset(h, nlines_all) < 0) return "oom";
     size_t nl = 0, punct = 0, shortl = 0, dup_chars = 0, start = 0;
-    for (size_t i = 0; i <= n; i++) {
-        if (i < n && t[i] != '\n') continue;
+    while (start <= n) {
+        const char *e = start < n ? memchr(t + start, '\n', n - start) : NULL;
+        size_t i = e ? (size_t)(e - t) : n;
         size_t a = start, b = i, sa = a, sb = b;
         start = i + 1;
         strip_range(t, &sa, &sb);

@@ -359,7 +359,9 @@ int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err)
     }
 
     int mrank = 0, msize = 1, distributed = c->dedup && data_mpi_world(&mrank, &msize);
-    if (data_reader_open(&r, c->inputs, c->ninputs, &c->read, err) < 0) goto done;
+    data_read_opts ropts = c->read;
+    ropts.threads = nthreads;
+    if (data_reader_open(&r, c->inputs, c->ninputs, &ropts, err) < 0) goto done;
     int use_spool = c->dedup && c->output && stages_change_docs(c);
     for (size_t i = 0; i < c->ninputs; i++)
         if (c->dedup && strcmp(c->inputs[i], "-") == 0) use_spool = 1;
@@ -400,7 +402,7 @@ int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err)
     }
     for (; !distributed;) {
         data_doc *docs;
-        long nd = data_reader_batch(r, 4096, (size_t)64 << 20, &docs, err);
+        long nd = data_reader_batch(r, 4096, (size_t)8 << 20, &docs, err);
         if (nd < 0) goto done;
         if (nd == 0) break;
         if ((size_t)nd > res_cap) {
@@ -486,6 +488,7 @@ int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err)
             ro.field = field;
             ro.format = DATA_FMT_JSONL;
             ro.max_doc_bytes = 0;
+            ro.threads = nthreads;
             if (data_reader_open(&r2, &sp, 1, &ro, err) < 0) goto done;
         } else if (data_reader_rewind(r, err) < 0) {
             goto done;
@@ -495,7 +498,7 @@ int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err)
         uint64_t k = 0, removed_exact = 0, removed_near = 0;
         for (;;) {
             data_doc *docs;
-            long nd = data_reader_batch(rr, 4096, (size_t)64 << 20, &docs, err);
+            long nd = data_reader_batch(rr, 4096, (size_t)8 << 20, &docs, err);
             if (nd < 0) goto done;
             if (nd == 0) break;
             for (long i = 0; i < nd; i++, k++) {

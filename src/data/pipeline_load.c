@@ -72,6 +72,29 @@ int data_pipeline_load(const char *path, data_pipeline_cfg *c, json_t **holder, 
     int n;
     const char **in = str_list(json_object_get(j, "inputs"), &n, path, "inputs", err);
     if (!in) return -1;
+    /* inputs with * ? [ are glob patterns; the matches (sorted) are kept in the holder as strings */
+    json_t *expanded = json_array();
+    for (int i = 0; i < n; i++) {
+        if (!strpbrk(in[i], "*?[")) {
+            json_array_append_new(expanded, json_string(in[i]));
+            continue;
+        }
+        char **m;
+        size_t nm;
+        if (lmc_glob(in[i], &m, &nm, err) < 0) {
+            free(in);
+            json_decref(expanded);
+            return lmc_err_wrap(err, "%s: inputs", path);
+        }
+        for (size_t k = 0; k < nm; k++) json_array_append_new(expanded, json_string(m[k]));
+        lmc_free_strv(m, nm);
+    }
+    free(in);
+    json_object_set_new(j, "inputs_expanded", expanded);
+    in = calloc(json_array_size(expanded) + 1, sizeof *in);
+    if (!in) return lmc_errf(err, LMC_ENOMEM, "out of memory");
+    for (size_t k = 0; k < json_array_size(expanded); k++) in[k] = json_string_value(json_array_get(expanded, k));
+    n = (int)json_array_size(expanded);
     c->inputs = in;
     c->ninputs = (size_t)n;
     const char *s;

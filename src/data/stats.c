@@ -68,7 +68,7 @@ static int seen_grow(data_ht *h) {
     data_ht bigger = {0};
     if (data_ht_reset(&bigger, h->cap) < 0) return -1;  /* reset sizes to 2x the expected count */
     for (size_t i = 0; i < h->cap; i++)
-        if (h->s[i].key) data_ht_add(&bigger, h->s[i].key, h->s[i].first);
+        if (data_ht_used(h, &h->s[i])) data_ht_add(&bigger, h->s[i].key, h->s[i].first);
     data_ht_free(h);
     *h = bigger;
     return 0;

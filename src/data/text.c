@@ -358,9 +358,31 @@ static size_t contraction_at(const char *s, size_t a, size_t end) {
 }
 
 static int emit_core(const char *s, size_t a, size_t b, data_words *out, lmc_err *err) {
-    /* infix: a run of 1-3 hyphens between two ASCII letters is its own token ("well-known" -> 3) */
+    /* URLs stay whole (spaCy's URL match) */
+    if (b - a > 4 && (memmem(s + a, b - a, "://", 3) || memmem(s + a, b - a, "www.", 4)))
+        return push_word(out, a, b - a, data_utf8_count(s + a, b - a), err);
+    /* infixes: a run of 1-3 hyphens between two ASCII letters ("well-known" -> 3 tokens), and an
+     * ellipsis (2+ dots, or U+2026) between two characters ("x...y" -> 3 tokens) */
     size_t st = a;
     for (size_t i = a + 1; i + 1 < b; i++) {
+        if (s[i] == '.' && s[i + 1] == '.') {
+            size_t j = i;
+            while (j < b && s[j] == '.') j++;
+            if (j < b) {
+                if (push_word(out, st, i - st, data_utf8_count(s + st, i - st), err) < 0) return -1;
+                if (push_word(out, i, j - i, j - i, err) < 0) return -1;
+                st = j;
+            }
+            i = j - 1;
+            continue;
+        }
+        if ((unsigned char)s[i] == 0xE2 && i + 3 < b && (unsigned char)s[i + 1] == 0x80 && (unsigned char)s[i + 2] == 0xA6) {
+            if (push_word(out, st, i - st, data_utf8_count(s + st, i - st), err) < 0) return -1;
+            if (push_word(out, i, 3, 1, err) < 0) return -1;
+            st = i + 3;
+            i += 2;
+            continue;
+        }
         if (s[i] != '-' || !ascii_alpha(s[i - 1])) continue;
         size_t j = i;
         while (j < b && s[j] == '-' && j - i < 3) j++;
@@ -372,6 +394,20 @@ static int emit_core(const char *s, size_t a, size_t b, data_words *out, lmc_err
         }
     }
     return push_word(out, st, b - st, data_utf8_count(s + st, b - st), err);
+}
+
+/* Titles and abbreviations that keep their period (from spaCy's English exceptions). */
+static int is_abbreviation(const char *s, size_t a, size_t b) {
+    static const char *const ab[] = {"Dr", "Mr", "Mrs", "Ms", "St", "Jr", "Sr", "Prof", "Inc", "Ltd", "Co", "Corp",
+                                     "vs", "etc", "Mt", "Gen", "Gov", "Sen", "Rep", "Rev", "Capt", "Col", "Lt", "Sgt",
+                                     "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov",
+                                     "Dec", "v", "Mass", "Calif", "Conn", "Fla", "Ill", "Wash", "Ala", "Ariz", "Ark",
+                                     "Colo", "Del", "Ga", "Ind", "Kan", "Ky", "La", "Md", "Mich", "Minn", "Miss", "Mo",
+                                     "Neb", "Nev", "Okla", "Ore", "Pa", "Tenn", "Va", "Wis", "e.g", "i.e", "a.m",
+                                     "p.m", "viz", "cf", "approx", NULL};
+    for (int k = 0; ab[k]; k++)
+        if (strlen(ab[k]) == b - a && memcmp(ab[k], s + a, b - a) == 0) return 1;
+    return 0;
 }
 
 /* Split one whitespace-delimited token [a, b). */
@@ -389,9 +425,13 @@ static int split_token(const char *s, size_t a, size_t b, data_words *out, lmc_e
     size_t tail[64];
     size_t ntail = 0, end = b;
     while (end > a && ntail < 62) {
-        if (end - a > 3 && memcmp(s + end - 3, "...", 3) == 0) {
-            tail[ntail++] = end - 3;
-            end -= 3;
+        if (end - a > 2 && s[end - 1] == '.' && s[end - 2] == '.') {
+            /* a trailing run of 2+ dots is one token */
+            size_t k = end;
+            while (k > a && s[k - 1] == '.') k--;
+            if (k == a) break;
+            tail[ntail++] = k;
+            end = k;
             continue;
         }
         size_t k = prev_cp_start(s, a, end), k2 = k;
@@ -402,9 +442,9 @@ static int split_token(const char *s, size_t a, size_t b, data_words *out, lmc_e
              * two capitals; "D.C." and "U.S." keep theirs */
             char p = s[k - 1];
             int split = ascii_lower(p) || (p >= '0' && p <= '9') || p == '"' || p == '\'' || p == ')' || p == ']' ||
-                        p == '%' || ((unsigned char)p & 0x80) || (ascii_upper(p) && k - 1 > a && ascii_upper(s[k - 2]));
-            if (ascii_lower(p) || ascii_upper(p))
-                for (size_t q = a; q < k - 1 && split; q++) split = s[q] != '.';  /* e.g. "e.g." */
+                        p == '%' || p == '+' || p == '*' || p == '-' || ((unsigned char)p & 0x80) ||
+                        (ascii_upper(p) && k - 1 > a && ascii_upper(s[k - 2]));
+            if (split && is_abbreviation(s, a, k)) split = 0;
             if (!split) break;
         } else if (!is_close_punct(c)) {
             break;

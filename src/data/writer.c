@@ -78,16 +78,17 @@ int data_writer_doc_text(data_writer *w, const data_doc *d, const char *field, c
         if (text_object(&w->tmp, field, text, len, err) < 0) return -1;
         return put_line(w, w->tmp.data, w->tmp.len, err);
     }
-    json_t *j = json_loadb(d->raw, d->raw_len, JSON_ALLOW_NUL, NULL);
-    if (!j) return lmc_errf(err, LMC_EFORMAT, "internal: document %llu no longer parses",
-                            (unsigned long long)d->index);
-    json_object_set_new(j, field, json_stringn(text, len));
-    char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(j);
-    if (!s) return lmc_errf(err, LMC_ENOMEM, "out of memory");
-    int rc = put_line(w, s, strlen(s), err);
-    free(s);
-    return rc;
+    /* Replace only the text value: every other byte of the line stays as it was. */
+    size_t vs, ve;
+    if (data_json_field_span(d->raw, d->raw_len, field, &vs, &ve) < 0)
+        return lmc_errf(err, LMC_EFORMAT, "internal: document %llu has no string field \"%s\"",
+                        (unsigned long long)d->index, field);
+    lmc_buf *b = &w->tmp;
+    b->len = 0;
+    if (lmc_buf_append(b, d->raw, vs, err) < 0 || lmc_json_escape(b, text, len, err) < 0 ||
+        lmc_buf_append(b, d->raw + ve, d->raw_len - ve, err) < 0)
+        return -1;
+    return put_line(w, b->data, b->len, err);
 }
 
 int data_writer_doc_tagged(data_writer *w, const data_doc *d, const char *field, const char *key,

@@ -2,6 +2,7 @@
 #include "scaling/scaling.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "base/base.h"
 
@@ -79,5 +80,24 @@ int scaling_law_load_json(const char *path, scaling_law *law, lmc_err *err) {
     json_decref(j);
     if (rc < 0) return rc;
     law->E = v[0]; law->A = v[1]; law->B = v[2]; law->alpha = v[3]; law->beta = v[4];
+    return 0;
+}
+
+int scaling_law_eval(const scaling_law *law, const scaling_runs *r, scaling_eval *out) {
+    memset(out, 0, sizeof *out);
+    if (r->n == 0) return LMC_EINVAL;
+    double sa = 0, sl = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        double pred = scaling_law_loss(law, r->params[i], r->tokens[i]);
+        double rel = pred / r->loss[i] - 1, lr = log(pred) - log(r->loss[i]);
+        sa += fabs(rel);
+        sl += lr * lr;
+        if (fabs(rel) > fabs(out->max_rel)) out->max_rel = rel;
+        out->mean_rel += rel;
+    }
+    out->n = r->n;
+    out->mean_abs_rel = sa / (double)r->n;
+    out->mean_rel /= (double)r->n;
+    out->rms_log = sqrt(sl / (double)r->n);
     return 0;
 }

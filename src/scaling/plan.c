@@ -168,6 +168,7 @@ void scaling_plan_opts_default(scaling_plan_opts *o) {
     o->micro_batch = 0;
     o->vocab_size = 0;
     o->lr = 6e-4;
+    o->warmup_frac = 0.05;
     o->tpp = 20;
     o->span = 4;
     o->max_per_budget = 7;
@@ -218,9 +219,10 @@ char *scaling_plan_config_yaml(const scaling_plan_entry *e, const scaling_plan_o
     yaml_str(&b, o->tokenizer);
     lmc_buf_printf(&b, NULL,
                    "\nmodel:\n  arch: gpt2\n  n_layer: %d\n  n_head: %d\n  d_model: %d\n  seq_len: %d\n  vocab_size: %d\n"
-                   "train:\n  steps: %lld\n  batch_size: %d\n  micro_batch: %d\n  lr: %.9g\n  eval_every: %lld\n",
+                   "train:\n  steps: %lld\n  batch_size: %d\n  micro_batch: %d\n  lr: %.9g\n  warmup_steps: %lld\n"
+                   "  eval_every: %lld\n",
                    e->shape.n_layer, e->shape.n_head, e->shape.d_model, o->seq_len, o->vocab_size,
-                   (long long)e->steps, o->batch_size, mb, o->lr, (long long)e->steps);
+                   (long long)e->steps, o->batch_size, mb, o->lr, (long long)e->warmup_steps, (long long)e->steps);
     if (e->weight_decay > 0) lmc_buf_printf(&b, NULL, "  weight_decay: %.9g\n", e->weight_decay);
     return b.data;
 }
@@ -244,8 +246,10 @@ int scaling_plan(const double *budgets, int n_budgets, const scaling_shape *shap
     if (o->seq_len < 1 || o->batch_size < 1 || o->micro_batch < 0 ||
         (o->micro_batch > 0 && o->batch_size % o->micro_batch))
         return lmc_errf(err, LMC_EINVAL, "plan: need seq_len, batch_size >= 1 and micro_batch dividing batch_size");
-    if (!(o->span > 1) || !(o->tpp > 0) || o->max_per_budget < 3 || !(o->lr > 0))
-        return lmc_errf(err, LMC_EINVAL, "plan: need span > 1, tpp > 0, lr > 0, max_per_budget >= 3");
+    if (!(o->span > 1) || !(o->tpp > 0) || o->max_per_budget < 3 || !(o->lr > 0) ||
+        !(o->warmup_frac >= 0 && o->warmup_frac <= 1))
+        return lmc_errf(err, LMC_EINVAL, "plan: need span > 1, tpp > 0, lr > 0, max_per_budget >= 3, "
+                        "0 <= warmup fraction <= 1");
     scaling_alloc al;
     if (o->law) {
         int rc = scaling_law_alloc(o->law, &al, err);
@@ -295,6 +299,8 @@ int scaling_plan(const double *budgets, int n_budgets, const scaling_shape *shap
             e->steps = (int64_t)llround(D / tok_per_step);
             if (e->steps < 1) e->steps = 1;
             e->tokens = (double)e->steps * tok_per_step;
+            /* the same fraction of every run warms up (lmc train rejects warmup_steps > steps) */
+            e->warmup_steps = (int64_t)llround(o->warmup_frac * (double)e->steps);
             snprintf(e->name, sizeof e->name, "%s_C%s_L%d_d%d", o->name_prefix, tag, s->s.n_layer, s->s.d_model);
             if (o->wd_from_tau) {
                 double tau = scaling_tau_opt(e->tokens / e->params, o->c_tau, o->m_tau);

@@ -247,3 +247,61 @@ fail:
     free(r.params); free(r.tokens); free(r.flops); free(r.loss); free(r.line);
     return rc;
 }
+
+typedef struct flops_idx {
+    double c;
+    size_t i;
+} flops_idx;
+
+static int cmp_flops_idx(const void *a, const void *b) {
+    const flops_idx *x = a, *y = b;
+    if (x->c != y->c) return x->c < y->c ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+static void copy_run(scaling_runs *dst, size_t k, const scaling_runs *src, size_t i) {
+    dst->params[k] = src->params[i];
+    dst->tokens[k] = src->tokens[i];
+    dst->flops[k] = src->flops[i];
+    dst->loss[k] = src->loss[i];
+    dst->line[k] = src->line ? src->line[i] : 0;
+}
+
+int scaling_runs_split_top_flops(const scaling_runs *r, double frac, scaling_runs *fit, scaling_runs *hold,
+                                 lmc_err *err) {
+    memset(fit, 0, sizeof *fit);
+    memset(hold, 0, sizeof *hold);
+    if (!(frac > 0 && frac < 1)) return lmc_errf(err, LMC_EINVAL, "holdout fraction must be in (0, 1), got %g", frac);
+    size_t nh = (size_t)ceil(frac * (double)r->n);
+    if (nh < 1) nh = 1;
+    if (nh >= r->n) return lmc_errf(err, LMC_EINVAL, "holdout of %zu runs leaves none to fit", nh);
+    flops_idx *o = malloc(r->n * sizeof *o);
+    if (!o) return lmc_errf(err, LMC_ENOMEM, "out of memory");
+    for (size_t i = 0; i < r->n; i++) { o[i].c = r->flops[i]; o[i].i = i; }
+    qsort(o, r->n, sizeof *o, cmp_flops_idx);
+    int rc = scaling_runs_alloc(fit, r->n - nh, err);
+    if (rc == 0) rc = scaling_runs_alloc(hold, nh, err);
+    if (rc < 0) {
+        free(o);
+        scaling_runs_free(fit);
+        return rc;
+    }
+    /* Both keep the file order (sorted by original index) so results do not depend on the sort. */
+    size_t cut = r->n - nh;
+    unsigned char *is_hold = calloc(r->n, 1);
+    if (!is_hold) {
+        free(o);
+        scaling_runs_free(fit);
+        scaling_runs_free(hold);
+        return lmc_errf(err, LMC_ENOMEM, "out of memory");
+    }
+    for (size_t k = cut; k < r->n; k++) is_hold[o[k].i] = 1;
+    size_t a = 0, b = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        if (is_hold[i]) copy_run(hold, b++, r, i);
+        else copy_run(fit, a++, r, i);
+    }
+    free(is_hold);
+    free(o);
+    return 0;
+}

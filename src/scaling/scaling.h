@@ -35,6 +35,12 @@ int scaling_runs_load_csv(const char *path, size_t min_runs, scaling_runs *out, 
 int scaling_runs_alloc(scaling_runs *r, size_t n, lmc_err *err);
 void scaling_runs_free(scaling_runs *r);
 
+/* Hold out the ceil(frac·n) runs with the largest FLOPs (ties by file order): `fit` gets the rest.
+ * Both keep the file order. For extrapolation checks (TECHNIQUES §8: report the error at the
+ * largest scale, not R²). */
+int scaling_runs_split_top_flops(const scaling_runs *r, double frac, scaling_runs *fit, scaling_runs *hold,
+                                 lmc_err *err);
+
 /* ---------------------------------------------------------------- the law */
 
 typedef struct scaling_law {
@@ -50,6 +56,14 @@ int scaling_law_load_json(const char *path, scaling_law *law, lmc_err *err);
 
 /* Predicted loss E + A/N^alpha + B/D^beta. */
 double scaling_law_loss(const scaling_law *law, double N, double D);
+
+/* How well a law predicts runs: relative error pred/L - 1 (mean, mean absolute, the largest in
+ * magnitude, signed) and the RMS of ln pred - ln L. */
+typedef struct scaling_eval {
+    size_t n;
+    double mean_rel, mean_abs_rel, max_rel, rms_log;
+} scaling_eval;
+int scaling_law_eval(const scaling_law *law, const scaling_runs *r, scaling_eval *out);
 
 /* Compute-optimal allocation under C = 6 N D (E does not enter):
  *   G = (alpha A / (beta B))^(1/(alpha+beta)),  N* = G (C/6)^(beta/(alpha+beta)),
@@ -166,6 +180,7 @@ typedef struct scaling_plan_opts {
     int seed;
     int seq_len, batch_size, micro_batch, vocab_size;
     double lr;
+    double warmup_frac;          /* train.warmup_steps = round(warmup_frac · steps) (0.05) */
     double tpp;                  /* centre of the sweep: N_c = sqrt(C / (6 tpp)) unless law given */
     const scaling_law *law;      /* optional: centre at N*(C) from this fit */
     double span;                 /* shapes with N in [N_c/span, N_c·span] */
@@ -179,7 +194,7 @@ typedef struct scaling_plan_entry {
     double C;                    /* target budget */
     scaling_shape shape;
     double params, tokens;       /* N (non-embedding) and actual tokens = steps·batch·seq_len */
-    int64_t steps;
+    int64_t steps, warmup_steps;
     double weight_decay;         /* 0 when not written */
 } scaling_plan_entry;
 

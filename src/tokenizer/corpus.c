@@ -11,8 +11,9 @@ struct tok_docs {
     char *path, *field;
     int jsonl;
     lmc_lines *lines;   /* jsonl */
-    char *all;          /* plain text: the whole file */
+    char *all;          /* plain text: the whole file (read, or mapped when uncompressed) */
     size_t all_len;
+    lmc_map map;        /* the mapping, when mapped */
     int done;
     uint64_t bytes;
     char *text;         /* current jsonl document (a copy of the string field) */
@@ -32,9 +33,23 @@ int tok_docs_open(tok_docs **out, const char *path, const char *field, lmc_err *
     d->path = strdup(path);
     d->field = strdup(field ? field : "text");
     d->jsonl = tok_path_is_jsonl(path);
-    int rc = !d->path || !d->field ? lmc_errf(err, LMC_ENOMEM, "out of memory")
-             : d->jsonl            ? lmc_lines_open(&d->lines, path, err)
-                                   : lmc_read_all(path, &d->all, &d->all_len, err);
+    int rc;
+    if (!d->path || !d->field) rc = lmc_errf(err, LMC_ENOMEM, "out of memory");
+    else if (d->jsonl) rc = lmc_lines_open(&d->lines, path, err);
+    else {
+        /* Map an uncompressed regular file (no copy); read gzip/zstd (magic bytes) and pipes. */
+        const unsigned char *m;
+        if (strcmp(path, "-") && lmc_map_file(path, &d->map, NULL) == 0 &&
+            !(d->map.len >= 2 && (m = d->map.data, m[0] == 0x1f && m[1] == 0x8b)) &&
+            !(d->map.len >= 4 && (m = d->map.data, m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd))) {
+            d->all_len = d->map.len;
+            rc = 0;
+        } else {
+            if (d->map.data) lmc_unmap(&d->map);
+            memset(&d->map, 0, sizeof d->map);
+            rc = lmc_read_all(path, &d->all, &d->all_len, err);
+        }
+    }
     if (rc) {
         tok_docs_close(d);
         return rc;
@@ -43,11 +58,13 @@ int tok_docs_open(tok_docs **out, const char *path, const char *field, lmc_err *
     return 0;
 }
 
+int tok_docs_stable(const tok_docs *d) { return !d->jsonl; }
+
 int tok_docs_next(tok_docs *d, const char **text, size_t *len, lmc_err *err) {
     if (!d->jsonl) {
         if (d->done) return 0;
         d->done = 1;
-        *text = d->all ? d->all : "";
+        *text = d->map.data ? (const char *)d->map.data : d->all ? d->all : "";
         *len = d->all_len;
         d->bytes = d->all_len;
         return 1;
@@ -92,6 +109,7 @@ void tok_docs_close(tok_docs *d) {
     if (!d) return;
     if (d->lines) lmc_lines_close(d->lines);
     free(d->all);
+    if (d->map.data) lmc_unmap(&d->map);
     free(d->text);
     free(d->path);
     free(d->field);
@@ -108,6 +126,7 @@ typedef struct item {
 
 typedef struct batch {
     char **docs;
+    unsigned char *owned;  /* 1 = docs[i] is a copy to free; 0 = borrowed (valid until the batch runs) */
     size_t *lens;
     size_t n, cap, bytes;
     item *items;
@@ -134,7 +153,7 @@ static int batch_add_item(batch *b, size_t doc, size_t from, size_t stop, lmc_er
     return 0;
 }
 
-static int batch_add_doc(batch *b, const tok_tokenizer *t, const char *text, size_t len, lmc_err *err) {
+static int batch_add_doc(batch *b, const tok_tokenizer *t, const char *text, size_t len, int stable, lmc_err *err) {
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 1024;
         char **d = realloc(b->docs, cap * sizeof *d);
@@ -143,13 +162,20 @@ static int batch_add_doc(batch *b, const tok_tokenizer *t, const char *text, siz
         size_t *l = realloc(b->lens, cap * sizeof *l);
         if (!l) return lmc_errf(err, LMC_ENOMEM, "out of memory");
         b->lens = l;
+        unsigned char *o = realloc(b->owned, cap);
+        if (!o) return lmc_errf(err, LMC_ENOMEM, "out of memory");
+        b->owned = o;
         b->cap = cap;
     }
-    char *c = malloc(len + 1);
-    if (!c) return lmc_errf(err, LMC_ENOMEM, "out of memory");
-    memcpy(c, text, len);
-    c[len] = 0;
+    char *c = (char *)text;
+    if (!stable) {
+        c = malloc(len + 1);
+        if (!c) return lmc_errf(err, LMC_ENOMEM, "out of memory");
+        memcpy(c, text, len);
+        c[len] = 0;
+    }
     size_t di = b->n++;
+    b->owned[di] = !stable;
     b->docs[di] = c;
     b->lens[di] = len;
     b->bytes += len;
@@ -165,7 +191,8 @@ static int batch_add_doc(batch *b, const tok_tokenizer *t, const char *text, siz
 }
 
 static void batch_clear(batch *b) {
-    for (size_t i = 0; i < b->n; i++) free(b->docs[i]);
+    for (size_t i = 0; i < b->n; i++)
+        if (b->owned[i]) free(b->docs[i]);
     for (size_t i = 0; i < b->n_items; i++) tok_ids_free(&b->items[i].ids);
     b->n = b->n_items = b->bytes = 0;
 }
@@ -173,45 +200,63 @@ static void batch_clear(batch *b) {
 static void batch_free(batch *b) {
     batch_clear(b);
     free(b->docs);
+    free(b->owned);
     free(b->lens);
     free(b->items);
 }
 
+/* Write item i (its ids, and <|endoftext|> when it ends its document), then free its ids. */
+static int write_item(batch *b, size_t i, uint32_t eot, lmc_shard_writer *w, tok_shard_stats *st, lmc_err *err) {
+    item *it = &b->items[i];
+    if (lmc_shard_writer_put(w, it->ids.v, it->ids.n, err)) return err && err->code ? err->code : LMC_EIO;
+    st->tokens += it->ids.n;
+    if (it->stop == b->lens[it->doc]) {
+        if (lmc_shard_writer_put(w, &eot, 1, err)) return err && err->code ? err->code : LMC_EIO;
+        st->tokens++;
+        st->docs++;
+    }
+    tok_ids_free(&it->ids);
+    return 0;
+}
+
+/* Encode the items in parallel; whichever thread finishes an item writes every finished item from the
+ * write cursor on, in order, so writing overlaps encoding and the output order never depends on the
+ * schedule. */
 static int batch_run(batch *b, tok_encoder **enc, int threads, uint32_t eot, lmc_shard_writer *w, tok_shard_stats *st,
                      lmc_err *err) {
     int failed = 0;
     lmc_err first = {0};
+    size_t cursor = 0;
+    unsigned char *done = calloc(b->n_items ? b->n_items : 1, 1);
+    if (!done) return lmc_errf(err, LMC_ENOMEM, "out of memory");
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (size_t i = 0; i < b->n_items; i++) {
         if (__atomic_load_n(&failed, __ATOMIC_RELAXED)) continue;
         item *it = &b->items[i];
         const char *d = b->docs[it->doc];
         size_t len = b->lens[it->doc];
-        /* One byte of look-ahead past the cut (an ASCII letter) is all the patterns need. */
-        size_t sub = it->stop < len ? it->stop + 1 : len;
         lmc_err e = {0};
-        if (tok_encode_prefix(enc[omp_get_thread_num()], d + it->from, sub - it->from, it->stop - it->from, &it->ids,
-                              &e)) {
-#pragma omp critical(tok_shard_err)
-            if (!failed) {
+        int rc = tok_encode_part(enc[omp_get_thread_num()], d, len, it->from, it->stop, &it->ids, &e);
+        __atomic_store_n(&done[i], 1, __ATOMIC_RELEASE);
+#pragma omp critical(tok_shard_write)
+        {
+            if (rc && !failed) {
                 first = e;
                 failed = 1;
             }
+            while (!failed && cursor < b->n_items && __atomic_load_n(&done[cursor], __ATOMIC_ACQUIRE)) {
+                if (write_item(b, cursor, eot, w, st, &e)) {
+                    first = e;
+                    failed = 1;
+                }
+                cursor++;
+            }
         }
     }
+    free(done);
     if (failed) {
         if (err) *err = first;
         return first.code ? first.code : LMC_EINVAL;
-    }
-    for (size_t i = 0; i < b->n_items; i++) {
-        item *it = &b->items[i];
-        if (lmc_shard_writer_put(w, it->ids.v, it->ids.n, err)) return err ? err->code : LMC_EIO;
-        st->tokens += it->ids.n;
-        if (it->stop == b->lens[it->doc]) {
-            if (lmc_shard_writer_put(w, &eot, 1, err)) return err ? err->code : LMC_EIO;
-            st->tokens++;
-            st->docs++;
-        }
     }
     st->bytes += b->bytes;
     batch_clear(b);
@@ -245,7 +290,7 @@ int tok_encode_to_shard(const tok_tokenizer *t, const char *const *inputs, int n
         size_t len;
         uint64_t before = 0;
         while ((rc = tok_docs_next(d, &text, &len, err)) == 1) {
-            rc = batch_add_doc(&b, t, text, len, err);
+            rc = batch_add_doc(&b, t, text, len, tok_docs_stable(d), err);
             if (rc) break;
             if (b.bytes >= BATCH_BYTES || b.n >= BATCH_DOCS) {
                 rc = batch_run(&b, enc, threads, (uint32_t)eot, &w, &st, err);

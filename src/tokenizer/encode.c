@@ -31,7 +31,7 @@ struct tok_encoder {
     int use_jit;
     int fast; /* ASCII fast path for the named patterns (fastpre.c) */
     /* small-piece scratch */
-    uint32_t sym[TOK_SMALL_PIECE], rank[TOK_SMALL_PIECE], pid[TOK_SMALL_PIECE];
+    uint32_t sym[TOK_SMALL_PIECE], rank[TOK_SMALL_PIECE], pid[TOK_SMALL_PIECE], st[TOK_SMALL_PIECE];
     /* large-piece scratch */
     uint32_t *lsym;
     int64_t *lnext, *lprev;
@@ -46,6 +46,7 @@ int tok_encoder_new(tok_encoder **out, const tok_tokenizer *t, lmc_err *err) {
     if (!e) return lmc_errf(err, LMC_ENOMEM, "out of memory for an encoder");
     e->t = t;
     e->fast = 1;
+    tok_fast_init();
     e->cache = calloc(CACHE_SLOTS, sizeof *e->cache);
     if (!e->cache) {
         free(e);
@@ -94,11 +95,21 @@ void tok_encoder_free(tok_encoder *e) {
     free(e);
 }
 
-static inline uint32_t pair_rank(const tok_tokenizer *t, uint32_t a, uint32_t b, uint32_t max_rank, uint32_t *id) {
-    const tok_pair *p = tok_pair_get(t, a, b);
-    if (!p || p->rank >= max_rank) return UINT32_MAX;
-    *id = p->id;
-    return p->rank;
+/* Rank of merging the adjacent symbols a (starting at byte s) and b (ending at byte end) of piece p:
+ * from the pair table, or for a rank file straight from the token of the concatenated bytes
+ * (tiktoken's rule; no pair table to build at load time). */
+static inline uint32_t pair_rank(const tok_tokenizer *t, uint32_t a, uint32_t b, const uint8_t *p, size_t s,
+                                 size_t end, uint32_t max_rank, uint32_t *id) {
+    if (t->rank_by_bytes) {
+        uint32_t x = tok_lookup(t, p + s, end - s);
+        if (x == TOK_NO_ID || x >= max_rank) return UINT32_MAX;
+        *id = x;
+        return x;
+    }
+    const tok_pair *q = tok_pair_get(t, a, b);
+    if (!q || q->rank >= max_rank) return UINT32_MAX;
+    *id = q->id;
+    return q->rank;
 }
 
 static int no_byte_token(const uint8_t *p, lmc_err *err) {
@@ -107,9 +118,10 @@ static int no_byte_token(const uint8_t *p, lmc_err *err) {
 
 static int bpe_small(tok_encoder *e, const uint8_t *p, size_t n, uint32_t max_rank, tok_ids *out, lmc_err *err) {
     const tok_tokenizer *t = e->t;
-    uint32_t *sym = e->sym, *rank = e->rank, *pid = e->pid;
+    uint32_t *sym = e->sym, *rank = e->rank, *pid = e->pid, *st = e->st;
     for (size_t i = 0; i < n; i++) {
         sym[i] = t->byte_id[p[i]];
+        st[i] = (uint32_t)i;
         if (sym[i] == TOK_NO_ID) return no_byte_token(p + i, err);
     }
     size_t m = n;
@@ -131,13 +143,17 @@ static int bpe_small(tok_encoder *e, const uint8_t *p, size_t n, uint32_t max_ra
         sym[bi] = pid[bi];
         size_t tail = m - bi - 2;
         memmove(sym + bi + 1, sym + bi + 2, tail * sizeof *sym);
+        memmove(st + bi + 1, st + bi + 2, tail * sizeof *st);
         if (tail) {
             memmove(rank + bi + 1, rank + bi + 2, (tail - 1) * sizeof *rank);
             memmove(pid + bi + 1, pid + bi + 2, (tail - 1) * sizeof *pid);
         }
         m--;
-        if (bi > 0) rank[bi - 1] = pair_rank(t, sym[bi - 1], sym[bi], max_rank, &pid[bi - 1]);
-        if (bi + 1 < m) rank[bi] = pair_rank(t, sym[bi], sym[bi + 1], max_rank, &pid[bi]);
+        /* symbol i spans [st[i], end(i)) */
+#define END(i) ((i) + 1 < m ? st[(i) + 1] : n)
+        if (bi > 0) rank[bi - 1] = pair_rank(t, sym[bi - 1], sym[bi], p, st[bi - 1], END(bi), max_rank, &pid[bi - 1]);
+        if (bi + 1 < m) rank[bi] = pair_rank(t, sym[bi], sym[bi + 1], p, st[bi], END(bi + 1), max_rank, &pid[bi]);
+#undef END
     }
     for (size_t i = 0; i < m; i++)
         if (tok_ids_push(out, sym[i], err)) return LMC_ENOMEM;
@@ -199,7 +215,7 @@ static int bpe_large(tok_encoder *e, const uint8_t *p, size_t n, uint32_t max_ra
     }
     uint32_t id = 0;
     for (size_t i = 0; i + 1 < n; i++) {
-        uint32_t r = pair_rank(t, sym[i], sym[i + 1], max_rank, &id);
+        uint32_t r = pair_rank(t, sym[i], sym[i + 1], p, i, i + 2, max_rank, &id);
         if (r != UINT32_MAX) h[hn++] = (uint64_t)r << 32 | i;
     }
     for (size_t i = hn / 2; i-- > 0;) heap_down(h, hn, i);
@@ -212,7 +228,7 @@ static int bpe_large(tok_encoder *e, const uint8_t *p, size_t n, uint32_t max_ra
         if (sym[pos] == TOK_NO_ID || nx[pos] < 0) continue;
         size_t j = (size_t)nx[pos];
         /* Stale entry: the pair at pos changed since it was pushed. */
-        if (pair_rank(t, sym[pos], sym[j], max_rank, &id) != r) continue;
+        if (pair_rank(t, sym[pos], sym[j], p, pos, nx[j] >= 0 ? (size_t)nx[j] : n, max_rank, &id) != r) continue;
         sym[pos] = id;
         sym[j] = TOK_NO_ID;
         nx[pos] = nx[j];
@@ -220,11 +236,12 @@ static int bpe_large(tok_encoder *e, const uint8_t *p, size_t n, uint32_t max_ra
         /* Each merge removes one symbol and pushes at most two entries; the heap stays within 2n. */
         if (pv[pos] >= 0) {
             size_t q = (size_t)pv[pos];
-            uint32_t r2 = pair_rank(t, sym[q], sym[pos], max_rank, &id);
+            uint32_t r2 = pair_rank(t, sym[q], sym[pos], p, q, nx[pos] >= 0 ? (size_t)nx[pos] : n, max_rank, &id);
             if (r2 != UINT32_MAX) heap_push(h, &hn, (uint64_t)r2 << 32 | q);
         }
         if (nx[pos] >= 0) {
-            uint32_t r2 = pair_rank(t, sym[pos], sym[nx[pos]], max_rank, &id);
+            size_t j2 = (size_t)nx[pos];
+            uint32_t r2 = pair_rank(t, sym[pos], sym[j2], p, pos, nx[j2] >= 0 ? (size_t)nx[j2] : n, max_rank, &id);
             if (r2 != UINT32_MAX) heap_push(h, &hn, (uint64_t)r2 << 32 | pos);
         }
     }
@@ -399,10 +416,37 @@ int tok_encode(tok_encoder *e, const void *text, size_t len, int allow_special, 
     return 0;
 }
 
-int tok_encode_prefix(tok_encoder *e, const void *text, size_t len, size_t stop, tok_ids *out, lmc_err *err) {
-    if (stop > len) stop = len;
+/* Length of the character at p[0] if a piece can never run from a newline into it: a complete, valid
+ * UTF-8 character that is never White_Space (printable ASCII; or lead byte C3-DF, E4-EF, F0-F4: no
+ * space lives there), except '/' (o200k's " ?[^\s\p{L}\p{N}]+[\r\n/]*" takes ".\n/" whole); else 0. */
+static size_t nonspace_char(const uint8_t *p, size_t n) {
+    if (n == 0) return 0;
+    uint8_t c = p[0];
+    if (c >= 0x21 && c <= 0x7E) return c == '/' ? 0 : 1;
+    if (!((c >= 0xC3 && c <= 0xDF) || (c >= 0xE4 && c <= 0xEF) || (c >= 0xF0 && c <= 0xF4))) return 0;
+    size_t k = utf8_char_len(c);
+    return k <= n && tok_utf8_valid_prefix(p, k) == k ? k : 0;
+}
+
+static int part(tok_encoder *e, const uint8_t *p, size_t len, size_t from, size_t to, const sink *k, lmc_err *err) {
+    if (to > len) to = len;
+    if (from >= to) return 0;
+    /* One character past the cut is all the look-ahead the patterns use at a safe split. */
+    size_t end = to < len ? to + nonspace_char(p + to, len - to) : len;
+    if (end == to) end = len; /* not a safe split: look at everything */
+    return encode_segment(e, p + from, end - from, to - from, k, err);
+}
+
+int tok_encode_part(tok_encoder *e, const void *text, size_t len, size_t from, size_t to, tok_ids *out,
+                    lmc_err *err) {
     sink k = {out, NULL, NULL};
-    return encode_segment(e, text, len, stop, &k, err);
+    return part(e, text, len, from, to, &k, err);
+}
+
+int tok_pretokenize_part(tok_encoder *e, const void *text, size_t len, size_t from, size_t to, tok_piece_fn fn,
+                         void *ctx, lmc_err *err) {
+    sink k = {NULL, fn, ctx};
+    return part(e, text, len, from, to, &k, err);
 }
 
 size_t tok_safe_split(const tok_tokenizer *t, const void *text, size_t len, size_t from) {
@@ -414,7 +458,7 @@ size_t tok_safe_split(const tok_tokenizer *t, const void *text, size_t len, size
         const uint8_t *nl = memchr(p + j, '\n', len - j);
         if (!nl) return len;
         size_t q = (size_t)(nl - p) + 1;
-        if (q < len && ((p[q] | 0x20) >= 'a' && (p[q] | 0x20) <= 'z')) return q;
+        if (q < len && nonspace_char(p + q, len - q)) return q;
         j = q;
     }
     return len;

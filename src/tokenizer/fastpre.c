@@ -8,13 +8,14 @@
  *
  * ASCII classes: L = [A-Za-z] (Lu = [A-Z], Ll = [a-z]; no Lt/Lm/Lo/M), N = [0-9],
  * S = [\t\n\v\f\r ], P = everything else below 0x80. */
+#include <pthread.h>
 #include "tokenizer/tok_internal.h"
 
 enum { C_P = 0, C_U, C_LO, C_N, C_S, C_NL, C_HI };
 
 /* Class of byte: C_NL is \r or \n (also in S). C_HI = non-ASCII. */
 static unsigned char cls[256];
-static int cls_ready;
+static pthread_once_t cls_once = PTHREAD_ONCE_INIT;
 
 static void init_cls(void) {
     for (int b = 0; b < 256; b++) {
@@ -27,7 +28,6 @@ static void init_cls(void) {
         else if (b == ' ' || (b >= 9 && b <= 13)) c = C_S;
         cls[b] = c;
     }
-    __atomic_store_n(&cls_ready, 1, __ATOMIC_RELEASE);
 }
 
 #define CL(i) ((i) < n ? cls[p[i]] : 255) /* 255 = end of subject */
@@ -193,8 +193,9 @@ static size_t o200k(const uint8_t *p, size_t n, size_t i) {
     return whitespace(p, n, i, TOK_PAT_O200K);
 }
 
+void tok_fast_init(void) { pthread_once(&cls_once, init_cls); }
+
 size_t tok_fast_match(int kind, const uint8_t *p, size_t n, size_t i) {
-    if (!__atomic_load_n(&cls_ready, __ATOMIC_ACQUIRE)) init_cls();
     switch (kind) {
     case TOK_PAT_GPT2: return gpt2(p, n, i);
     case TOK_PAT_CL100K: return cl100k(p, n, i);

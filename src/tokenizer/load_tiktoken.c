@@ -75,6 +75,13 @@ int tok_load_tiktoken_mem(tok_tokenizer **out, const char *data, size_t len, con
     if (!t) return LMC_ENOMEM;
     t->source = TOK_SRC_TIKTOKEN;
     t->whole_piece_first = 1;
+    /* Size the token map once: one token per line. */
+    size_t lines = 1;
+    for (const char *q = data; (q = memchr(q, '\n', len - (size_t)(q - data))); q++) lines++;
+    if (tok_reserve(t, 0, lines, 0, err)) {
+        tok_free(t);
+        return err ? err->code : LMC_ENOMEM;
+    }
     uint8_t *buf = NULL;
     size_t bufcap = 0;
     const uint8_t *p = (const uint8_t *)data;
@@ -144,11 +151,7 @@ int tok_load_tiktoken_mem(tok_tokenizer **out, const char *data, size_t len, con
     }
     free(buf);
     buf = NULL;
-    tok_finish_bytes(t);
-    if (tok_pairs_from_ranks(t, err)) {
-        rc = err ? err->code : LMC_ENOMEM;
-        goto fail;
-    }
+    t->rank_by_bytes = 1;
     const char *enc = name_from_path(name);
     const char *pat = pattern;
     if (pattern && tok_pattern_by_name(pattern, NULL)) enc = pattern;

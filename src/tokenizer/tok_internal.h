@@ -42,6 +42,7 @@ struct tok_tokenizer {
     uint32_t byte_id[256];   /* token of each single byte (TOK_NO_ID if none) */
     tok_special_tok *specials;
     size_t n_specials;
+    int rank_by_bytes;       /* rank file: rank of a pair = id of the concatenated bytes (no pair table) */
     int whole_piece_first;   /* look the whole piece up before merging (tiktoken, ignore_merges) */
     int add_prefix_space;    /* HF ByteLevel add_prefix_space */
     tok_source source;
@@ -63,6 +64,7 @@ int tok_finalize(tok_tokenizer *t, lmc_err *err);
 /* Set pair (a, b) -> (rank, id); an existing pair is overwritten. */
 int tok_pair_set(tok_tokenizer *t, uint32_t a, uint32_t b, uint32_t rank, uint32_t id, lmc_err *err);
 static inline const tok_pair *tok_pair_get(const tok_tokenizer *t, uint32_t a, uint32_t b) {
+    if (!t->pmap) return NULL;
     uint64_t key = (uint64_t)a << 32 | b;
     uint64_t h = key * 0x9E3779B97F4A7C15ull;
     h ^= h >> 29;
@@ -76,8 +78,6 @@ int tok_merge_append(tok_tokenizer *t, uint32_t a, uint32_t b, uint32_t id, lmc_
 int tok_add_special(tok_tokenizer *t, const char *text, size_t len, uint32_t id, int special, lmc_err *err);
 /* After tokens are added: fill byte_id. */
 void tok_finish_bytes(tok_tokenizer *t);
-/* Build the pair table from ranks (tiktoken rule: rank = id of the concatenation). */
-int tok_pairs_from_ranks(tok_tokenizer *t, lmc_err *err);
 /* Build the pair table from the explicit merge list (rank = index). */
 int tok_pairs_from_merges(tok_tokenizer *t, lmc_err *err);
 /* Derive the explicit merge list from ranks (for saving a rank file as tokenizer.json). */
@@ -93,4 +93,6 @@ uint64_t tok_hash_bytes(const uint8_t *p, size_t n);
 
 /* fastpre.c: end of the match of a named pattern at p[i], or 0 if PCRE2 must decide. */
 size_t tok_fast_match(int kind, const uint8_t *p, size_t n, size_t i);
+/* Build the byte class table (once per process; tok_encoder_new calls it). */
+void tok_fast_init(void);
 #endif

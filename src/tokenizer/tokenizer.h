@@ -4,13 +4,14 @@
  * Exactness: encoding is token-for-token equal to tiktoken for its rank files and to HF tokenizers for
  * byte-level BPE tokenizer.json files (see docs/tokenizer.md for the rules and what is checked).
  *
- * One merge table serves both formats: a hash map from an adjacent token pair (left id, right id) to
- * (rank, merged id). Lower rank merges first; ties go to the leftmost pair.
- *   - tokenizer.json: rank = index of the merge in model.merges.
- *   - .tiktoken: every split of every token t into two tokens (a, b) with a+b == t is a pair of rank
- *     rank(t). This is exactly tiktoken's rank-by-concatenated-bytes rule.
- * The explicit merge list (one (a, b) -> id per rank) is kept too, so canonicality checks and
- * vocabulary extension (appending merges with ranks above all others) fit without a new structure.
+ * Merge rule: repeatedly merge the adjacent pair of lowest rank (leftmost on ties).
+ *   - tokenizer.json: a hash map from the pair (left id, right id) to (rank, merged id); rank = index
+ *     of the merge in model.merges.
+ *   - .tiktoken: rank of a pair = rank (= id) of the token equal to the concatenated bytes, looked up
+ *     by bytes: exactly tiktoken's rule, and nothing to build at load time.
+ * The explicit merge list (merge_a/merge_b/merge_id in rank order; derived for a rank file when it is
+ * saved) is the one structure canonicality checks and vocabulary extension (merges appended with
+ * ranks above all others) build on.
  *
  * Invalid UTF-8: the input is split into maximal valid UTF-8 runs and single invalid bytes; each run is
  * pre-tokenized by the regex on its own, each invalid byte is a piece of its own. decode(encode(x)) == x
@@ -82,13 +83,16 @@ void tok_encoder_set_fast(tok_encoder *e, int on);
  * text (tiktoken's encode_ordinary); 1: every special/added token string is its id. */
 int tok_encode(tok_encoder *e, const void *text, size_t len, int allow_special, tok_ids *out,
                lmc_err *err);
-/* Encode only the pieces that start before `stop` (<= len); the bytes after it are look-ahead.
- * Used to encode one part of a long document: `stop` must be a piece boundary (see
- * tok_safe_split). */
-int tok_encode_prefix(tok_encoder *e, const void *text, size_t len, size_t stop, tok_ids *out,
-                      lmc_err *err);
-/* A position p in [from, len) at which every named pattern always has a piece boundary ("\n" followed
- * by an ASCII letter), or `len` when there is none or the pattern is not a named one. */
+/* Encode the part [from, to) of a document text[0..len): the pieces that start in it, with the
+ * look-ahead past `to` the patterns need. from and to must be 0, len, or tok_safe_split positions;
+ * encoding consecutive parts then gives exactly the ids of encoding the whole (special tokens as
+ * text). Used to split long documents over threads. */
+int tok_encode_part(tok_encoder *e, const void *text, size_t len, size_t from, size_t to, tok_ids *out,
+                    lmc_err *err);
+/* The first position p >= max(from, 1) where every named pattern always has a piece boundary: p
+ * follows "\n" and starts a printable ASCII character other than '/' or a non-space UTF-8 character
+ * (lead byte C3-DF, E4-EF or F0-F4, complete and valid). Returns len when there is none, or when the pattern is
+ * not one of gpt2 / cl100k_base / o200k_base. */
 size_t tok_safe_split(const tok_tokenizer *t, const void *text, size_t len, size_t from);
 
 /* Documents of an input file: a plain-text file is one document; "*.jsonl" / "*.ndjson" (also .gz,
@@ -97,6 +101,9 @@ typedef struct tok_docs tok_docs;
 int tok_docs_open(tok_docs **d, const char *path, const char *field, lmc_err *err);
 /* 1 with the next document (valid until the next call), 0 at the end, <0 on error. */
 int tok_docs_next(tok_docs *d, const char **text, size_t *len, lmc_err *err);
+/* 1 when returned documents stay valid until tok_docs_close (plain text), 0 when only until the
+ * next call (JSONL). */
+int tok_docs_stable(const tok_docs *d);
 /* Bytes of the (decompressed) input consumed so far. */
 uint64_t tok_docs_bytes(const tok_docs *d);
 void tok_docs_close(tok_docs *d);
@@ -116,6 +123,9 @@ int tok_encode_to_shard(const tok_tokenizer *t, const char *const *inputs, int n
 /* Pre-tokenize only: call fn for each piece (same pieces tok_encode merges, in order). */
 typedef int (*tok_piece_fn)(void *ctx, const uint8_t *piece, size_t len, lmc_err *err);
 int tok_pretokenize(tok_encoder *e, const void *text, size_t len, tok_piece_fn fn, void *ctx, lmc_err *err);
+/* The pieces tok_encode_part would merge. */
+int tok_pretokenize_part(tok_encoder *e, const void *text, size_t len, size_t from, size_t to, tok_piece_fn fn,
+                         void *ctx, lmc_err *err);
 
 /* Append the bytes of `n` ids to `out`. An id without a token is an error naming its index. */
 int tok_decode(const tok_tokenizer *t, const uint32_t *ids, size_t n, lmc_buf *out, lmc_err *err);

@@ -624,14 +624,14 @@ int tok_train_files(const tok_train_opts *o, const char *const *inputs, int n_in
             const char *text;
             size_t len;
             char **own = NULL;
-            size_t batch_bytes = 0;
+            size_t own_cap = 0, batch_bytes = 0;
             while (!rc && (rc = tok_docs_next(d, &text, &len, err)) == 1) {
                 rc = 0;
-                if (n == cap) {
-                    cap = cap ? cap * 2 : 4096;
-                    const char **sq = realloc(seqs, cap * sizeof *sq);
-                    size_t *ln = realloc(lens, cap * sizeof *ln);
-                    char **ow = realloc(own, cap * sizeof *ow);
+                if (n == cap || n == own_cap) {
+                    size_t c2 = (cap > own_cap ? cap : own_cap) * 2 + 4096;
+                    const char **sq = realloc(seqs, c2 * sizeof *sq);
+                    size_t *ln = realloc(lens, c2 * sizeof *ln);
+                    char **ow = realloc(own, c2 * sizeof *ow);
                     if (sq) seqs = sq;
                     if (ln) lens = ln;
                     if (ow) own = ow;
@@ -639,6 +639,7 @@ int tok_train_files(const tok_train_opts *o, const char *const *inputs, int n_in
                         rc = oom(err);
                         break;
                     }
+                    cap = own_cap = c2;
                 }
                 own[n] = malloc(len + 1);
                 if (!own[n]) {

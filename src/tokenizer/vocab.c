@@ -229,10 +229,18 @@ int tok_finalize(tok_tokenizer *t, lmc_err *err) {
     if (!t->byte_pairs) return lmc_errf(err, LMC_ENOMEM, "out of memory");
     for (int a = 0; a < 256; a++)
         for (int b = 0; b < 256; b++) {
-            const tok_pair *p = t->byte_id[a] == TOK_NO_ID || t->byte_id[b] == TOK_NO_ID || !t->pmap
-                                    ? NULL
-                                    : tok_pair_get(t, t->byte_id[a], t->byte_id[b]);
-            t->byte_pairs[a * 256 + b] = p ? (uint64_t)p->rank << 32 | p->id : UINT64_MAX;
+            uint64_t v = UINT64_MAX;
+            if (t->byte_id[a] != TOK_NO_ID && t->byte_id[b] != TOK_NO_ID) {
+                if (t->rank_by_bytes) {
+                    uint8_t two[2] = {(uint8_t)a, (uint8_t)b};
+                    uint32_t x = tok_lookup(t, two, 2);
+                    if (x != TOK_NO_ID) v = (uint64_t)x << 32 | x;
+                } else {
+                    const tok_pair *p = tok_pair_get(t, t->byte_id[a], t->byte_id[b]);
+                    if (p) v = (uint64_t)p->rank << 32 | p->id;
+                }
+            }
+            t->byte_pairs[a * 256 + b] = v;
         }
     return 0;
 }
@@ -242,23 +250,6 @@ void tok_finish_bytes(tok_tokenizer *t) {
         uint8_t c = (uint8_t)b;
         t->byte_id[b] = tok_lookup(t, &c, 1);
     }
-}
-
-int tok_pairs_from_ranks(tok_tokenizer *t, lmc_err *err) {
-    if (tok_reserve(t, t->n_vocab, t->n_tokens, (size_t)t->n_tokens * 4, err)) return err ? err->code : LMC_ENOMEM;
-    for (uint32_t id = 0; id < t->n_vocab; id++) {
-        if (t->off[id] == UINT64_MAX || t->len[id] < 2) continue;
-        const uint8_t *p = t->blob + t->off[id];
-        uint32_t n = t->len[id];
-        for (uint32_t k = 1; k < n; k++) {
-            uint32_t a = tok_lookup(t, p, k);
-            if (a == TOK_NO_ID) continue;
-            uint32_t b = tok_lookup(t, p + k, n - k);
-            if (b == TOK_NO_ID) continue;
-            if (tok_pair_set(t, a, b, id, id, err)) return err ? err->code : LMC_ENOMEM;
-        }
-    }
-    return 0;
 }
 
 int tok_pairs_from_merges(tok_tokenizer *t, lmc_err *err) {

@@ -92,11 +92,12 @@ static void gopher_quality(void) {
     KEEP(c, buf);
     snprintf(buf, sizeof buf, "%s %s", words(11, "a#b"), words(89, "word"));
     DROP(c, buf, "too_many_hashes");
-    snprintf(buf, sizeof buf, "%s %s", words(10, "a...b"), words(90, "word"));
+    /* ellipses per word: "so..." is two tokens ("so", "..."); 100 tokens with 10 / 11 ellipses */
+    snprintf(buf, sizeof buf, "%s %s", words(10, "so..."), words(80, "word"));
     KEEP(c, buf);
-    snprintf(buf, sizeof buf, "%s %s", words(10, "a\xE2\x80\xA6" "b"), words(91, "word"));
+    snprintf(buf, sizeof buf, "%s %s", words(10, "so\xE2\x80\xA6"), words(80, "word"));
     KEEP(c, buf);
-    snprintf(buf, sizeof buf, "%s a\xE2\x80\xA6" "b %s", words(10, "a...b"), words(89, "word"));
+    snprintf(buf, sizeof buf, "%s so\xE2\x80\xA6 %s", words(10, "so..."), words(78, "word"));
     DROP(c, buf, "too_many_ellipsis");
     /* bullet lines 90 %: 100 lines */
     c = only(G, S, "max_bullet_lines_ratio", -1);

@@ -254,7 +254,7 @@ static void test_writer(void) {
             "{\"text\":\"plain \\\"q\\\"\\n\"}\n"
             "{\"b\": 1,  \"text\": \"hi\" ,\"lmc_reason\":\"r/x\"}\n"
             "{\"k\":\"v\"}\n"
-            "{\"b\":1,\"text\":\"new\"}\n";
+            "{\"b\": 1,  \"text\": \"new\" }  \n";
         CHECK_MSG(len == strlen(want) && memcmp(out, want, len) == 0, "got:\n%.*s", (int)len, out);
         free(out);
     }

@@ -86,7 +86,7 @@ static void test_pipeline(void) {
     write_corpus();
     FILE *f = fopen(pathf("p.yaml"), "w");
     fprintf(f,
-            "inputs: [%s]\n"
+            "inputs: [%s]\n"  /* a glob pattern */
             "output: %s\n"
             "rejected: %s\n"
             "report: %s\n"
@@ -98,7 +98,7 @@ static void test_pipeline(void) {
             "  - decontaminate: {eval: [%s], window: 50, min_slice: 20}\n"
             "  - stats:\n"
             "  - dedup: {ngram: 5}\n",
-            pathf("corpus.jsonl"), pathf("p_out.jsonl.zst"), pathf("p_rej.jsonl"), pathf("p_rep.json"), pathf("eval.txt"));
+            pathf("corpu?.jsonl"), pathf("p_out.jsonl.zst"), pathf("p_rej.jsonl"), pathf("p_rep.json"), pathf("eval.txt"));
     fclose(f);
     char cmd[16384];
     snprintf(cmd, sizeof cmd, "%s --quiet data pipeline %s 2>/dev/null", bin, pathf("p.yaml"));
@@ -139,6 +139,12 @@ static void test_pipeline(void) {
     CHECK_STR_CONTAINS(rj, "\"lmc_reason\":\"gopher-");
     CHECK_STR_CONTAINS(rj, "\"lmc_reason\":\"dedup/");
     free(rj);
+    /* same bytes with 1 and 2 threads */
+    snprintf(cmd, sizeof cmd, "%s --quiet data pipeline --threads 1 %s 2>/dev/null && cp %s %s && "
+             "%s --quiet data pipeline --threads 2 %s 2>/dev/null && cmp -s %s %s",
+             bin, pathf("p.yaml"), pathf("p_out.jsonl.zst"), pathf("t1.jsonl.zst"), bin, pathf("p.yaml"),
+             pathf("p_out.jsonl.zst"), pathf("t1.jsonl.zst"));
+    CHECK_EQ_INT(system(cmd), 0);
     /* a bad pipeline file: a clear error naming the problem */
     f = fopen(pathf("bad.yaml"), "w");
     fprintf(f, "inputs: [x.jsonl]\noutput: y.jsonl\nstages:\n  - dedup: {}\n  - filter: {}\n");

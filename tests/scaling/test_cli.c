@@ -82,6 +82,7 @@ int main(void) {
         CHECK_CLOSE(num(fj, "alpha"), 0.3876, 0.002, 0); /* SciPy's optimum on this file (fixture) */
         json_t *bs = json_object_get(fj, "bootstrap");
         CHECK_EQ_INT(json_integer_value(json_object_get(bs, "K")), 16);
+        CHECK(num(json_object_get(bs, "se"), "alpha") > 0 && num(json_object_get(bs, "se"), "alpha") < 0.2);
         json_t *ci = json_object_get(bs, "alpha");
         CHECK(json_array_size(ci) == 2 && num(fj, "alpha") > json_number_value(json_array_get(ci, 0)) - 1e-9 &&
               num(fj, "alpha") < json_number_value(json_array_get(ci, 1)) + 1e-9);
@@ -98,6 +99,18 @@ int main(void) {
         CHECK_EQ_INT(circles, 48 + 6); /* the runs and the legend */
         free(txt);
     }
+
+    /* --holdout: fit without the largest-FLOP runs, report the extrapolation error */
+    CHECK_EQ_INT(run("%s scaling fit %s --json --holdout 0.25 > %s/ho.json", bin, synth, dir), 0);
+    json_t *ho = load_json("ho.json");
+    if (ho) {
+        json_t *h = json_object_get(ho, "holdout");
+        CHECK_EQ_INT(json_integer_value(json_object_get(h, "n")), 12);
+        CHECK_EQ_INT(json_integer_value(json_object_get(ho, "n_runs")), 36);
+        CHECK(num(h, "mean_abs_rel") > 0 && num(h, "mean_abs_rel") < 0.05);
+        json_decref(ho);
+    }
+    CHECK_EQ_INT(run("%s scaling fit %s --holdout 0.95 2>/dev/null", bin, synth), 1);
 
     /* predict: given (N, D); compute-optimal for C; C with N. */
     CHECK_EQ_INT(run("%s scaling predict --fit %s --params 1e9 --tokens 2e10 --json > %s/p1.json", bin, fpath, dir), 0);
@@ -178,6 +191,8 @@ int main(void) {
             char *cy = lmc_path_join(rd, "config.yaml"), *mj = lmc_path_join(rd, "metrics.jsonl");
             CHECK(lmc_json_save_file(y, cy, &e2) == 0); /* JSON is YAML */
             int64_t steps = inum(y, "train", "steps");
+            CHECK_EQ_INT(inum(y, "train", "warmup_steps"), llround(0.05 * (double)steps));
+            CHECK_EQ_INT(inum(y, "train", "eval_every"), steps);
             lmc_buf m = {0};
             double vl = scaling_law_loss(&(scaling_law){1.8, 400, 2000, 0.34, 0.37}, N, D);
             lmc_buf_printf(&m, NULL, "{\"step\":1,\"loss\":9.1,\"lr\":1e-4,\"grad_norm\":1.2,\"tokens_per_s\":1000,\"mfu\":0.1}\n");
@@ -268,6 +283,25 @@ int main(void) {
     CHECK_STR_CONTAINS(txt, want);
     CHECK_STR_CONTAINS(txt, "not a multiple of n_head");
     free(txt);
+    /* --fit centres the sweep on N*(C) of the fit instead of 20 tokens/param */
+    CHECK_EQ_INT(run("%s scaling plan --flops 1e19 --fit %s -o %s/s6 --span 2 > /dev/null", bin, fpath, dir), 0);
+    {
+        scaling_alloc al;
+        double Nc, Dc;
+        CHECK(scaling_law_alloc(&law, &al, &err) == 0);
+        scaling_optimal(&al, 1e19, &Nc, &Dc);
+        txt = slurp("s6/plan.csv");
+        int rows = 0;
+        for (char *q = txt ? strchr(txt, '\n') : NULL; q && q[1]; q = strchr(q + 1, '\n')) {
+            int L, h, d;
+            CHECK(sscanf(strchr(q + 1, ',') + 1, "%*[^,],%d,%d,%d", &L, &h, &d) == 3);
+            double N = scaling_shape_params(&(scaling_shape){L, h, d});
+            CHECK_MSG(N >= Nc / 2 && N <= Nc * 2, "N %g outside [N*/2, 2N*] with N* = %g", N, Nc);
+            rows++;
+        }
+        CHECK(rows >= 3);
+        free(txt);
+    }
     /* a budget no shape fits */
     CHECK_EQ_INT(run("%s scaling plan --flops 1e30 -o %s/s4 2> %s/err.txt", bin, dir, dir), 1);
     txt = slurp("err.txt");

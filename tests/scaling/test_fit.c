@@ -130,7 +130,33 @@ int main(void) {
     bad.alpha = 0;
     CHECK(scaling_law_alloc(&bad, &al, &err) == LMC_EINVAL);
 
-    /* 6. Too few runs for five parameters. */
+    /* 6. Holdout split by FLOPs, and the error of a law on runs: exact law -> zero error; fitting the
+     * noiseless runs without the top 20% still extrapolates to them within 1e-3. */
+    synth(&r, 8, 8, 0, 1);
+    scaling_runs rf, rh;
+    CHECK(scaling_runs_split_top_flops(&r, 0.2, &rf, &rh, &err) == 0);
+    CHECK_EQ_INT(rh.n, 13); /* ceil(0.2 * 64) */
+    CHECK_EQ_INT(rf.n + rh.n, 64);
+    double fmax_fit = 0, fmin_hold = INFINITY;
+    for (size_t i = 0; i < rf.n; i++) fmax_fit = fmax(fmax_fit, rf.flops[i]);
+    for (size_t i = 0; i < rh.n; i++) fmin_hold = fmin(fmin_hold, rh.flops[i]);
+    CHECK(fmax_fit <= fmin_hold);
+    scaling_eval ev;
+    CHECK(scaling_law_eval(&truth, &rh, &ev) == 0);
+    CHECK(ev.mean_abs_rel < 1e-14 && ev.rms_log < 1e-14);
+    CHECK(scaling_fit_grid(&rf, &oc, &fit, &err) == 0);
+    CHECK(scaling_law_eval(&fit.law, &rh, &ev) == 0);
+    CHECK(ev.mean_abs_rel < 1e-3 && fabs(ev.max_rel) < 1e-3);
+    scaling_law off = truth;
+    off.E += 0.1;
+    CHECK(scaling_law_eval(&off, &rh, &ev) == 0);
+    CHECK(ev.mean_rel > 0 && ev.max_rel > 0);
+    scaling_runs_free(&rf);
+    scaling_runs_free(&rh);
+    CHECK(scaling_runs_split_top_flops(&r, 1.0, &rf, &rh, &err) == LMC_EINVAL);
+    scaling_runs_free(&r);
+
+    /* 7. Too few runs for five parameters. */
     synth(&r, 2, 2, 0, 1);
     CHECK(scaling_fit_grid(&r, &o, &fit, &err) == LMC_EINVAL);
     CHECK_STR_CONTAINS(err.msg, "at least 5");

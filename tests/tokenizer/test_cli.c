@@ -125,6 +125,38 @@ int main(void) {
     free(es);
     CHECK_EQ_INT(run("encode -t %s --special maybe small.txt 2> /dev/null", tokp, NULL), 2);
 
+    /* Compressed inputs (.gz, .zst) decode to the same documents. */
+    if (system("command -v gzip > /dev/null && command -v zstd > /dev/null") == 0) {
+        char cmd2[8192];
+        snprintf(cmd2, sizeof cmd2, "cd %s && gzip -c small.txt > small.txt.gz && zstd -q -c docs.jsonl > docs.jsonl.zst", tmp);
+        CHECK(system(cmd2) == 0);
+        CHECK_EQ_INT(run("encode -t %s -o z.bin small.txt.gz docs.jsonl.zst%s", tokp, ""), 0);
+        CHECK_EQ_INT(run("encode -t %s -o p.bin small.txt docs.jsonl%s", tokp, ""), 0);
+        size_t lz, lp;
+        char *bz = slurp("z.bin", &lz), *bp = slurp("p.bin", &lp);
+        CHECK(bz && bp && lz == lp && !memcmp(bz, bp, lz));
+        free(bz);
+        free(bp);
+    }
+
+    /* train: two JSONL inputs and a plain-text file; the result loads, encodes and round-trips. */
+    CHECK_EQ_INT(run("train -o trained.json --vocab-size 300 --special '<|endoftext|>' --threads 2 docs.jsonl docs.jsonl small.txt%s%s", "", ""), 0);
+    CHECK_EQ_INT(run("info -t trained.json > info.txt%s%s", "", ""), 0);
+    char *info = slurp("info.txt", &le);
+    CHECK_STR_CONTAINS(info, "tokenizer.json");
+    CHECK_STR_CONTAINS(info, "<|endoftext|>");
+    free(info);
+    CHECK_EQ_INT(run("encode -t trained.json --ids small.txt > ids2.txt%s%s", "", ""), 0);
+    CHECK_EQ_INT(run("decode -t trained.json ids2.txt > small2.back%s%s", "", ""), 0);
+    sb = slurp("small2.back", &lsb);
+    CHECK(sb && lsb == 29 && !memcmp(sb, "Hello world, it's 3 o'clock.\n", 29));
+    free(sb);
+    CHECK_EQ_INT(run("train -o t2.json --vocab-size 257 --special a --special b small.txt 2> err.txt%s%s", "", ""), 1);
+    es = slurp("err.txt", &le);
+    CHECK_STR_CONTAINS(es, "vocab size");
+    free(es);
+    CHECK_EQ_INT(run("decode -t %s --shard missing.bin 2> err.txt%s", tokp, ""), 1);
+
     tok_ids_free(&ids);
     tok_encoder_free(e);
     tok_free(tk);

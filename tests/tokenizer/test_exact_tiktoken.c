@@ -5,6 +5,24 @@
 #include "test.h"
 #include "tok_test_util.h"
 
+/* Piece boundaries as absolute offsets (pieces point into the text). */
+typedef struct spans {
+    const uint8_t *base;
+    size_t *v, n, cap;
+} spans;
+
+static int add_span(void *ctx, const uint8_t *p, size_t n, lmc_err *err) {
+    spans *s = ctx;
+    (void)err;
+    if (s->n + 2 > s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 1024;
+        s->v = realloc(s->v, s->cap * sizeof *s->v);
+    }
+    s->v[s->n++] = (size_t)(p - s->base);
+    s->v[s->n++] = (size_t)(p - s->base) + n;
+    return 0;
+}
+
 static void check_parts(tok_tokenizer *t, tok_encoder *e, const char *s, size_t len, const tok_ids *whole,
                         const char *what) {
     tok_ids parts = {0};
@@ -12,14 +30,26 @@ static void check_parts(tok_tokenizer *t, tok_encoder *e, const char *s, size_t 
     size_t from = 0;
     int ok = 1;
     while (from < len && ok) {
-        size_t cut = tok_safe_split(t, s, len, from + 37);
-        size_t sub = cut < len ? cut + 1 : len;
-        ok = tok_encode_prefix(e, s + from, sub - from, cut - from, &parts, &err) == 0;
+        size_t cut = tok_safe_split(t, s, len, from + 1);
+        ok = tok_encode_part(e, s, len, from, cut, &parts, &err) == 0;
         from = cut;
     }
     CHECK_MSG(ok && parts.n == whole->n && (!parts.n || !memcmp(parts.v, whole->v, parts.n * 4)),
               "%s: encoding in parts differs from encoding whole", what);
     tok_ids_free(&parts);
+    /* The pieces too (different pieces can merge to the same ids, hiding a wrong cut). */
+    spans a = {(const uint8_t *)s, NULL, 0, 0}, b = {(const uint8_t *)s, NULL, 0, 0};
+    CHECK(tok_pretokenize_part(e, s, len, 0, len, add_span, &a, &err) == 0);
+    from = 0;
+    while (from < len) {
+        size_t cut = tok_safe_split(t, s, len, from + 1);
+        CHECK(tok_pretokenize_part(e, s, len, from, cut, add_span, &b, &err) == 0);
+        from = cut;
+    }
+    CHECK_MSG(a.n == b.n && (!a.n || !memcmp(a.v, b.v, a.n * sizeof *a.v)), "%s: pieces in parts differ from whole",
+              what);
+    free(a.v);
+    free(b.v);
 }
 
 int main(void) {
@@ -59,6 +89,25 @@ int main(void) {
             tok_ids_free(&ids);
         }
         printf("%s: %d/%zu corpus texts equal to tiktoken\n", names[k], equal, json_array_size(texts));
+        {
+            /* All texts joined by newlines (plus spaces before newlines before non-ASCII letters), cut at
+             * every safe split: the parts must encode to the ids of the whole. */
+            lmc_buf all = {0};
+            static const char *extra[] = {"x  \n\xE6\x97\xA5\xE6\x9C\xAC", "a \t\n\n \xD0\x9F\xD1\x80\xD0\xB8",
+                                          "end.\n\xC3\xA9" "t\xC3\xA9", "q\r\n\xF0\x9F\x91\x8D ok", "z \n\xE2\x80\x83" "em", "x.\n/y", "!!\n//c", "a;\n\r\n/"};
+            for (size_t i = 0; i < json_array_size(texts); i++) {
+                lmc_buf_append(&all, json_string_value(json_array_get(texts, i)),
+                               json_string_length(json_array_get(texts, i)), &err);
+                lmc_buf_append(&all, i % 3 ? "\n" : "  \n", i % 3 ? 1 : 3, &err);
+                const char *x = extra[i % 8];
+                lmc_buf_append(&all, x, strlen(x), &err);
+            }
+            tok_ids whole = {0};
+            CHECK(tok_encode(e, all.data, all.len, 0, &whole, &err) == 0);
+            check_parts(t, e, all.data, all.len, &whole, names[k]);
+            tok_ids_free(&whole);
+            lmc_buf_free(&all);
+        }
         const json_t *gens = json_object_get(fx, "generated");
         const json_t *gw = json_object_get(json_object_get(fx, "generated_ids"), names[k]);
         for (size_t g = 0; g < json_array_size(gens); g++) {

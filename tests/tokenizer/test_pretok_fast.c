@@ -1,6 +1,7 @@
 /* The ASCII fast path of pre-tokenization (fastpre.c) gives exactly PCRE2's pieces: random text of
  * ASCII of every class mixed with non-ASCII letters, marks, digits and spaces, for gpt2, cl100k_base
- * and o200k_base, split with the fast path on and off. */
+ * and o200k_base, split with the fast path on and off. And cutting the text at every tok_safe_split
+ * position gives the same pieces as splitting it whole. */
 #include "test.h"
 #include "tok_test_util.h"
 
@@ -31,7 +32,7 @@ static uint32_t rnd(void) {
 int main(void) {
     static const char *frags[] = {
         "a", "b", "z", "A", "Q", "Z", "hello", "World", "HTTP", "camelCase", "0", "7", "42", "12345", " ", " ", "  ",
-        "\t", "\n", "\r", "\r\n", "\v", "\f", "'", "'s", "'S", "'t", "'LL", "'ll", "'ve", "'Re", "'d", "'m", "'x", ".",
+        "\t", "\n", "\n", "\n/", ".\n", "\r", "\r\n", "\v", "\f", "'", "'s", "'S", "'t", "'LL", "'ll", "'ve", "'Re", "'d", "'m", "'x", ".",
         ",", "!", "?", "/", "//", "-", "_", "\"", "(", ")", "#", "\x01", "\x1f", "\x7f", "~", "é", "É", "ſ", "\xE2\x84\xAA",
         "\xC2\xA0", "\xC2\x85", "\xE2\x80\xA8", "\xE3\x80\x80", "日本", "\xCC\x81", "٣", "²", "👍", "🏽", "ǅ", "ʰ", "…",
         "—", "«", "ß", "İ", "ﬁ"};
@@ -49,7 +50,7 @@ int main(void) {
         tok_encoder *fast, *slow;
         CHECK(tok_encoder_new(&fast, t, &err) == 0 && tok_encoder_new(&slow, t, &err) == 0);
         tok_encoder_set_fast(slow, 0);
-        int bad = 0;
+        int bad = 0, bad_parts = 0;
         for (int it = 0; it < 20000; it++) {
             uint8_t buf[600];
             size_t n = 0, want = rnd() % 40;
@@ -77,8 +78,26 @@ int main(void) {
                 fprintf(stderr, "\n");
             }
             CHECK(same);
+            /* Cutting at every safe split gives the same pieces (what -o does to long documents). */
+            static pieces c;
+            c.n = 0;
+            c.base = buf;
+            size_t from = 0;
+            while (from < n) {
+                size_t cut = tok_safe_split(t, buf, n, from + 1);
+                CHECK(tok_pretokenize_part(fast, buf, n, from, cut, collect, &c, &err) == 0);
+                from = cut;
+            }
+            int same_parts = a.n == c.n && !memcmp(a.off, c.off, a.n * sizeof a.off[0]) &&
+                             !memcmp(a.len, c.len, a.n * sizeof a.len[0]);
+            if (!same_parts && bad_parts++ < 3) {
+                fprintf(stderr, "%s: pieces differ when cut at safe splits: \"", names[k]);
+                for (size_t i = 0; i < n; i++) fprintf(stderr, buf[i] >= 32 && buf[i] < 127 ? "%c" : "\\x%02x", buf[i]);
+                fprintf(stderr, "\"\n");
+            }
+            CHECK(same_parts);
         }
-        printf("%s: %d of 20000 random texts differ\n", names[k], bad);
+        printf("%s: %d of 20000 random texts differ (fast path), %d (safe splits)\n", names[k], bad, bad_parts);
         tok_encoder_free(fast);
         tok_encoder_free(slow);
         tok_free(t);
