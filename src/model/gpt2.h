@@ -88,7 +88,8 @@ typedef struct gpt2_model {
 
 enum { GPT2_PROF_ENCODER, GPT2_PROF_LAYERNORM, GPT2_PROF_MATMUL, GPT2_PROF_ATTENTION, GPT2_PROF_GELU,
        GPT2_PROF_RESIDUAL, GPT2_PROF_LMHEAD, GPT2_PROF_XENT, GPT2_PROF_OPTIM, GPT2_PROF_GRADS, GPT2_PROF_N };
-/* "fwd:matmul"-style names are split by the caller; this is the kernel family name. */
+/* Kernel family name of a profile slot ("matmul", "attention", ...; forward and backward together).
+ * Bias and residual adds are fused into the GEMMs, so "residual" stays 0 and counts under "matmul". */
 const char *gpt2_prof_name(int i);
 
 /* Allocate a model with zeroed parameters (gradients and optimizer state not yet allocated). */

@@ -49,12 +49,19 @@ static void gemm_split(int ta, int tb, int M, int N, int K, float alpha, const f
         cblas_sgemm(CblasRowMajor, TA, TB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
+    /* Up to 4 parts per thread (each at least 256 rows/columns), handed out dynamically: on a shared
+     * machine a thread whose core is busy with another process does fewer parts instead of stalling the
+     * whole GEMM. Each part is one fixed BLAS call, so results do not depend on who computes it. */
     int split_m = M >= N;
     int len = split_m ? M : N;
-    int chunk = (len + nt - 1) / nt;
+    int want = len / 256;
+    if (want > 4 * nt) want = 4 * nt;
+    if (want < nt) want = nt;
+    int chunk = (len + want - 1) / want;
     chunk = (chunk + 63) / 64 * 64;
     int nparts = (len + chunk - 1) / chunk;
-#pragma omp parallel for schedule(static, 1) num_threads(nparts)
+    int nthr = nparts < nt ? nparts : nt;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthr)
     for (int p = 0; p < nparts; p++) {
         int s0 = p * chunk, n = len - s0 < chunk ? len - s0 : chunk;
         if (split_m) {
