@@ -69,7 +69,20 @@ int tok_save_hf_json(const tok_tokenizer *tc, const char *path, lmc_err *err) {
     for (uint32_t r = 0; r < t->n_merges; r++) {
         char *a = bytelevel_encode(t->blob + t->off[t->merge_a[r]], t->len[t->merge_a[r]]);
         char *b = bytelevel_encode(t->blob + t->off[t->merge_b[r]], t->len[t->merge_b[r]]);
-        json_t *pair = a && b ? json_pack("[s, s]", a, b) : NULL;
+        /* Merges as legacy "a b" strings: every version of HF tokenizers reads them (the [a, b]
+         * pair form needs tokenizers >= 0.20), and byte-level token text never contains a space. */
+        json_t *pair = NULL;
+        if (a && b) {
+            size_t la = strlen(a), lb = strlen(b);
+            char *ab = malloc(la + lb + 2);
+            if (ab) {
+                memcpy(ab, a, la);
+                ab[la] = ' ';
+                memcpy(ab + la + 1, b, lb + 1);
+                pair = json_string(ab);
+                free(ab);
+            }
+        }
         free(a);
         free(b);
         if (!pair || json_array_append_new(merges, pair)) goto oom;
