@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The quickstart: install what is missing, build, and run lmc's whole pipeline on a corpus that ships
 # as a Debian package (fortunes, ~2.6 MB of English in /usr/share/games/fortunes):
-#   documents (split on '%' lines, 1 in 20 to validation) -> BPE tokenizer (4096) -> token shards
+#   documents (split on '%' lines, 1 in 20 to validation) -> exact + MinHash dedup -> BPE tokenizer (4096)
+#   -> token shards
 #   -> a 6-layer GPT-2 trained for ~5-10 minutes on 2 cores -> samples -> HTML report.
 # Everything lands in runs/quickstart/. Re-running is safe: finished steps are skipped, and an
 # interrupted training run (Ctrl-C) continues exactly where it stopped.
@@ -18,36 +19,36 @@ mkdir -p "$Q/data"
 step() { printf '\n== %s\n' "$*" >&2; }
 
 if [ ! -s "$Q/data/train.jsonl" ]; then
-  step "1/6 documents: $FORTUNES -> $Q/data/{train,val}.jsonl"
+  step "1/7 documents: $FORTUNES -> $Q/data/{train,val}.jsonl"
   files=$(ls "$FORTUNES" | grep -v '\.\(dat\|u8\)$' | sed "s|^|$FORTUNES/|")
   # shellcheck disable=SC2086
   awk -v train="$Q/data/train.jsonl.tmp" -v val="$Q/data/val.jsonl.tmp" -f scripts/fortunes_to_jsonl.awk $files
   mv "$Q/data/val.jsonl.tmp" "$Q/data/val.jsonl"
   mv "$Q/data/train.jsonl.tmp" "$Q/data/train.jsonl"
 fi
+if [ ! -s "$Q/data/train.dedup.jsonl" ]; then
+  step "2/7 dedup: exact + MinHash near-duplicates out of the training documents"
+  $LMC data dedup "$Q/data/train.jsonl" -o "$Q/data/train.dedup.jsonl" --report "$Q/data/dedup.json"
+fi
 if [ ! -s "$Q/data/tokenizer.json" ]; then
-  step "2/6 tokenizer: byte-level BPE, 4096 ids -> $Q/data/tokenizer.json"
-  $LMC tokenizer train -o "$Q/data/tokenizer.json" --vocab-size 4096 --special '<|endoftext|>' "$Q/data/train.jsonl"
+  step "3/7 tokenizer: byte-level BPE, 4096 ids -> $Q/data/tokenizer.json"
+  $LMC tokenizer train -o "$Q/data/tokenizer.json" --vocab-size 4096 --special '<|endoftext|>' "$Q/data/train.dedup.jsonl"
 fi
 if [ ! -s "$Q/data/val.bin" ]; then
-  step "3/6 token shards -> $Q/data/{train,val}.bin"
-  $LMC tokenizer encode -t "$Q/data/tokenizer.json" -o "$Q/data/train.bin" "$Q/data/train.jsonl"
+  step "4/7 token shards -> $Q/data/{train,val}.bin"
+  $LMC tokenizer encode -t "$Q/data/tokenizer.json" -o "$Q/data/train.bin" "$Q/data/train.dedup.jsonl"
   $LMC tokenizer encode -t "$Q/data/tokenizer.json" -o "$Q/data/val.bin" "$Q/data/val.jsonl"
 fi
 
-step "4/6 training (configs/quickstart.yaml; Ctrl-C stops cleanly, re-run to continue)"
+step "5/7 training (configs/quickstart.yaml; Ctrl-C stops cleanly, re-run to continue)"
 $LMC train configs/quickstart.yaml --resume
 
 RUN=$Q/fortunes
-if $LMC help eval >/dev/null 2>&1; then
-  step "5/6 evaluation of the final checkpoint on the validation shard"
-  CKPT=$(ls -d "$RUN"/checkpoints/step_* | tail -1)
-  $LMC eval --model "$CKPT" --data "$Q/data/val.bin" --seq-len 256
-else
-  step "5/6 evaluation: the run evaluated val loss every 50 steps (metrics.jsonl)"
-fi
+step "6/7 evaluation of the final checkpoint on the validation shard (loss, perplexity, bits per byte)"
+CKPT=$(ls -d "$RUN"/checkpoints/step_* | tail -1)
+$LMC eval --model "$CKPT" --data "$Q/data/val.bin" --seq-len 256
 
-step "6/6 samples (KV cache; same --seed gives the same text)"
+step "7/7 samples (KV cache; same --seed gives the same text)"
 for prompt in "The meaning of life is" "Q: What do you call a programmer"; do
   printf -- '--- prompt: %s\n' "$prompt"
   $LMC sample --model "$RUN" --prompt "$prompt" --max-tokens 80 --temperature 0.8 --top-k 40 --seed 1
@@ -58,7 +59,7 @@ val=$(grep '"val_loss"' "$RUN/metrics.jsonl" | tail -1 | sed 's/.*"val_loss":\([
 cat >&2 <<MSG
 
 == done
-  corpus       $Q/data/train.jsonl, $Q/data/val.jsonl
+  corpus       $Q/data/train.jsonl (deduplicated: train.dedup.jsonl, dedup.json), $Q/data/val.jsonl
   tokenizer    $Q/data/tokenizer.json
   shards       $Q/data/train.bin, $Q/data/val.bin
   run          $RUN  (config.yaml, metrics.jsonl, train.log, samples.txt)
