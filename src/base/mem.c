@@ -134,6 +134,29 @@ int lmc_buf_printf(lmc_buf *b, lmc_err *err, const char *fmt, ...) {
     return 0;
 }
 
+int lmc_buf_put_utf8(lmc_buf *b, uint32_t c, lmc_err *err) {
+    if (b->len + 5 > b->cap && lmc_buf_reserve(b, 4, err)) return LMC_ENOMEM;
+    unsigned char *t = (unsigned char *)b->data + b->len;
+    size_t k;
+    if (c < 0x80) { t[0] = (unsigned char)c; k = 1; }
+    else if (c < 0x800) { t[0] = (unsigned char)(0xC0 | (c >> 6)); t[1] = (unsigned char)(0x80 | (c & 0x3F)); k = 2; }
+    else if (c < 0x10000) {
+        t[0] = (unsigned char)(0xE0 | (c >> 12));
+        t[1] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+        t[2] = (unsigned char)(0x80 | (c & 0x3F));
+        k = 3;
+    } else {
+        t[0] = (unsigned char)(0xF0 | (c >> 18));
+        t[1] = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
+        t[2] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+        t[3] = (unsigned char)(0x80 | (c & 0x3F));
+        k = 4;
+    }
+    b->len += k;
+    b->data[b->len] = 0;
+    return 0;
+}
+
 void lmc_buf_free(lmc_buf *b) {
     free(b->data);
     b->data = NULL;

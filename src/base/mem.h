@@ -3,6 +3,7 @@
 #define LMC_BASE_MEM_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "base/error.h"
 
 #define LMC_ALIGN 64
@@ -37,6 +38,8 @@ typedef struct lmc_buf {
 int lmc_buf_reserve(lmc_buf *b, size_t extra, lmc_err *err);
 int lmc_buf_append(lmc_buf *b, const void *p, size_t n, lmc_err *err);
 int lmc_buf_printf(lmc_buf *b, lmc_err *err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Append one Unicode code point as UTF-8 (1-4 bytes; the caller passes a valid scalar value). */
+int lmc_buf_put_utf8(lmc_buf *b, uint32_t cp, lmc_err *err);
 void lmc_buf_free(lmc_buf *b);
 
 #endif

@@ -38,21 +38,6 @@ static int hex4(jp *p, uint32_t *v) {
     return 0;
 }
 
-static int put_utf8(lmc_buf *b, uint32_t c) {
-    char t[4];
-    size_t k;
-    if (c < 0x80) { t[0] = (char)c; k = 1; }
-    else if (c < 0x800) { t[0] = (char)(0xC0 | (c >> 6)); t[1] = (char)(0x80 | (c & 0x3F)); k = 2; }
-    else if (c < 0x10000) {
-        t[0] = (char)(0xE0 | (c >> 12)); t[1] = (char)(0x80 | ((c >> 6) & 0x3F)); t[2] = (char)(0x80 | (c & 0x3F));
-        k = 3;
-    } else {
-        t[0] = (char)(0xF0 | (c >> 18)); t[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-        t[2] = (char)(0x80 | ((c >> 6) & 0x3F)); t[3] = (char)(0x80 | (c & 0x3F));
-        k = 4;
-    }
-    return lmc_buf_append(b, t, k, NULL) < 0 ? -1 : 0;
-}
 
 /* A string at p->i (at the opening quote). With out != NULL, the decoded bytes are appended to it. */
 static int string(jp *p, lmc_buf *out) {
@@ -119,7 +104,7 @@ static int string(jp *p, lmc_buf *out) {
             } else if (u >= 0xDC00 && u <= 0xDFFF) {
                 return fail(p, "lone surrogate in \\u escape");
             }
-            if (out && put_utf8(out, u) < 0) return fail(p, "out of memory");
+            if (out && lmc_buf_put_utf8(out, u, NULL) < 0) return fail(p, "out of memory");
             run = p->i;
             continue;
         }

@@ -194,24 +194,6 @@ static int is_decimal_sep(uint32_t c) {
     return c == '.' || c == ',' || c == 0x60C || c == 0x66B || c == 0x2396 || c == 0x2397 || c == 0x2398;
 }
 
-static int put_cp(lmc_buf *b, uint32_t c, lmc_err *err) {
-    char t[4];
-    size_t k;
-    if (c < 0x80) { t[0] = (char)c; k = 1; }
-    else if (c < 0x800) { t[0] = (char)(0xC0 | (c >> 6)); t[1] = (char)(0x80 | (c & 0x3F)); k = 2; }
-    else if (c < 0x10000) {
-        t[0] = (char)(0xE0 | (c >> 12)); t[1] = (char)(0x80 | ((c >> 6) & 0x3F)); t[2] = (char)(0x80 | (c & 0x3F));
-        k = 3;
-    } else {
-        t[0] = (char)(0xF0 | (c >> 18)); t[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-        t[2] = (char)(0x80 | ((c >> 6) & 0x3F)); t[3] = (char)(0x80 | (c & 0x3F));
-        k = 4;
-    }
-    if (b->len + k > b->cap && lmc_buf_reserve(b, k, err) < 0) return -1;
-    memcpy(b->data + b->len, t, k);
-    b->len += k;
-    return 0;
-}
 
 int data_simplify(const char *s, size_t n, int keep_numbers, lmc_buf *out, lmc_err *err) {
     out->len = 0;
@@ -259,7 +241,7 @@ int data_simplify(const char *s, size_t n, int keep_numbers, lmc_buf *out, lmc_e
         if (c < 0x80) {
             if (out->len + 1 > out->cap && lmc_buf_reserve(out, 1, err) < 0) return -1;
             out->data[out->len++] = (char)c;
-        } else if (put_cp(out, c, err) < 0) {
+        } else if (lmc_buf_put_utf8(out, c, err) < 0) {
             return -1;
         }
     }
