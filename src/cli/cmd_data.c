@@ -63,7 +63,9 @@ static void free_list(const char **l, int n) {
     free(l);
 }
 
+/* A config with the defaults, then the input options every data command shares. */
 static int read_opts(const lmc_args *a, data_pipeline_cfg *c) {
+    data_pipeline_cfg_default(c);
     c->read.field = lmc_arg_str(a, "field");
     c->read.doc_separator = lmc_arg_str(a, "doc-separator");
     const char *f = lmc_arg_str(a, "format");
@@ -143,7 +145,6 @@ static const lmc_opt filter_opts[] = {
 
 static int run_filter(lmc_args *a) {
     data_pipeline_cfg c;
-    data_pipeline_cfg_default(&c);
     int rc = read_opts(a, &c);
     if (rc) return rc;
     c.output = lmc_arg_str(a, "output");
@@ -215,7 +216,6 @@ static int run_dedup(lmc_args *a) {
 
 static int run_dedup_inner(lmc_args *a) {
     data_pipeline_cfg c;
-    data_pipeline_cfg_default(&c);
     int rc = read_opts(a, &c);
     if (rc) return rc;
     c.output = lmc_arg_str(a, "output");
@@ -283,7 +283,6 @@ static const lmc_opt decont_opts[] = {
 
 static int run_decont(lmc_args *a) {
     data_pipeline_cfg c;
-    data_pipeline_cfg_default(&c);
     int rc = read_opts(a, &c);
     if (rc) return rc;
     c.output = lmc_arg_str(a, "output");
@@ -322,7 +321,6 @@ static const lmc_opt overlap_opts[] = {
 
 static int run_overlap(lmc_args *a) {
     data_pipeline_cfg c;
-    data_pipeline_cfg_default(&c);
     int rc = read_opts(a, &c);
     if (rc) return rc;
     const char **train = NULL;
@@ -392,7 +390,6 @@ static const lmc_opt stats_opts[] = {
 
 static int run_stats(lmc_args *a) {
     data_pipeline_cfg c;
-    data_pipeline_cfg_default(&c);
     int rc = read_opts(a, &c);
     if (rc) return rc;
     c.nstages = 1;
