@@ -49,9 +49,15 @@ static double sgemm_peak(int threads, int ours) {
 
 int main(int argc, char **argv) {
     int L = 6, H = 6, d = 384, T = 256, B = 8, V = 8192, steps = 10, warmup = 2, threads = 2, peak = 0;
+    lmc_precision prec = LMC_PREC_FP32;
     for (int i = 1; i + 1 < argc; i += 2) {
         int v = atoi(argv[i + 1]);
-        if (!strcmp(argv[i], "--L")) L = v;
+        if (!strcmp(argv[i], "--precision")) {
+            int p = lmc_precision_parse(argv[i + 1]);
+            if (p < 0) { fprintf(stderr, "--precision: auto, fp32 or bf16\n"); return 2; }
+            prec = (lmc_precision)p;
+        }
+        else if (!strcmp(argv[i], "--L")) L = v;
         else if (!strcmp(argv[i], "--H")) H = v;
         else if (!strcmp(argv[i], "--d")) d = v;
         else if (!strcmp(argv[i], "--T")) T = v;
@@ -64,6 +70,10 @@ int main(int argc, char **argv) {
         else { fprintf(stderr, "unknown option %s\n", argv[i]); return 2; }
     }
     lmc_kernels_set_threads(threads);
+    lmc_err perr;
+    if (lmc_kernels_set_precision(prec, &perr)) { fprintf(stderr, "%s\n", perr.msg); return 1; }
+    prec = lmc_kernels_get_precision();
+    fprintf(stderr, "GEMM: %s, precision %s, %d threads\n", lmc_kernels_gemm_backend(), lmc_precision_name(prec), threads);
     double peak_gf = peak ? sgemm_peak(threads, 0) : 0.0;
     double peak_ours = peak ? sgemm_peak(threads, 1) : 0.0;
     if (peak) fprintf(stderr, "sgemm 2048^3: OpenBLAS %d threads %.1f GFLOP/s, k_gemm split %.1f GFLOP/s\n", threads, peak_gf, peak_ours);
@@ -119,11 +129,11 @@ int main(int argc, char **argv) {
     fprintf(stderr, " | other %.1f\n", 1e3 * (ts[steps / 2] - prof_total));
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("RESULT {\"impl\": \"lmc\", \"threads\": %d, \"L\": %d, \"H\": %d, \"d\": %d, \"T\": %d, \"B\": %d, \"V\": %d, "
+    printf("RESULT {\"impl\": \"lmc\", \"precision\": \"%s\", \"threads\": %d, \"L\": %d, \"H\": %d, \"d\": %d, \"T\": %d, \"B\": %d, \"V\": %d, "
            "\"steps\": %d, \"ms_step\": %.2f, \"ms_fwd\": %.2f, \"ms_bwd\": %.2f, \"ms_opt\": %.2f, \"ms_min\": %.2f, "
            "\"ms_max\": %.2f, \"cpu_ms_step\": %.2f, \"tok_s\": %.1f, \"flops_per_tok\": %.0f, \"gflops_achieved\": %.1f, \"sgemm_peak_gflops\": %.1f, "
            "\"max_rss_mb\": %.1f, \"kernels_ms\": {",
-           threads, L, H, d, T, B, V, steps, 1e3 * med, 1e3 * tf[steps / 2], 1e3 * tb[steps / 2], 1e3 * to[steps / 2],
+           lmc_precision_name(prec), threads, L, H, d, T, B, V, steps, 1e3 * med, 1e3 * tf[steps / 2], 1e3 * tb[steps / 2], 1e3 * to[steps / 2],
            1e3 * mn, 1e3 * mx, 1e3 * tc[steps / 2], tok_s, fpt, fpt * tok_s / 1e9, peak_gf, ru.ru_maxrss / 1024.0);
     for (int i = 0; i < GPT2_PROF_N; i++) printf("%s\"%s\": %.2f", i ? ", " : "", gpt2_prof_name(i), 1e3 * prof[i]);
     printf("}}\n");

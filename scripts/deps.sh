@@ -4,7 +4,8 @@
 set -euo pipefail
 PKGS=(
   build-essential cmake pkg-config git
-  libopenblas-openmp-dev libblis-openmp-dev   # BLAS (OpenMP builds; OpenBLAS default, BLIS with -DLMC_BLAS=blis)
+  libdnnl-dev                                  # oneDNN: the GEMMs (fp32 + bf16, AMX/AVX512-BF16 at run time)
+  libopenblas-openmp-dev libblis-openmp-dev   # BLAS (OpenMP builds): attention GEMMs; -DLMC_BLAS=openblas|blis for all GEMMs
   libpcre2-dev                                 # regex pre-tokenization (PCRE2 JIT)
   libzstd-dev zlib1g-dev zstd                  # compressed corpora
   libjansson-dev libyaml-dev                   # JSON (tokenizer.json, safetensors headers, metrics), YAML configs

@@ -10,6 +10,7 @@
 #include "kernels/cpu/kernels.h"
 
 int gen_kv_init(gen_kv *kv, const gpt2_model *m, int max_len, lmc_err *err) {
+    lmc_kernels_weights_changed();   /* a new generation reads the current weights (bf16 copies re-rounded) */
     memset(kv, 0, sizeof *kv);
     const gpt2_config *c = &m->cfg;
     if (max_len < 1 || max_len > c->max_seq) max_len = c->max_seq;

@@ -173,6 +173,7 @@ void gpt2_init_random(gpt2_model *m, uint64_t seed) {
     lmc_rng rng;
     lmc_rng_init(&rng, seed);
     memset(m->params, 0, m->n_floats * sizeof(float));
+    lmc_kernels_weights_changed();
     float resid_std = 0.02f / sqrtf(2.0f * (float)m->cfg.n_layer);
     for (int i = 0; i < m->n_views; i++) {
         const gpt2_view *v = &m->views[i];
@@ -245,6 +246,9 @@ int gpt2_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, i
     if ((double)B * T * (c->padded_vocab > 4 * c->d_model ? c->padded_vocab : 4 * c->d_model) > 9e15 || (double)B * T > 2e9)
         return lmc_errf(err, LMC_EINVAL, "forward: batch %d x %d too large", B, T);
     const size_t N = (size_t)B * T;
+    /* bf16 mode: the GEMMs' bf16 weight copies are re-rounded from the fp32 weights once per forward
+     * (forward and backward share them), whoever changed the weights since. */
+    lmc_kernels_weights_changed();
     for (size_t i = 0; i < N; i++)
         if (inputs[i] < 0 || inputs[i] >= c->vocab_size)
             return lmc_errf(err, LMC_EINVAL, "forward: input token %d at position %zu is outside [0, %d)", inputs[i], i, c->vocab_size);
@@ -418,6 +422,7 @@ int gpt2_adamw_step(gpt2_model *m, const gpt2_adamw *hp, lmc_err *err) {
         optim_adamw_team(m->params + o, m->grads + o, m->m + o, m->v + o, v->numel, hp->lr, hp->beta1, hp->beta2,
                          hp->eps, v->decay ? hp->weight_decay : 0.0f, bc1, bc2);
     }
+    lmc_kernels_weights_changed();
     if (m->profile) m->prof_s[GPT2_PROF_OPTIM] += lmc_now() - t0_;
     return 0;
 }

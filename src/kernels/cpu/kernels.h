@@ -15,10 +15,45 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "base/error.h"
 
 /* Threads for both OpenMP kernels and BLAS (n <= 0: all cores). */
 void lmc_kernels_set_threads(int n);
 int lmc_kernels_get_threads(void);
+/* How the loaded BLAS library threads (read from the library at run time), for logs. */
+const char *lmc_kernels_blas_threading(void);
+/* Functional thread check (tests, logs): how many distinct OpenMP threads ran GEMM parts and other
+ * kernels' parallel regions since the last reset. */
+void lmc_kernels_thread_stats_reset(void);
+void lmc_kernels_thread_stats(int *gemm_threads, int *kernel_threads);
+
+/* CPU features that decide the GEMM precision (CPUID + what the OS saves). */
+typedef struct lmc_cpu_features {
+    int avx2, avx512f, avx512_bf16, amx_bf16, amx_tile;
+} lmc_cpu_features;
+lmc_cpu_features lmc_cpu_detect(void);
+int lmc_cpu_has_bf16(const lmc_cpu_features *f);   /* AVX512_BF16, or AMX-BF16 with tiles */
+void lmc_cpu_describe(const lmc_cpu_features *f, char *buf, size_t n);   /* "avx2 avx512f ..." */
+
+/* GEMM precision. FP32: fp32 everywhere. BF16 (mixed precision, as autocast does it): the linear layers'
+ * and the lm head's GEMMs take bf16 inputs (weights from a bf16 copy of the fp32 master weights,
+ * activations and gradients rounded to bf16 on the way in) and accumulate and write fp32. Everything
+ * outside the GEMMs stays fp32. */
+typedef enum { LMC_PREC_AUTO = 0, LMC_PREC_FP32 = 1, LMC_PREC_BF16 = 2 } lmc_precision;
+const char *lmc_precision_name(lmc_precision p);
+/* "auto" | "fp32" | "bf16" -> value; -1 when unknown. */
+int lmc_precision_parse(const char *s);
+/* AUTO -> BF16 when the CPU has bf16 instructions and the GEMM backend can use them, else FP32. */
+lmc_precision lmc_precision_resolve(lmc_precision p);
+/* Select the precision of all following GEMMs (p may be AUTO). BF16 on a CPU or build without bf16
+ * support is an error (LMC_EINVAL) that names the missing CPU features. */
+
+int lmc_kernels_set_precision(lmc_precision p, lmc_err *err);
+lmc_precision lmc_kernels_get_precision(void);
+/* The fp32 weights changed (optimizer step, load): the bf16 copies are refreshed on their next use. */
+void lmc_kernels_weights_changed(void);
+/* GEMM backend and the instruction set it runs, e.g. "oneDNN 2.6.3 (avx512_core_amx)", for logs. */
+const char *lmc_kernels_gemm_backend(void);
 
 /* Row-major sgemm C = alpha op(A) op(B) + beta C (ta/tb: 1 = transposed), parallel over the OpenMP
  * threads with single-threaded BLAS calls (runs single-threaded when called inside a parallel region). */

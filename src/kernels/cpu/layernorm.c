@@ -1,6 +1,7 @@
 /* LayerNorm forward/backward. Statistics in float with a two-pass variance (as PyTorch's CPU kernel
  * does in effect); backward recomputes xhat from x, mean, rstd instead of storing it. */
 #include "kernels/cpu/kernels.h"
+#include "kernels/cpu/blas_threads.h"
 #include <math.h>
 
 void k_layernorm_fwd(float *out, float *mean, float *rstd, const float *x, const float *w,
@@ -32,6 +33,7 @@ void k_layernorm_bwd(float *dx, float *dw, float *db, const float *dout, const f
     int nblk = (C + CB - 1) / CB;
 #pragma omp parallel
     {
+    k_note_thread(0);
 #pragma omp for schedule(static) nowait
     for (size_t n = 0; n < N; n++) {
         const float *xr = x + n * (size_t)C, *d = dout + n * (size_t)C;

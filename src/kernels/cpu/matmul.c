@@ -1,22 +1,27 @@
-/* Linear layers through cblas_sgemm. Weights are HF Conv1D [in, out]: out = inp @ w + b.
+/* Linear layers on top of the GEMM layer. Weights are HF Conv1D [in, out]: out = inp @ w + b.
  * The bias is written first and the GEMM accumulates onto it (beta = 1), so bias costs one pass over
  * the output and no extra buffer; the residual variant accumulates onto the residual stream, fusing
- * the residual add into the GEMM. */
+ * the residual add into the GEMM.
+ *
+ * Backends (chosen per call): oneDNN's matmul primitive when lmc is built with it (the default; fp32 or,
+ * in bf16 mode, bf16 inputs), otherwise BLAS split over lmc's OpenMP threads. LMC_GEMM=blas in the
+ * environment forces the BLAS path in fp32 (for benchmarks). */
 #include "kernels/cpu/kernels.h"
 #include "kernels/cpu/blas_threads.h"
+#include "kernels/cpu/gemm.h"
 #include <cblas.h>
 #include <omp.h>
+#include <stdlib.h>
 #include <string.h>
 
-enum { INIT_NONE, INIT_SET, INIT_ADD };
-
 /* Initialise C[r0:r1, c0:c1]: SET -> x0 (or 0) + bias (or 0); ADD -> C += bias. */
-static void init_block(float *C, int ldc, int r0, int r1, int c0, int c1, const float *x0, int ldx,
-                       const float *bias, int mode) {
+static void init_block(float *C, int ldc, int r0, int r1, int c0, int c1, const k_init *in) {
+    const float *bias = in->bias;
     for (int r = r0; r < r1; r++) {
         float *c = C + (size_t)r * ldc;
-        const float *x = x0 ? x0 + (size_t)r * ldx : NULL;
-        if (mode == INIT_ADD) {
+        const float *x = in->x0 ? in->x0 + (size_t)r * in->ldx : NULL;
+        if (in->mode == K_INIT_ADD) {
+            if (!bias) continue;
 #pragma omp simd
             for (int j = c0; j < c1; j++) c[j] += bias[j];
         } else if (x && bias) {
@@ -38,14 +43,16 @@ static void init_block(float *C, int ldc, int r0, int r1, int c0, int c1, const 
  * after each GEMM would steal the cores our kernels run on. With an init mode each thread first
  * initialises its own part of C (bias / residual), in the same parallel region and while it is hot. */
 static void gemm_split(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
-                       int ldb, float beta, float *C, int ldc, const float *x0, int ldx, const float *bias, int mode) {
+                       int ldb, float beta, float *C, int ldc, const k_init *in) {
     k_threads_init_once();
-    if (mode != INIT_NONE) beta = 1.0f;
+    int mode = in ? in->mode : K_INIT_NONE;
+    if (mode != K_INIT_NONE) beta = 1.0f;
     const enum CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
     int nt = omp_get_max_threads();
     double work = (double)M * N * K;
     if (nt <= 1 || work < 4e6 || omp_in_parallel()) {
-        if (mode != INIT_NONE) init_block(C, ldc, 0, M, 0, N, x0, ldx, bias, mode);
+        if (mode != K_INIT_NONE) init_block(C, ldc, 0, M, 0, N, in);
+        if (!omp_in_parallel()) k_note_thread(1);
         cblas_sgemm(CblasRowMajor, TA, TB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
@@ -61,37 +68,113 @@ static void gemm_split(int ta, int tb, int M, int N, int K, float alpha, const f
     chunk = (chunk + 63) / 64 * 64;
     int nparts = (len + chunk - 1) / chunk;
     int nthr = nparts < nt ? nparts : nt;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nthr)
-    for (int p = 0; p < nparts; p++) {
-        int s0 = p * chunk, n = len - s0 < chunk ? len - s0 : chunk;
-        if (split_m) {
-            if (mode != INIT_NONE) init_block(C, ldc, s0, s0 + n, 0, N, x0, ldx, bias, mode);
-            const float *a = ta ? A + s0 : A + (size_t)s0 * lda;
-            cblas_sgemm(CblasRowMajor, TA, TB, n, N, K, alpha, a, lda, B, ldb, beta, C + (size_t)s0 * ldc, ldc);
-        } else {
-            if (mode != INIT_NONE) init_block(C, ldc, 0, M, s0, s0 + n, x0, ldx, bias, mode);
-            const float *b = tb ? B + (size_t)s0 * ldb : B + s0;
-            cblas_sgemm(CblasRowMajor, TA, TB, M, n, K, alpha, A, lda, b, ldb, beta, C + s0, ldc);
+#pragma omp parallel num_threads(nthr)
+    {
+        k_note_thread(1);
+#pragma omp for schedule(dynamic, 1)
+        for (int p = 0; p < nparts; p++) {
+            int s0 = p * chunk, n = len - s0 < chunk ? len - s0 : chunk;
+            if (split_m) {
+                if (mode != K_INIT_NONE) init_block(C, ldc, s0, s0 + n, 0, N, in);
+                const float *a = ta ? A + s0 : A + (size_t)s0 * lda;
+                cblas_sgemm(CblasRowMajor, TA, TB, n, N, K, alpha, a, lda, B, ldb, beta, C + (size_t)s0 * ldc, ldc);
+            } else {
+                if (mode != K_INIT_NONE) init_block(C, ldc, 0, M, s0, s0 + n, in);
+                const float *b = tb ? B + (size_t)s0 * ldb : B + s0;
+                cblas_sgemm(CblasRowMajor, TA, TB, M, n, K, alpha, A, lda, b, ldb, beta, C + s0, ldc);
+            }
         }
     }
 }
 
+static int force_blas_v = -1;
+static int force_blas(void) {
+    if (force_blas_v < 0) {
+        const char *e = getenv("LMC_GEMM");
+        force_blas_v = e && !strcmp(e, "blas");
+    }
+    return force_blas_v;
+}
+void k_gemm_force_blas(int on) { force_blas_v = on; }
+
+/* bf16 copy of an operand: stored rows x cols (rows = K or M/N depending on the transpose). */
+static const uint16_t *to_bf16(k_opnd o, int rows, int cols, int slot, int *ld16) {
+    *ld16 = cols;
+    if (o.h) return o.h;
+    if (o.weight) return k_bf16_weight(o.f, rows, cols, o.ld);
+    uint16_t *s = k_bf16_scratch(slot, (size_t)rows * cols);
+    if (s) k_f32_to_bf16_rows(s, o.f, rows, cols, o.ld);
+    return s;
+}
+
+void k_gemm_run(int ta, int tb, int M, int N, int K, float alpha, k_opnd A, k_opnd B, float beta, float *C,
+                int ldc, const k_init *in) {
+#ifdef LMC_HAVE_DNNL
+    int inpar = omp_in_parallel();
+    if (!inpar && (k_bf16_active() || !force_blas())) {
+        k_threads_init_once();
+        if (in && in->mode != K_INIT_NONE) {
+            beta = 1.0f;
+#pragma omp parallel for schedule(static) if ((size_t)M * N > 16384)
+            for (int r = 0; r < M; r++) init_block(C, ldc, r, r + 1, 0, N, in);
+        }
+        int rc = -1;
+        if (k_bf16_active()) {
+            int la, lb;
+            const uint16_t *a16 = to_bf16(A, ta ? K : M, ta ? M : K, 0, &la);
+            const uint16_t *b16 = to_bf16(B, tb ? N : K, tb ? K : N, 1, &lb);
+            if (a16 && b16) rc = k_dnnl_gemm(ta, tb, M, N, K, alpha, NULL, a16, la, NULL, b16, lb, beta, C, ldc);
+        } else {
+            rc = k_dnnl_gemm(ta, tb, M, N, K, alpha, A.f, NULL, A.ld, B.f, NULL, B.ld, beta, C, ldc);
+        }
+        if (rc == 0) {
+            /* oneDNN's OpenMP runtime runs a GEMM on omp_get_max_threads() threads when called outside a
+             * parallel region: exactly the count the thread bug used to break. */
+            k_note_gemm_team(omp_get_max_threads());
+            return;
+        }
+        /* oneDNN could not run this shape (or is out of memory): BLAS in fp32 gives the same result up
+         * to rounding. C was already initialised, so no second init. */
+        gemm_split(ta, tb, M, N, K, alpha, A.f, A.ld, B.f, B.ld, beta, C, ldc, NULL);
+        return;
+    }
+#endif
+    gemm_split(ta, tb, M, N, K, alpha, A.f, A.ld, B.f, B.ld, beta, C, ldc, in);
+}
+
+const char *lmc_kernels_gemm_backend(void) {
+#ifdef LMC_HAVE_DNNL
+    if (!force_blas() || k_bf16_active()) return k_dnnl_describe();
+#endif
+#ifdef LMC_BLAS_BLIS
+    return "BLIS sgemm, split over lmc's OpenMP threads";
+#else
+    return "OpenBLAS sgemm, split over lmc's OpenMP threads";
+#endif
+}
+
+static k_opnd act(const float *p, int ld) { return (k_opnd){p, NULL, ld, 0}; }
+static k_opnd wgt(const float *p, int ld) { return (k_opnd){p, NULL, ld, 1}; }
+
 void k_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
             float beta, float *C, int ldc) {
-    gemm_split(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL, 0, NULL, INIT_NONE);
+    k_gemm_run(ta, tb, M, N, K, alpha, act(A, lda), act(B, ldb), beta, C, ldc, NULL);
 }
 
 void k_matmul_fwd(float *out, const float *inp, const float *w, const float *bias, size_t N, int C, int OC) {
-    gemm_split(0, 0, (int)N, OC, C, 1.0f, inp, C, w, OC, 0.0f, out, OC, NULL, 0, bias, bias ? INIT_SET : INIT_NONE);
+    k_init in = {K_INIT_SET, NULL, 0, bias};
+    k_gemm_run(0, 0, (int)N, OC, C, 1.0f, act(inp, C), wgt(w, OC), 0.0f, out, OC, bias ? &in : NULL);
 }
 
 void k_matmul_fwd_acc(float *out, const float *inp, const float *w, const float *bias, size_t N, int C, int OC) {
-    gemm_split(0, 0, (int)N, OC, C, 1.0f, inp, C, w, OC, 1.0f, out, OC, NULL, 0, bias, bias ? INIT_ADD : INIT_NONE);
+    k_init in = {K_INIT_ADD, NULL, 0, bias};
+    k_gemm_run(0, 0, (int)N, OC, C, 1.0f, act(inp, C), wgt(w, OC), 1.0f, out, OC, bias ? &in : NULL);
 }
 
 void k_matmul_fwd_res(float *out, const float *resid, const float *inp, const float *w, const float *bias,
                       size_t N, int C, int OC) {
-    gemm_split(0, 0, (int)N, OC, C, 1.0f, inp, C, w, OC, 1.0f, out, OC, resid, OC, bias, INIT_SET);
+    k_init in = {K_INIT_SET, resid, OC, bias};
+    k_gemm_run(0, 0, (int)N, OC, C, 1.0f, act(inp, C), wgt(w, OC), 1.0f, out, OC, &in);
 }
 
 /* dbias[j] += sum_n dout[n, j]: parallel over column blocks, rows in order -> deterministic for any
@@ -113,12 +196,23 @@ static void bias_grad(float *dbias, const float *dout, size_t N, int OC) {
     }
 }
 
+/* In bf16 mode the gradient dout feeds two GEMMs (dinp and dw): it is rounded once and shared. */
+static k_opnd shared_grad(const float *dout, size_t N, int OC) {
+    k_opnd g = act(dout, OC);
+    if (k_bf16_active() && !omp_in_parallel()) {
+        uint16_t *h = k_bf16_scratch(2, N * (size_t)OC);
+        if (h) { k_f32_to_bf16_rows(h, dout, (int)N, OC, OC); g.h = h; }
+    }
+    return g;
+}
+
 static void matmul_bwd(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
                        const float *w, size_t N, int C, int OC, float beta_in) {
+    k_opnd g = shared_grad(dout, N, OC);
     if (dinp)  /* dinp[N,C] = dout[N,OC] @ w[C,OC]^T */
-        k_gemm(0, 1, (int)N, C, OC, 1.0f, dout, OC, w, OC, beta_in, dinp, C);
+        k_gemm_run(0, 1, (int)N, C, OC, 1.0f, g, wgt(w, OC), beta_in, dinp, C, NULL);
     if (dw)    /* dw[C,OC] += inp[N,C]^T @ dout[N,OC] */
-        k_gemm(1, 0, C, OC, (int)N, 1.0f, inp, C, dout, OC, 1.0f, dw, OC);
+        k_gemm_run(1, 0, C, OC, (int)N, 1.0f, act(inp, C), g, 1.0f, dw, OC, NULL);
     if (dbias) bias_grad(dbias, dout, N, OC);
 }
 
@@ -133,13 +227,14 @@ void k_matmul_bwd_acc(float *dinp, float *dw, float *dbias, const float *dout, c
 }
 
 void k_lmhead_fwd(float *logits, const float *x, const float *wte, size_t N, int C, int Vp) {
-    k_gemm(0, 1, (int)N, Vp, C, 1.0f, x, C, wte, C, 0.0f, logits, Vp);
+    k_gemm_run(0, 1, (int)N, Vp, C, 1.0f, act(x, C), wgt(wte, C), 0.0f, logits, Vp, NULL);
 }
 
 void k_lmhead_bwd(float *dx, float *dwte, const float *dlogits, const float *x, const float *wte,
                   size_t N, int C, int Vp) {
+    k_opnd g = shared_grad(dlogits, N, Vp);
     if (dx)
-        k_gemm(0, 0, (int)N, C, Vp, 1.0f, dlogits, Vp, wte, C, 0.0f, dx, C);
+        k_gemm_run(0, 0, (int)N, C, Vp, 1.0f, g, wgt(wte, C), 0.0f, dx, C, NULL);
     if (dwte)
-        k_gemm(1, 0, Vp, C, (int)N, 1.0f, dlogits, Vp, x, C, 1.0f, dwte, C);
+        k_gemm_run(1, 0, Vp, C, (int)N, 1.0f, g, act(x, C), 1.0f, dwte, C, NULL);
 }

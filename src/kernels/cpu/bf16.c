@@ -1,0 +1,134 @@
+/* bf16 for the GEMMs: conversion, the weight cache and the precision switch.
+ *
+ * Mixed precision as autocast does it: the optimizer keeps fp32 master weights; the GEMMs read a bf16
+ * copy of each weight, made on first use after an update (lmc_kernels_weights_changed bumps a
+ * generation; a stale copy is re-rounded), so each weight is converted once per step although forward
+ * and backward both read it. Activations and gradients are rounded on the way into each GEMM. */
+#include "kernels/cpu/kernels.h"
+#include "kernels/cpu/gemm.h"
+#include "base/error.h"
+#include "base/mem.h"
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+static inline uint16_t f2bf(float x) {
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);   /* quiet NaN stays NaN */
+    u += 0x7fffu + ((u >> 16) & 1u);                                             /* round to nearest even */
+    return (uint16_t)(u >> 16);
+}
+
+void k_f32_to_bf16(uint16_t *dst, const float *src, size_t n) {
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) dst[i] = f2bf(src[i]);
+}
+
+void k_f32_to_bf16_rows(uint16_t *dst, const float *src, int rows, int cols, int ld) {
+    size_t work = (size_t)rows * cols;
+#pragma omp parallel for schedule(static) if (work > 65536 && !omp_in_parallel())
+    for (int r = 0; r < rows; r++) k_f32_to_bf16(dst + (size_t)r * cols, src + (size_t)r * ld, (size_t)cols);
+}
+
+/* ---- precision switch ---- */
+static lmc_precision cur_prec = LMC_PREC_FP32;
+static unsigned long weights_gen = 1;
+
+const char *lmc_precision_name(lmc_precision p) {
+    return p == LMC_PREC_BF16 ? "bf16" : p == LMC_PREC_FP32 ? "fp32" : "auto";
+}
+
+int lmc_precision_parse(const char *s) {
+    if (!strcmp(s, "auto")) return LMC_PREC_AUTO;
+    if (!strcmp(s, "fp32")) return LMC_PREC_FP32;
+    if (!strcmp(s, "bf16")) return LMC_PREC_BF16;
+    return -1;
+}
+
+static int bf16_available(void) {
+    lmc_cpu_features f = lmc_cpu_detect();
+#ifdef LMC_HAVE_DNNL
+    return lmc_cpu_has_bf16(&f) && k_dnnl_bf16_fast();
+#else
+    (void)f;
+    return 0;
+#endif
+}
+
+lmc_precision lmc_precision_resolve(lmc_precision p) {
+    if (p != LMC_PREC_AUTO) return p;
+    return bf16_available() ? LMC_PREC_BF16 : LMC_PREC_FP32;
+}
+
+int lmc_kernels_set_precision(lmc_precision p, lmc_err *err) {
+    p = lmc_precision_resolve(p);
+    if (p == LMC_PREC_BF16 && !bf16_available()) {
+        lmc_cpu_features f = lmc_cpu_detect();
+        char have[128];
+        lmc_cpu_describe(&f, have, sizeof have);
+#ifdef LMC_HAVE_DNNL
+        return lmc_errf(err, LMC_EINVAL, "precision bf16: this CPU has no bf16 instructions (needs AVX512_BF16 "
+                        "or AMX-BF16; it has %s); use fp32 or auto", have);
+#else
+        return lmc_errf(err, LMC_EINVAL, "precision bf16: this lmc was built without oneDNN (-DLMC_BLAS=%s), "
+                        "the only backend with bf16 GEMMs (CPU has %s); use fp32 or auto", "openblas/blis", have);
+#endif
+    }
+    if (p != cur_prec) weights_gen++;
+    cur_prec = p;
+    return 0;
+}
+
+lmc_precision lmc_kernels_get_precision(void) { return cur_prec; }
+int k_bf16_active(void) { return cur_prec == LMC_PREC_BF16; }
+void lmc_kernels_weights_changed(void) { weights_gen++; }
+
+/* ---- weight cache: one entry per weight tensor (a model has 4 per layer + the embedding) ---- */
+typedef struct wentry {
+    const float *w;
+    int rows, cols, ld;
+    unsigned long gen;
+    uint16_t *h;
+} wentry;
+static wentry *wcache;
+static int wcache_n, wcache_cap;
+
+const uint16_t *k_bf16_weight(const float *w, int rows, int cols, int ld) {
+    wentry *e = NULL;
+    for (int i = 0; i < wcache_n; i++)
+        if (wcache[i].w == w && wcache[i].rows == rows && wcache[i].cols == cols && wcache[i].ld == ld) {
+            e = &wcache[i];
+            break;
+        }
+    if (!e) {
+        if (wcache_n == wcache_cap) {
+            int cap = wcache_cap ? 2 * wcache_cap : 64;
+            wentry *n = realloc(wcache, (size_t)cap * sizeof *n);
+            if (!n) return NULL;
+            wcache = n;
+            wcache_cap = cap;
+        }
+        uint16_t *h = lmc_alloc((size_t)rows * cols * sizeof(uint16_t), NULL);
+        if (!h) return NULL;
+        e = &wcache[wcache_n++];
+        *e = (wentry){w, rows, cols, ld, 0, h};
+    }
+    if (e->gen != weights_gen) {
+        k_f32_to_bf16_rows(e->h, w, rows, cols, ld);
+        e->gen = weights_gen;
+    }
+    return e->h;
+}
+
+static uint16_t *scratch[3];
+static size_t scratch_n[3];
+
+uint16_t *k_bf16_scratch(int slot, size_t n) {
+    if (n > scratch_n[slot]) {
+        lmc_free(scratch[slot]);
+        scratch[slot] = lmc_alloc(n * sizeof(uint16_t), NULL);
+        scratch_n[slot] = scratch[slot] ? n : 0;
+    }
+    return scratch[slot];
+}

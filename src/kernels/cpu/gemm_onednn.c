@@ -1,0 +1,146 @@
+/* GEMMs through oneDNN's matmul primitive, fp32 or bf16 inputs with fp32 output.
+ *
+ * A primitive is created once per (shape, strides, transposes, input type, alpha, beta) and reused:
+ * a model has a few dozen distinct GEMM shapes, so the cache stays small and creation (JIT code
+ * generation, ~ms) is paid once per run. Transposes are strides on the memory descriptors; beta != 0 is a
+ * sum post-op and alpha an output scale, so C = alpha op(A) op(B) + beta C exactly as BLAS defines it.
+ * oneDNN threads with lmc's OpenMP pool (its OpenMP runtime build) and picks AMX, AVX512-BF16 or
+ * AVX-512 at run time. Called from one thread at a time (the GEMM layer runs between kernels, never
+ * inside a parallel region). */
+#ifdef LMC_HAVE_DNNL
+#include "kernels/cpu/gemm.h"
+#include <oneapi/dnnl/dnnl.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct prim_key {
+    int ta, tb, M, N, K, lda, ldb, ldc, bf16;
+    float alpha, beta;
+} prim_key;
+
+typedef struct prim_entry {
+    prim_key key;
+    dnnl_primitive_t prim;
+    dnnl_memory_t a, b, c;
+} prim_entry;
+
+#define CACHE_CAP 256
+static prim_entry cache[CACHE_CAP];
+static int cache_n, cache_next;
+static dnnl_engine_t engine;
+static dnnl_stream_t stream;
+static int init_state;   /* 0 = not tried, 1 = ready, -1 = unavailable */
+
+static int dnnl_init(void) {
+    if (init_state) return init_state > 0;
+    init_state = -1;
+    if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success) return 0;
+    if (dnnl_stream_create(&stream, engine, dnnl_stream_default_flags) != dnnl_success) return 0;
+    init_state = 1;
+    return 1;
+}
+
+static void entry_free(prim_entry *e) {
+    if (e->prim) dnnl_primitive_destroy(e->prim);
+    if (e->a) dnnl_memory_destroy(e->a);
+    if (e->b) dnnl_memory_destroy(e->b);
+    if (e->c) dnnl_memory_destroy(e->c);
+    memset(e, 0, sizeof *e);
+}
+
+static int entry_make(prim_entry *e, const prim_key *k) {
+    memset(e, 0, sizeof *e);
+    e->key = *k;
+    dnnl_data_type_t in = k->bf16 ? dnnl_bf16 : dnnl_f32;
+    /* op(A) is M x K: A stored M x K (lda) or, transposed, K x M (lda). Same for op(B), K x N. */
+    dnnl_dims_t ad = {k->M, k->K}, as = {k->ta ? 1 : k->lda, k->ta ? k->lda : 1};
+    dnnl_dims_t bd = {k->K, k->N}, bs = {k->tb ? 1 : k->ldb, k->tb ? k->ldb : 1};
+    dnnl_dims_t cd = {k->M, k->N}, cs = {k->ldc, 1};
+    dnnl_memory_desc_t amd, bmd, cmd;
+    dnnl_matmul_desc_t md;
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t po = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    int ok = dnnl_memory_desc_init_by_strides(&amd, 2, ad, in, as) == dnnl_success &&
+             dnnl_memory_desc_init_by_strides(&bmd, 2, bd, in, bs) == dnnl_success &&
+             dnnl_memory_desc_init_by_strides(&cmd, 2, cd, dnnl_f32, cs) == dnnl_success &&
+             dnnl_matmul_desc_init(&md, &amd, &bmd, NULL, &cmd) == dnnl_success &&
+             dnnl_primitive_attr_create(&attr) == dnnl_success;
+    if (ok && k->alpha != 1.0f) ok = dnnl_primitive_attr_set_output_scales(attr, 1, 0, &k->alpha) == dnnl_success;
+    if (ok && k->beta != 0.0f) {
+        ok = dnnl_post_ops_create(&po) == dnnl_success && dnnl_post_ops_append_sum(po, k->beta) == dnnl_success &&
+             dnnl_primitive_attr_set_post_ops(attr, po) == dnnl_success;
+    }
+    ok = ok && dnnl_primitive_desc_create(&pd, &md, attr, engine, NULL) == dnnl_success &&
+         dnnl_primitive_create(&e->prim, pd) == dnnl_success &&
+         dnnl_memory_create(&e->a, &amd, engine, DNNL_MEMORY_NONE) == dnnl_success &&
+         dnnl_memory_create(&e->b, &bmd, engine, DNNL_MEMORY_NONE) == dnnl_success &&
+         dnnl_memory_create(&e->c, &cmd, engine, DNNL_MEMORY_NONE) == dnnl_success;
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    if (po) dnnl_post_ops_destroy(po);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    if (!ok) entry_free(e);
+    return ok;
+}
+
+static prim_entry *lookup(const prim_key *k) {
+    for (int i = 0; i < cache_n; i++)
+        if (!memcmp(&cache[i].key, k, sizeof *k)) return &cache[i];
+    prim_entry *e;
+    if (cache_n < CACHE_CAP) e = &cache[cache_n++];
+    else { e = &cache[cache_next]; cache_next = (cache_next + 1) % CACHE_CAP; entry_free(e); }
+    if (!entry_make(e, k)) {
+        if (e == &cache[cache_n - 1]) cache_n--;
+        return NULL;
+    }
+    return e;
+}
+
+int k_dnnl_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, const uint16_t *A16, int lda,
+                const float *B, const uint16_t *B16, int ldb, float beta, float *C, int ldc) {
+    if (!dnnl_init()) return -1;
+    int bf16 = A16 != NULL;
+    if (bf16 != (B16 != NULL)) return -1;
+    prim_key k;
+    memset(&k, 0, sizeof k);   /* padding bytes too: the key is compared with memcmp */
+    k.ta = ta; k.tb = tb; k.M = M; k.N = N; k.K = K; k.lda = lda; k.ldb = ldb; k.ldc = ldc; k.bf16 = bf16;
+    k.alpha = alpha; k.beta = beta;
+    prim_entry *e = lookup(&k);
+    if (!e) return -1;
+    dnnl_memory_set_data_handle(e->a, bf16 ? (void *)A16 : (void *)A);
+    dnnl_memory_set_data_handle(e->b, bf16 ? (void *)B16 : (void *)B);
+    dnnl_memory_set_data_handle(e->c, C);
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, e->a}, {DNNL_ARG_WEIGHTS, e->b}, {DNNL_ARG_DST, e->c}};
+    if (dnnl_primitive_execute(e->prim, stream, 3, args) != dnnl_success) return -1;
+    return dnnl_stream_wait(stream) == dnnl_success ? 0 : -1;
+}
+
+static const char *isa_name(dnnl_cpu_isa_t isa) {
+    switch ((int)isa) {
+    case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
+    case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core: return "avx512_core";
+    case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
+    case dnnl_cpu_isa_avx2: return "avx2";
+    case dnnl_cpu_isa_avx: return "avx";
+    case dnnl_cpu_isa_sse41: return "sse41";
+    default: return "unknown isa";
+    }
+}
+
+const char *k_dnnl_describe(void) {
+    static char buf[96];
+    const dnnl_version_t *v = dnnl_version();
+    snprintf(buf, sizeof buf, "oneDNN %d.%d.%d (%s)", v->major, v->minor, v->patch,
+             isa_name(dnnl_get_effective_cpu_isa()));
+    return buf;
+}
+
+int k_dnnl_bf16_fast(void) {
+    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    return isa == dnnl_cpu_isa_avx512_core_bf16 || isa == dnnl_cpu_isa_avx512_core_amx;
+}
+#else
+typedef int k_gemm_onednn_unused;   /* ISO C: a translation unit must not be empty */
+#endif
