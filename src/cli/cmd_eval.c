@@ -17,6 +17,7 @@ static const lmc_opt eval_opts[] = {
     {"max-tokens", 'n', OPT_INT, "0", "N", "stop after N predicted tokens (0 = all windows that fit)"},
     {"batch", 'b', OPT_INT, "0", "B", "windows per forward pass (0 = about 2048 tokens per pass)"},
     {"threads", 0, OPT_INT, "0", "N", "worker threads (0 = all cores)"},
+    {"precision", 0, OPT_STR, "fp32", "P", "GEMM precision: fp32, bf16 or auto (bf16 where the CPU has it)"},
     {"tokenizer", 0, OPT_STR, NULL, "FILE", "tokenizer for bits per byte (default: DIR/tokenizer.json when present)"},
     LMC_OPTS_END};
 
@@ -51,8 +52,11 @@ static int run_eval(lmc_args *a) {
     if (B < 0) return lmc_usage_error(a, "--batch must be >= 0");
     if (threads < 0) return lmc_usage_error(a, "--threads must be >= 0");
     lmc_kernels_set_threads((int)threads);
+    int prec = lmc_precision_parse(lmc_arg_str(a, "precision"));
+    if (prec < 0) return lmc_usage_error(a, "--precision must be auto, fp32 or bf16");
 
     lmc_err err = {0};
+    if (lmc_kernels_set_precision((lmc_precision)prec, &err)) return lmc_fail(a, "--precision: %s", err.msg);
     gpt2_model *m = NULL;
     if (gpt2_load_hf(dir, &m, &err)) return lmc_fail(a, "%s", err.msg);
     if (T > m->cfg.max_seq) {
@@ -121,7 +125,7 @@ static int run_eval(lmc_args *a) {
     printf("{\"loss\": %.9g, \"ppl\": %.9g, \"tokens\": %llu", loss, exp(loss), (unsigned long long)done);
     /* bits per byte: total nats / ln 2 over the UTF-8 bytes of the predicted tokens */
     if (tok_path && bytes) printf(", \"bytes\": %llu, \"bpb\": %.9g", (unsigned long long)bytes, sum / log(2.0) / (double)bytes);
-    printf("}\n");
+    printf(", \"precision\": \"%s\"}\n", lmc_precision_name(lmc_kernels_get_precision()));
     return 0;
 }
 

@@ -5,6 +5,7 @@
 #include "base/base.h"
 #include "cli/cli.h"
 #include "gen/gen.h"
+#include "kernels/cpu/kernels.h"
 #include "model/gpt2.h"
 #include "tokenizer/tokenizer.h"
 #include "train/checkpoint.h"
@@ -34,6 +35,9 @@ static int run_sample(lmc_args *a) {
     lmc_err err = {0};
     const char *model = lmc_arg_str(a, "model");
     if (!model) return lmc_usage_error(a, "--model DIR is required");
+    int prec = lmc_precision_parse(lmc_arg_str(a, "precision"));
+    if (prec < 0) return lmc_usage_error(a, "--precision must be auto, fp32 or bf16");
+    if (lmc_kernels_set_precision((lmc_precision)prec, &err)) return lmc_fail(a, "--precision: %s", err.msg);
     char *dir = NULL;
     /* A run directory works too: use its newest checkpoint. */
     char *cfgjson = lmc_path_join(model, "config.json");
@@ -126,6 +130,7 @@ static const lmc_opt sample_opts[] = {
     {"top-k", 'k', OPT_INT, "40", "K", "sample among the K most likely tokens (0 = all)"},
     {"top-p", 0, OPT_FLOAT, "1.0", "P", "nucleus sampling: smallest set with probability mass >= P (1 = off)"},
     {"seed", 's', OPT_INT, "1337", "S", "random seed (same seed, same text)"},
+    {"precision", 0, OPT_STR, "fp32", "P", "GEMM precision: fp32, bf16 or auto (bf16 where the CPU has it)"},
     {"tokenizer", 0, OPT_STR, NULL, "FILE", "tokenizer.json (default: DIR/tokenizer.json)"},
     {"ids", 0, OPT_FLAG, NULL, NULL, "print token ids instead of text"},
     {"no-stop", 0, OPT_FLAG, NULL, NULL, "do not stop at the end-of-text token"},

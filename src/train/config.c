@@ -59,6 +59,8 @@ static const train_key keys[] = {
     KI("train", "checkpoint_every", checkpoint_every, "500", 0, BIG, "steps between checkpoints (0 = only at the end)"),
     KI("train", "keep_checkpoints", keep_checkpoints, "2", 1, 1 << 20, "newest checkpoints kept; older ones are deleted"),
     KI("train", "threads", threads, "0", 0, 4096, "OpenMP threads (0 = all cores)"),
+    KE("train", "precision", precision, "auto", "auto|fp32|bf16",
+       "GEMM precision: bf16 = mixed precision (fp32 master weights and optimizer state, bf16 GEMM inputs); auto = bf16 when the CPU has AMX-BF16 or AVX512_BF16"),
     KI("train", "max_nonfinite", max_nonfinite, "5", 1, 1 << 20, "consecutive non-finite steps (skipped) before the run stops"),
 };
 

@@ -42,6 +42,7 @@ typedef struct train_config {
     double weight_decay, beta1, beta2, eps, grad_clip;
     int64_t eval_every, eval_batches, checkpoint_every, keep_checkpoints, threads;
     int64_t max_nonfinite;
+    char precision[16];   /* auto | fp32 | bf16; the run's config.yaml records the resolved value */
 } train_config;
 
 typedef enum { TRAIN_KEY_INT, TRAIN_KEY_FLOAT, TRAIN_KEY_STR, TRAIN_KEY_ENUM } train_key_type;

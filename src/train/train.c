@@ -75,33 +75,11 @@ int train_model_config(const train_config *cfg, gpt2_config *mc, lmc_err *err) {
 }
 
 double train_measure_peak_flops(int d_model) {
-    /* A square sgemm (k_gemm, the model's own GEMM path) a bit larger than the widest matmul, after a warm-up:
-     * "achievable GEMM FLOP/s on this machine with these threads", the honest denominator for MFU. */
+    /* A square GEMM a bit larger than the widest matmul, in the run's precision and on the model's own
+     * GEMM path: "achievable GEMM FLOP/s on this machine with these threads", the honest MFU denominator. */
     int n = d_model * 4 < 512 ? 512 : d_model * 4;
     if (n > 2048) n = 2048;
-    lmc_err err;
-    size_t nn = (size_t)n * (size_t)n;
-    float *a = lmc_alloc_array(nn, sizeof(float), &err), *b = lmc_alloc_array(nn, sizeof(float), &err);
-    float *c = lmc_alloc_array(nn, sizeof(float), &err);
-    double flops = 0;
-    if (a && b && c) {
-        for (size_t i = 0; i < nn; i++) a[i] = b[i] = (float)(i % 7) * 0.01f;
-        k_gemm(0, 0, n, n, n, 1, a, n, b, n, 0, c, n);
-        /* Best single call over ~0.3 s: a burst of load from other processes slows some calls, but
-         * the fastest one is still close to what the machine can do. */
-        double best = 1e30, t0 = lmc_now();
-        do {
-            double t1 = lmc_now();
-            k_gemm(0, 0, n, n, n, 1, a, n, b, n, 0, c, n);
-            double dt = lmc_now() - t1;
-            if (dt < best) best = dt;
-        } while (lmc_now() - t0 < 0.3);
-        flops = 2.0 * n * (double)n * n / best;
-    }
-    lmc_free(a);
-    lmc_free(b);
-    lmc_free(c);
-    return flops;
+    return lmc_kernels_gemm_peak(n, 0.3);
 }
 
 /* Keep only the metrics records of steps <= max_step (a resumed run rewrites what came after). */
@@ -224,6 +202,11 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
     const train_config *c = t->cfg;
     if (train_config_validate(c, 1, err)) return -1;
     if (c->threads > 0) lmc_kernels_set_threads((int)c->threads);
+    /* Precision: auto resolves once, here; the resolved value is what config.yaml and the log say. */
+    if (lmc_kernels_set_precision((lmc_precision)lmc_precision_parse(c->precision), err))
+        return lmc_err_wrap(err, "train.precision");
+    train_config resolved = *c;
+    snprintf(resolved.precision, sizeof resolved.precision, "%s", lmc_precision_name(lmc_kernels_get_precision()));
     t->run = lmc_path_join(c->run_dir, c->run_name);
     t->ckpt_root = lmc_path_join(t->run, "checkpoints");
     t->metrics_path = lmc_path_join(t->run, "metrics.jsonl");
@@ -236,7 +219,7 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
     if (lmc_mkdirs(t->ckpt_root, err)) return -1;
 
     lmc_buf y = {0};
-    if (train_config_to_yaml(c, &y, err)) return -1;
+    if (train_config_to_yaml(&resolved, &y, err)) return -1;
     t->config_yaml = y.data;
     char *p = lmc_path_join(t->run, "config.yaml");
     int rc = lmc_write_file_atomic(p, y.data, y.len, err);
@@ -316,6 +299,8 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
           t->run, lmc_fmt_count(pbuf, sizeof pbuf, (double)gpt2_param_count(&mc)), (long long)c->n_layer,
           (long long)c->d_model, mc.vocab_size, (long long)c->seq_len, (long long)c->batch_size, (long long)c->seq_len,
           (unsigned long long)t->train.nseq, t->peak_flops / 1e9, c->peak_tflops > 0 ? "" : " (measured)");
+    event(t, "compute: %d threads, GEMMs %s, precision %s%s", lmc_kernels_get_threads(), lmc_kernels_gemm_backend(),
+          resolved.precision, strcmp(c->precision, "auto") ? "" : " (auto)");
     return 0;
 }
 

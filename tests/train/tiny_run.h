@@ -52,6 +52,9 @@ static inline void tiny_config(train_config *c, const char *dir, const char *nam
     c->keep_checkpoints = 2;
     c->sample_tokens = 8;
     c->peak_tflops = 1;
+    /* LMC_TEST_PRECISION runs a test in fp32 or bf16 (ctest registers both where it matters) */
+    const char *prec = getenv("LMC_TEST_PRECISION");
+    if (prec) snprintf(c->precision, sizeof c->precision, "%s", prec);
 }
 
 /* The metrics records of a run as one string (exact: numbers are printed with 17 digits). */

@@ -2,6 +2,7 @@
  * Used to resolve train.precision: auto and to name the missing features when bf16 is asked for. */
 #include "kernels/cpu/kernels.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -35,6 +36,14 @@ lmc_cpu_features lmc_cpu_detect(void) {
         f.avx512_bf16 = os_avx512 && ((a >> 5) & 1);
     }
 #endif
+    /* LMC_CPU_DISABLE=avx512_bf16,amx_bf16 hides features (tests of the fallback and of the error on a
+     * CPU without bf16; comparisons of one machine's paths), as oneDNN's ONEDNN_MAX_CPU_ISA does. */
+    const char *off = getenv("LMC_CPU_DISABLE");
+    if (off) {
+        if (strstr(off, "avx512_bf16")) f.avx512_bf16 = 0;
+        if (strstr(off, "amx_bf16")) f.amx_bf16 = 0;
+        if (strstr(off, "avx512f")) f.avx512f = f.avx512_bf16 = 0;
+    }
     return f;
 }
 

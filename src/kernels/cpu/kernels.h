@@ -55,6 +55,10 @@ void lmc_kernels_weights_changed(void);
 /* GEMM backend and the instruction set it runs, e.g. "oneDNN 2.6.3 (avx512_core_amx)", for logs. */
 const char *lmc_kernels_gemm_backend(void);
 
+/* Best FLOP/s of an n x n x n GEMM over about `seconds` in the current precision, inputs already in that
+ * precision (bf16 rounding of the operands is not counted): the MFU denominator. 0 when out of memory. */
+double lmc_kernels_gemm_peak(int n, double seconds);
+
 /* Row-major sgemm C = alpha op(A) op(B) + beta C (ta/tb: 1 = transposed), parallel over the OpenMP
  * threads with single-threaded BLAS calls (runs single-threaded when called inside a parallel region). */
 void k_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,

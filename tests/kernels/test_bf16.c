@@ -1,0 +1,151 @@
+/* bf16 mixed precision: rounding, the GEMMs against fp32 with a derived bound, the linear-layer kernels,
+ * the weight cache, and the precision switch (auto fallback, the error on a CPU without bf16).
+ *
+ * The bound. bf16 keeps 8 significant bits, so round-to-nearest has unit roundoff u = 2^-8:
+ * bf16(x) = x(1 + d), |d| <= u. A product of two rounded inputs is exact in fp32 (8 x 8 bits), so
+ * |bf16(a) bf16(b) - ab| <= (2u + u^2)|ab|, and K fp32 additions in any order add at most
+ * gamma_K = K 2^-24 / (1 - K 2^-24) of the sum of the |terms|. Per output element, with S = sum_k |a_k b_k|:
+ *     |C_bf16 - C_exact| <= (2u + u^2) S + gamma_K (1 + 2u + u^2) S.
+ * The test checks every element against this bound (computed in double from the fp32 inputs) and also
+ * that the error is not far below it on average (the GEMM really ran in bf16). */
+#include "test.h"
+#include "kernels/cpu/kernels.h"
+#include "kernels/cpu/gemm.h"
+#include "base/rng.h"
+
+static lmc_rng rng;
+
+static float *frand(size_t n, float scale) {
+    float *a = malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) a[i] = scale * (float)(2.0 * lmc_rng_uniform_double(&rng) - 1.0);
+    return a;
+}
+
+static float bf16_to_f(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static void test_rounding(void) {
+    /* ties go to even; NaN stays NaN; values that round up carry into the exponent */
+    float in[] = {1.0f, 1.00390625f /* 1 + 2^-8: tie, even is 1 */, 1.01171875f /* 1 + 3*2^-8: tie -> 1+2^-6 */,
+                  -2.5f, 65504.0f, 3.40282347e38f /* FLT_MAX: past the largest bf16 */, 0x1p-130f, 0.0f};
+    float want[] = {1.0f, 1.0f, 1.015625f, -2.5f, 65536.0f, INFINITY, 0x1p-130f, 0.0f};
+    uint16_t h[8];
+    k_f32_to_bf16(h, in, 8);
+    for (int i = 0; i < 8; i++) CHECK_MSG(bf16_to_f(h[i]) == want[i], "bf16(%g) = %g, want %g", in[i], bf16_to_f(h[i]), want[i]);
+    float nan = NAN;
+    k_f32_to_bf16(h, &nan, 1);
+    CHECK(isnan(bf16_to_f(h[0])));
+}
+
+/* Reference in double + per-element bound; returns 0 if every element is within it. */
+static int check_gemm(const char *what, int ta, int tb, int M, int N, int K, const float *A, const float *B,
+                      const float *C0, const float *C, float beta) {
+    const double u = 1.0 / 256, g = K * 0x1p-24 / (1 - K * 0x1p-24);
+    int lda = ta ? M : K, ldb = tb ? K : N, bad = 0;
+    double worst = 0, sum_ratio = 0;
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double c = 0, S = 0;
+            for (int k = 0; k < K; k++) {
+                double a = ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
+                double b = tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
+                c += a * b;
+                S += fabs(a * b);
+            }
+            c += beta * C0[(size_t)i * N + j];
+            double bound = (2 * u + u * u) * S + g * (1 + 2 * u + u * u) * S + 0x1p-24 * fabs(c) + 1e-30;
+            double e = fabs(C[(size_t)i * N + j] - c);
+            if (e > bound) bad++;
+            if (e / bound > worst) worst = e / bound;
+            sum_ratio += e / bound;
+        }
+    double mean = sum_ratio / ((double)M * N);
+    fprintf(stderr, "%s %dx%dx%d ta=%d tb=%d: worst error %.3f of the bound, mean %.4f\n", what, M, N, K, ta, tb, worst, mean);
+    CHECK_MSG(bad == 0, "%s: %d elements outside the bf16 bound", what, bad);
+    /* fp32 would be ~2^-16 of the bound: a mean this large shows the inputs were really rounded */
+    CHECK_MSG(mean > 1e-3, "%s: error %.2e of the bound is too small for bf16 inputs", what, mean);
+    return bad;
+}
+
+static void test_gemm_shapes(void) {
+    int shapes[][5] = {{0, 0, 200, 96, 64}, {0, 1, 130, 70, 96}, {1, 0, 64, 96, 300}, {0, 1, 256, 512, 64},
+                       {0, 0, 256, 64, 512}, {1, 0, 512, 64, 256}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int ta = shapes[s][0], tb = shapes[s][1], M = shapes[s][2], N = shapes[s][3], K = shapes[s][4];
+        float *A = frand((size_t)M * K, 1.0f), *B = frand((size_t)K * N, 0.5f), *C0 = frand((size_t)M * N, 1.0f);
+        float *C = malloc((size_t)M * N * sizeof(float));
+        for (int beta = 0; beta <= 1; beta++) {
+            memcpy(C, C0, (size_t)M * N * sizeof(float));
+            k_gemm(ta, tb, M, N, K, 1.0f, A, ta ? M : K, B, tb ? K : N, (float)beta, C, N);
+            check_gemm(beta ? "k_gemm beta=1" : "k_gemm", ta, tb, M, N, K, A, B, C0, C, (float)beta);
+        }
+        free(A); free(B); free(C0); free(C);
+    }
+}
+
+/* The linear layer: forward with bias and residual, backward dinp/dw/dbias; the same bound per GEMM. */
+static void test_linear(void) {
+    int N = 192, C = 96, OC = 160;
+    float *x = frand((size_t)N * C, 1.0f), *w = frand((size_t)C * OC, 0.2f), *bias = frand(OC, 0.1f);
+    float *res = frand((size_t)N * OC, 1.0f), *out = malloc((size_t)N * OC * 4), *zero = calloc((size_t)N * OC, 4);
+    k_matmul_fwd_res(out, res, x, w, bias, N, C, OC);
+    float *exp0 = malloc((size_t)N * OC * 4);   /* what the GEMM accumulates onto: resid + bias */
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < OC; j++) exp0[(size_t)i * OC + j] = res[(size_t)i * OC + j] + bias[j];
+    check_gemm("matmul_fwd_res", 0, 0, N, OC, C, x, w, exp0, out, 1.0f);
+    float *dout = frand((size_t)N * OC, 1.0f), *dinp = malloc((size_t)N * C * 4), *dw = calloc((size_t)C * OC, 4);
+    float *db = calloc(OC, 4);
+    k_matmul_bwd(dinp, dw, db, dout, x, w, N, C, OC);
+    check_gemm("matmul_bwd dinp", 0, 1, N, C, OC, dout, w, zero, dinp, 0.0f);
+    check_gemm("matmul_bwd dw", 1, 0, C, OC, N, x, dout, zero, dw, 0.0f);
+    for (int j = 0; j < OC; j++) {   /* the bias gradient is an fp32 sum, not a GEMM */
+        double s = 0;
+        for (int i = 0; i < N; i++) s += dout[(size_t)i * OC + j];
+        CHECK_CLOSE(db[j], s, 1e-4, 1e-5);
+    }
+    /* the weight cache: after the weights change (and lmc_kernels_weights_changed), the new values are used */
+    for (size_t i = 0; i < (size_t)C * OC; i++) w[i] = -w[i];
+    lmc_kernels_weights_changed();
+    k_matmul_fwd(out, x, w, NULL, N, C, OC);
+    check_gemm("matmul_fwd after a weight update", 0, 0, N, OC, C, x, w, zero, out, 0.0f);
+    free(x); free(w); free(bias); free(res); free(out); free(zero); free(exp0); free(dout); free(dinp); free(dw); free(db);
+}
+
+int main(void) {
+    lmc_rng_init(&rng, 7);
+    lmc_kernels_set_threads(2);
+    test_rounding();
+    CHECK_EQ_INT(lmc_precision_parse("bf16"), LMC_PREC_BF16);
+    CHECK_EQ_INT(lmc_precision_parse("fp16"), -1);
+    lmc_err err;
+    lmc_cpu_features f = lmc_cpu_detect();
+    char have[128];
+    lmc_cpu_describe(&f, have, sizeof have);
+    int can = lmc_precision_resolve(LMC_PREC_AUTO) == LMC_PREC_BF16;
+    fprintf(stderr, "CPU: %s; GEMMs: %s; auto -> %s\n", have, lmc_kernels_gemm_backend(), can ? "bf16" : "fp32");
+    if (can) {
+        CHECK(lmc_kernels_set_precision(LMC_PREC_BF16, &err) == 0);
+        CHECK_EQ_INT(lmc_kernels_get_precision(), LMC_PREC_BF16);
+        test_gemm_shapes();
+        test_linear();
+        CHECK(lmc_kernels_gemm_peak(256, 0.01) > 0);
+        CHECK(lmc_kernels_set_precision(LMC_PREC_FP32, &err) == 0);
+    } else {
+        fprintf(stderr, "no bf16 GEMMs on this CPU/build: the bf16 kernel checks are skipped, the fallback is tested\n");
+        CHECK(lmc_kernels_set_precision(LMC_PREC_BF16, &err) != 0);
+    }
+    /* A CPU without bf16 (features hidden): auto falls back to fp32, bf16 is an error naming them. */
+    setenv("LMC_CPU_DISABLE", "avx512_bf16,amx_bf16", 1);
+    CHECK_EQ_INT(lmc_precision_resolve(LMC_PREC_AUTO), LMC_PREC_FP32);
+    CHECK(lmc_kernels_set_precision(LMC_PREC_AUTO, &err) == 0);
+    CHECK_EQ_INT(lmc_kernels_get_precision(), LMC_PREC_FP32);
+    CHECK(lmc_kernels_set_precision(LMC_PREC_BF16, &err) == LMC_EINVAL);
+    CHECK_STR_CONTAINS(err.msg, "AVX512_BF16");
+    CHECK_STR_CONTAINS(err.msg, "AMX-BF16");
+    unsetenv("LMC_CPU_DISABLE");
+    return test_summary("kernels/test_bf16");
+}
