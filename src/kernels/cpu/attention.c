@@ -11,6 +11,7 @@
  * result does not depend on the thread count. */
 #include "kernels/cpu/kernels.h"
 #include "kernels/cpu/blas_threads.h"
+#include "kernels/cpu/gemm.h"
 #include "kernels/cpu/vmath.h"
 #include "base/error.h"
 #include <cblas.h>
@@ -39,7 +40,7 @@ int k_attention_fwd(float *out, float *lse, const float *qkv, int B, int T, int 
                 int rows = T - i0 < QB ? T - i0 : QB;
                 int kv = i0 + rows;
                 const float *q = base + (size_t)i0 * C3 + h * hd;
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, kv, hd, scale, q, (int)C3, k,
+                k_sgemm_1t(0, 1, rows, kv, hd, scale, q, (int)C3, k,
                             (int)C3, 0.0f, S, kv);
                 for (int r = 0; r < rows; r++) {
                     float *s = S + (size_t)r * kv;
@@ -51,7 +52,7 @@ int k_attention_fwd(float *out, float *lse, const float *qkv, int B, int T, int 
                     for (int j = n; j < kv; j++) s[j] = 0.0f;
                     lse[(size_t)bh * T + i0 + r] = mx + logf(sum);
                 }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, kv, 1.0f, S, kv, v, (int)C3,
+                k_sgemm_1t(0, 0, rows, hd, kv, 1.0f, S, kv, v, (int)C3,
                             0.0f, out + ((size_t)b * T + i0) * C + h * hd, C);
             }
         }
@@ -92,7 +93,7 @@ int k_attention_bwd(float *dqkv, const float *dout, const float *qkv, const floa
                 const float *dO = dout + ((size_t)b * T + i0) * C + h * hd;
                 const float *O = out + ((size_t)b * T + i0) * C + h * hd;
                 float *dq = dbase + (size_t)i0 * C3 + h * hd;
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, kv, hd, scale, q, (int)C3, k,
+                k_sgemm_1t(0, 1, rows, kv, hd, scale, q, (int)C3, k,
                             (int)C3, 0.0f, P, kv);
                 for (int r = 0; r < rows; r++) {
                     float *p = P + (size_t)r * kv;
@@ -105,10 +106,10 @@ int k_attention_bwd(float *dqkv, const float *dout, const float *qkv, const floa
                     D[r] = d;
                 }
                 /* dV[0:kv] += P^T dO */
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kv, hd, rows, 1.0f, P, kv, dO, C, 1.0f,
+                k_sgemm_1t(1, 0, kv, hd, rows, 1.0f, P, kv, dO, C, 1.0f,
                             dv, (int)C3);
                 /* dP = dO V^T */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, kv, hd, 1.0f, dO, C, v, (int)C3,
+                k_sgemm_1t(0, 1, rows, kv, hd, 1.0f, dO, C, v, (int)C3,
                             0.0f, dS, kv);
                 for (int r = 0; r < rows; r++) {
                     float *ds = dS + (size_t)r * kv;
@@ -118,9 +119,9 @@ int k_attention_bwd(float *dqkv, const float *dout, const float *qkv, const floa
                     for (int j = 0; j < kv; j++) ds[j] = p[j] * (ds[j] - d);
                 }
                 /* dQ = scale dS K;  dK[0:kv] += scale dS^T Q */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, kv, scale, dS, kv, k, (int)C3,
+                k_sgemm_1t(0, 0, rows, hd, kv, scale, dS, kv, k, (int)C3,
                             0.0f, dq, (int)C3);
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kv, hd, rows, scale, dS, kv, q, (int)C3,
+                k_sgemm_1t(1, 0, kv, hd, rows, scale, dS, kv, q, (int)C3,
                             1.0f, dk, (int)C3);
             }
         }

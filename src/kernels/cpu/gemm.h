@@ -28,6 +28,11 @@ typedef struct k_init {
 void k_gemm_run(int ta, int tb, int M, int N, int K, float alpha, k_opnd A, k_opnd B, float beta, float *C,
                 int ldc, const k_init *init);
 
+/* A single-threaded row-major sgemm for use inside our parallel regions (attention's per-head blocks):
+ * oneDNN's JIT sgemm when built with it (it runs sequentially inside an OpenMP region), else BLAS. */
+void k_sgemm_1t(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
+                float beta, float *C, int ldc);
+
 /* Benchmarks: 1 = fp32 GEMMs through BLAS even when oneDNN is built in (as LMC_GEMM=blas does). */
 void k_gemm_force_blas(int on);
 

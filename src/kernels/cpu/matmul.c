@@ -12,6 +12,9 @@
 #include "base/progress.h"
 #include <cblas.h>
 #include <omp.h>
+#ifdef LMC_HAVE_DNNL
+#include <oneapi/dnnl/dnnl.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,6 +144,17 @@ void k_gemm_run(int ta, int tb, int M, int N, int K, float alpha, k_opnd A, k_op
     }
 #endif
     gemm_split(ta, tb, M, N, K, alpha, A.f, A.ld, B.f, B.ld, beta, C, ldc, in);
+}
+
+void k_sgemm_1t(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
+                float beta, float *C, int ldc) {
+#ifdef LMC_HAVE_DNNL
+    if (!force_blas() &&
+        dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) == dnnl_success)
+        return;
+#endif
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda,
+                B, ldb, beta, C, ldc);
 }
 
 const char *lmc_kernels_gemm_backend(void) {
