@@ -1,12 +1,12 @@
 /* Benchmark: full GPT-2 training steps (forward + backward + clip + AdamW) on random tokens, fp32.
  * Prints per-step times, a per-kernel breakdown of one step, and a RESULT JSON line.
  * usage: train_step --L 6 --H 6 --d 384 --T 256 --B 8 --V 8192 --steps 10 --warmup 2 --threads 2 [--peak 1]
- * --peak 1 also measures the cblas_sgemm peak (square 2048, same threads) for the MFU denominator. */
+ * --peak 1 also measures the GEMM peak (square 2048, same threads and precision) for the MFU denominator.
+ * --precision fp32|bf16|auto (default fp32). */
 #include "model/gpt2.h"
 #include "kernels/cpu/kernels.h"
 #include "base/progress.h"
 #include "base/rng.h"
-#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,29 +22,6 @@ static double cpu_now(void) {
 static int cmp_d(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
-}
-
-/* OpenBLAS's own threading on one big square GEMM (the BENCHMARKS.md peak), then our k_gemm split. */
-static double sgemm_peak(int threads, int ours) {
-    int n = 2048;
-#ifndef LMC_BLAS_BLIS
-    if (!ours) openblas_set_num_threads(threads);
-#endif
-    float *a = malloc((size_t)n * n * 4), *b = malloc((size_t)n * n * 4), *c = malloc((size_t)n * n * 4);
-    for (size_t i = 0; i < (size_t)n * n; i++) { a[i] = (float)(i % 7) * 0.1f; b[i] = (float)(i % 5) * 0.1f; }
-    double best = 0;
-    for (int r = 0; r < 5; r++) {
-        double t0 = lmc_now();
-        if (ours) k_gemm(0, 0, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
-        else cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
-        double g = 2.0 * n * n * n / (lmc_now() - t0) / 1e9;
-        if (g > best) best = g;
-    }
-    free(a); free(b); free(c);
-#ifndef LMC_BLAS_BLIS
-    if (!ours) openblas_set_num_threads(1);
-#endif
-    return best;
 }
 
 int main(int argc, char **argv) {
@@ -74,9 +51,9 @@ int main(int argc, char **argv) {
     if (lmc_kernels_set_precision(prec, &perr)) { fprintf(stderr, "%s\n", perr.msg); return 1; }
     prec = lmc_kernels_get_precision();
     fprintf(stderr, "GEMM: %s, precision %s, %d threads\n", lmc_kernels_gemm_backend(), lmc_precision_name(prec), threads);
-    double peak_gf = peak ? sgemm_peak(threads, 0) : 0.0;
-    double peak_ours = peak ? sgemm_peak(threads, 1) : 0.0;
-    if (peak) fprintf(stderr, "sgemm 2048^3: OpenBLAS %d threads %.1f GFLOP/s, k_gemm split %.1f GFLOP/s\n", threads, peak_gf, peak_ours);
+    /* The MFU denominator: the best square 2048^3 GEMM on lmc's own GEMM path, in this run's precision. */
+    double peak_gf = peak ? lmc_kernels_gemm_peak(2048, 1.0) / 1e9 : 0.0;
+    if (peak) fprintf(stderr, "GEMM peak 2048^3 (%s, %d threads): %.1f GFLOP/s\n", lmc_precision_name(prec), threads, peak_gf);
     gpt2_config cfg = {L, H, d, T, V, 0, 0.0f};
     gpt2_model *m;
     lmc_err err;
@@ -131,7 +108,7 @@ int main(int argc, char **argv) {
     getrusage(RUSAGE_SELF, &ru);
     printf("RESULT {\"impl\": \"lmc\", \"precision\": \"%s\", \"threads\": %d, \"L\": %d, \"H\": %d, \"d\": %d, \"T\": %d, \"B\": %d, \"V\": %d, "
            "\"steps\": %d, \"ms_step\": %.2f, \"ms_fwd\": %.2f, \"ms_bwd\": %.2f, \"ms_opt\": %.2f, \"ms_min\": %.2f, "
-           "\"ms_max\": %.2f, \"cpu_ms_step\": %.2f, \"tok_s\": %.1f, \"flops_per_tok\": %.0f, \"gflops_achieved\": %.1f, \"sgemm_peak_gflops\": %.1f, "
+           "\"ms_max\": %.2f, \"cpu_ms_step\": %.2f, \"tok_s\": %.1f, \"flops_per_tok\": %.0f, \"gflops_achieved\": %.1f, \"gemm_peak_gflops\": %.1f, "
            "\"max_rss_mb\": %.1f, \"kernels_ms\": {",
            lmc_precision_name(prec), threads, L, H, d, T, B, V, steps, 1e3 * med, 1e3 * tf[steps / 2], 1e3 * tb[steps / 2], 1e3 * to[steps / 2],
            1e3 * mn, 1e3 * mx, 1e3 * tc[steps / 2], tok_s, fpt, fpt * tok_s / 1e9, peak_gf, ru.ru_maxrss / 1024.0);

@@ -1,49 +1,48 @@
-#!/usr/bin/python3
-"""Training-step throughput: lmc (bench/train_step.c) vs the PyTorch peer (bench/peers/gpt2_torch.py),
-same config, same thread count, alternating A B A B after a warm-up, on configs from ../shared/BENCHMARKS.md.
+#!/usr/bin/env python3
+"""Training-step throughput, lmc against PyTorch, same config and threads, alternating A B A B ... after a
+warm-up of each (../shared/BENCHMARKS.md). Configs S, M, M64 from BENCHMARKS.md.
 
-  python3 bench/train_step.py [--config S|M|M64|S,M] [--reps 3] [--steps 5] [--threads 2]
+  python3 bench/train_step.py [--config S|M|M64|S,M] [--precision fp32|bf16|fp32,bf16] [--reps 3] [--steps 5]
+                              [--threads 2] [--torch-python /path/to/venv/bin/python] [--build build]
 
-Builds bench/train_step.c against build/liblmc.a (run `cmake --build build` first). The peer runs Debian's
-python3-torch with LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp and ATEN_CPU_CAPABILITY=avx512
-(the fastest PyTorch setup measured here). MFU = flops_per_token * tok/s / sgemm peak, flops_per_token =
-6*(12*L*d^2 + d*V) + 12*L*d*T; the peak is OpenBLAS sgemm 2048^3 at the same thread count, measured in
-this run. Prints a table of medians (min-max over reps), the ratio lmc/torch, peak RSS and lmc's per-kernel
-breakdown of one step."""
+lmc: bench/train_step.c (target bench_train_step, built here with cmake against the same liblmc as `lmc`).
+Peers, each run in the same alternation:
+  bf16: the current PyTorch (a venv's python, --torch-python) running ../shared/reference/bench/torch_modern.py
+        with --compile 1 --amp 1 (torch.compile + bf16 autocast, SDPA attention, fused AdamW);
+  fp32: the same script eager and compiled without autocast, and Debian's python3-torch running
+        bench/peers/gpt2_torch.py with the OpenMP OpenBLAS when /usr/bin/python3 has torch;
+        the faster one is the reference.
+Reports median ms/step (min-max), tok/s, MFU against lmc's GEMM peak (square 2048^3 on lmc's own GEMM
+path, same precision and threads, measured in the same run), CPU time / wall time (are the cores busy?),
+peak RSS (getrusage of each child), the ratio lmc / best peer with the per-pair min-max, and lmc's
+per-kernel split of one step."""
 import argparse, json, os, statistics, subprocess, sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+SHARED = os.path.join(ROOT, "..", "shared")
 CONFIGS = {"S": dict(L=6, H=6, d=384, T=256, B=8, V=8192), "M": dict(L=12, H=12, d=768, T=1024, B=4, V=50257),
            "M64": dict(L=12, H=12, d=768, T=64, B=4, V=50257)}
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--config", default="S")
+ap.add_argument("--precision", default="fp32,bf16")
 ap.add_argument("--reps", type=int, default=3)
 ap.add_argument("--steps", type=int, default=5)
-ap.add_argument("--warmup", type=int, default=1)
+ap.add_argument("--warmup", type=int, default=2)
 ap.add_argument("--threads", type=int, default=2)
-ap.add_argument("--torch-blas", default="/usr/lib/x86_64-linux-gnu/openblas-openmp")
-ap.add_argument("--build", default=os.path.join(ROOT, "build"), help="cmake build folder with liblmc.a")
+ap.add_argument("--torch-python", default=os.environ.get("TORCH_PYTHON", ""), help="python of a venv with PyPI torch")
+ap.add_argument("--debian-torch", type=int, default=1, help="also run Debian's python3-torch for fp32 when present")
+ap.add_argument("--build", default=os.path.join(ROOT, "build"))
 a = ap.parse_args()
 
 
-def sh(cmd, env=None):
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    if r.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{r.stderr[-2000:]}")
-    return r
-
-
-def pkg(*names):
-    return sh(["pkg-config", *names]).stdout.split()
-
-
-binary = os.path.join(a.build, "bench_train_step")
-sh(["cc", "-O3", "-march=native", "-fopenmp", "-std=c11", "-D_GNU_SOURCE", "-I" + os.path.join(ROOT, "src"),
-    "-I" + os.path.join(a.build, "generated"), *pkg("--cflags", "openblas"), os.path.join(HERE, "train_step.c"),
-    "-o", binary, os.path.join(a.build, "liblmc.a"),
-    *pkg("--libs", "openblas", "jansson", "yaml-0.1", "libpcre2-8", "libzstd", "zlib", "libxxhash", "liblbfgs"), "-lm"])
+def run(cmd, env):
+    """Run a child; return (stdout, stderr, None)."""
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    if p.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{p.stderr[-3000:]}")
+    return p.stdout, p.stderr, None
 
 
 def result(out):
@@ -53,62 +52,80 @@ def result(out):
     sys.exit("no RESULT line:\n" + out[-2000:])
 
 
+def child_rss(cmd, env):
+    """Peak RSS (MB) of one child alone, via GNU time (Debian package `time`)."""
+    if os.path.exists("/usr/bin/time"):
+        out, err, _ = run(["/usr/bin/time", "-f", "MAXRSS_KB %M"] + cmd, env)
+        rss = next((int(l.split()[1]) / 1024 for l in err.splitlines() if l.startswith("MAXRSS_KB")), None)
+        return out, err, rss
+    return run(cmd, env)
+
+
+subprocess.run(["cmake", "--build", a.build, "--target", "bench_train_step", "-j2"], check=True,
+               stdout=subprocess.DEVNULL)
+binary = os.path.join(a.build, "bench_train_step")
+env = dict(os.environ, OMP_NUM_THREADS=str(a.threads))
+modern = os.path.join(SHARED, "reference", "bench", "torch_modern.py")
+debian_torch = a.debian_torch and subprocess.run(["/usr/bin/python3", "-c", "import torch"],
+                                                  capture_output=True).returncode == 0
+if not a.torch_python:
+    print("note: no --torch-python (a venv with PyPI torch): the torch_modern peer is skipped", file=sys.stderr)
+
+
 def cfg_args(c):
     return [x for k, v in c.items() for x in ("--" + k, str(v))]
 
 
-base_env = dict(os.environ, OMP_NUM_THREADS=str(a.threads))
-torch_env = dict(base_env, LD_LIBRARY_PATH=a.torch_blas, ATEN_CPU_CAPABILITY="avx512")
-# On a shared, oversubscribed machine OpenMP's spin-waiting hurts PyTorch badly; the passive wait policy
-# is the peer's best setup there, so it runs too and the faster of the two is the reference.
-torch_passive_env = dict(torch_env, OMP_WAIT_POLICY="PASSIVE")
-lmc_passive_env = dict(base_env, OMP_WAIT_POLICY="PASSIVE")
 for name in a.config.split(","):
     c = CONFIGS[name]
     common = cfg_args(c) + ["--steps", str(a.steps), "--warmup", str(a.warmup), "--threads", str(a.threads)]
-    lmc_runs, lmc_passive_runs, torch_runs, passive_runs, peak = [], [], [], [], []
-    # warm-up run of each (page cache, CPU clocks), not counted
-    sh([binary] + cfg_args(c) + ["--steps", "1", "--warmup", "0", "--threads", str(a.threads)], base_env)
-    for rep in range(a.reps):
-        r = result(sh([binary] + common + ["--peak", "1"], base_env).stdout)
-        lmc_runs.append(r)
-        peak.append(r["sgemm_peak_gflops"])
-        lmc_passive_runs.append(result(sh([binary] + common, lmc_passive_env).stdout))
-        peer = ["/usr/bin/python3", os.path.join(HERE, "peers", "gpt2_torch.py")] + common
-        torch_runs.append(result(sh(peer, torch_env).stdout))
-        passive_runs.append(result(sh(peer, torch_passive_env).stdout))
-        print(f"[{name} rep {rep}] lmc {lmc_runs[-1]['tok_s']:.0f} tok/s, lmc passive "
-              f"{lmc_passive_runs[-1]['tok_s']:.0f} tok/s, torch {torch_runs[-1]['tok_s']:.0f} tok/s, "
-              f"torch passive {passive_runs[-1]['tok_s']:.0f} tok/s", file=sys.stderr, flush=True)
-    pk = max(peak)
-    fpt = lmc_runs[0]["flops_per_tok"]
-    print(f"\nconfig {name}: L={c['L']} H={c['H']} d={c['d']} T={c['T']} B={c['B']} V={c['V']}, {a.threads} threads, "
-          f"{a.reps} alternating runs x {a.steps} steps; sgemm peak {pk:.0f} GFLOP/s (best of the runs)")
-    print(f"{'impl':13} {'ms/step median (min-max)':>28} {'tok/s':>8} {'MFU':>6} {'MFU@210':>8} {'CPU ms/step':>12} {'peak RSS MB':>12}")
-    meds = {}
-    for impl, runs in (("lmc", lmc_runs), ("lmc-passive", lmc_passive_runs), ("torch", torch_runs),
-                       ("torch-passive", passive_runs)):
-        ms = [r["ms_step"] for r in runs]
-        med = statistics.median(ms)
-        meds[impl] = med
-        tok = c["B"] * c["T"] / (med / 1e3)
-        rss = max(r["max_rss_mb"] for r in runs)
-        cpu_ms = statistics.median(r["cpu_ms_step"] for r in runs)
-        meds[impl + ":cpu"] = cpu_ms
-        print(f"{impl:13} {med:12.1f} ({min(ms):7.1f}-{max(ms):7.1f}) {tok:8.0f} {100 * fpt * tok / 1e9 / pk:5.1f}% "
-              f"{100 * fpt * tok / 1e9 / 210:7.1f}% {cpu_ms:12.1f} {rss:12.0f}")
-    best = "torch" if meds["torch"] <= meds["torch-passive"] else "torch-passive"
-    best_runs = torch_runs if best == "torch" else passive_runs
-    mine = "lmc" if meds["lmc"] <= meds["lmc-passive"] else "lmc-passive"
-    my_runs = lmc_runs if mine == "lmc" else lmc_passive_runs
-    ratios = sorted(t["ms_step"] / l["ms_step"] for l, t in zip(my_runs, best_runs))
-    print(f"speedup best lmc ({mine}) vs best torch ({best}): {meds[best] / meds[mine]:.2f}x "
-          f"(per-pair min-max {ratios[0]:.2f}-{ratios[-1]:.2f}); MFU@210 = against the quiet-machine 2-thread sgemm "
-          f"peak of ../shared/BENCHMARKS.md")
-    cpu_best = min(meds["torch:cpu"], meds["torch-passive:cpu"])
-    print(f"CPU time per step, torch / lmc: {cpu_best / meds['lmc:cpu']:.2f}x (process CPU seconds: robust to other "
-          f"load when --threads 1; with more threads spin-waiting counts too)")
-    k = my_runs[-1]["kernels_ms"]
-    tot = sum(k.values())
-    print("lmc one step by kernel (ms): " + ", ".join(f"{n} {v:.1f} ({100 * v / tot:.0f}%)" for n, v in
-                                                       sorted(k.items(), key=lambda kv: -kv[1])))
+    for prec in a.precision.split(","):
+        impls = {"lmc": [binary] + common + ["--precision", prec]}
+        if a.torch_python:
+            if prec == "bf16":
+                impls["torch compile+bf16"] = [a.torch_python, modern] + common + ["--compile", "1", "--amp", "1"]
+            else:
+                impls["torch eager fp32"] = [a.torch_python, modern] + common + ["--compile", "0", "--amp", "0"]
+                impls["torch compile fp32"] = [a.torch_python, modern] + common + ["--compile", "1", "--amp", "0"]
+        if prec == "fp32" and debian_torch:
+            impls["torch debian fp32"] = ["/usr/bin/python3", os.path.join(HERE, "peers", "gpt2_torch.py")] + common
+        runs = {k: [] for k in impls}
+        rss = {k: 0.0 for k in impls}
+        peak = []
+        for k, cmd in impls.items():   # warm-up of each (page cache, compile caches, clocks), not counted
+            run(cmd, env)
+        for rep in range(a.reps):
+            for k, cmd in impls.items():
+                extra = ["--peak", "1"] if k == "lmc" else []
+                out, err, r = child_rss(cmd + extra, env)
+                res = result(out)
+                runs[k].append(res)
+                rss[k] = max(rss[k], r or 0)
+                if k == "lmc":
+                    peak.append(res["gemm_peak_gflops"])
+            print(f"[{name} {prec} rep {rep}] " + ", ".join(f"{k} {runs[k][-1]['tok_s']:.0f} tok/s" for k in impls),
+                  file=sys.stderr, flush=True)
+        pk = max(peak)
+        fpt = 6 * (12 * c["L"] * c["d"] ** 2 + c["d"] * c["V"]) + 12 * c["L"] * c["d"] * c["T"]
+        print(f"\nconfig {name} {prec}: L={c['L']} H={c['H']} d={c['d']} T={c['T']} B={c['B']} V={c['V']}, "
+              f"{a.threads} threads, {a.reps} alternating runs x {a.steps} steps; lmc GEMM peak {pk:.0f} GFLOP/s ({prec})")
+        print(f"{'impl':20} {'ms/step median (min-max)':>28} {'tok/s':>8} {'MFU':>6} {'CPU/wall':>9} {'peak RSS MB':>12}")
+        med = {}
+        for k in impls:
+            ms = [r["ms_step"] for r in runs[k]]
+            med[k] = statistics.median(ms)
+            tok = c["B"] * c["T"] / (med[k] / 1e3)
+            cpu = statistics.median(r["cpu_ms_step"] / r["ms_step"] for r in runs[k]) if "cpu_ms_step" in runs[k][0] else float("nan")
+            print(f"{k:20} {med[k]:12.1f} ({min(ms):7.1f}-{max(ms):7.1f}) {tok:8.0f} {100 * fpt * tok / 1e9 / pk:5.1f}% "
+                  f"{cpu:9.2f} {rss[k]:12.0f}")
+        peers = [k for k in impls if k != "lmc"]
+        if peers:
+            best = min(peers, key=lambda k: med[k])
+            pairs = sorted(t["ms_step"] / l["ms_step"] for l, t in zip(runs["lmc"], runs[best]))
+            print(f"lmc vs best peer ({best}): {med[best] / med['lmc']:.2f}x (per-pair {pairs[0]:.2f}-{pairs[-1]:.2f})")
+        kern = runs["lmc"][-1]["kernels_ms"]
+        tot = sum(kern.values())
+        print("lmc one step by kernel (ms): " + ", ".join(f"{n} {v:.1f} ({100 * v / tot:.0f}%)" for n, v in
+                                                           sorted(kern.items(), key=lambda kv: -kv[1]) if v > 0))
+        print("RESULT " + json.dumps(dict(config=name, precision=prec, threads=a.threads, peak_gflops=pk,
+                                          ms_step={k: med[k] for k in impls}, rss_mb=rss)))

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/build_info.h"
+#include "kernels/cpu/kernels.h"
 #include "base/progress.h"
 
 #define MAX_COMMANDS 64
@@ -145,7 +146,12 @@ static void print_main_help(FILE *f) {
 
 static void print_version(void) {
     printf("lmc %s (commit %s)\n", lmc_version(), lmc_git_commit());
-    printf("BLAS: %s\n", lmc_blas_info());
+    printf("GEMM: %s\n", lmc_kernels_gemm_backend());
+    printf("BLAS: %s, %s\n", lmc_blas_info(), lmc_kernels_blas_threading());
+    lmc_cpu_features f = lmc_cpu_detect();
+    char cpu[128];
+    lmc_cpu_describe(&f, cpu, sizeof cpu);
+    printf("CPU: %s; precision auto -> %s\n", cpu, lmc_precision_name(lmc_precision_resolve(LMC_PREC_AUTO)));
     printf("backends: %s\n", lmc_backends());
 }
 
