@@ -131,7 +131,10 @@ int main(void) {
         CHECK(lmc_kernels_set_precision(LMC_PREC_BF16, &err) == 0);
         CHECK_EQ_INT(lmc_kernels_get_precision(), LMC_PREC_BF16);
         test_gemm_shapes();
-        test_linear();
+        test_linear();                  /* weights packed in oneDNN's layout (the default) */
+        k_gemm_packed_weights(0);
+        test_linear();                  /* weights in plain layout */
+        k_gemm_packed_weights(1);
         CHECK(lmc_kernels_gemm_peak(256, 0.01) > 0);
         CHECK(lmc_kernels_set_precision(LMC_PREC_FP32, &err) == 0);
     } else {

@@ -83,6 +83,7 @@ int lmc_kernels_set_precision(lmc_precision p, lmc_err *err) {
 lmc_precision lmc_kernels_get_precision(void) { return cur_prec; }
 int k_bf16_active(void) { return cur_prec == LMC_PREC_BF16; }
 void lmc_kernels_weights_changed(void) { weights_gen++; }
+unsigned long k_weights_generation(void) { return weights_gen; }
 
 /* ---- weight cache: one entry per weight tensor (a model has 4 per layer + the embedding) ---- */
 typedef struct wentry {

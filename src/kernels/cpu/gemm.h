@@ -35,6 +35,8 @@ void k_sgemm_1t(int ta, int tb, int M, int N, int K, float alpha, const float *A
 
 /* Benchmarks: 1 = fp32 GEMMs through BLAS even when oneDNN is built in (as LMC_GEMM=blas does). */
 void k_gemm_force_blas(int on);
+/* Benchmarks/tests: 0 = bf16 weights passed in plain layout instead of oneDNN's packed one. */
+void k_gemm_packed_weights(int on);
 
 /* bf16 helpers (bf16.c). Round to nearest even, as vcvtneps2bf16 does. */
 void k_f32_to_bf16(uint16_t *dst, const float *src, size_t n);
@@ -45,11 +47,16 @@ const uint16_t *k_bf16_weight(const float *w, int rows, int cols, int ld);
 /* Scratch for converted activations: slot 0..2, grown as needed; NULL when out of memory. */
 uint16_t *k_bf16_scratch(int slot, size_t n);
 int k_bf16_active(void);
+unsigned long k_weights_generation(void);   /* bumped by lmc_kernels_weights_changed */
 
 /* oneDNN backend (gemm_onednn.c; only with LMC_HAVE_DNNL). Returns 0 on success; nonzero means the
  * caller must fall back to BLAS (fp32 only). Inputs in bf16 when a16/b16 are given. */
 int k_dnnl_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, const uint16_t *A16, int lda,
                 const float *B, const uint16_t *B16, int ldb, float beta, float *C, int ldc);
+/* bf16 with B a weight (fp32 W, K x N, or N x K when tb): W is kept packed in the primitive's preferred
+ * layout, repacked once per weight generation. */
+int k_dnnl_gemm_wpacked(int ta, int tb, int M, int N, int K, float alpha, const uint16_t *A16, int lda,
+                        const float *W, int ldw, float beta, float *C, int ldc);
 const char *k_dnnl_describe(void);
 int k_dnnl_bf16_fast(void);   /* oneDNN runs bf16 with AVX512_BF16 or AMX on this CPU */
 #endif

@@ -11,10 +11,12 @@
 #include "kernels/cpu/gemm.h"
 #include <oneapi/dnnl/dnnl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct prim_key {
     int ta, tb, M, N, K, lda, ldb, ldc, bf16;
+    int wany;   /* B is a weight kept in the layout the primitive prefers (format "any") */
     float alpha, beta;
 } prim_key;
 
@@ -22,6 +24,7 @@ typedef struct prim_entry {
     prim_key key;
     dnnl_primitive_t prim;
     dnnl_memory_t a, b, c;
+    dnnl_memory_desc_t wmd;   /* wany: the weights layout the primitive chose */
 } prim_entry;
 
 #define CACHE_CAP 256
@@ -56,7 +59,7 @@ static int entry_make(prim_entry *e, const prim_key *k) {
     dnnl_dims_t ad = {k->M, k->K}, as = {k->ta ? 1 : k->lda, k->ta ? k->lda : 1};
     dnnl_dims_t bd = {k->K, k->N}, bs = {k->tb ? 1 : k->ldb, k->tb ? k->ldb : 1};
     dnnl_dims_t cd = {k->M, k->N}, cs = {k->ldc, 1};
-    dnnl_memory_desc_t amd, bmd, cmd;
+    dnnl_memory_desc_t amd, bmd, cmd, bany;
     dnnl_matmul_desc_t md;
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t po = NULL;
@@ -64,7 +67,8 @@ static int entry_make(prim_entry *e, const prim_key *k) {
     int ok = dnnl_memory_desc_init_by_strides(&amd, 2, ad, in, as) == dnnl_success &&
              dnnl_memory_desc_init_by_strides(&bmd, 2, bd, in, bs) == dnnl_success &&
              dnnl_memory_desc_init_by_strides(&cmd, 2, cd, dnnl_f32, cs) == dnnl_success &&
-             dnnl_matmul_desc_init(&md, &amd, &bmd, NULL, &cmd) == dnnl_success &&
+             dnnl_memory_desc_init_by_tag(&bany, 2, bd, in, dnnl_format_tag_any) == dnnl_success &&
+             dnnl_matmul_desc_init(&md, &amd, k->wany ? &bany : &bmd, NULL, &cmd) == dnnl_success &&
              dnnl_primitive_attr_create(&attr) == dnnl_success;
     if (ok && k->alpha != 1.0f) ok = dnnl_primitive_attr_set_output_scales(attr, 1, 0, &k->alpha) == dnnl_success;
     if (ok && k->beta != 0.0f) {
@@ -72,9 +76,10 @@ static int entry_make(prim_entry *e, const prim_key *k) {
              dnnl_primitive_attr_set_post_ops(attr, po) == dnnl_success;
     }
     ok = ok && dnnl_primitive_desc_create(&pd, &md, attr, engine, NULL) == dnnl_success &&
-         dnnl_primitive_create(&e->prim, pd) == dnnl_success &&
-         dnnl_memory_create(&e->a, &amd, engine, DNNL_MEMORY_NONE) == dnnl_success &&
-         dnnl_memory_create(&e->b, &bmd, engine, DNNL_MEMORY_NONE) == dnnl_success &&
+         dnnl_primitive_create(&e->prim, pd) == dnnl_success;
+    if (ok && k->wany) e->wmd = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    ok = ok && dnnl_memory_create(&e->a, &amd, engine, DNNL_MEMORY_NONE) == dnnl_success &&
+         dnnl_memory_create(&e->b, k->wany ? &e->wmd : &bmd, engine, DNNL_MEMORY_NONE) == dnnl_success &&
          dnnl_memory_create(&e->c, &cmd, engine, DNNL_MEMORY_NONE) == dnnl_success;
     if (pd) dnnl_primitive_desc_destroy(pd);
     if (po) dnnl_post_ops_destroy(po);
@@ -109,6 +114,85 @@ int k_dnnl_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A
     if (!e) return -1;
     dnnl_memory_set_data_handle(e->a, bf16 ? (void *)A16 : (void *)A);
     dnnl_memory_set_data_handle(e->b, bf16 ? (void *)B16 : (void *)B);
+    dnnl_memory_set_data_handle(e->c, C);
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, e->a}, {DNNL_ARG_WEIGHTS, e->b}, {DNNL_ARG_DST, e->c}};
+    if (dnnl_primitive_execute(e->prim, stream, 3, args) != dnnl_success) return -1;
+    return dnnl_stream_wait(stream) == dnnl_success ? 0 : -1;
+}
+
+/* Weights in the primitive's preferred layout. For AMX the matmul wants B in a blocked (VNNI-packed)
+ * layout; given a plain B it repacks B inside every call. A weight is repacked (and rounded from fp32 to
+ * bf16, in the same reorder) once per weight generation instead: once per step for each of the two ways
+ * a weight is used (forward B = W, backward B = W^T). */
+typedef struct wpacked {
+    const float *w;
+    int tb, K, N, ld;
+    dnnl_memory_desc_t md;     /* the layout (and type) it was packed into */
+    unsigned long gen;
+    void *buf;
+    dnnl_memory_t mem;
+} wpacked;
+static wpacked *wp;
+static int wp_n, wp_cap;
+
+static wpacked *packed_weight(const float *w, int tb, int K, int N, int ld, const dnnl_memory_desc_t *md) {
+    wpacked *e = NULL;
+    for (int i = 0; i < wp_n && !e; i++)
+        if (wp[i].w == w && wp[i].tb == tb && wp[i].K == K && wp[i].N == N && wp[i].ld == ld &&
+            dnnl_memory_desc_equal(&wp[i].md, md))
+            e = &wp[i];
+    if (!e) {
+        if (wp_n == wp_cap) {
+            int cap = wp_cap ? 2 * wp_cap : 64;
+            wpacked *n = realloc(wp, (size_t)cap * sizeof *n);
+            if (!n) return NULL;
+            wp = n;
+            wp_cap = cap;
+        }
+        void *buf = NULL;
+        if (posix_memalign(&buf, 64, dnnl_memory_desc_get_size(md) + 64)) return NULL;
+        dnnl_memory_t mem;
+        if (dnnl_memory_create(&mem, md, engine, buf) != dnnl_success) { free(buf); return NULL; }
+        e = &wp[wp_n++];
+        *e = (wpacked){w, tb, K, N, ld, *md, 0, buf, mem};
+    }
+    if (e->gen != k_weights_generation()) {
+        /* fp32 as stored (K x N, or N x K when used transposed) -> the packed bf16 layout */
+        dnnl_dims_t d = {K, N}, st = {tb ? 1 : ld, tb ? ld : 1};
+        dnnl_memory_desc_t src_md;
+        dnnl_primitive_desc_t rpd = NULL;
+        dnnl_primitive_t r = NULL;
+        dnnl_memory_t src = NULL;
+        int ok = dnnl_memory_desc_init_by_strides(&src_md, 2, d, dnnl_f32, st) == dnnl_success &&
+                 dnnl_reorder_primitive_desc_create(&rpd, &src_md, engine, md, engine, NULL) == dnnl_success &&
+                 dnnl_primitive_create(&r, rpd) == dnnl_success &&
+                 dnnl_memory_create(&src, &src_md, engine, (void *)w) == dnnl_success;
+        if (ok) {
+            dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, e->mem}};
+            ok = dnnl_primitive_execute(r, stream, 2, args) == dnnl_success && dnnl_stream_wait(stream) == dnnl_success;
+        }
+        if (src) dnnl_memory_destroy(src);
+        if (r) dnnl_primitive_destroy(r);
+        if (rpd) dnnl_primitive_desc_destroy(rpd);
+        if (!ok) return NULL;
+        e->gen = k_weights_generation();
+    }
+    return e;
+}
+
+int k_dnnl_gemm_wpacked(int ta, int tb, int M, int N, int K, float alpha, const uint16_t *A16, int lda,
+                        const float *W, int ldw, float beta, float *C, int ldc) {
+    if (!dnnl_init()) return -1;
+    prim_key k;
+    memset(&k, 0, sizeof k);
+    k.ta = ta; k.tb = tb; k.M = M; k.N = N; k.K = K; k.lda = lda; k.ldb = ldw; k.ldc = ldc; k.bf16 = 1; k.wany = 1;
+    k.alpha = alpha; k.beta = beta;
+    prim_entry *e = lookup(&k);
+    if (!e) return -1;
+    wpacked *w = packed_weight(W, tb, K, N, ldw, &e->wmd);
+    if (!w) return -1;
+    dnnl_memory_set_data_handle(e->a, (void *)A16);
+    dnnl_memory_set_data_handle(e->b, w->buf);
     dnnl_memory_set_data_handle(e->c, C);
     dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, e->a}, {DNNL_ARG_WEIGHTS, e->b}, {DNNL_ARG_DST, e->c}};
     if (dnnl_primitive_execute(e->prim, stream, 3, args) != dnnl_success) return -1;

@@ -101,6 +101,18 @@ static int force_blas(void) {
 }
 void k_gemm_force_blas(int on) { force_blas_v = on; }
 
+/* bf16 weights packed in oneDNN's preferred layout (default on; LMC_GEMM_PACKED=0 turns it off, for
+ * comparisons). */
+static int packed_v = -1;
+static int packed_weights(void) {
+    if (packed_v < 0) {
+        const char *e = getenv("LMC_GEMM_PACKED");
+        packed_v = !(e && !strcmp(e, "0"));
+    }
+    return packed_v;
+}
+void k_gemm_packed_weights(int on) { packed_v = on; }
+
 /* bf16 copy of an operand: stored rows x cols (rows = K or M/N depending on the transpose). */
 static const uint16_t *to_bf16(k_opnd o, int rows, int cols, int slot, int *ld16) {
     *ld16 = cols;
@@ -126,8 +138,12 @@ void k_gemm_run(int ta, int tb, int M, int N, int K, float alpha, k_opnd A, k_op
         if (k_bf16_active()) {
             int la, lb;
             const uint16_t *a16 = to_bf16(A, ta ? K : M, ta ? M : K, 0, &la);
-            const uint16_t *b16 = to_bf16(B, tb ? N : K, tb ? K : N, 1, &lb);
-            if (a16 && b16) rc = k_dnnl_gemm(ta, tb, M, N, K, alpha, NULL, a16, la, NULL, b16, lb, beta, C, ldc);
+            if (a16 && B.weight && !B.h && packed_weights())
+                rc = k_dnnl_gemm_wpacked(ta, tb, M, N, K, alpha, a16, la, B.f, B.ld, beta, C, ldc);
+            if (rc && a16) {
+                const uint16_t *b16 = to_bf16(B, tb ? N : K, tb ? K : N, 1, &lb);
+                if (b16) rc = k_dnnl_gemm(ta, tb, M, N, K, alpha, NULL, a16, la, NULL, b16, lb, beta, C, ldc);
+            }
         } else {
             rc = k_dnnl_gemm(ta, tb, M, N, K, alpha, A.f, NULL, A.ld, B.f, NULL, B.ld, beta, C, ldc);
         }
