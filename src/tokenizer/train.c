@@ -562,9 +562,11 @@ int tok_trainer_finish(tok_trainer *tr, tok_tokenizer **out, lmc_err *err) {
             rc = LMC_ENOMEM;
             break;
         }
-        ulist *l = &s.pool.l[top.list];
-        for (uint32_t k = 0; k < l->n && !rc; k++)
-            if (merge_word(&s, l->v[k], a, b, x)) rc = oom(err);
+        /* A copy, not a pointer into pool.l: merge_word creates lists, which can move pool.l. The
+         * list's own array is safe (its pair is out of the pair map's where-lists now). */
+        ulist l = s.pool.l[top.list];
+        for (uint32_t k = 0; k < l.n && !rc; k++)
+            if (merge_word(&s, l.v[k], a, b, x)) rc = oom(err);
         if (!rc && lpool_release(&s.pool, top.list)) rc = oom(err);
         if (!rc && flush_touched(&s)) rc = oom(err);
         if (pr) lmc_progress_add(pr, 1);

@@ -255,11 +255,15 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
     if (gpt2_create(&t->m, &mc, err) || gpt2_enable_training(t->m, err)) return -1;
     gpt2_init_random(t->m, (uint64_t)c->seed);
 
-    if (train_loader_open(&t->train, c->data_train, c->seq_len, (uint64_t)c->seed, 1, (uint64_t)mc.vocab_size, err))
+    lmc_shard_kind kind;
+    if (lmc_shard_kind_parse(c->data_format, &kind))
+        return lmc_errf(err, LMC_EINVAL, "data.format: '%s' is not llmc or nanogpt", c->data_format);
+    if (train_loader_open(&t->train, c->data_train, c->seq_len, (uint64_t)c->seed, 1, (uint64_t)mc.vocab_size, kind,
+                          err))
         return lmc_err_wrap(err, "data.train");
     t->have_val = c->data_val[0] && c->eval_batches > 0;
-    if (t->have_val &&
-        train_loader_open(&t->val, c->data_val, c->seq_len, (uint64_t)c->seed, 0, (uint64_t)mc.vocab_size, err))
+    if (t->have_val && train_loader_open(&t->val, c->data_val, c->seq_len, (uint64_t)c->seed, 0,
+                                         (uint64_t)mc.vocab_size, kind, err))
         return lmc_err_wrap(err, "data.val");
     size_t n = (size_t)c->micro_batch * (size_t)c->seq_len;
     t->in = lmc_alloc_array(n, sizeof *t->in, err);
