@@ -129,7 +129,7 @@ int lmc_atomic_open(lmc_atomic *w, const char *path, lmc_err *err) {
     snprintf(w->tmp_path, n, "%s.tmp.%ld.%u", path, (long)getpid(), atomic_fetch_add(&counter, 1));
     int fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
-        lmc_err_sys(err, w->tmp_path, "create");
+        lmc_err_sys(err, path, "create"); /* the user's path: the temporary name means nothing to them */
         free(w->path);
         free(w->tmp_path);
         memset(w, 0, sizeof *w);

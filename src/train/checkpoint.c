@@ -287,6 +287,18 @@ int train_ckpt_rotate(const char *root, int keep, lmc_err *err) {
     return rc;
 }
 
+/* A failed save names the checkpoint the user will look for, not the temporary folder (removed on
+ * failure): "checkpoint RUN/checkpoints/step_N: model.safetensors: write failed: No space left on device". */
+static void name_checkpoint(lmc_err *err, const char *tmp, const char *final) {
+    if (!err || !tmp || !final) return;
+    char rest[LMC_ERR_MSG_MAX];
+    size_t n = strlen(tmp);
+    const char *m = err->msg;
+    snprintf(rest, sizeof rest, "%s", !strncmp(m, tmp, n) && m[n] == '/' ? m + n + 1 : m);
+    int code = err->code;
+    lmc_errf(err, code ? code : LMC_EIO, "checkpoint %s: %s", final, rest);
+}
+
 int train_ckpt_save(const char *root, const gpt2_model *m, const train_state *st, const char *tokenizer_path,
                     const char *config_yaml, int keep, lmc_err *err) {
     char name[64], tmpname[80];
@@ -343,6 +355,7 @@ int train_ckpt_save(const char *root, const gpt2_model *m, const train_state *st
     rc = train_ckpt_rotate(root, keep, err);
 out:
     free(p);
+    if (rc) name_checkpoint(err, tmp, final);
     if (rc && tmp && lmc_is_dir(tmp)) {
         lmc_err keep_err;
         lmc_remove_tree(tmp, &keep_err);
