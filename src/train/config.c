@@ -177,11 +177,19 @@ void train_config_defaults(train_config *c) {
 
 /* ---- YAML event walk ---- */
 
+#define NKEYS (sizeof keys / sizeof keys[0])
+
 typedef struct {
     yaml_parser_t p;
     yaml_event_t ev;
     const char *name;
     lmc_err *err;
+    /* Where each key and section was first given (0 = not yet): a second one is an error, because
+     * YAML's "last wins" silently drops the value the user may have meant. */
+    size_t key_line[NKEYS];
+    const char *sec_name[8];
+    size_t sec_line[8];
+    int n_sec;
 } walker;
 
 static int next(walker *w) {
@@ -217,6 +225,9 @@ static int walk_section(walker *w, train_config *c, const char *section) {
         const train_key *k = find_key(section, key);
         if (!k) return at(w, "unknown key '%s.%s' (lmc train --print-config lists the keys)", section, key);
         size_t line = w->ev.start_mark.line + 1;
+        size_t ki = (size_t)(k - keys);
+        if (w->key_line[ki]) return at(w, "duplicate key '%s.%s' (first given on line %zu)", section, key, w->key_line[ki]);
+        w->key_line[ki] = line;
         if (next(w)) return -1;
         if (w->ev.type != YAML_SCALAR_EVENT)
             return at(w, "%s.%s: expected a single value, not a %s", section, key,
@@ -258,6 +269,19 @@ int train_config_load_buf(train_config *c, const char *buf, size_t len, const ch
             if (!is_section(section)) {
                 at(&w, "unknown section '%s' (expected run, data, model or train)", section);
                 goto out;
+            }
+            int dup = 0;
+            for (int i = 0; i < w.n_sec && !dup; i++)
+                if (!strcmp(w.sec_name[i], section)) {
+                    at(&w, "duplicate section '%s' (first given on line %zu)", section, w.sec_line[i]);
+                    dup = 1;
+                }
+            if (dup) goto out;
+            if (w.n_sec < 8) {
+                /* the table's own string: sections are a handful of fixed names */
+                for (size_t i = 0; i < NKEYS; i++)
+                    if (!strcmp(keys[i].section, section)) { w.sec_name[w.n_sec] = keys[i].section; break; }
+                w.sec_line[w.n_sec++] = w.ev.start_mark.line + 1;
             }
             if (next(&w)) goto out;
             if (w.ev.type == YAML_SCALAR_EVENT && !strcmp(scalar(&w), "") ) {
