@@ -71,6 +71,11 @@ static int run_encode(lmc_args *a) {
         lmc_progress_finish(&pr);
         tok_free(t);
         if (rc) return lmc_fail(a, "%s", err.msg);
+        /* Not an error (an empty part of a corpus is normal), but a line even with -q: it is most
+         * often a wrong file or --field. */
+        if (st.bytes == 0)
+            fprintf(stderr, "%s: warning: the input holds no text; %s has %llu tokens\n", lmc_arg_cmdpath(a), out,
+                    (unsigned long long)st.tokens);
         if (lmc_progress_default_mode() != LMC_PROGRESS_QUIET)
             fprintf(stderr, "%s: %llu documents, %llu bytes, %llu tokens (%.3f bytes/token)\n", out,
                     (unsigned long long)st.docs, (unsigned long long)st.bytes, (unsigned long long)st.tokens,

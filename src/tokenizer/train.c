@@ -618,6 +618,7 @@ int tok_train_files(const tok_train_opts *o, const char *const *inputs, int n_in
     if (rc) return rc;
     const char **seqs = NULL;
     size_t *lens = NULL, n = 0, cap = 0;
+    uint64_t total_bytes = 0; /* no text at all is an error: a 256-id tokenizer is never what was meant */
     for (int f = 0; f < n_inputs && !rc; f++) {
         if (tok_path_is_jsonl(inputs[f])) {
             /* One document per sequence; copies kept until the batch is fed. */
@@ -652,6 +653,7 @@ int tok_train_files(const tok_train_opts *o, const char *const *inputs, int n_in
                 seqs[n] = own[n];
                 lens[n++] = len;
                 batch_bytes += len;
+                total_bytes += len;
                 if (batch_bytes > (64u << 20)) {
                     rc = tok_trainer_feed(tr, seqs, lens, n, err);
                     for (size_t i = 0; i < n; i++) free(own[i]);
@@ -670,6 +672,7 @@ int tok_train_files(const tok_train_opts *o, const char *const *inputs, int n_in
             size_t len;
             rc = lmc_read_all(inputs[f], &data, &len, err);
             if (rc) break;
+            total_bytes += len;
             size_t i = 0;
             while (i < len && !rc) {
                 const char *nl = memchr(data + i, '\n', len - i);
@@ -695,6 +698,10 @@ int tok_train_files(const tok_train_opts *o, const char *const *inputs, int n_in
     }
     free(seqs);
     free(lens);
+    if (!rc && total_bytes == 0)
+        rc = n_inputs == 1 ? lmc_errf(err, LMC_EINVAL, "%s: no text to train on (the input is empty)", inputs[0])
+                           : lmc_errf(err, LMC_EINVAL, "no text to train on: all %d inputs (%s, ...) are empty",
+                                      n_inputs, inputs[0]);
     if (!rc) rc = tok_trainer_finish(tr, out, err);
     tok_trainer_free(tr);
     return rc;
