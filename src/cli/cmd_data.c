@@ -108,6 +108,7 @@ static void warn_if_empty(const lmc_args *a, const json_t *rep) {
 /* Run, write the report, print a summary line per stage. */
 static int run_pipeline(const lmc_args *a, data_pipeline_cfg *c, const char *report_path) {
     int rc = check_output(a, c->output);
+    if (!rc) rc = check_output(a, c->rejected);
     if (!rc) rc = check_output(a, report_path);
     if (rc) return rc;
     lmc_progress prog;
