@@ -116,6 +116,34 @@ int lmc_fsync_dir(const char *dir, lmc_err *err) {
     return 0;
 }
 
+/* The temporary files of writers not yet committed or aborted, so that a signal handler can remove
+ * them (lmc_atomic_unlink_all). A fixed table of atomic pointers: registering never allocates, and
+ * the handler only reads pointers and calls unlink, both async-signal-safe. A writer that finds the
+ * table full is simply not registered. */
+#define LIVE_SLOTS 64
+static char *_Atomic live_tmp[LIVE_SLOTS];
+
+static void live_add(char *tmp) {
+    for (int i = 0; i < LIVE_SLOTS; i++) {
+        char *expect = NULL;
+        if (atomic_compare_exchange_strong(&live_tmp[i], &expect, tmp)) return;
+    }
+}
+
+static void live_remove(char *tmp) {
+    for (int i = 0; tmp && i < LIVE_SLOTS; i++) {
+        char *expect = tmp;
+        if (atomic_compare_exchange_strong(&live_tmp[i], &expect, NULL)) return;
+    }
+}
+
+void lmc_atomic_unlink_all(void) {
+    for (int i = 0; i < LIVE_SLOTS; i++) {
+        char *p = atomic_load(&live_tmp[i]);
+        if (p) unlink(p);
+    }
+}
+
 int lmc_atomic_open(lmc_atomic *w, const char *path, lmc_err *err) {
     static atomic_uint counter;
     memset(w, 0, sizeof *w);
@@ -129,7 +157,7 @@ int lmc_atomic_open(lmc_atomic *w, const char *path, lmc_err *err) {
     snprintf(w->tmp_path, n, "%s.tmp.%ld.%u", path, (long)getpid(), atomic_fetch_add(&counter, 1));
     int fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
-        lmc_err_sys(err, w->tmp_path, "create");
+        lmc_err_sys(err, path, "create"); /* the user's path: the temporary name means nothing to them */
         free(w->path);
         free(w->tmp_path);
         memset(w, 0, sizeof *w);
@@ -145,6 +173,7 @@ int lmc_atomic_open(lmc_atomic *w, const char *path, lmc_err *err) {
         memset(w, 0, sizeof *w);
         return LMC_EIO;
     }
+    live_add(w->tmp_path);
     return 0;
 }
 
@@ -170,6 +199,7 @@ int lmc_atomic_commit(lmc_atomic *w, lmc_err *err) {
         lmc_atomic_abort(w);
         return LMC_EIO;
     }
+    live_remove(w->tmp_path);
     char *dir = dir_of(w->path);
     int rc = lmc_fsync_dir(dir, err);
     free(dir);
@@ -181,6 +211,7 @@ int lmc_atomic_commit(lmc_atomic *w, lmc_err *err) {
 
 void lmc_atomic_abort(lmc_atomic *w) {
     if (w->fp) fclose(w->fp);
+    live_remove(w->tmp_path);
     if (w->tmp_path) unlink(w->tmp_path);
     free(w->path);
     free(w->tmp_path);

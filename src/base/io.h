@@ -34,6 +34,9 @@ typedef struct lmc_atomic {
 int lmc_atomic_open(lmc_atomic *w, const char *path, lmc_err *err);
 int lmc_atomic_commit(lmc_atomic *w, lmc_err *err);
 void lmc_atomic_abort(lmc_atomic *w);
+/* Unlink the temporary file of every writer still open (up to 64). Async-signal-safe: a command's
+ * SIGINT/SIGTERM handler calls it, so an interrupted write leaves no OUT.tmp.PID.N behind. */
+void lmc_atomic_unlink_all(void);
 /* One-shot: write `len` bytes to `path` atomically. */
 int lmc_write_file_atomic(const char *path, const void *data, size_t len, lmc_err *err);
 

@@ -1,10 +1,12 @@
 /* The command-line framework: registration, parsing and help generated from option tables.
  * See cli.h. */
 #include "cli/cli.h"
+#include "base/io.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -312,7 +314,31 @@ static int help_command(int argc, char **argv) {
     return 0;
 }
 
+/* SIGINT/SIGTERM/SIGHUP: remove the temporaries of unfinished atomic writes (an interrupted
+ * `lmc tokenizer encode -o OUT.bin` left OUT.bin.tmp.PID.0), then die of the signal as before.
+ * Commands with their own handling (lmc train stops at a step boundary) install theirs over it. */
+static void on_fatal_signal(int sig) {
+    lmc_atomic_unlink_all();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void install_cleanup_handlers(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_fatal_signal;
+    sigemptyset(&sa.sa_mask);
+    int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    for (size_t k = 0; k < sizeof sigs / sizeof sigs[0]; k++) {
+        struct sigaction old;
+        /* a signal ignored by the parent (nohup, `trap '' INT`) stays ignored */
+        if (sigaction(sigs[k], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+        sigaction(sigs[k], &sa, NULL);
+    }
+}
+
 int lmc_cli_main(int argc, char **argv) {
+    install_cleanup_handlers();
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *g = argv[i];

@@ -1,6 +1,7 @@
 /* `lmc data ...`: corpus cleaning. Each subcommand builds a one-stage pipeline (src/data/pipeline.c);
  * `lmc data pipeline FILE.yaml` chains several so the corpus is read once. */
 #include "cli/cli.h"
+#include "base/io.h"
 #include "data/data.h"
 
 #include <stdlib.h>
@@ -84,14 +85,38 @@ static int read_opts(const lmc_args *a, data_pipeline_cfg *c) {
     return 0;
 }
 
+/* Fail before any work when an output cannot be created (a missing folder, no permission, a
+ * directory): checked only at the end, a bad --report cost the whole run and left the output behind. */
+static int check_output(const lmc_args *a, const char *path) {
+    if (!path || !strcmp(path, "-")) return 0;
+    if (lmc_is_dir(path)) return lmc_fail(a, "%s: is a directory, expected a file to write", path);
+    lmc_atomic w;
+    lmc_err err = {0};
+    if (lmc_atomic_open(&w, path, &err)) return lmc_fail(a, "%s", err.msg);
+    lmc_atomic_abort(&w);
+    return 0;
+}
+
+/* No documents in: not an error (an empty shard of a sharded corpus is normal), but worth a line,
+ * since it usually means a wrong --field, --format or file. */
+static void warn_if_empty(const lmc_args *a, const json_t *rep) {
+    if (json_integer_value(json_object_get(rep, "documents_in")) == 0)
+        fprintf(stderr, "%s: warning: the input holds no documents (%lld input lines skipped)\n", lmc_arg_cmdpath(a),
+                (long long)json_integer_value(json_object_get(rep, "skipped_input_lines")));
+}
+
 /* Run, write the report, print a summary line per stage. */
 static int run_pipeline(const lmc_args *a, data_pipeline_cfg *c, const char *report_path) {
+    int rc = check_output(a, c->output);
+    if (!rc) rc = check_output(a, c->rejected);
+    if (!rc) rc = check_output(a, report_path);
+    if (rc) return rc;
     lmc_progress prog;
     memset(&prog, 0, sizeof prog);
     c->progress = mpi_rank_now() == 0 ? &prog : NULL;
     json_t *rep = NULL;
     lmc_err err = {0};
-    int rc = data_pipeline_run(c, &rep, &err);
+    rc = data_pipeline_run(c, &rep, &err);
     if (rc < 0) {
         json_decref(rep);
         return lmc_fail(a, "%s", err.msg);
@@ -104,6 +129,7 @@ static int run_pipeline(const lmc_args *a, data_pipeline_cfg *c, const char *rep
         json_decref(rep);
         return lmc_fail(a, "%s", err.msg);
     }
+    warn_if_empty(a, rep);
     fprintf(stderr, "%s: %lld documents in, %lld out, %lld input lines skipped\n", lmc_arg_cmdpath(a),
             (long long)json_integer_value(json_object_get(rep, "documents_in")),
             (long long)json_integer_value(json_object_get(rep, "documents_out")),
@@ -341,6 +367,7 @@ static int run_overlap(lmc_args *a) {
     c.max_listed = lst < 0 ? 0 : (size_t)lst;
     if (c.ninputs == 0) rc = lmc_usage_error(a, "--train FILES is required");
     if (!rc) rc = eval_stage(a, s, &ev);
+    if (!rc) rc = check_output(a, lmc_arg_str(a, "report"));
     if (!rc) {
         lmc_progress prog;
         c.progress = &prog;
@@ -394,6 +421,7 @@ static int run_stats(lmc_args *a) {
     if (rc) return rc;
     c.nstages = 1;
     c.stages[0].kind = DATA_STAGE_STATS;
+    if ((rc = check_output(a, lmc_arg_str(a, "report")))) return rc;
     lmc_progress prog;
     c.progress = &prog;
     json_t *rep = NULL;
@@ -402,6 +430,7 @@ static int run_stats(lmc_args *a) {
         json_decref(rep);
         return lmc_fail(a, "%s", err.msg);
     }
+    warn_if_empty(a, rep);
     json_t *st = json_object_get(json_array_get(json_object_get(rep, "stages"), 0), "stats");
     /* the table is printed from the JSON so the two never disagree */
     printf("documents           %lld\n", (long long)json_integer_value(json_object_get(st, "documents")));

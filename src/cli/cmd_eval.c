@@ -12,7 +12,8 @@
 
 static const lmc_opt eval_opts[] = {
     {"model", 'm', OPT_STR, NULL, "DIR", "HF GPT-2 folder (config.json + model.safetensors)"},
-    {"data", 'd', OPT_STR, NULL, "SHARD", "token shard (llm.c .bin, uint16/uint32, or nanoGPT uint16 .bin)"},
+    {"data", 'd', OPT_STR, NULL, "SHARD", "token shard (llm.c .bin, uint16/uint32; nanoGPT uint16 with --data-format)"},
+    {"data-format", 0, OPT_STR, "llmc", "llmc|nanogpt", "shard layout: llmc (header required) or nanogpt (headerless uint16)"},
     {"seq-len", 't', OPT_INT, NULL, "T", "window length (at most the model's n_positions)"},
     {"max-tokens", 'n', OPT_INT, "0", "N", "stop after N predicted tokens (0 = all windows that fit)"},
     {"batch", 'b', OPT_INT, "0", "B", "windows per forward pass (0 = about 2048 tokens per pass)"},
@@ -55,6 +56,10 @@ static int run_eval(lmc_args *a) {
     int prec = lmc_precision_parse(lmc_arg_str(a, "precision"));
     if (prec < 0) return lmc_usage_error(a, "--precision must be auto, fp32 or bf16");
 
+    lmc_shard_kind kind;
+    if (lmc_shard_kind_parse(lmc_arg_str(a, "data-format"), &kind))
+        return lmc_usage_error(a, "--data-format must be llmc or nanogpt");
+
     lmc_err err = {0};
     if (lmc_kernels_set_precision((lmc_precision)prec, &err)) return lmc_fail(a, "--precision: %s", err.msg);
     gpt2_model *m = NULL;
@@ -71,15 +76,21 @@ static int run_eval(lmc_args *a) {
     if (tok_path && !tok_bytes) { gpt2_free(m); return lmc_fail(a, "%s", err.msg); }
     uint64_t bytes = 0;
     lmc_shard sh;
-    if (lmc_shard_open(&sh, data, &err)) { free(tok_bytes); gpt2_free(m); return lmc_fail(a, "%s", err.msg); }
+    if (lmc_shard_open_kind(&sh, data, kind, &err)) {
+        free(tok_bytes);
+        gpt2_free(m);
+        return lmc_fail(a, "%s", err.msg);
+    }
     uint64_t nwin = sh.ntok > 0 ? (sh.ntok - 1) / (uint64_t)T : 0;
     uint64_t want = nwin * (uint64_t)T;
     if (max_tokens > 0 && (uint64_t)max_tokens < want) want = (uint64_t)max_tokens;
     if (want == 0) {
+        uint64_t ntok = sh.ntok; /* lmc_shard_close zeroes sh */
         lmc_shard_close(&sh);
+        free(tok_bytes);
         gpt2_free(m);
         return lmc_fail(a, "%s: %llu tokens is not enough for one window of %lld + 1", data,
-                        (unsigned long long)sh.ntok, (long long)T);
+                        (unsigned long long)ntok, (long long)T);
     }
     if (B == 0) B = 2048 / T > 0 ? 2048 / T : 1;
     uint64_t need_win = (want + (uint64_t)T - 1) / (uint64_t)T;

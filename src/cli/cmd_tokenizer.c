@@ -71,6 +71,11 @@ static int run_encode(lmc_args *a) {
         lmc_progress_finish(&pr);
         tok_free(t);
         if (rc) return lmc_fail(a, "%s", err.msg);
+        /* Not an error (an empty part of a corpus is normal), but a line even with -q: it is most
+         * often a wrong file or --field. */
+        if (st.bytes == 0)
+            fprintf(stderr, "%s: warning: the input holds no text; %s has %llu tokens\n", lmc_arg_cmdpath(a), out,
+                    (unsigned long long)st.tokens);
         if (lmc_progress_default_mode() != LMC_PROGRESS_QUIET)
             fprintf(stderr, "%s: %llu documents, %llu bytes, %llu tokens (%.3f bytes/token)\n", out,
                     (unsigned long long)st.docs, (unsigned long long)st.bytes, (unsigned long long)st.tokens,
@@ -118,6 +123,7 @@ static const lmc_opt decode_opts[] = {
     {"tok", 't', OPT_STR, NULL, "TOK", "tokenizer: tokenizer.json or .tiktoken rank file"},
     {"pattern", 0, OPT_STR, NULL, "NAME|REGEX", "pattern for a rank file (only needed when not inferable)"},
     {"shard", 0, OPT_FLAG, NULL, NULL, "IDS_FILE is a token shard (.bin), not decimal ids"},
+    {"data-format", 0, OPT_STR, "llmc", "llmc|nanogpt", "--shard layout: llmc (header required) or nanogpt (headerless uint16)"},
     LMC_OPTS_END};
 
 /* Parse decimal ids separated by whitespace; errors name file:line:col. */
@@ -164,7 +170,12 @@ static int run_decode(lmc_args *a) {
     if (lmc_arg_flag(a, "shard")) {
         lmc_shard s;
         memset(&s, 0, sizeof s);
-        int opened = lmc_shard_open(&s, path, &err) == 0;
+        lmc_shard_kind kind;
+        if (lmc_shard_kind_parse(lmc_arg_str(a, "data-format"), &kind)) {
+            tok_free(t);
+            return lmc_usage_error(a, "--data-format must be llmc or nanogpt");
+        }
+        int opened = lmc_shard_open_kind(&s, path, kind, &err) == 0;
         if (!opened) rc = lmc_fail(a, "%s", err.msg);
         for (uint64_t i = 0; !rc && i < s.ntok; i++) {
             uint32_t v = lmc_shard_get(&s, i);

@@ -16,50 +16,89 @@ static void wr32(unsigned char *p, uint32_t v) {
     p[3] = (unsigned char)(v >> 24);
 }
 
+/* Is this the start of an llm.c header (magic and its version)? */
+static int llmc_header_at(const unsigned char *p, size_t len) {
+    if (len < 8) return 0;
+    uint32_t magic = rd32(p), version = rd32(p + 4);
+    return (magic == LMC_SHARD_MAGIC_U16 && version == 1) || (magic == LMC_SHARD_MAGIC_U32 && version == 7);
+}
+
 int lmc_shard_open(lmc_shard *s, const char *path, lmc_err *err) {
+    return lmc_shard_open_kind(s, path, LMC_SHARD_LLMC, err);
+}
+
+int lmc_shard_open_kind(lmc_shard *s, const char *path, lmc_shard_kind kind, lmc_err *err) {
     memset(s, 0, sizeof *s);
     int rc = lmc_map_file(path, &s->map, err);
     if (rc) return rc;
     const unsigned char *p = s->map.data;
     size_t len = s->map.len;
-    uint32_t magic = len >= 8 ? rd32(p) : 0;
-    if (magic == LMC_SHARD_MAGIC_U16 || magic == LMC_SHARD_MAGIC_U32) {
-        uint32_t version = rd32(p + 4);
-        int want_version = magic == LMC_SHARD_MAGIC_U16 ? 1 : 7;
-        if (len < LMC_SHARD_HEADER_BYTES) {
+    if (kind == LMC_SHARD_NANOGPT) {
+        /* Asked for explicitly. An llm.c header here would be read as tokens: refuse it instead. */
+        if (llmc_header_at(p, len)) {
+            uint32_t magic = rd32(p); /* read before the unmap */
             lmc_shard_close(s);
-            return lmc_err_off(err, LMC_EFORMAT, path, len, "truncated shard header: expected %d bytes",
-                               LMC_SHARD_HEADER_BYTES);
+            return lmc_err_off(err, LMC_EFORMAT, path, 0,
+                               "an llm.c shard header (magic %u), but a headerless nanoGPT file was asked for",
+                               magic);
         }
-        if ((int)version != want_version) {
-            lmc_shard_close(s);
-            return lmc_err_off(err, LMC_EFORMAT, path, 4, "unsupported shard version %u for magic %u (expected %d)",
-                               version, magic, want_version);
-        }
-        s->token_bytes = magic == LMC_SHARD_MAGIC_U16 ? 2 : 4;
-        s->ntok = rd32(p + 8);
-        uint64_t want = LMC_SHARD_HEADER_BYTES + s->ntok * (uint64_t)s->token_bytes;
-        if (want != len) {
-            lmc_shard_close(s);
-            return lmc_errf(err, LMC_EFORMAT,
-                            "%s: header says %" PRIu64 " tokens (%" PRIu64 " bytes) but the file has %zu bytes%s",
-                            path, s->ntok, want, len, want > len ? " (truncated?)" : "");
-        }
-        s->tokens = p + LMC_SHARD_HEADER_BYTES;
-        s->kind = LMC_SHARD_LLMC;
-    } else {
         if (len % 2) {
             lmc_shard_close(s);
-            return lmc_errf(err, LMC_EFORMAT,
-                            "%s: not a token shard: no llm.c magic (20240520/20240801) and an odd size (%zu bytes) "
-                            "for a headerless uint16 nanoGPT file", path, len);
+            return lmc_err_off(err, LMC_EFORMAT, path, len - 1,
+                               "odd size (%zu bytes) for a headerless uint16 nanoGPT file", len);
         }
         s->token_bytes = 2;
         s->ntok = len / 2;
         s->tokens = p;
         s->kind = LMC_SHARD_NANOGPT;
+        s->path = strdup(path);
+        return 0;
     }
+    uint32_t magic = len >= 4 ? rd32(p) : 0;
+    if (magic != LMC_SHARD_MAGIC_U16 && magic != LMC_SHARD_MAGIC_U32) {
+        /* Never guess "headerless" from a failed magic: a damaged header would be trained on. */
+        lmc_shard_close(s);
+        if (len < 4)
+            return lmc_err_off(err, LMC_EFORMAT, path, len, "not a token shard: %zu bytes, expected an llm.c "
+                               "header of %d bytes", len, LMC_SHARD_HEADER_BYTES);
+        return lmc_err_off(err, LMC_EFORMAT, path, 0,
+                           "not an llm.c token shard: magic %u, expected %d (uint16) or %d (uint32); "
+                           "a headerless nanoGPT file must be asked for (data.format: nanogpt, --data-format nanogpt)",
+                           magic, LMC_SHARD_MAGIC_U16, LMC_SHARD_MAGIC_U32);
+    }
+    uint32_t version = len >= 8 ? rd32(p + 4) : 0;
+    int want_version = magic == LMC_SHARD_MAGIC_U16 ? 1 : 7;
+    if (len < LMC_SHARD_HEADER_BYTES) {
+        lmc_shard_close(s);
+        return lmc_err_off(err, LMC_EFORMAT, path, len, "truncated shard header: expected %d bytes",
+                           LMC_SHARD_HEADER_BYTES);
+    }
+    if ((int)version != want_version) {
+        lmc_shard_close(s);
+        return lmc_err_off(err, LMC_EFORMAT, path, 4, "unsupported shard version %u for magic %u (expected %d)",
+                           version, magic, want_version);
+    }
+    int token_bytes = magic == LMC_SHARD_MAGIC_U16 ? 2 : 4;
+    uint64_t ntok = rd32(p + 8);
+    uint64_t want = LMC_SHARD_HEADER_BYTES + ntok * (uint64_t)token_bytes;
+    if (want != len) {
+        lmc_shard_close(s);
+        return lmc_errf(err, LMC_EFORMAT,
+                        "%s: header says %" PRIu64 " tokens (%" PRIu64 " bytes) but the file has %zu bytes%s",
+                        path, ntok, want, len, want > len ? " (truncated?)" : "");
+    }
+    s->token_bytes = token_bytes;
+    s->ntok = ntok;
+    s->tokens = p + LMC_SHARD_HEADER_BYTES;
+    s->kind = LMC_SHARD_LLMC;
     s->path = strdup(path);
+    return 0;
+}
+
+int lmc_shard_kind_parse(const char *name, lmc_shard_kind *kind) {
+    if (!name || !*name || !strcmp(name, "llmc")) *kind = LMC_SHARD_LLMC;
+    else if (!strcmp(name, "nanogpt")) *kind = LMC_SHARD_NANOGPT;
+    else return -1;
     return 0;
 }
 

@@ -2,7 +2,8 @@
  *   header: 256 x int32 little-endian: [0] magic, [1] version, [2] token count, rest 0
  *   magic 20240520 version 1 -> uint16 tokens (vocabularies up to 65,536)
  *   magic 20240801 version 7 -> uint32 tokens (larger vocabularies)
- * Also read: nanoGPT's headerless uint16 .bin (any file without the magic, of even size).
+ * Also read: nanoGPT's headerless uint16 .bin, only when asked for (LMC_SHARD_NANOGPT): a file without
+ * the magic is otherwise an error, so a damaged header is never read as tokens.
  *
  * Readers map the file; writers write atomically (temp file, header patched at the end, rename). */
 #ifndef LMC_DATA_SHARD_H
@@ -28,7 +29,13 @@ typedef struct lmc_shard {
     char *path;
 } lmc_shard;
 
+/* Open an llm.c shard (the magic is required). */
 int lmc_shard_open(lmc_shard *s, const char *path, lmc_err *err);
+/* Open as `kind`: LMC_SHARD_LLMC as above; LMC_SHARD_NANOGPT reads the whole file as uint16 tokens
+ * (even size; a file that starts with an llm.c header is refused). */
+int lmc_shard_open_kind(lmc_shard *s, const char *path, lmc_shard_kind kind, lmc_err *err);
+/* "llmc" (or empty) / "nanogpt" -> kind; -1 for anything else. */
+int lmc_shard_kind_parse(const char *name, lmc_shard_kind *kind);
 void lmc_shard_close(lmc_shard *s);
 static inline uint32_t lmc_shard_get(const lmc_shard *s, uint64_t i) {
     if (s->token_bytes == 2) {

@@ -235,6 +235,8 @@ int data_simplify(const char *s, size_t n, int keep_numbers, lmc_buf *out, lmc_e
         uint32_t base = strip_diacritic(c);
         if (base) c = base;
         if (pending_space) {
+            /* The output can outgrow n + 8: each invalid byte becomes a 3-byte U+FFFD. */
+            if (out->len + 2 > out->cap && lmc_buf_reserve(out, 1, err) < 0) return -1;
             out->data[out->len++] = ' ';
             pending_space = 0;
         }

@@ -4,6 +4,7 @@
 #include "base/mem.h"
 #include <jansson.h>
 #include <math.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -368,13 +369,15 @@ int st_write(const char *path, const st_out *ts, size_t n, const char *const *me
     if ((rc = lmc_atomic_open(&w, path, err))) goto out;
     uint8_t len8[8];
     for (int i = 0; i < 8; i++) len8[i] = (uint8_t)((uint64_t)padded >> (8 * i));
+    errno = 0;
     int bad = fwrite(len8, 1, 8, w.fp) != 8 || fwrite(hdr, 1, hl, w.fp) != hl;
     for (size_t i = hl; i < padded && !bad; i++) bad = fputc(' ', w.fp) == EOF;
     for (size_t k = 0; k < n && !bad; k++)
         if (nbytes[idx[k]] && fwrite(ts[idx[k]].data, 1, nbytes[idx[k]], w.fp) != nbytes[idx[k]]) bad = 1;
     if (bad) {
+        int e = errno; /* before the abort's unlink/fclose can change it */
         lmc_atomic_abort(&w);
-        rc = lmc_errf(err, LMC_EIO, "%s: write failed", path);
+        rc = lmc_errf(err, LMC_EIO, "%s: write failed: %s", path, e ? strerror(e) : "I/O error");
         goto out;
     }
     rc = lmc_atomic_commit(&w, err);

@@ -177,11 +177,44 @@ static int st_ok(int st) {
     return st == LBFGS_SUCCESS || st == LBFGS_ALREADY_MINIMIZED || st == LBFGS_STOP;
 }
 
+static int same_value(double a, double b) { return fabs(a - b) <= 1e-9 * fmax(fabs(a), fabs(b)); }
+
+/* Distinct values of x[0..n) (up to a 1e-9 relative tolerance; O(n^2), runs files are small). */
+static size_t n_distinct(const double *x, size_t n) {
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t j = 0;
+        while (j < i && !same_value(x[i], x[j])) j++;
+        k += j == i;
+    }
+    return k;
+}
+
+/* Can the design pin down L = E + A/N^alpha + B/D^beta? Repeated runs add no information: the fit
+ * needs 5 distinct (N, D) points, and each power law needs 3 distinct values of its variable (two
+ * would fit its coefficient and exponent exactly with E, leaving them undetermined). Without this a
+ * file of identical rows "fits" with any exponent. */
+static int identifiable(const scaling_runs *r, lmc_err *err) {
+    size_t pts = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        size_t j = 0;
+        while (j < i && !(same_value(r->params[i], r->params[j]) && same_value(r->tokens[i], r->tokens[j]))) j++;
+        pts += j == i;
+    }
+    size_t nn = n_distinct(r->params, r->n), nd = n_distinct(r->tokens, r->n);
+    if (pts >= 5 && nn >= 3 && nd >= 3) return 0;
+    return lmc_errf(err, LMC_EINVAL,
+                    "%zu runs but %zu distinct (params, tokens) points, %zu distinct params and %zu distinct tokens: "
+                    "fitting E + A/N^alpha + B/D^beta needs at least 5 points with 3 distinct values of each",
+                    r->n, pts, nn, nd);
+}
+
 int scaling_fit_grid(const scaling_runs *r, const scaling_fit_opts *o, scaling_fit *out, lmc_err *err) {
     memset(out, 0, sizeof *out);
     if (!(o->huber_delta > 0) || !isfinite(o->huber_delta))
         return lmc_errf(err, LMC_EINVAL, "huber delta must be positive, got %g", o->huber_delta);
     if (r->n < 5) return lmc_errf(err, LMC_EINVAL, "%zu runs: fitting 5 parameters needs at least 5", r->n);
+    if (identifiable(r, err)) return LMC_EINVAL;
     const double *ga = o->grid_alpha ? o->grid_alpha : def_alpha, *gb = o->grid_beta ? o->grid_beta : def_alpha;
     const double *ge = o->grid_e ? o->grid_e : def_e, *gA = o->grid_a ? o->grid_a : def_ab;
     const double *gB = o->grid_b ? o->grid_b : def_ab;

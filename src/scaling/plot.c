@@ -3,6 +3,7 @@
 #include "scaling/scaling.h"
 
 #include <math.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -140,8 +141,9 @@ int scaling_plot_svg(const char *path, const scaling_runs *r, const scaling_law 
     fprintf(o, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">diamonds: N*(C)</text>\n", lx0, MT + 212);
     fprintf(o, "</svg>\n");
     if (ferror(o)) {
+        int e = errno;
         lmc_atomic_abort(&w);
-        return lmc_errf(err, LMC_EIO, "%s: write failed", path);
+        return lmc_errf(err, LMC_EIO, "%s: write failed: %s", path, e ? strerror(e) : "I/O error");
     }
     return lmc_atomic_commit(&w, err);
 }

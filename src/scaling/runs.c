@@ -124,6 +124,11 @@ int scaling_runs_load_csv(const char *path, size_t min_runs, scaling_runs *out, 
         uint64_t ln = lmc_lines_lineno(lr);
         last_line = ln;
         if (len && line[len - 1] == '\r') len--;
+        /* A UTF-8 byte-order mark (spreadsheets write one) is not part of the first column's name. */
+        if (ln == 1 && len >= 3 && !memcmp(line, "\xEF\xBB\xBF", 3)) {
+            line += 3;
+            len -= 3;
+        }
         size_t k = 0;
         while (k < len && (line[k] == ' ' || line[k] == '\t')) k++;
         if (k == len || line[k] == '#') continue;

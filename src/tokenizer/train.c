@@ -562,9 +562,11 @@ int tok_trainer_finish(tok_trainer *tr, tok_tokenizer **out, lmc_err *err) {
             rc = LMC_ENOMEM;
             break;
         }
-        ulist *l = &s.pool.l[top.list];
-        for (uint32_t k = 0; k < l->n && !rc; k++)
-            if (merge_word(&s, l->v[k], a, b, x)) rc = oom(err);
+        /* A copy, not a pointer into pool.l: merge_word creates lists, which can move pool.l. The
+         * list's own array is safe (its pair is out of the pair map's where-lists now). */
+        ulist l = s.pool.l[top.list];
+        for (uint32_t k = 0; k < l.n && !rc; k++)
+            if (merge_word(&s, l.v[k], a, b, x)) rc = oom(err);
         if (!rc && lpool_release(&s.pool, top.list)) rc = oom(err);
         if (!rc && flush_touched(&s)) rc = oom(err);
         if (pr) lmc_progress_add(pr, 1);
@@ -616,6 +618,7 @@ int tok_train_files(const tok_train_opts *o, const char *const *inputs, int n_in
     if (rc) return rc;
     const char **seqs = NULL;
     size_t *lens = NULL, n = 0, cap = 0;
+    uint64_t total_bytes = 0; /* no text at all is an error: a 256-id tokenizer is never what was meant */
     for (int f = 0; f < n_inputs && !rc; f++) {
         if (tok_path_is_jsonl(inputs[f])) {
             /* One document per sequence; copies kept until the batch is fed. */
@@ -650,6 +653,7 @@ int tok_train_files(const tok_train_opts *o, const char *const *inputs, int n_in
                 seqs[n] = own[n];
                 lens[n++] = len;
                 batch_bytes += len;
+                total_bytes += len;
                 if (batch_bytes > (64u << 20)) {
                     rc = tok_trainer_feed(tr, seqs, lens, n, err);
                     for (size_t i = 0; i < n; i++) free(own[i]);
@@ -668,6 +672,7 @@ int tok_train_files(const tok_train_opts *o, const char *const *inputs, int n_in
             size_t len;
             rc = lmc_read_all(inputs[f], &data, &len, err);
             if (rc) break;
+            total_bytes += len;
             size_t i = 0;
             while (i < len && !rc) {
                 const char *nl = memchr(data + i, '\n', len - i);
@@ -693,6 +698,10 @@ int tok_train_files(const tok_train_opts *o, const char *const *inputs, int n_in
     }
     free(seqs);
     free(lens);
+    if (!rc && total_bytes == 0)
+        rc = n_inputs == 1 ? lmc_errf(err, LMC_EINVAL, "%s: no text to train on (the input is empty)", inputs[0])
+                           : lmc_errf(err, LMC_EINVAL, "no text to train on: all %d inputs (%s, ...) are empty",
+                                      n_inputs, inputs[0]);
     if (!rc) rc = tok_trainer_finish(tr, out, err);
     tok_trainer_free(tr);
     return rc;

@@ -183,7 +183,10 @@ static int cmp_entry(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-/* Complete checkpoints sorted by step; stale temporaries are reported in *tmps when non-NULL. */
+/* Complete checkpoints sorted by step. When tmps is non-NULL, *tmps gets the stale folders: .tmp_step_N
+ * temporaries, and step_N folders without DONE. A checkpoint is written under its .tmp_ name and marked
+ * DONE before the rename, so an incomplete step_N is never one being written: it is what a kill left
+ * between un-marking a folder (rotation, re-save) and removing it. */
 static int list_ckpts(const char *root, ckpt_entry **out, size_t *n, char ***tmps, size_t *ntmp, lmc_err *err) {
     *out = NULL;
     *n = 0;
@@ -211,7 +214,19 @@ static int list_ckpts(const char *root, ckpt_entry **out, size_t *n, char ***tmp
             continue;
         }
         int64_t s = parse_step_name(e->d_name);
-        if (s < 0 || !is_complete(root, e->d_name)) continue;
+        if (s < 0) continue;
+        if (!is_complete(root, e->d_name)) {
+            if (tmps) {
+                if (*ntmp == tcap) {
+                    tcap = tcap ? tcap * 2 : 4;
+                    char **t = realloc(*tmps, tcap * sizeof *t);
+                    if (!t) { rc = lmc_errf(err, LMC_ENOMEM, "out of memory"); break; }
+                    *tmps = t;
+                }
+                (*tmps)[(*ntmp)++] = strdup(e->d_name);
+            }
+            continue;
+        }
         if (*n == cap) {
             cap = cap ? cap * 2 : 8;
             ckpt_entry *t = realloc(*out, cap * sizeof *t);
@@ -272,6 +287,18 @@ int train_ckpt_rotate(const char *root, int keep, lmc_err *err) {
     return rc;
 }
 
+/* A failed save names the checkpoint the user will look for, not the temporary folder (removed on
+ * failure): "checkpoint RUN/checkpoints/step_N: model.safetensors: write failed: No space left on device". */
+static void name_checkpoint(lmc_err *err, const char *tmp, const char *final) {
+    if (!err || !tmp || !final) return;
+    char rest[LMC_ERR_MSG_MAX];
+    size_t n = strlen(tmp);
+    const char *m = err->msg;
+    snprintf(rest, sizeof rest, "%s", !strncmp(m, tmp, n) && m[n] == '/' ? m + n + 1 : m);
+    int code = err->code;
+    lmc_errf(err, code ? code : LMC_EIO, "checkpoint %s: %s", final, rest);
+}
+
 int train_ckpt_save(const char *root, const gpt2_model *m, const train_state *st, const char *tokenizer_path,
                     const char *config_yaml, int keep, lmc_err *err) {
     char name[64], tmpname[80];
@@ -328,6 +355,7 @@ int train_ckpt_save(const char *root, const gpt2_model *m, const train_state *st
     rc = train_ckpt_rotate(root, keep, err);
 out:
     free(p);
+    if (rc) name_checkpoint(err, tmp, final);
     if (rc && tmp && lmc_is_dir(tmp)) {
         lmc_err keep_err;
         lmc_remove_tree(tmp, &keep_err);

@@ -40,7 +40,8 @@ int train_ckpt_latest(const char *root, char **path, int64_t *step, lmc_err *err
 /* Load weights, optimizer state and trainer state from a checkpoint folder into an existing
  * training-enabled model with the same config. */
 int train_ckpt_load(const char *dir, gpt2_model *m, train_state *st, lmc_err *err);
-/* Remove all but the newest `keep` complete checkpoints, and leftover temporaries. */
+/* Remove all but the newest `keep` complete checkpoints, leftover temporaries, and step_N folders
+ * without DONE (left by a kill during a rotation or a re-save). */
 int train_ckpt_rotate(const char *root, int keep, lmc_err *err);
 
 int train_state_save(const char *path, const train_state *st, lmc_err *err);

@@ -31,8 +31,10 @@ static const train_key keys[] = {
     KS("run", "sample_prompt", sample_prompt, "", "prompt for samples.txt (empty = start from the end-of-text token)"),
     KF("run", "peak_tflops", peak_tflops, "0", 0, 1e9, "peak FLOP/s (in TFLOP/s) for MFU; 0 = measure a GEMM at start"),
     KS("run", "init_from", init_from, "", "start a new run from this checkpoint folder (weights, AdamW, step, data position): e.g. a cooldown branch"),
-    KS("data", "train", data_train, "", "glob of training token shards (llm.c .bin or headerless uint16)"),
+    KS("data", "train", data_train, "", "glob of training token shards (llm.c .bin; headerless uint16 with data.format)"),
     KS("data", "val", data_val, "", "glob of validation token shards (empty = no evaluation)"),
+    KE("data", "format", data_format, "llmc", "llmc|nanogpt",
+       "shard layout: llmc (header required) or nanogpt (headerless uint16)"),
     KS("data", "tokenizer", data_tokenizer, "", "tokenizer.json: vocab size, checkpoints and samples"),
     KE("model", "arch", arch, "gpt2", "gpt2", "architecture"),
     KI("model", "n_layer", n_layer, "4", 1, 1024, "transformer blocks"),
@@ -177,11 +179,19 @@ void train_config_defaults(train_config *c) {
 
 /* ---- YAML event walk ---- */
 
+#define NKEYS (sizeof keys / sizeof keys[0])
+
 typedef struct {
     yaml_parser_t p;
     yaml_event_t ev;
     const char *name;
     lmc_err *err;
+    /* Where each key and section was first given (0 = not yet): a second one is an error, because
+     * YAML's "last wins" silently drops the value the user may have meant. */
+    size_t key_line[NKEYS];
+    const char *sec_name[8];
+    size_t sec_line[8];
+    int n_sec;
 } walker;
 
 static int next(walker *w) {
@@ -217,6 +227,9 @@ static int walk_section(walker *w, train_config *c, const char *section) {
         const train_key *k = find_key(section, key);
         if (!k) return at(w, "unknown key '%s.%s' (lmc train --print-config lists the keys)", section, key);
         size_t line = w->ev.start_mark.line + 1;
+        size_t ki = (size_t)(k - keys);
+        if (w->key_line[ki]) return at(w, "duplicate key '%s.%s' (first given on line %zu)", section, key, w->key_line[ki]);
+        w->key_line[ki] = line;
         if (next(w)) return -1;
         if (w->ev.type != YAML_SCALAR_EVENT)
             return at(w, "%s.%s: expected a single value, not a %s", section, key,
@@ -258,6 +271,19 @@ int train_config_load_buf(train_config *c, const char *buf, size_t len, const ch
             if (!is_section(section)) {
                 at(&w, "unknown section '%s' (expected run, data, model or train)", section);
                 goto out;
+            }
+            int dup = 0;
+            for (int i = 0; i < w.n_sec && !dup; i++)
+                if (!strcmp(w.sec_name[i], section)) {
+                    at(&w, "duplicate section '%s' (first given on line %zu)", section, w.sec_line[i]);
+                    dup = 1;
+                }
+            if (dup) goto out;
+            if (w.n_sec < 8) {
+                /* the table's own string: sections are a handful of fixed names */
+                for (size_t i = 0; i < NKEYS; i++)
+                    if (!strcmp(keys[i].section, section)) { w.sec_name[w.n_sec] = keys[i].section; break; }
+                w.sec_line[w.n_sec++] = w.ev.start_mark.line + 1;
             }
             if (next(&w)) goto out;
             if (w.ev.type == YAML_SCALAR_EVENT && !strcmp(scalar(&w), "") ) {

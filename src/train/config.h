@@ -29,6 +29,7 @@ typedef struct train_config {
     char data_train[TRAIN_CFG_STR];
     char data_val[TRAIN_CFG_STR];
     char data_tokenizer[TRAIN_CFG_STR];
+    char data_format[16];     /* llmc | nanogpt: how data.train / data.val shards are read */
     /* model: */
     char arch[32];
     int64_t n_layer, n_head, d_model, seq_len, vocab_size;

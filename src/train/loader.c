@@ -9,7 +9,7 @@
 #define DATA_STREAM 0x64617461ull /* "data" */
 
 int train_loader_open(train_loader *l, const char *glob, int64_t T, uint64_t seed, int shuffle,
-                      uint64_t vocab_size, lmc_err *err) {
+                      uint64_t vocab_size, lmc_shard_kind kind, lmc_err *err) {
     memset(l, 0, sizeof *l);
     l->T = T;
     l->seed = seed;
@@ -25,8 +25,19 @@ int train_loader_open(train_loader *l, const char *glob, int64_t T, uint64_t see
     }
     for (size_t i = 0; i < n; i++) {
         train_shard *s = &l->shards[i];
-        if (lmc_shard_open(&s->s, paths[i], err)) goto fail;
+        if (lmc_shard_open_kind(&s->s, paths[i], kind, err)) goto fail;
         l->nshards = i + 1;
+        /* Every id is checked here, once, so a bad shard fails at the start of a run, not at the
+         * step that happens to draw the bad sequence. */
+        if (vocab_size) {
+            for (uint64_t k = 0; k < s->s.ntok; k++) {
+                uint32_t v = lmc_shard_get(&s->s, k);
+                if (v < vocab_size) continue;
+                lmc_errf(err, LMC_EFORMAT, "%s: token %u at index %llu is not below the vocabulary size %llu",
+                         s->s.path, v, (unsigned long long)k, (unsigned long long)vocab_size);
+                goto fail;
+            }
+        }
         s->first_seq = l->nseq;
         s->nseq = s->s.ntok > 0 ? (s->s.ntok - 1) / (uint64_t)T : 0;
         l->nseq += s->nseq;

@@ -34,9 +34,10 @@ typedef struct train_loader {
     uint64_t max_token;     /* tokens must be < this (0 = no check) */
 } train_loader;
 
-/* Open every shard matching `glob`. T = sequence length. */
+/* Open every shard matching `glob` (read as `kind`). T = sequence length. With vocab_size > 0 every
+ * token is checked against it here, up front. */
 int train_loader_open(train_loader *l, const char *glob, int64_t T, uint64_t seed, int shuffle,
-                      uint64_t vocab_size, lmc_err *err);
+                      uint64_t vocab_size, lmc_shard_kind kind, lmc_err *err);
 void train_loader_close(train_loader *l);
 /* Fill n sequences: inputs[n*T] and targets[n*T] (int32, as the model takes them); advances. */
 int train_loader_next(train_loader *l, int64_t n, int32_t *inputs, int32_t *targets, lmc_err *err);

@@ -33,6 +33,7 @@ typedef struct trainer {
     int metrics_open;
     gpt2_model *m;
     tok_tokenizer *tok;
+    char *tok_json;       /* the tokenizer.json copied into checkpoints (NULL = none) */
     train_loader train, val;
     int have_val;
     int32_t *in, *tg;
@@ -190,7 +191,7 @@ static int save_ckpt(trainer *t, train_result *res, lmc_err *err) {
     t->st.elapsed_s += lmc_now() - t->t_start;
     t->t_start = lmc_now();
     double t0 = lmc_now();
-    if (train_ckpt_save(t->ckpt_root, t->m, &t->st, t->cfg->data_tokenizer, t->config_yaml,
+    if (train_ckpt_save(t->ckpt_root, t->m, &t->st, t->tok_json, t->config_yaml,
                         (int)t->cfg->keep_checkpoints, err))
         return -1;
     snprintf(res->last_ckpt, sizeof res->last_ckpt, "%s/step_%08lld", t->ckpt_root, (long long)t->st.step);
@@ -233,16 +234,33 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
 
     if (c->data_tokenizer[0] && tok_load(&t->tok, c->data_tokenizer, NULL, err))
         return lmc_err_wrap(err, "data.tokenizer");
+    if (t->tok) {
+        /* Checkpoints hold a tokenizer.json (what eval, sample and HF read). A rank file (.tiktoken) is
+         * converted once, into RUN/tokenizer.json, with its special tokens; a .json is copied as is. */
+        size_t l = strlen(c->data_tokenizer);
+        if (l >= 5 && !strcmp(c->data_tokenizer + l - 5, ".json")) {
+            t->tok_json = strdup(c->data_tokenizer);
+        } else {
+            t->tok_json = lmc_path_join(t->run, "tokenizer.json");
+            if (t->tok_json && tok_save_hf_json(t->tok, t->tok_json, err))
+                return lmc_err_wrap(err, "data.tokenizer: converting %s to tokenizer.json", c->data_tokenizer);
+        }
+        if (!t->tok_json) return lmc_errf(err, LMC_ENOMEM, "out of memory");
+    }
     gpt2_config mc;
     if (train_model_config(c, &mc, err)) return -1;
     if (gpt2_create(&t->m, &mc, err) || gpt2_enable_training(t->m, err)) return -1;
     gpt2_init_random(t->m, (uint64_t)c->seed);
 
-    if (train_loader_open(&t->train, c->data_train, c->seq_len, (uint64_t)c->seed, 1, (uint64_t)mc.vocab_size, err))
+    lmc_shard_kind kind;
+    if (lmc_shard_kind_parse(c->data_format, &kind))
+        return lmc_errf(err, LMC_EINVAL, "data.format: '%s' is not llmc or nanogpt", c->data_format);
+    if (train_loader_open(&t->train, c->data_train, c->seq_len, (uint64_t)c->seed, 1, (uint64_t)mc.vocab_size, kind,
+                          err))
         return lmc_err_wrap(err, "data.train");
     t->have_val = c->data_val[0] && c->eval_batches > 0;
-    if (t->have_val &&
-        train_loader_open(&t->val, c->data_val, c->seq_len, (uint64_t)c->seed, 0, (uint64_t)mc.vocab_size, err))
+    if (t->have_val && train_loader_open(&t->val, c->data_val, c->seq_len, (uint64_t)c->seed, 0,
+                                         (uint64_t)mc.vocab_size, kind, err))
         return lmc_err_wrap(err, "data.val");
     size_t n = (size_t)c->micro_batch * (size_t)c->seq_len;
     t->in = lmc_alloc_array(n, sizeof *t->in, err);
@@ -319,6 +337,7 @@ static void teardown(trainer *t) {
     free(t->metrics_path);
     free(t->samples_path);
     free(t->config_yaml);
+    free(t->tok_json);
 }
 
 /* One optimizer step; *loss / *norm get the step's mean loss and pre-clip gradient norm.
@@ -460,6 +479,8 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
     }
     if (pr) lmc_progress_finish(pr);
 out:
+    /* The run's log tells why it stopped (a disk-full checkpoint, a bad shard), not only stderr. */
+    if (rc && t.log && err && err->msg[0]) event(&t, "error: %s", err->msg);
     teardown(&t);
     return rc;
 }

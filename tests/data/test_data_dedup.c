@@ -227,6 +227,43 @@ static void test_units(void) {
     CHECK(sim.len == strlen("the cafe opened in 0 and it sold 0 cups of tea to everyone who came by") &&
           !memcmp(sim.data, "the cafe opened in 0 and it sold 0 cups of tea to everyone who came by", sim.len));
     lmc_buf_free(&sim);
+    /* Issue 11, D2: invalid bytes expand to a 3-byte U+FFFD, so the output outgrows the input and the
+     * space owed before the next word must be bounds-checked (a heap overflow under ASan before). */
+    {
+        char bad[200];
+        const char *head = "{\"text\": \"hello world\", \"id\":";
+        size_t hn = strlen(head);
+        memcpy(bad, head, hn);
+        memset(bad + hn, 0xFF, 70);
+        for (int fresh = 0; fresh < 2; fresh++) {
+            lmc_buf sb = {0};
+            CHECK_EQ_INT(data_simplify(bad, hn + 70, 0, &sb, &err), 0);
+            CHECK(sb.len <= sb.cap);
+            lmc_buf_free(&sb);
+            lmc_buf t2 = {0};
+            (void)data_minhash_signature(&m, bad, hn + 70, s1, &t2, &err);
+            lmc_buf_free(&t2);
+        }
+        /* every output length around the buffer's capacity: a prefix, x invalid bytes, then a space
+         * owed and a word ("a" + 85 x 0xFF + " b" filled the buffer exactly before the space) */
+        for (int p = 0; p < 3; p++)
+            for (int nx = 1; nx < 400; nx++) {
+                char in[512];
+                memcpy(in, "abc", (size_t)p);
+                memset(in + p, 0xFF, (size_t)nx);
+                memcpy(in + p + nx, " z", 2);
+                lmc_buf sb = {0};
+                CHECK_EQ_INT(data_simplify(in, (size_t)(p + nx + 2), 0, &sb, &err), 0);
+                CHECK_EQ_INT(sb.len, p + 3 * nx + 2);
+                lmc_buf_free(&sb);
+            }
+        /* mixed: words between the invalid bytes, so spaces are owed many times */
+        lmc_buf mixed = {0}, mb = {0};
+        for (int i = 0; i < 200; i++) CHECK(lmc_buf_append(&mixed, "\xFF\xFF a", 4, &err) == 0);
+        CHECK_EQ_INT(data_simplify(mixed.data, mixed.len, 0, &mb, &err), 0);
+        lmc_buf_free(&mb);
+        lmc_buf_free(&mixed);
+    }
     data_minhash_free(&m);
     lmc_buf_free(&t);
 }

@@ -53,6 +53,7 @@ int main(void) {
     CHECK(lmc_shard_open(&s, p3, &err) == LMC_EFORMAT);
     CHECK_STR_CONTAINS(err.msg, "c.bin");
     CHECK_STR_CONTAINS(err.msg, "truncated");
+    CHECK_STR_CONTAINS(err.msg, "header says 1000 tokens"); /* the count read, not the zeroed struct's */
     /* truncated header */
     lmc_write_file_atomic(p3, d, 100, NULL);
     CHECK(lmc_shard_open(&s, p3, &err) == LMC_EFORMAT);
@@ -64,15 +65,30 @@ int main(void) {
     CHECK_STR_CONTAINS(err.msg, "version");
     free(d);
 
-    /* nanoGPT headerless uint16; odd size is rejected */
+    /* nanoGPT headerless uint16, only when asked for; odd size is rejected */
     uint16_t raw[5] = {1, 2, 3, 65535, 0};
     lmc_write_file_atomic(p3, raw, sizeof raw, NULL);
-    CHECK(lmc_shard_open(&s, p3, &err) == 0);
+    CHECK(lmc_shard_open(&s, p3, &err) == LMC_EFORMAT); /* a failed magic is an error, not a guess */
+    CHECK_STR_CONTAINS(err.msg, "c.bin");
+    CHECK_STR_CONTAINS(err.msg, "magic");
+    CHECK(lmc_shard_open_kind(&s, p3, LMC_SHARD_NANOGPT, &err) == 0);
     CHECK(s.kind == LMC_SHARD_NANOGPT && s.ntok == 5 && lmc_shard_get(&s, 3) == 65535);
     lmc_shard_close(&s);
     lmc_write_file_atomic(p3, raw, 9, NULL);
-    CHECK(lmc_shard_open(&s, p3, &err) == LMC_EFORMAT);
+    CHECK(lmc_shard_open_kind(&s, p3, LMC_SHARD_NANOGPT, &err) == LMC_EFORMAT);
     CHECK_STR_CONTAINS(err.msg, "odd size");
+    /* an llm.c file read as headerless would train on its header: refused */
+    CHECK(lmc_shard_open_kind(&s, p16, LMC_SHARD_NANOGPT, &err) == LMC_EFORMAT);
+    CHECK_STR_CONTAINS(err.msg, "llm.c shard header");
+    /* a damaged magic in an llm.c file (the D6 case) */
+    lmc_read_file(p16, &d, &n, NULL);
+    d[0] ^= 1;
+    lmc_write_file_atomic(p3, d, n, NULL);
+    free(d);
+    CHECK(lmc_shard_open(&s, p3, &err) == LMC_EFORMAT);
+    CHECK_STR_CONTAINS(err.msg, "not an llm.c token shard");
+    CHECK(lmc_shard_kind_parse("nanogpt", &s.kind) == 0 && s.kind == LMC_SHARD_NANOGPT);
+    CHECK(lmc_shard_kind_parse("raw", &s.kind) < 0);
 
     lmc_remove_tree(dir, NULL);
     free(p3); free(p32); free(p16); free(dir);

@@ -97,6 +97,39 @@ int main(void) {
     expect_fail("quote.csv", buf, LMC_EFORMAT, "8:5:", "quote");
     expect_fail("dup.csv", "params,tokens,loss,loss\n", LMC_EFORMAT, "1:", "appears twice");
 
+    /* A UTF-8 byte-order mark before the header is accepted (issue 11, D12). */
+    snprintf(buf, sizeof buf, "\xEF\xBB\xBFparams,tokens,loss\r\n%s", good_rows);
+    p = write_tmp("bom.csv", buf);
+    CHECK_MSG(scaling_runs_load_csv(p, 5, &r, &err) == 0, "%s", err.msg);
+    if (!lmc_test_failures) scaling_runs_free(&r);
+    free(p);
+    /* Five identical rows (or too few distinct N or D) cannot identify the law: a clear error, exit 1
+     * (issue 11, D8: it used to "fit" beta = 2.48 with 0 tokens per parameter). */
+    {
+        const char *same = "params,tokens,loss\n1e8,2e9,3.1\n1e8,2e9,3.1\n1e8,2e9,3.1\n1e8,2e9,3.1\n1e8,2e9,3.1\n";
+        const char *two_d = "params,tokens,loss\n1e8,2e9,3.1\n2e8,2e9,3.0\n4e8,2e9,2.9\n1e8,4e9,3.0\n2e8,4e9,2.9\n"
+                            "4e8,4e9,2.8\n";
+        const char *cases[2][2] = {{"same.csv", same}, {"two_d.csv", two_d}};
+        for (int i = 0; i < 2; i++) {
+            p = write_tmp(cases[i][0], cases[i][1]);
+            CHECK_MSG(scaling_runs_load_csv(p, 5, &r, &err) == 0, "%s", err.msg);
+            scaling_fit fit;
+            scaling_fit_opts o;
+            scaling_fit_opts_default(&o);
+            CHECK(scaling_fit_grid(&r, &o, &fit, &err) == LMC_EINVAL);
+            CHECK_STR_CONTAINS(err.msg, "distinct");
+            scaling_runs_free(&r);
+            const char *bin = getenv("LMC_BIN");
+            if (bin) {
+                char cmd[9000];
+                snprintf(cmd, sizeof cmd, "%s scaling fit '%s' > /dev/null 2>&1", bin, p);
+                int st = system(cmd);
+                CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 1, "%s: exit status %d", cases[i][0], st);
+            }
+            free(p);
+        }
+    }
+
     /* A missing file: the OS error, exit 1. */
     CHECK(scaling_runs_load_csv("/nonexistent/runs.csv", 5, &r, &err) < 0);
     CHECK_STR_CONTAINS(err.msg, "/nonexistent/runs.csv");

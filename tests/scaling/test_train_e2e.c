@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include "base/base.h"
+#include "data/shard.h"
 #include "scaling/scaling.h"
 #include "test.h"
 
@@ -18,15 +19,18 @@ int main(void) {
     char *dir = test_tmpdir();
     lmc_err err = {0};
 
-    /* A learnable token stream (a cycle plus noise), written as headerless uint16 shards. */
+    /* A learnable token stream (a cycle plus noise), written as llm.c uint16 shards. */
     lmc_rng rng;
     lmc_rng_init(&rng, 3);
     size_t n = 60000;
-    uint16_t *tok = malloc(n * sizeof *tok);
-    for (size_t i = 0; i < n; i++) tok[i] = (uint16_t)((i * 7) % 64 + lmc_rng_below(&rng, 4));
+    uint32_t *tok = malloc(n * sizeof *tok);
+    for (size_t i = 0; i < n; i++) tok[i] = (uint32_t)((i * 7) % 64 + lmc_rng_below(&rng, 4));
     char *tr = lmc_path_join(dir, "train.bin"), *va = lmc_path_join(dir, "val.bin");
-    CHECK(lmc_write_file_atomic(tr, tok, 50000 * sizeof *tok, &err) == 0);
-    CHECK(lmc_write_file_atomic(va, tok + 50000, 10000 * sizeof *tok, &err) == 0);
+    lmc_shard_writer w;
+    CHECK(lmc_shard_writer_open(&w, tr, 128, &err) == 0 && lmc_shard_writer_put(&w, tok, 50000, &err) == 0 &&
+          lmc_shard_writer_commit(&w, &err) == 0);
+    CHECK(lmc_shard_writer_open(&w, va, 128, &err) == 0 && lmc_shard_writer_put(&w, tok + 50000, 10000, &err) == 0 &&
+          lmc_shard_writer_commit(&w, &err) == 0);
     free(tok);
     char *shapes = lmc_path_join(dir, "shapes.csv");
     const char *sh = "n_layer,n_head,d_model\n1,1,16\n1,2,32\n2,2,32\n2,2,48\n";

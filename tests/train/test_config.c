@@ -102,6 +102,17 @@ int main(void) {
     CHECK_MSG(!memcmp(&c, &back, sizeof c), "round trip differs; yaml:\n%s", y.data);
     CHECK_STR_CONTAINS(y.data, "# peak learning rate");
     lmc_buf_free(&y);
+    /* Duplicate keys and sections are errors naming file:line, not "last wins" (issue 11, D7). */
+    CHECK(load(&c, "train:\n  lr: 0.001\n  steps: 10\n  lr: 0.002\n", &err) != 0);
+    CHECK_STR_CONTAINS(err.msg, "cfg.yaml:4:");
+    CHECK_STR_CONTAINS(err.msg, "duplicate key 'train.lr' (first given on line 2)");
+    CHECK(load(&c, "train: {steps: 10}\nmodel: {n_layer: 2}\ntrain: {lr: 0.002}\n", &err) != 0);
+    CHECK_STR_CONTAINS(err.msg, "cfg.yaml:3:");
+    CHECK_STR_CONTAINS(err.msg, "duplicate section 'train' (first given on line 1)");
+    CHECK(load(&c, "train: {steps: 10, steps: 10}\n", &err) != 0); /* even the same value */
+    CHECK_STR_CONTAINS(err.msg, "duplicate key 'train.steps'");
+    CHECK_EQ_INT(load(&c, "train: {steps: 10}\nmodel: {steps_x: 1}\n", &err) != 0, 1); /* unknown still wins */
+    CHECK_EQ_INT(load(&c, "run: {seed: 1}\ntrain: {steps: 10, lr: 0.1}\nmodel: {n_layer: 2}\n", &err), 0);
     lmc_buf md = {0};
     CHECK_EQ_INT(train_config_keys_markdown(&md, &err), 0);
     CHECK_STR_CONTAINS(md.data, "`train.decay_fraction`");
