@@ -67,7 +67,7 @@ int main(int argc, char **argv) {
     double peak_gf = peak ? sgemm_peak(threads, 0) : 0.0;
     double peak_ours = peak ? sgemm_peak(threads, 1) : 0.0;
     if (peak) fprintf(stderr, "sgemm 2048^3: OpenBLAS %d threads %.1f GFLOP/s, k_gemm split %.1f GFLOP/s\n", threads, peak_gf, peak_ours);
-    gpt2_config cfg = {L, H, d, T, V, 0, 0.0f};
+    gpt2_config cfg = {.n_layer = L, .n_head = H, .d_model = d, .max_seq = T, .vocab_size = V};
     gpt2_model *m;
     lmc_err err;
     if (gpt2_create(&m, &cfg, &err) || gpt2_enable_training(m, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }

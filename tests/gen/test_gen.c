@@ -8,7 +8,7 @@
 #include "model/gpt2.h"
 
 static gpt2_model *tiny_model(void) {
-    gpt2_config c = {2, 2, 32, 48, 64, 0, 0};
+    gpt2_config c = {.n_layer = 2, .n_head = 2, .d_model = 32, .max_seq = 48, .vocab_size = 64};
     gpt2_model *m;
     lmc_err err;
     if (gpt2_create(&m, &c, &err)) {
