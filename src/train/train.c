@@ -59,7 +59,24 @@ static void event(trainer *t, const char *fmt, ...) {
 }
 
 int train_model_config(const train_config *cfg, gpt2_config *mc, lmc_err *err) {
-    memset(mc, 0, sizeof *mc);
+    gpt2_config_preset(mc, strcmp(cfg->arch, "llama") == 0 ? GPT2_ARCH_LLAMA : GPT2_ARCH_GPT2);
+    /* every key other than arch overrides the preset ("preset" / 0 = keep it) */
+    if (!strcmp(cfg->norm, "layernorm")) mc->norm = GPT2_NORM_LAYERNORM;
+    if (!strcmp(cfg->norm, "rmsnorm")) mc->norm = GPT2_NORM_RMSNORM;
+    if (!strcmp(cfg->position, "learned")) mc->position = GPT2_POS_LEARNED;
+    if (!strcmp(cfg->position, "rope")) mc->position = GPT2_POS_ROPE;
+    if (!strcmp(cfg->position, "alibi")) mc->position = GPT2_POS_ALIBI;
+    if (!strcmp(cfg->position, "none")) mc->position = GPT2_POS_NONE;
+    if (!strcmp(cfg->mlp, "gelu")) mc->mlp = GPT2_MLP_GELU;
+    if (!strcmp(cfg->mlp, "swiglu")) mc->mlp = GPT2_MLP_SWIGLU;
+    if (!strcmp(cfg->bias, "true")) mc->no_bias = 0;
+    if (!strcmp(cfg->bias, "false")) mc->no_bias = 1;
+    if (!strcmp(cfg->tie_embeddings, "true")) mc->untied = 0;
+    if (!strcmp(cfg->tie_embeddings, "false")) mc->untied = 1;
+    if (cfg->norm_eps > 0) mc->ln_eps = (float)cfg->norm_eps;
+    if (cfg->rope_theta > 0) mc->rope_theta = (float)cfg->rope_theta;
+    mc->n_kv_head = (int)cfg->n_kv_head;
+    mc->d_ff = (int)cfg->d_ff;
     mc->n_layer = (int)cfg->n_layer;
     mc->n_head = (int)cfg->n_head;
     mc->d_model = (int)cfg->d_model;
