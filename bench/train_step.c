@@ -1,6 +1,7 @@
 /* Benchmark: full GPT-2 training steps (forward + backward + clip + AdamW) on random tokens, fp32.
  * Prints per-step times, a per-kernel breakdown of one step, and a RESULT JSON line.
  * usage: train_step --L 6 --H 6 --d 384 --T 256 --B 8 --V 8192 --steps 10 --warmup 2 --threads 2 [--peak 1]
+ *                   [--llama 1 --KV 2]
  * --peak 1 also measures the cblas_sgemm peak (square 2048, same threads) for the MFU denominator. */
 #include "model/gpt2.h"
 #include "kernels/cpu/kernels.h"
@@ -49,6 +50,7 @@ static double sgemm_peak(int threads, int ours) {
 
 int main(int argc, char **argv) {
     int L = 6, H = 6, d = 384, T = 256, B = 8, V = 8192, steps = 10, warmup = 2, threads = 2, peak = 0;
+    int llama = 0, KV = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         int v = atoi(argv[i + 1]);
         if (!strcmp(argv[i], "--L")) L = v;
@@ -61,13 +63,17 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--warmup")) warmup = v;
         else if (!strcmp(argv[i], "--threads")) threads = v;
         else if (!strcmp(argv[i], "--peak")) peak = v;
+        else if (!strcmp(argv[i], "--llama")) llama = v;  /* 1: the llama preset (RMSNorm, RoPE, SwiGLU, untied) */
+        else if (!strcmp(argv[i], "--KV")) KV = v;        /* key/value heads (0 = H) */
         else { fprintf(stderr, "unknown option %s\n", argv[i]); return 2; }
     }
     lmc_kernels_set_threads(threads);
     double peak_gf = peak ? sgemm_peak(threads, 0) : 0.0;
     double peak_ours = peak ? sgemm_peak(threads, 1) : 0.0;
     if (peak) fprintf(stderr, "sgemm 2048^3: OpenBLAS %d threads %.1f GFLOP/s, k_gemm split %.1f GFLOP/s\n", threads, peak_gf, peak_ours);
-    gpt2_config cfg = {.n_layer = L, .n_head = H, .d_model = d, .max_seq = T, .vocab_size = V};
+    gpt2_config cfg;
+    gpt2_config_preset(&cfg, llama ? GPT2_ARCH_LLAMA : GPT2_ARCH_GPT2);
+    cfg.n_layer = L; cfg.n_head = H; cfg.n_kv_head = KV; cfg.d_model = d; cfg.max_seq = T; cfg.vocab_size = V;
     gpt2_model *m;
     lmc_err err;
     if (gpt2_create(&m, &cfg, &err) || gpt2_enable_training(m, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }

@@ -15,7 +15,10 @@ import argparse, json, os, statistics, subprocess, sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 CONFIGS = {"S": dict(L=6, H=6, d=384, T=256, B=8, V=8192), "M": dict(L=12, H=12, d=768, T=1024, B=4, V=50257),
-           "M64": dict(L=12, H=12, d=768, T=64, B=4, V=50257)}
+           "M64": dict(L=12, H=12, d=768, T=64, B=4, V=50257),
+           # config S's size as a Llama: RMSNorm, RoPE, SwiGLU (d_ff 1024 by the 8d/3 rule), GQA 6/2, untied;
+           # peer: transformers' LlamaForCausalLM (bench/peers/llama_torch.py)
+           "S-llama": dict(L=6, H=6, d=384, T=256, B=8, V=8192, llama=1, KV=2)}
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--config", default="S")
@@ -74,7 +77,8 @@ for name in a.config.split(","):
         lmc_runs.append(r)
         peak.append(r["sgemm_peak_gflops"])
         lmc_passive_runs.append(result(sh([binary] + common, lmc_passive_env).stdout))
-        peer = ["/usr/bin/python3", os.path.join(HERE, "peers", "gpt2_torch.py")] + common
+        peer_py = "llama_torch.py" if c.get("llama") else "gpt2_torch.py"
+        peer = ["/usr/bin/python3", os.path.join(HERE, "peers", peer_py)] + common
         torch_runs.append(result(sh(peer, torch_env).stdout))
         passive_runs.append(result(sh(peer, torch_passive_env).stdout))
         print(f"[{name} rep {rep}] lmc {lmc_runs[-1]['tok_s']:.0f} tok/s, lmc passive "
