@@ -38,9 +38,9 @@ int hf_write_special_ids(json_t *config, const gpt2_model *m, const char *dir, l
 }
 
 int hf_expressible(const gpt2_config *c) {
-    if (c->qkv_bias && c->no_bias) return 0;
-    if (c->arch == GPT2_ARCH_LLAMA)
+    if (c->arch == GPT2_ARCH_LLAMA)  /* qkv_bias with no_bias is Qwen2 */
         return c->norm == GPT2_NORM_RMSNORM && c->position == GPT2_POS_ROPE && c->mlp == GPT2_MLP_SWIGLU;
+    if (c->qkv_bias && c->no_bias) return 0;
     return c->norm == GPT2_NORM_LAYERNORM && c->position == GPT2_POS_LEARNED && c->mlp == GPT2_MLP_GELU &&
            c->n_kv_head == c->n_head && c->d_ff == 4 * c->d_model && !c->no_bias && !c->untied;
 }

@@ -32,14 +32,14 @@ int gpt2_config_load_hf(const char *dir, gpt2_config *cfg, lmc_err *err) {
     if (!j) { rc = err ? err->code : LMC_EFORMAT; goto out; }
     if (!json_is_object(j)) { rc = lmc_errf(err, LMC_EFORMAT, "%s: not a JSON object", path); goto out; }
     const char *s = NULL;
-    if (lmc_json_get_str(j, "model_type", &s, path, err) == 0 && (!strcmp(s, "llama") || !strcmp(s, "mistral"))) {
+    if (lmc_json_get_str(j, "model_type", &s, path, err) == 0 && (!strcmp(s, "llama") || !strcmp(s, "mistral") || !strcmp(s, "qwen2"))) {
         if ((rc = hf_llama_config(j, path, cfg, err))) goto out;
         lmc_err_clear(err);
         if ((rc = gpt2_config_check(cfg, err))) lmc_err_wrap(err, "%s", path);
         goto out;
     }
     if (lmc_json_get_str(j, "model_type", &s, path, err) == 0 && strcmp(s, "gpt2") != 0) {
-        rc = lmc_errf(err, LMC_EFORMAT, "%s: model_type is \"%s\", expected \"gpt2\", \"llama\" or \"mistral\"", path, s);
+        rc = lmc_errf(err, LMC_EFORMAT, "%s: model_type is \"%s\", expected \"gpt2\", \"llama\", \"mistral\" or \"qwen2\"", path, s);
         goto out;
     }
     if (lmc_json_get_str(j, "activation_function", &s, path, err) == 0 && strcmp(s, "gelu_new") != 0 &&

@@ -1,4 +1,4 @@
-/* HF LlamaForCausalLM folders <-> lmc's family layout.
+/* HF LlamaForCausalLM (and Qwen2ForCausalLM: Llama with q/k/v biases) folders <-> lmc's family layout.
  *
  * HF keeps nn.Linear weights [out, in] and q/k/v, gate/up as separate tensors; lmc keeps Conv1D
  * [in, out] with q | k | v and gate | up fused (one GEMM each). A table of HF tensors, each naming the
@@ -55,10 +55,17 @@ static int check_rope_type(json_t *r, const char *field, const char *path, lmc_e
 int hf_llama_config(json_t *j, const char *path, gpt2_config *cfg, lmc_err *err) {
     gpt2_config_preset(cfg, GPT2_ARCH_LLAMA);
     int rc;
-    const char *s = NULL;
+    const char *s = NULL, *mt = NULL;
+    /* Qwen2 = Llama with biases on q/k/v only; its configs always carry sliding_window, which only
+     * applies when use_sliding_window is true */
+    int qwen2 = lmc_json_get_str(j, "model_type", &mt, path, err) == 0 && !strcmp(mt, "qwen2");
     if (lmc_json_get_str(j, "hidden_act", &s, path, err) == 0 && strcmp(s, "silu"))
         return lmc_errf(err, LMC_EFORMAT, "%s: \"hidden_act\" is \"%s\": only silu (SwiGLU) is supported", path, s);
-    if ((rc = refuse_if_set(j, "sliding_window", "sliding-window attention", path, err))) return rc;
+    if (qwen2) {
+        if ((rc = refuse_if_set(j, "use_sliding_window", "sliding-window attention", path, err))) return rc;
+    } else if ((rc = refuse_if_set(j, "sliding_window", "sliding-window attention", path, err))) {
+        return rc;
+    }
     if ((rc = refuse_if_set(j, "num_local_experts", "mixture of experts", path, err))) return rc;
     if ((rc = refuse_if_set(j, "num_experts", "mixture of experts", path, err))) return rc;
     /* transformers 4.x: rope_scaling; 5.x: rope_parameters {rope_type, rope_theta} */
@@ -91,6 +98,7 @@ int hf_llama_config(json_t *j, const char *path, gpt2_config *cfg, lmc_err *err)
     if (lmc_json_get_bool(j, "attention_bias", &ab, path, err) == LMC_EFORMAT) return LMC_EFORMAT;
     if (lmc_json_get_bool(j, "mlp_bias", &mb, path, err) == LMC_EFORMAT) return LMC_EFORMAT;
     lmc_err_clear(err);
+    if (qwen2) { ab = 0; mb = 0; }  /* Qwen2: no o_proj / MLP biases; q/k/v biases below */
     if (ab != mb)
         return lmc_errf(err, LMC_EFORMAT, "%s: \"attention_bias\" (%s) and \"mlp_bias\" (%s) differ: lmc has one bias switch",
                         path, ab ? "true" : "false", mb ? "true" : "false");
@@ -98,6 +106,7 @@ int hf_llama_config(json_t *j, const char *path, gpt2_config *cfg, lmc_err *err)
     cfg->d_ff = (int)F; cfg->max_seq = (int)P; cfg->vocab_size = (int)V;
     cfg->ln_eps = (float)eps; cfg->rope_theta = (float)theta;
     cfg->untied = !tie; cfg->no_bias = !ab;
+    cfg->qkv_bias = qwen2;
     if ((rc = hf_read_switches(j, path, cfg, err))) return rc;
     return 0;
 }
@@ -262,10 +271,16 @@ int hf_llama_save(const gpt2_model *m, const char *dir, lmc_err *err) {
     }
     static const char *const meta[] = {"format", "pt", NULL};
     if ((rc = st_write(spath, ts, (size_t)n, meta, err))) goto out;
-    json_array_append_new(arch, json_string("LlamaForCausalLM"));
+    const int qwen2 = c->qkv_bias && c->no_bias;  /* biases on q/k/v only: HF's Qwen2 */
+    json_array_append_new(arch, json_string(qwen2 ? "Qwen2ForCausalLM" : "LlamaForCausalLM"));
     json_object_set_new(j, "architectures", arch);
     arch = NULL;
-    json_object_set_new(j, "model_type", json_string("llama"));
+    json_object_set_new(j, "model_type", json_string(qwen2 ? "qwen2" : "llama"));
+    if (qwen2) {
+        json_object_set_new(j, "use_sliding_window", json_false());
+        json_object_set_new(j, "sliding_window", json_null());
+        json_object_set_new(j, "max_window_layers", json_integer(c->n_layer));
+    }
     json_object_set_new(j, "hidden_act", json_string("silu"));
     json_object_set_new(j, "num_hidden_layers", json_integer(c->n_layer));
     json_object_set_new(j, "num_attention_heads", json_integer(c->n_head));

@@ -204,6 +204,36 @@ int main(void) {
     }
     gpt2_free(m);
 
+    /* Qwen2: q/k/v biases only, tied head; saves back as Qwen2 with transformers' exact tensors */
+    snprintf(dir, sizeof dir, "%s/qwen2_tiny", fix);
+    m = NULL;
+    rc = gpt2_load_hf(dir, &m, &err);
+    CHECK_MSG(rc == 0, "%s", err.msg);
+    if (m) {
+        CHECK(m->cfg.qkv_bias && m->cfg.no_bias && !m->cfg.untied);
+        check_logits(m, &ref, "logits_qwen2", "loss_qwen2", 1e-4);
+        char out[4400], a[4400], b[4600];
+        snprintf(out, sizeof out, "%s/qwen2_saved", tmp);
+        CHECK(gpt2_save_hf(m, out, &err) == 0);
+        snprintf(a, sizeof a, "%s/model.safetensors", dir);
+        snprintf(b, sizeof b, "%s/model.safetensors", out);
+        st_file fa, fb;
+        CHECK(st_open(&fa, a, &err) == 0 && st_open(&fb, b, &err) == 0);
+        int same = fa.n_tensors == fb.n_tensors;
+        for (size_t i = 0; same && i < fa.n_tensors; i++) {
+            const st_tensor *ta = &fa.tensors[i], *tb = st_find(&fb, ta->name);
+            same = tb && tb->numel == ta->numel && !memcmp(ta->data, tb->data, ta->end - ta->begin);
+        }
+        CHECK(same);
+        st_close(&fa);
+        st_close(&fb);
+        snprintf(b, sizeof b, "%s/config.json", out);
+        json_t *j = lmc_json_load_file(b, &err);
+        CHECK(j && !strcmp(json_string_value(json_object_get(j, "model_type")), "qwen2"));
+        json_decref(j);
+    }
+    gpt2_free(m);
+
     /* fields lmc does not implement: errors that name them */
     expect_refused(tmp, "{\"rope_scaling\": {\"type\": \"linear\", \"factor\": 2.0}}", "rope_scaling");
     expect_refused(tmp, "{\"rope_parameters\": {\"rope_type\": \"llama3\", \"rope_theta\": 500000.0}}", "rope_parameters");

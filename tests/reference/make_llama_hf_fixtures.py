@@ -5,7 +5,8 @@
                          d=64, intermediate 96, V=250, untied head), F32, single model.safetensors
   llama_tiny_bf16/       the same architecture with a tied head, saved in BF16 and sharded
                          (model.safetensors.index.json + several shards)
-  llama_tiny_ref.safetensors  inputs/targets (B=2, T=24), logits and loss of both models as
+  qwen2_tiny/            save_pretrained of a random Qwen2ForCausalLM (q/k/v biases, tied head), F32
+  llama_tiny_ref.safetensors  inputs/targets (B=2, T=24), logits and loss of the models as
                          transformers computes them (the BF16 model upcast to float32)
   llama_tiny_eval.bin/.json   a uint16 llm.c shard and transformers' loss over non-overlapping
                          windows of T=24 (lmc eval's definition) for llama_tiny
@@ -17,7 +18,7 @@ import json, os, struct, sys
 import numpy as np
 import torch
 import torch.nn.functional as F
-from transformers import LlamaConfig, LlamaForCausalLM
+from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop", "fixtures")
 V, B, T = 250, 2, 24
@@ -80,6 +81,21 @@ def main():
         lg = m32(idx).logits.float()
     ref["logits_bf16"] = lg.numpy()
     ref["loss_bf16"] = np.array([F.cross_entropy(lg.double().reshape(-1, V), tgt.reshape(-1)).item()], np.float64)
+    # Qwen2: Llama with q/k/v biases (biases made non-zero so they matter)
+    torch.manual_seed(3)
+    qc = Qwen2Config(vocab_size=V, hidden_size=64, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4,
+                     num_key_value_heads=2, max_position_embeddings=64, rms_norm_eps=1e-5, rope_theta=10000.0,
+                     tie_word_embeddings=True, initializer_range=0.1, bos_token_id=1, eos_token_id=2)
+    mq = Qwen2ForCausalLM(qc).eval()
+    with torch.no_grad():
+        for n, p in mq.named_parameters():
+            if n.endswith("bias"):
+                p.normal_(0.0, 0.1)
+    mq.save_pretrained(os.path.join(OUT, "qwen2_tiny"), safe_serialization=True)
+    with torch.no_grad():
+        lg = mq(idx).logits.float()
+    ref["logits_qwen2"] = lg.numpy()
+    ref["loss_qwen2"] = np.array([F.cross_entropy(lg.double().reshape(-1, V), tgt.reshape(-1)).item()], np.float64)
     write_safetensors(os.path.join(OUT, "llama_tiny_ref.safetensors"), ref)
 
     toks = torch.randint(0, V, (600,), generator=g)
