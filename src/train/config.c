@@ -30,7 +30,7 @@ static const train_key keys[] = {
     KI("run", "sample_tokens", sample_tokens, "64", 0, 1 << 20, "tokens per sample in samples.txt (0 = no samples)"),
     KS("run", "sample_prompt", sample_prompt, "", "prompt for samples.txt (empty = start from the end-of-text token)"),
     KF("run", "peak_tflops", peak_tflops, "0", 0, 1e9, "peak FLOP/s (in TFLOP/s) for MFU; 0 = measure a GEMM at start"),
-    KS("run", "init_from", init_from, "", "start a new run from this checkpoint folder (weights, AdamW, step, data position): e.g. a cooldown branch"),
+    KS("run", "init_from", init_from, "", "start a new run from this lmc checkpoint folder (weights, AdamW, step, data position: e.g. a cooldown branch) or from a plain HF GPT-2/Llama/Qwen2 folder (weights only, fresh optimizer, step 0)"),
     KS("data", "train", data_train, "", "glob of training token shards (llm.c .bin or headerless uint16)"),
     KS("data", "val", data_val, "", "glob of validation token shards (empty = no evaluation)"),
     KS("data", "tokenizer", data_tokenizer, "", "tokenizer.json: vocab size, checkpoints and samples"),
