@@ -118,6 +118,8 @@ static hf_entry *build_map(const gpt2_model *m, int *n, lmc_err *err) {
     hf_entry *e = (hf_entry *)lmc_alloc_array((size_t)L * 16 + 8, sizeof(hf_entry), err);
     if (!e) return NULL;
     int k = 0;
+    /* ADD(name format, its int argument, view, HF rows, HF cols (0 = 1-D), first lmc column, transpose);
+     * names without a layer index use "%.0d" with 0, which prints nothing; absent views add nothing */
 #define ADD(nm_fmt, idx, vw, r, cl, c0, tr) do { if ((vw) >= 0) { \
         snprintf(e[k].name, sizeof e[k].name, nm_fmt, idx); e[k].view = (vw); e[k].rows = (r); e[k].cols = (cl); \
         e[k].col0 = (c0); e[k].transpose = (tr); k++; } } while (0)

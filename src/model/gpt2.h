@@ -182,7 +182,13 @@ const gpt2_view *gpt2_find_view(const gpt2_model *m, const char *name);
 /* Layer l's tensors inside `buf` (m->params, m->grads, m->m or m->v). */
 gpt2_layer gpt2_layer_ptrs(const gpt2_model *m, float *buf, int l);
 
-/* HF GPT-2 folder (implemented in src/interop/hf_gpt2.c):
+/* HF folders (src/interop/hf_gpt2.c, dispatching by config.json's model_type / cfg.arch): model_type
+ * llama, mistral (no sliding window) and qwen2 go to src/interop/hf_llama.c (LlamaForCausalLM /
+ * Qwen2ForCausalLM names, [out, in] weights, sharded index, tied heads, 4.x and 5.x config fields;
+ * unsupported fields are errors naming them), and save writes arch llama as such a folder. Both
+ * formats read bos/eos ids into m->bos_id / eos_id and write them back (config.json and
+ * generation_config.json); switches HF cannot express are kept in config.json's "lmc_switches".
+ * GPT-2 folder:
  * load: config.json (GPT2Config fields: n_layer, n_head, n_embd, n_positions, vocab_size,
  *   layer_norm_epsilon; activation must be gelu_new/gelu_pytorch_tanh) + model.safetensors with
  *   names with or without "transformer.", Conv1D [in,out] weights, F32/F16/BF16, attn.bias /
