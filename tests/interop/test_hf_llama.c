@@ -137,6 +137,18 @@ int main(void) {
         CHECK(gpt2_forward(m, x, y, nwin, T, &loss, &err) == 0);
         printf("eval windows: loss %.7f vs transformers %.7f (rel %.2g)\n", loss, want, fabs(loss - want) / want);
         CHECK_CLOSE(loss, want, 0, 1e-5);
+        /* the same through `lmc eval` on the unchanged HF folder */
+        const char *bin = getenv("LMC_BIN");
+        if (bin) {
+            char cmd[9000], out[512] = {0};
+            snprintf(cmd, sizeof cmd, "%s eval --quiet --model %s/llama_tiny --data %s --seq-len %d", bin, fix, bp, T);
+            FILE *f = popen(cmd, "r");
+            size_t got = f ? fread(out, 1, sizeof out - 1, f) : 0;
+            CHECK(f && pclose(f) == 0 && got > 0);
+            const char *lp = strstr(out, "\"loss\": ");
+            CHECK(lp != NULL);
+            if (lp) CHECK_CLOSE(atof(lp + 8), want, 0, 1e-5);
+        }
         free(x); free(y); free(raw);
         json_decref(j);
     }
