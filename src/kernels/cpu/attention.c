@@ -25,6 +25,14 @@
 
 #define QB 64
 
+/* One single-threaded row-major GEMM of an attention block (ta/tb: 1 = transposed): the one place
+ * that names the BLAS call, so a GEMM backend change touches only this function. */
+static inline void att_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                            const float *B, int ldb, float beta, float *C, int ldc) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, alpha, A,
+                lda, B, ldb, beta, C, ldc);
+}
+
 /* Add the ALiBi bias of query row i (keys 0..n-1) to s. */
 static inline void alibi_row(float *s, int n, int i, float slope) {
     for (int j = 0; j < n; j++) s[j] += slope * (float)(j - i);
@@ -51,7 +59,7 @@ int k_attention_fwd_gqa(float *out, float *lse, const float *qkv, int B, int T, 
                 int rows = T - i0 < QB ? T - i0 : QB;
                 int kv = i0 + rows;
                 const float *q = base + (size_t)i0 * W + h * hd;
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, kv, hd, scale, q, (int)W, k,
+                att_gemm(0, 1, rows, kv, hd, scale, q, (int)W, k,
                             (int)W, 0.0f, S, kv);
                 for (int r = 0; r < rows; r++) {
                     float *s = S + (size_t)r * kv;
@@ -64,7 +72,7 @@ int k_attention_fwd_gqa(float *out, float *lse, const float *qkv, int B, int T, 
                     for (int j = n; j < kv; j++) s[j] = 0.0f;
                     lse[(size_t)bh * T + i0 + r] = mx + logf(sum);
                 }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, kv, 1.0f, S, kv, v, (int)W,
+                att_gemm(0, 0, rows, hd, kv, 1.0f, S, kv, v, (int)W,
                             0.0f, out + ((size_t)b * T + i0) * OC + h * hd, (int)OC);
             }
         }
@@ -108,7 +116,7 @@ int k_attention_bwd_gqa(float *dqkv, const float *dout, const float *qkv, const 
                     const float *dO = dout + ((size_t)b * T + i0) * OC + h * hd;
                     const float *O = out + ((size_t)b * T + i0) * OC + h * hd;
                     float *dq = dbase + (size_t)i0 * W + h * hd;
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, kv, hd, scale, q, (int)W, k,
+                    att_gemm(0, 1, rows, kv, hd, scale, q, (int)W, k,
                                 (int)W, 0.0f, P, kv);
                     for (int r = 0; r < rows; r++) {
                         float *p = P + (size_t)r * kv;
@@ -122,10 +130,10 @@ int k_attention_bwd_gqa(float *dqkv, const float *dout, const float *qkv, const 
                         D[r] = d;
                     }
                     /* dV[0:kv] += P^T dO */
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kv, hd, rows, 1.0f, P, kv, dO, (int)OC,
+                    att_gemm(1, 0, kv, hd, rows, 1.0f, P, kv, dO, (int)OC,
                                 1.0f, dv, (int)W);
                     /* dP = dO V^T */
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, kv, hd, 1.0f, dO, (int)OC, v,
+                    att_gemm(0, 1, rows, kv, hd, 1.0f, dO, (int)OC, v,
                                 (int)W, 0.0f, dS, kv);
                     for (int r = 0; r < rows; r++) {
                         float *ds = dS + (size_t)r * kv;
@@ -135,9 +143,9 @@ int k_attention_bwd_gqa(float *dqkv, const float *dout, const float *qkv, const 
                         for (int j = 0; j < kv; j++) ds[j] = p[j] * (ds[j] - d);
                     }
                     /* dQ = scale dS K;  dK[0:kv] += scale dS^T Q */
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, kv, scale, dS, kv, k, (int)W,
+                    att_gemm(0, 0, rows, hd, kv, scale, dS, kv, k, (int)W,
                                 0.0f, dq, (int)W);
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kv, hd, rows, scale, dS, kv, q, (int)W,
+                    att_gemm(1, 0, kv, hd, rows, scale, dS, kv, q, (int)W,
                                 1.0f, dk, (int)W);
                 }
             }
