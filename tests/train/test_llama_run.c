@@ -6,11 +6,14 @@
 #include "train/train.h"
 #include "base/json.h"
 
-static int run(train_config *c, train_result *res, lmc_err *err) {
+static int run_opts(train_config *c, int resume, int64_t stop_at, train_result *res, lmc_err *err) {
     train_opts o;
     memset(&o, 0, sizeof o);
+    o.resume = resume;
+    o.stop_at = stop_at;
     return train_run(c, &o, res, err);
 }
+static int run(train_config *c, train_result *res, lmc_err *err) { return run_opts(c, 0, 0, res, err); }
 
 int main(void) {
     char *dir = test_tmpdir();
@@ -36,6 +39,23 @@ int main(void) {
     gpt2_model *m = NULL;
     CHECK_MSG(gpt2_load_hf(res.last_ckpt, &m, &err) == 0, "%s", err.msg);
     CHECK(m && m->cfg.arch == GPT2_ARCH_LLAMA && m->cfg.untied && m->cfg.n_kv_head == 2);
+
+    /* resume from a Llama checkpoint (weights from the Llama folder, AdamW state by view name): the
+     * metrics equal the uninterrupted run's */
+    {
+        char *ma = tiny_metrics(&c);
+        train_config r = c;
+        snprintf(r.run_name, sizeof r.run_name, "llama_resumed");
+        r.checkpoint_every = 4;
+        CHECK_MSG(run_opts(&r, 0, 4, &res, &err) == 0, "%s", err.msg);
+        CHECK_EQ_INT(res.step, 4);
+        CHECK_MSG(run_opts(&r, 1, 0, &res, &err) == 0, "%s", err.msg);
+        CHECK_EQ_INT(res.step, 10);
+        char *mr = tiny_metrics(&r);
+        CHECK_MSG(ma && mr && !strcmp(ma, mr), "llama resume differs:\n%s---\n%s", ma, mr);
+        free(ma);
+        free(mr);
+    }
 
     /* a plain HF folder (no optimizer, no trainer state) as run.init_from */
     char hf[900];
