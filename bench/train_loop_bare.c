@@ -10,7 +10,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: %s L H D T B V STEPS WARMUP\n", argv[0]);
         return 2;
     }
-    gpt2_config c = {atoi(argv[1]), atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[6]), 0, 0};
+    gpt2_config c = {.n_layer = atoi(argv[1]), .n_head = atoi(argv[2]), .d_model = atoi(argv[3]), .max_seq = atoi(argv[4]), .vocab_size = atoi(argv[6])};
     int T = atoi(argv[4]), B = atoi(argv[5]), steps = atoi(argv[7]), warm = atoi(argv[8]);
     lmc_err err;
     gpt2_model *m;

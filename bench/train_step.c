@@ -2,7 +2,8 @@
  * Prints per-step times, a per-kernel breakdown of one step, and a RESULT JSON line.
  * usage: train_step --L 6 --H 6 --d 384 --T 256 --B 8 --V 8192 --steps 10 --warmup 2 --threads 2 [--peak 1]
  * --peak 1 also measures the GEMM peak (square 2048, same threads and precision) for the MFU denominator.
- * --precision fp32|bf16|auto (default fp32). */
+ * --precision fp32|bf16|auto (default fp32). --llama 1 --KV 2: the llama preset (RMSNorm, RoPE, SwiGLU,
+ * untied head) with that many key/value heads (0 = H). */
 #include "model/gpt2.h"
 #include "kernels/cpu/kernels.h"
 #include "base/progress.h"
@@ -27,6 +28,7 @@ static int cmp_d(const void *a, const void *b) {
 int main(int argc, char **argv) {
     int L = 6, H = 6, d = 384, T = 256, B = 8, V = 8192, steps = 10, warmup = 2, threads = 2, peak = 0;
     lmc_precision prec = LMC_PREC_FP32;
+    int llama = 0, KV = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         int v = atoi(argv[i + 1]);
         if (!strcmp(argv[i], "--precision")) {
@@ -44,6 +46,8 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--warmup")) warmup = v;
         else if (!strcmp(argv[i], "--threads")) threads = v;
         else if (!strcmp(argv[i], "--peak")) peak = v;
+        else if (!strcmp(argv[i], "--llama")) llama = v;
+        else if (!strcmp(argv[i], "--KV")) KV = v;
         else { fprintf(stderr, "unknown option %s\n", argv[i]); return 2; }
     }
     lmc_kernels_set_threads(threads);
@@ -54,7 +58,9 @@ int main(int argc, char **argv) {
     /* The MFU denominator: the best square 2048^3 GEMM on lmc's own GEMM path, in this run's precision. */
     double peak_gf = peak ? lmc_kernels_gemm_peak(2048, 1.0) / 1e9 : 0.0;
     if (peak) fprintf(stderr, "GEMM peak 2048^3 (%s, %d threads): %.1f GFLOP/s\n", lmc_precision_name(prec), threads, peak_gf);
-    gpt2_config cfg = {L, H, d, T, V, 0, 0.0f};
+    gpt2_config cfg;
+    gpt2_config_preset(&cfg, llama ? GPT2_ARCH_LLAMA : GPT2_ARCH_GPT2);
+    cfg.n_layer = L; cfg.n_head = H; cfg.n_kv_head = KV; cfg.d_model = d; cfg.max_seq = T; cfg.vocab_size = V;
     gpt2_model *m;
     lmc_err err;
     if (gpt2_create(&m, &cfg, &err) || gpt2_enable_training(m, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }

@@ -22,7 +22,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 SHARED = os.path.join(ROOT, "..", "shared")
 CONFIGS = {"S": dict(L=6, H=6, d=384, T=256, B=8, V=8192), "M": dict(L=12, H=12, d=768, T=1024, B=4, V=50257),
-           "M64": dict(L=12, H=12, d=768, T=64, B=4, V=50257)}
+           "M64": dict(L=12, H=12, d=768, T=64, B=4, V=50257),
+           # config S's size as a Llama: RMSNorm, RoPE, SwiGLU (d_ff 1024), GQA 6/2, untied head;
+           # peer: transformers' LlamaForCausalLM (bench/peers/llama_torch.py, --torch-python's torch)
+           "S-llama": dict(L=6, H=6, d=384, T=256, B=8, V=8192, llama=1, KV=2)}
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--config", default="S")
@@ -81,13 +84,17 @@ for name in a.config.split(","):
     common = cfg_args(c) + ["--steps", str(a.steps), "--warmup", str(a.warmup), "--threads", str(a.threads)]
     for prec in a.precision.split(","):
         impls = {"lmc": [binary] + common + ["--precision", prec]}
-        if a.torch_python:
+        if c.get("llama"):
+            if prec == "fp32":   # the transformers peer is fp32 only (no autocast flag yet)
+                impls["transformers llama fp32"] = [a.torch_python or "/usr/bin/python3",
+                                                    os.path.join(HERE, "peers", "llama_torch.py")] + common
+        elif a.torch_python:
             if prec == "bf16":
                 impls["torch compile+bf16"] = [a.torch_python, modern] + common + ["--compile", "1", "--amp", "1"]
             else:
                 impls["torch eager fp32"] = [a.torch_python, modern] + common + ["--compile", "0", "--amp", "0"]
                 impls["torch compile fp32"] = [a.torch_python, modern] + common + ["--compile", "1", "--amp", "0"]
-        if prec == "fp32" and debian_torch:
+        if prec == "fp32" and debian_torch and not c.get("llama"):
             impls["torch debian fp32"] = ["/usr/bin/python3", os.path.join(HERE, "peers", "gpt2_torch.py")] + common
         runs = {k: [] for k in impls}
         rss = {k: 0.0 for k in impls}
@@ -106,7 +113,7 @@ for name in a.config.split(","):
             print(f"[{name} {prec} rep {rep}] " + ", ".join(f"{k} {runs[k][-1]['tok_s']:.0f} tok/s" for k in impls),
                   file=sys.stderr, flush=True)
         pk = max(peak)
-        fpt = 6 * (12 * c["L"] * c["d"] ** 2 + c["d"] * c["V"]) + 12 * c["L"] * c["d"] * c["T"]
+        fpt = runs["lmc"][0]["flops_per_tok"]   # the model's own count (every variant), docs/model.md
         print(f"\nconfig {name} {prec}: L={c['L']} H={c['H']} d={c['d']} T={c['T']} B={c['B']} V={c['V']}, "
               f"{a.threads} threads, {a.reps} alternating runs x {a.steps} steps; lmc GEMM peak {pk:.0f} GFLOP/s ({prec})")
         print(f"{'impl':20} {'ms/step median (min-max)':>28} {'tok/s':>8} {'MFU':>6} {'CPU/wall':>9} {'peak RSS MB':>12}")

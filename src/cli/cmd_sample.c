@@ -75,6 +75,7 @@ static int run_sample(lmc_args *a) {
         tok_encoder_free(e);
     }
     int64_t eot = tok ? tok_eot_id(tok) : -1;
+    if (eot < 0 && m->eos_id >= 0) eot = m->eos_id;  /* an HF folder's own eos_token_id (config.json) */
     if (!prompt.n && tok_ids_push(&prompt, eot >= 0 ? (uint32_t)eot : 0, &err)) { rc = lmc_fail(a, "%s", err.msg); goto out; }
     for (size_t i = 0; i < prompt.n; i++)
         if (prompt.v[i] >= (uint32_t)m->cfg.vocab_size) {

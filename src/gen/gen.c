@@ -1,6 +1,7 @@
-/* KV-cache decoding and sampling for GPT-2. The per-token pass mirrors gpt2_forward's math one row
- * at a time with the model's own kernels (layernorm, matmul, gelu, attention_decode), so the two
- * agree to rounding; tests/gen/test_gen checks it against full recomputation. */
+/* KV-cache decoding and sampling for the model family. The per-token pass mirrors gpt2_forward's math
+ * one row at a time with the model's own kernels (norms, matmul, RoPE at the row's position, GQA
+ * decode over n_kv_head cached heads, GELU/SwiGLU), so the two agree to rounding;
+ * tests/gen/test_gen checks it against full recomputation for GPT-2 and the Llama variants. */
 #include "gen/gen.h"
 
 #include <math.h>
@@ -17,18 +18,22 @@ int gen_kv_init(gen_kv *kv, const gpt2_model *m, int max_len, lmc_err *err) {
     kv->n_layer = c->n_layer;
     kv->C = c->d_model;
     kv->max_len = max_len;
-    size_t C = (size_t)c->d_model;
-    size_t cache = (size_t)c->n_layer * (size_t)max_len * C;
+    const size_t C = (size_t)c->d_model, hd = C / (size_t)c->n_head;
+    kv->kvw = (int)((size_t)c->n_kv_head * hd);
+    const size_t Q = (size_t)(c->n_head + 2 * c->n_kv_head) * hd;
+    const size_t FC = (size_t)c->d_ff * (c->mlp == GPT2_MLP_SWIGLU ? 2 : 1);
+    size_t cache = (size_t)c->n_layer * (size_t)max_len * (size_t)kv->kvw;
     kv->k = lmc_alloc_array(cache, sizeof(float), err);
     kv->v = lmc_alloc_array(cache, sizeof(float), err);
     kv->x = lmc_alloc_array(C, sizeof(float), err);
     kv->h = lmc_alloc_array(C, sizeof(float), err);
-    kv->qkv = lmc_alloc_array(3 * C, sizeof(float), err);
+    kv->qkv = lmc_alloc_array(Q, sizeof(float), err);
     kv->att = lmc_alloc_array(C, sizeof(float), err);
-    kv->fc = lmc_alloc_array(4 * C, sizeof(float), err);
+    kv->fc = lmc_alloc_array(FC, sizeof(float), err);
+    kv->act = lmc_alloc_array((size_t)c->d_ff, sizeof(float), err);
     kv->logits = lmc_alloc_array((size_t)c->padded_vocab, sizeof(float), err);
     kv->scores = lmc_alloc_array((size_t)max_len, sizeof(float), err);
-    if (!kv->k || !kv->v || !kv->x || !kv->h || !kv->qkv || !kv->att || !kv->fc || !kv->logits || !kv->scores) {
+    if (!kv->k || !kv->v || !kv->x || !kv->h || !kv->qkv || !kv->att || !kv->fc || !kv->act || !kv->logits || !kv->scores) {
         gen_kv_free(kv);
         return -1;
     }
@@ -43,37 +48,48 @@ void gen_kv_free(gen_kv *kv) {
     lmc_free(kv->qkv);
     lmc_free(kv->att);
     lmc_free(kv->fc);
+    lmc_free(kv->act);
     lmc_free(kv->logits);
     lmc_free(kv->scores);
     memset(kv, 0, sizeof *kv);
 }
 
+static void norm_row(const gpt2_config *c, float *out, const float *x, const float *w, const float *b) {
+    if (c->norm == GPT2_NORM_RMSNORM) k_rmsnorm_fwd(out, NULL, x, w, 1, c->d_model, c->ln_eps);
+    else k_layernorm_fwd(out, NULL, NULL, x, w, b, 1, c->d_model, c->ln_eps);
+}
+
 int gen_kv_step(gen_kv *kv, const gpt2_model *m, int32_t token, lmc_err *err) {
     const gpt2_config *c = &m->cfg;
-    int C = c->d_model, t = kv->len;
+    const int C = c->d_model, t = kv->len, NH = c->n_head, KV = c->n_kv_head, hd = C / NH, F = c->d_ff;
+    const int Q = (NH + 2 * KV) * hd, FC = c->mlp == GPT2_MLP_SWIGLU ? 2 * F : F;
+    const size_t W = (size_t)kv->kvw;
     if (t >= kv->max_len) return lmc_errf(err, LMC_EINVAL, "KV cache is full (%d positions)", kv->max_len);
     if (token < 0 || token >= c->vocab_size)
         return lmc_errf(err, LMC_EINVAL, "token id %d is outside the vocabulary (%d)", token, c->vocab_size);
-    float eps = c->ln_eps > 0 ? c->ln_eps : 1e-5f;
-    k_encoder_fwd(kv->x, &token, m->wte, m->wpe + (size_t)t * (size_t)C, 1, 1, C);
+    if (m->wpe) k_encoder_fwd(kv->x, &token, m->wte, m->wpe + (size_t)t * (size_t)C, 1, 1, C);
+    else k_embed_fwd(kv->x, &token, m->wte, 1, C);
     for (int l = 0; l < c->n_layer; l++) {
         gpt2_layer L = gpt2_layer_ptrs(m, m->params, l);
-        float *kc = kv->k + ((size_t)l * (size_t)kv->max_len) * (size_t)C;
-        float *vc = kv->v + ((size_t)l * (size_t)kv->max_len) * (size_t)C;
-        k_layernorm_fwd(kv->h, NULL, NULL, kv->x, L.ln1_w, L.ln1_b, 1, C, eps);
-        k_matmul_fwd(kv->qkv, kv->h, L.qkv_w, L.qkv_b, 1, C, 3 * C);
-        memcpy(kc + (size_t)t * (size_t)C, kv->qkv + C, (size_t)C * sizeof(float));
-        memcpy(vc + (size_t)t * (size_t)C, kv->qkv + 2 * C, (size_t)C * sizeof(float));
-        k_attention_decode(kv->att, kv->qkv, kc, vc, t + 1, (size_t)C, C, c->n_head, kv->scores);
+        float *kc = kv->k + (size_t)l * (size_t)kv->max_len * W;
+        float *vc = kv->v + (size_t)l * (size_t)kv->max_len * W;
+        norm_row(c, kv->h, kv->x, L.ln1_w, L.ln1_b);
+        k_matmul_fwd(kv->qkv, kv->h, L.qkv_w, L.qkv_b, 1, C, Q);
+        /* rotate q and k at position t; the cache holds rotated keys, as the full forward attends to */
+        if (m->rope_cos) k_rope_apply(kv->qkv, (size_t)Q, 1, 1, t, 0, NH + KV, hd, m->rope_cos, m->rope_sin, 0);
+        memcpy(kc + (size_t)t * W, kv->qkv + (size_t)NH * hd, W * sizeof(float));
+        memcpy(vc + (size_t)t * W, kv->qkv + (size_t)(NH + KV) * hd, W * sizeof(float));
+        k_attention_decode_gqa(kv->att, kv->qkv, kc, vc, t + 1, W, NH, KV, hd, m->alibi, kv->scores);
         k_matmul_fwd_acc(kv->x, kv->att, L.proj_w, L.proj_b, 1, C, C);
-        k_layernorm_fwd(kv->h, NULL, NULL, kv->x, L.ln2_w, L.ln2_b, 1, C, eps);
-        k_matmul_fwd(kv->fc, kv->h, L.fc_w, L.fc_b, 1, C, 4 * C);
-        k_gelu_fwd(kv->fc, kv->fc, (size_t)4 * (size_t)C);
-        k_matmul_fwd_acc(kv->x, kv->fc, L.fcproj_w, L.fcproj_b, 1, 4 * C, C);
+        norm_row(c, kv->h, kv->x, L.ln2_w, L.ln2_b);
+        k_matmul_fwd(kv->fc, kv->h, L.fc_w, L.fc_b, 1, C, FC);
+        if (c->mlp == GPT2_MLP_SWIGLU) k_swiglu_fwd(kv->act, kv->fc, 1, F);
+        else k_gelu_fwd(kv->act, kv->fc, (size_t)F);
+        k_matmul_fwd_acc(kv->x, kv->act, L.fcproj_w, L.fcproj_b, 1, F, C);
     }
-    k_layernorm_fwd(kv->h, NULL, NULL, kv->x, m->lnf_w, m->lnf_b, 1, C, eps);
-    /* logits = h @ wte^T, the same kernel as the full forward (padded wte rows are zero). */
-    k_lmhead_fwd(kv->logits, kv->h, m->wte, 1, C, c->padded_vocab);
+    norm_row(c, kv->h, kv->x, m->lnf_w, m->lnf_b);
+    /* logits = h @ head^T, the same kernel as the full forward (padded rows are zero). */
+    k_lmhead_fwd(kv->logits, kv->h, m->lm_head, 1, C, c->padded_vocab);
     kv->len = t + 1;
     return 0;
 }

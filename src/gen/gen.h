@@ -1,4 +1,4 @@
-/* Text generation from a GPT-2 model with a KV cache.
+/* Text generation from any model of the family with a KV cache (RoPE, ALiBi, GQA included).
  *
  * The cache holds each layer's keys and values for every position seen so far, so a new token costs
  * one pass of a single row through the network plus attention over the cached rows: linear in the
@@ -18,10 +18,11 @@
 
 typedef struct gen_kv {
     int n_layer, C, max_len;
+    int kvw;              /* floats per cached row: n_kv_head * head size (GQA/MQA cache fewer heads) */
     int len;              /* positions cached */
-    float *k, *v;         /* [n_layer, max_len, C] */
+    float *k, *v;         /* [n_layer, max_len, kvw]; keys after RoPE */
     /* scratch for one row */
-    float *x, *h, *qkv, *att, *fc, *logits, *scores;
+    float *x, *h, *qkv, *att, *fc, *act, *logits, *scores;
 } gen_kv;
 
 int gen_kv_init(gen_kv *kv, const gpt2_model *m, int max_len, lmc_err *err);

@@ -1,5 +1,6 @@
 /* HF GPT-2 checkpoint folders: config.json + model.safetensors. */
 #include "model/gpt2.h"
+#include "interop/hf_family.h"
 #include "interop/safetensors.h"
 #include "base/json.h"
 #include "base/io.h"
@@ -31,8 +32,14 @@ int gpt2_config_load_hf(const char *dir, gpt2_config *cfg, lmc_err *err) {
     if (!j) { rc = err ? err->code : LMC_EFORMAT; goto out; }
     if (!json_is_object(j)) { rc = lmc_errf(err, LMC_EFORMAT, "%s: not a JSON object", path); goto out; }
     const char *s = NULL;
+    if (lmc_json_get_str(j, "model_type", &s, path, err) == 0 && (!strcmp(s, "llama") || !strcmp(s, "mistral") || !strcmp(s, "qwen2"))) {
+        if ((rc = hf_llama_config(j, path, cfg, err))) goto out;
+        lmc_err_clear(err);
+        if ((rc = gpt2_config_check(cfg, err))) lmc_err_wrap(err, "%s", path);
+        goto out;
+    }
     if (lmc_json_get_str(j, "model_type", &s, path, err) == 0 && strcmp(s, "gpt2") != 0) {
-        rc = lmc_errf(err, LMC_EFORMAT, "%s: model_type is \"%s\", expected \"gpt2\"", path, s);
+        rc = lmc_errf(err, LMC_EFORMAT, "%s: model_type is \"%s\", expected \"gpt2\", \"llama\", \"mistral\" or \"qwen2\"", path, s);
         goto out;
     }
     if (lmc_json_get_str(j, "activation_function", &s, path, err) == 0 && strcmp(s, "gelu_new") != 0 &&
@@ -61,6 +68,7 @@ int gpt2_config_load_hf(const char *dir, gpt2_config *cfg, lmc_err *err) {
     cfg->n_layer = (int)L; cfg->n_head = (int)H; cfg->d_model = (int)D; cfg->max_seq = (int)P;
     cfg->vocab_size = (int)V; cfg->ln_eps = (float)eps;
     lmc_err_clear(err);
+    if ((rc = hf_read_switches(j, path, cfg, err))) goto out;
     if ((rc = gpt2_config_check(cfg, err))) lmc_err_wrap(err, "%s", path);
 out:
     json_decref(j);
@@ -73,7 +81,30 @@ static int ends_with(const char *s, const char *suf) {
     return n >= k && strcmp(s + n - k, suf) == 0;
 }
 
+/* bos/eos ids of the folder's config.json (kept so that a re-save writes them again). */
+static void load_special_ids(gpt2_model *m, const char *dir) {
+    char *path = lmc_path_join(dir, "config.json");
+    lmc_err e;
+    json_t *j = path ? lmc_json_load_file(path, &e) : NULL;
+    if (j) {
+        int bos, eos;
+        hf_read_special_ids(j, &bos, &eos);
+        if (bos >= 0) m->bos_id = bos;
+        if (eos >= 0) m->eos_id = eos;
+    }
+    json_decref(j);
+    free(path);
+}
+
+static int gpt2_weights_into(gpt2_model *m, const char *dir, lmc_err *err);
+
 int gpt2_load_hf_into(gpt2_model *m, const char *dir, lmc_err *err) {
+    int rc = m->cfg.arch == GPT2_ARCH_LLAMA ? hf_llama_load_into(m, dir, err) : gpt2_weights_into(m, dir, err);
+    if (rc == 0) load_special_ids(m, dir);
+    return rc;
+}
+
+static int gpt2_weights_into(gpt2_model *m, const char *dir, lmc_err *err) {
     char *path = lmc_path_join(dir, "model.safetensors");
     if (!path) return lmc_errf(err, LMC_ENOMEM, "out of memory");
     st_file f;
@@ -85,8 +116,9 @@ int gpt2_load_hf_into(gpt2_model *m, const char *dir, lmc_err *err) {
         const st_tensor *t = &f.tensors[i];
         const char *name = t->name;
         if (strncmp(name, "transformer.", 12) == 0) name += 12;
-        if (ends_with(name, ".attn.bias") || ends_with(name, ".attn.masked_bias") || strcmp(name, "lm_head.weight") == 0)
-            continue;  /* causal-mask buffers and the tied head */
+        if (ends_with(name, ".attn.bias") && !gpt2_find_view(m, name)) continue;  /* causal-mask buffer */
+        if (ends_with(name, ".attn.masked_bias") || (strcmp(name, "lm_head.weight") == 0 && m->head_view < 0))
+            continue;  /* causal-mask buffer and the tied head */
         const gpt2_view *v = gpt2_find_view(m, name);
         if (!v) { rc = lmc_errf(err, LMC_EFORMAT, "%s: unexpected tensor '%s' for a GPT-2 model", path, t->name); goto out; }
         size_t vi = (size_t)(v - m->views);
@@ -114,9 +146,10 @@ int gpt2_load_hf_into(gpt2_model *m, const char *dir, lmc_err *err) {
     }
     for (int i = 0; i < m->n_views; i++)
         if (!seen[i]) { rc = lmc_errf(err, LMC_EFORMAT, "%s: tensor '%s' is missing", path, m->views[i].name); goto out; }
-    /* the padding rows of wte stay zero */
-    memset(m->wte + (size_t)m->cfg.vocab_size * m->cfg.d_model, 0,
-           (size_t)(m->cfg.padded_vocab - m->cfg.vocab_size) * m->cfg.d_model * sizeof(float));
+    /* the padding rows of wte (and of an untied head) stay zero */
+    size_t pad = (size_t)(m->cfg.padded_vocab - m->cfg.vocab_size) * m->cfg.d_model * sizeof(float);
+    memset(m->wte + (size_t)m->cfg.vocab_size * m->cfg.d_model, 0, pad);
+    if (m->head_view >= 0) memset(m->lm_head + (size_t)m->cfg.vocab_size * m->cfg.d_model, 0, pad);
 out:
     free(seen);
     st_close(&f);
@@ -137,6 +170,7 @@ int gpt2_load_hf(const char *dir, gpt2_model **out, lmc_err *err) {
 }
 
 int gpt2_save_hf(const gpt2_model *m, const char *dir, lmc_err *err) {
+    if (m->cfg.arch == GPT2_ARCH_LLAMA) return hf_llama_save(m, dir, err);
     int rc = lmc_mkdirs(dir, err);
     if (rc) return rc;
     const gpt2_config *c = &m->cfg;
@@ -159,8 +193,9 @@ int gpt2_save_hf(const gpt2_model *m, const char *dir, lmc_err *err) {
     json_object_set_new(j, "resid_pdrop", json_real(0.0));
     json_object_set_new(j, "embd_pdrop", json_real(0.0));
     json_object_set_new(j, "attn_pdrop", json_real(0.0));
-    json_object_set_new(j, "tie_word_embeddings", json_true());
+    json_object_set_new(j, "tie_word_embeddings", json_boolean(!c->untied));
     json_object_set_new(j, "torch_dtype", json_string("float32"));
+    hf_write_switches(j, c);
     char *cpath = lmc_path_join(dir, "config.json");
     char *spath = lmc_path_join(dir, "model.safetensors");
     st_out *ts = (st_out *)calloc((size_t)m->n_views, sizeof(st_out));
@@ -168,7 +203,7 @@ int gpt2_save_hf(const gpt2_model *m, const char *dir, lmc_err *err) {
     if (!cpath || !spath || !ts || !names) { rc = lmc_errf(err, LMC_ENOMEM, "out of memory"); goto out; }
     for (int i = 0; i < m->n_views; i++) {
         const gpt2_view *v = &m->views[i];
-        snprintf(names[i], 64, "transformer.%s", v->name);
+        snprintf(names[i], 64, "%s%s", (int)i == m->head_view ? "" : "transformer.", v->name);
         ts[i].name = names[i];
         ts[i].dtype = ST_F32;
         ts[i].ndim = v->ndim;
@@ -178,6 +213,7 @@ int gpt2_save_hf(const gpt2_model *m, const char *dir, lmc_err *err) {
     }
     static const char *const meta[] = {"format", "pt", NULL};
     if ((rc = st_write(spath, ts, (size_t)m->n_views, meta, err))) goto out;
+    if ((rc = hf_write_special_ids(j, m, dir, err))) goto out;
     rc = lmc_json_save_file(j, cpath, err);
 out:
     json_decref(j);

@@ -22,7 +22,8 @@ struct gpt2_acts {
     float *res;              /* (L+1) x N x C: res[0] = embeddings, res[l+1] = output of layer l */
     float *ln1, *ln1_mean, *ln1_rstd, *qkv, *atty, *lse, *res_mid, *ln2, *ln2_mean, *ln2_rstd, *fch, *fchg;
     float *lnf, *lnf_mean, *lnf_rstd, *logits, *ce_lse, *losses;
-    float *d_res, *d_small, *d_big;   /* backward scratch */
+    float *d_res, *d_small, *d_big;   /* backward scratch (d_big: N x max(qkv width, c_fc width)) */
+    float *d_mid;            /* SwiGLU backward: gradient of the activation output, N x d_ff */
 };
 
 const char *gpt2_prof_name(int i) {
@@ -32,6 +33,25 @@ const char *gpt2_prof_name(int i) {
     return i >= 0 && i < GPT2_PROF_N ? names[i] : "?";
 }
 
+void gpt2_config_preset(gpt2_config *c, int arch) {
+    memset(c, 0, sizeof *c);
+    c->arch = arch;
+    if (arch == GPT2_ARCH_LLAMA) {
+        c->norm = GPT2_NORM_RMSNORM;
+        c->position = GPT2_POS_ROPE;
+        c->rope_theta = 10000.0f;
+        c->mlp = GPT2_MLP_SWIGLU;
+        c->no_bias = 1;
+        c->untied = 1;
+    }
+}
+
+int gpt2_default_d_ff(int d_model, int mlp) {
+    if (mlp != GPT2_MLP_SWIGLU) return 4 * d_model;
+    int h = (int)(8.0 * d_model / 3.0);  /* Llama: int(2 * 4d / 3), then up to a multiple of 256 */
+    return (h + 255) / 256 * 256;
+}
+
 int gpt2_config_check(gpt2_config *c, lmc_err *err) {
     if (c->n_layer <= 0 || c->n_layer > 1024) return lmc_errf(err, LMC_EINVAL, "n_layer %d out of range (1..1024)", c->n_layer);
     if (c->n_head <= 0 || c->n_head > 1024) return lmc_errf(err, LMC_EINVAL, "n_head %d out of range (1..1024)", c->n_head);
@@ -39,29 +59,60 @@ int gpt2_config_check(gpt2_config *c, lmc_err *err) {
     if (c->d_model % c->n_head) return lmc_errf(err, LMC_EINVAL, "d_model %d is not divisible by n_head %d", c->d_model, c->n_head);
     if (c->max_seq <= 0 || c->max_seq > 1 << 20) return lmc_errf(err, LMC_EINVAL, "max_seq %d out of range (1..1048576)", c->max_seq);
     if (c->vocab_size <= 0 || c->vocab_size > 1 << 24) return lmc_errf(err, LMC_EINVAL, "vocab_size %d out of range (1..16777216)", c->vocab_size);
+    if (c->arch < GPT2_ARCH_GPT2 || c->arch > GPT2_ARCH_LLAMA) return lmc_errf(err, LMC_EINVAL, "arch %d unknown", c->arch);
+    if (c->norm < 0 || c->norm > GPT2_NORM_RMSNORM) return lmc_errf(err, LMC_EINVAL, "norm %d unknown", c->norm);
+    if (c->position < 0 || c->position > GPT2_POS_NONE) return lmc_errf(err, LMC_EINVAL, "position %d unknown", c->position);
+    if (c->mlp < 0 || c->mlp > GPT2_MLP_SWIGLU) return lmc_errf(err, LMC_EINVAL, "mlp %d unknown", c->mlp);
+    if (c->n_kv_head == 0) c->n_kv_head = c->n_head;
+    if (c->n_kv_head < 0 || c->n_kv_head > c->n_head || c->n_head % c->n_kv_head)
+        return lmc_errf(err, LMC_EINVAL, "n_kv_head %d must divide n_head %d", c->n_kv_head, c->n_head);
+    if (c->position == GPT2_POS_ROPE && (c->d_model / c->n_head) % 2)
+        return lmc_errf(err, LMC_EINVAL, "RoPE needs an even head size (d_model / n_head = %d)", c->d_model / c->n_head);
+    if (c->d_ff == 0) c->d_ff = gpt2_default_d_ff(c->d_model, c->mlp);
+    if (c->d_ff < 0 || c->d_ff > 1 << 20) return lmc_errf(err, LMC_EINVAL, "d_ff %d out of range (1..1048576)", c->d_ff);
+    if (c->rope_theta == 0.0f) c->rope_theta = 10000.0f;
+    if (!(c->rope_theta > 1.0f) || !isfinite(c->rope_theta)) return lmc_errf(err, LMC_EINVAL, "rope_theta %g must be > 1", c->rope_theta);
     int vp = (c->vocab_size + 127) / 128 * 128;
     if (c->padded_vocab == 0) c->padded_vocab = vp;
     if (c->padded_vocab < c->vocab_size) return lmc_errf(err, LMC_EINVAL, "padded_vocab %d < vocab_size %d", c->padded_vocab, c->vocab_size);
     if (c->ln_eps == 0.0f) c->ln_eps = 1e-5f;
     if (!(c->ln_eps > 0.0f) || !isfinite(c->ln_eps)) return lmc_errf(err, LMC_EINVAL, "layer_norm_epsilon must be positive");
     /* keep every element count of one tensor and of the activations well inside size_t and int */
-    double total = (double)c->padded_vocab * c->d_model + (double)c->max_seq * c->d_model
-                 + (double)c->n_layer * (12.0 * c->d_model * c->d_model + 13.0 * c->d_model);
+    double d = c->d_model, ff = (double)c->d_ff * (c->mlp == GPT2_MLP_SWIGLU ? 3 : 2);
+    double total = (double)c->padded_vocab * d * (c->untied ? 2 : 1) + (double)c->max_seq * d
+                 + (double)c->n_layer * (4.0 * d * d + ff * d + 13.0 * d + 3.0 * c->d_ff);
     if (total > 4e10) return lmc_errf(err, LMC_EINVAL, "model too large (%.3g parameters)", total);
-    if ((double)c->d_model * 4 * c->d_model > 2e9 || (double)c->padded_vocab * c->d_model > 2e9)
+    if (d * 2 * c->d_ff > 2e9 || (double)c->padded_vocab * c->d_model > 2e9)
         return lmc_errf(err, LMC_EINVAL, "a single tensor would exceed 2^31 elements");
     return 0;
 }
 
-size_t gpt2_param_count(const gpt2_config *c) {
-    size_t d = (size_t)c->d_model;
-    return (size_t)c->vocab_size * d + (size_t)c->max_seq * d + 2 * d
-         + (size_t)c->n_layer * (12 * d * d + 13 * d);
+/* Which optional tensors a variant has. */
+static int lin_bias(const gpt2_config *c) { return !c->no_bias; }
+static int qkv_bias(const gpt2_config *c) { return !c->no_bias || c->qkv_bias; }
+static int norm_bias(const gpt2_config *c) { return c->norm == GPT2_NORM_LAYERNORM && !c->no_bias; }
+static int qkv_width(const gpt2_config *c) { return (c->n_head + 2 * c->n_kv_head) * (c->d_model / c->n_head); }
+static int fc_width(const gpt2_config *c) { return c->mlp == GPT2_MLP_SWIGLU ? 2 * c->d_ff : c->d_ff; }
+
+size_t gpt2_param_count(const gpt2_config *c_in) {
+    gpt2_config c = *c_in;
+    if (!c.n_kv_head) c.n_kv_head = c.n_head;
+    if (!c.d_ff) c.d_ff = gpt2_default_d_ff(c.d_model, c.mlp);
+    size_t d = (size_t)c.d_model, Q = (size_t)qkv_width(&c), FC = (size_t)fc_width(&c), F = (size_t)c.d_ff;
+    size_t nb = norm_bias(&c) ? d : 0, lb = lin_bias(&c) ? 1 : 0;
+    size_t layer = 2 * (d + nb) + d * Q + (qkv_bias(&c) ? Q : 0) + d * d + lb * d + d * FC + lb * FC + F * d + lb * d;
+    return (size_t)c.vocab_size * d * (c.untied ? 2 : 1) + (c.position == GPT2_POS_LEARNED ? (size_t)c.max_seq * d : 0)
+         + d + nb + (size_t)c.n_layer * layer;
 }
 
-double gpt2_flops_per_token(const gpt2_config *c, int T) {
-    double d = c->d_model, L = c->n_layer;
-    return 6.0 * (12.0 * L * d * d + d * c->vocab_size) + 12.0 * L * d * T;
+double gpt2_flops_per_token(const gpt2_config *c_in, int T) {
+    gpt2_config c = *c_in;
+    if (!c.n_kv_head) c.n_kv_head = c.n_head;
+    if (!c.d_ff) c.d_ff = gpt2_default_d_ff(c.d_model, c.mlp);
+    double d = c.d_model, L = c.n_layer, hd = (double)c.d_model / c.n_head;
+    double mlp = (c.mlp == GPT2_MLP_SWIGLU ? 3.0 : 2.0) * d * c.d_ff;
+    double per_layer = d * qkv_width(&c) + c.n_head * hd * d + mlp;
+    return 6.0 * (L * per_layer + d * c.vocab_size) + 12.0 * L * c.n_head * hd * T;
 }
 
 static void add_view(gpt2_model *m, size_t *off, const char *name, int ndim, int64_t s0, int64_t s1,
@@ -78,8 +129,6 @@ static void add_view(gpt2_model *m, size_t *off, const char *name, int ndim, int
     *off += (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
 }
 
-#define VIEWS_PER_LAYER 12
-
 int gpt2_create(gpt2_model **out, const gpt2_config *cfg_in, lmc_err *err) {
     *out = NULL;
     gpt2_config cfg = *cfg_in;
@@ -88,35 +137,72 @@ int gpt2_create(gpt2_model **out, const gpt2_config *cfg_in, lmc_err *err) {
     if (!m) return LMC_ENOMEM;
     m->cfg = cfg;
     m->loss = -1.0f;
+    m->bos_id = m->eos_id = -1;
     int L = cfg.n_layer;
-    int64_t C = cfg.d_model;
-    m->views = (gpt2_view *)lmc_alloc_array((size_t)L * VIEWS_PER_LAYER + 4, sizeof(gpt2_view), err);
-    if (!m->views) { gpt2_free(m); return LMC_ENOMEM; }
+    int64_t C = cfg.d_model, Q = qkv_width(&cfg), FC = fc_width(&cfg), F = cfg.d_ff;
+    m->views = (gpt2_view *)lmc_alloc_array((size_t)L * GPT2_LAYER_VIEWS + 6, sizeof(gpt2_view), err);
+    m->layer_views = (int *)lmc_alloc_array((size_t)L * GPT2_LAYER_VIEWS, sizeof(int), err);
+    if (!m->views || !m->layer_views) { gpt2_free(m); return LMC_ENOMEM; }
     size_t off = 0;
     char nm[40];
+    const int lb = lin_bias(&cfg), nb = norm_bias(&cfg), qb = qkv_bias(&cfg);
+    m->wte_view = m->n_views;
     add_view(m, &off, "wte.weight", 2, cfg.vocab_size, C, (size_t)cfg.padded_vocab * C, 1);
-    add_view(m, &off, "wpe.weight", 2, cfg.max_seq, C, 0, 1);
+    m->wpe_view = -1;
+    if (cfg.position == GPT2_POS_LEARNED) {
+        m->wpe_view = m->n_views;
+        add_view(m, &off, "wpe.weight", 2, cfg.max_seq, C, 0, 1);
+    }
+    /* GPT-2's view order (the RNG stream of gpt2_init_random follows it); absent tensors are skipped */
     for (int l = 0; l < L; l++) {
-#define V1(suffix, n) snprintf(nm, sizeof nm, "h.%d." suffix, l & 0xfffff); add_view(m, &off, nm, 1, n, 0, 0, 0)
-#define V2(suffix, a, b) snprintf(nm, sizeof nm, "h.%d." suffix, l & 0xfffff); add_view(m, &off, nm, 2, a, b, 0, 1)
-        V1("ln_1.weight", C); V1("ln_1.bias", C);
-        V2("attn.c_attn.weight", C, 3 * C); V1("attn.c_attn.bias", 3 * C);
-        V2("attn.c_proj.weight", C, C); V1("attn.c_proj.bias", C);
-        V1("ln_2.weight", C); V1("ln_2.bias", C);
-        V2("mlp.c_fc.weight", C, 4 * C); V1("mlp.c_fc.bias", 4 * C);
-        V2("mlp.c_proj.weight", 4 * C, C); V1("mlp.c_proj.bias", C);
+        int *lv = m->layer_views + (size_t)l * GPT2_LAYER_VIEWS;
+        int slot = 0;
+#define V1(on, suffix, n) do { lv[slot++] = (on) ? m->n_views : -1; if (on) { \
+        snprintf(nm, sizeof nm, "h.%d." suffix, l & 0xfffff); add_view(m, &off, nm, 1, n, 0, 0, 0); } } while (0)
+#define V2(suffix, a, b) do { lv[slot++] = m->n_views; \
+        snprintf(nm, sizeof nm, "h.%d." suffix, l & 0xfffff); add_view(m, &off, nm, 2, a, b, 0, 1); } while (0)
+        V1(1, "ln_1.weight", C); V1(nb, "ln_1.bias", C);
+        V2("attn.c_attn.weight", C, Q); V1(qb, "attn.c_attn.bias", Q);
+        V2("attn.c_proj.weight", C, C); V1(lb, "attn.c_proj.bias", C);
+        V1(1, "ln_2.weight", C); V1(nb, "ln_2.bias", C);
+        V2("mlp.c_fc.weight", C, FC); V1(lb, "mlp.c_fc.bias", FC);
+        V2("mlp.c_proj.weight", F, C); V1(lb, "mlp.c_proj.bias", C);
 #undef V1
 #undef V2
     }
+    m->lnf_w_view = m->n_views;
     add_view(m, &off, "ln_f.weight", 1, C, 0, 0, 0);
-    add_view(m, &off, "ln_f.bias", 1, C, 0, 0, 0);
+    m->lnf_b_view = -1;
+    if (nb) {
+        m->lnf_b_view = m->n_views;
+        add_view(m, &off, "ln_f.bias", 1, C, 0, 0, 0);
+    }
+    m->head_view = -1;
+    if (cfg.untied) {
+        m->head_view = m->n_views;
+        add_view(m, &off, "lm_head.weight", 2, cfg.vocab_size, C, (size_t)cfg.padded_vocab * C, 1);
+    }
     m->n_floats = off;
     m->params = (float *)lmc_alloc_array(off, sizeof(float), err);
     if (!m->params) { gpt2_free(m); return LMC_ENOMEM; }
-    m->wte = m->params + m->views[0].offset;
-    m->wpe = m->params + m->views[1].offset;
-    m->lnf_w = m->params + m->views[m->n_views - 2].offset;
-    m->lnf_b = m->params + m->views[m->n_views - 1].offset;
+    m->wte = m->params + m->views[m->wte_view].offset;
+    m->wpe = m->wpe_view >= 0 ? m->params + m->views[m->wpe_view].offset : NULL;
+    m->lnf_w = m->params + m->views[m->lnf_w_view].offset;
+    m->lnf_b = m->lnf_b_view >= 0 ? m->params + m->views[m->lnf_b_view].offset : NULL;
+    m->lm_head = m->head_view >= 0 ? m->params + m->views[m->head_view].offset : m->wte;
+    if (cfg.position == GPT2_POS_ROPE) {
+        int hd = cfg.d_model / cfg.n_head;
+        size_t n = (size_t)cfg.max_seq * (size_t)(hd / 2);
+        m->rope_cos = (float *)lmc_alloc_array(n, sizeof(float), err);
+        m->rope_sin = (float *)lmc_alloc_array(n, sizeof(float), err);
+        if (!m->rope_cos || !m->rope_sin) { gpt2_free(m); return LMC_ENOMEM; }
+        k_rope_table(m->rope_cos, m->rope_sin, cfg.max_seq, hd, cfg.rope_theta);
+    }
+    if (cfg.position == GPT2_POS_ALIBI) {
+        m->alibi = (float *)lmc_alloc_array((size_t)cfg.n_head, sizeof(float), err);
+        if (!m->alibi) { gpt2_free(m); return LMC_ENOMEM; }
+        k_alibi_slopes(m->alibi, cfg.n_head);
+    }
     *out = m;
     return 0;
 }
@@ -141,20 +227,26 @@ void gpt2_free(gpt2_model *m) {
     lmc_free(m->m);
     lmc_free(m->v);
     lmc_free(m->views);
+    lmc_free(m->layer_views);
+    lmc_free(m->rope_cos);
+    lmc_free(m->rope_sin);
+    lmc_free(m->alibi);
     acts_free(m->acts);
     lmc_free(m);
 }
 
 gpt2_layer gpt2_layer_ptrs(const gpt2_model *m, float *buf, int l) {
-    const gpt2_view *v = m->views + 2 + (size_t)l * VIEWS_PER_LAYER;
-    gpt2_layer p;
-    p.ln1_w = buf + v[0].offset;   p.ln1_b = buf + v[1].offset;
-    p.qkv_w = buf + v[2].offset;   p.qkv_b = buf + v[3].offset;
-    p.proj_w = buf + v[4].offset;  p.proj_b = buf + v[5].offset;
-    p.ln2_w = buf + v[6].offset;   p.ln2_b = buf + v[7].offset;
-    p.fc_w = buf + v[8].offset;    p.fc_b = buf + v[9].offset;
-    p.fcproj_w = buf + v[10].offset; p.fcproj_b = buf + v[11].offset;
-    return p;
+    const int *lv = m->layer_views + (size_t)l * GPT2_LAYER_VIEWS;
+    float *p[GPT2_LAYER_VIEWS];
+    for (int i = 0; i < GPT2_LAYER_VIEWS; i++) p[i] = lv[i] >= 0 ? buf + m->views[lv[i]].offset : NULL;
+    gpt2_layer r;
+    r.ln1_w = p[0];    r.ln1_b = p[1];
+    r.qkv_w = p[2];    r.qkv_b = p[3];
+    r.proj_w = p[4];   r.proj_b = p[5];
+    r.ln2_w = p[6];    r.ln2_b = p[7];
+    r.fc_w = p[8];     r.fc_b = p[9];
+    r.fcproj_w = p[10]; r.fcproj_b = p[11];
+    return r;
 }
 
 const gpt2_view *gpt2_find_view(const gpt2_model *m, const char *name) {
@@ -179,7 +271,8 @@ void gpt2_init_random(gpt2_model *m, uint64_t seed) {
         const gpt2_view *v = &m->views[i];
         float *p = m->params + v->offset;
         if (v->ndim == 2) {
-            float sd = (ends_with(v->name, "attn.c_proj.weight") || ends_with(v->name, "mlp.c_proj.weight"))
+            float sd = m->cfg.arch == GPT2_ARCH_GPT2 &&
+                       (ends_with(v->name, "attn.c_proj.weight") || ends_with(v->name, "mlp.c_proj.weight"))
                        ? resid_std : 0.02f;
             for (size_t j = 0; j < v->numel; j++) p[j] = sd * lmc_rng_normal(&rng);
         } else if (ends_with(v->name, ".weight")) {
@@ -199,15 +292,17 @@ static int acts_ensure(gpt2_model *m, size_t N, int kept, lmc_err *err) {
     if (!a) return LMC_ENOMEM;
     a->kept = kept;
     const size_t L = (size_t)kept, C = (size_t)m->cfg.d_model, NH = (size_t)m->cfg.n_head;
-    const size_t Vp = (size_t)m->cfg.padded_vocab;
+    const size_t Vp = (size_t)m->cfg.padded_vocab, Q = (size_t)qkv_width(&m->cfg);
+    const size_t FC = (size_t)fc_width(&m->cfg), F = (size_t)m->cfg.d_ff, BIG = Q > FC ? Q : FC;
+    const size_t MID = m->cfg.mlp == GPT2_MLP_SWIGLU ? N * F : 0;
     /* sizes in floats, each rounded to 16 floats */
     struct { float **p; size_t n; } parts[] = {
         {&a->res, (L + 1) * N * C},  /* inference: L = 1 -> two alternating residual slots */ {&a->ln1, L * N * C}, {&a->ln1_mean, L * N}, {&a->ln1_rstd, L * N},
-        {&a->qkv, L * N * 3 * C}, {&a->atty, L * N * C}, {&a->lse, L * N * NH}, {&a->res_mid, L * N * C},
-        {&a->ln2, L * N * C}, {&a->ln2_mean, L * N}, {&a->ln2_rstd, L * N}, {&a->fch, L * N * 4 * C},
-        {&a->fchg, L * N * 4 * C}, {&a->lnf, N * C}, {&a->lnf_mean, N}, {&a->lnf_rstd, N},
+        {&a->qkv, L * N * Q}, {&a->atty, L * N * C}, {&a->lse, L * N * NH}, {&a->res_mid, L * N * C},
+        {&a->ln2, L * N * C}, {&a->ln2_mean, L * N}, {&a->ln2_rstd, L * N}, {&a->fch, L * N * FC},
+        {&a->fchg, L * N * F}, {&a->lnf, N * C}, {&a->lnf_mean, N}, {&a->lnf_rstd, N},
         {&a->logits, N * Vp}, {&a->ce_lse, N}, {&a->losses, N},
-        {&a->d_res, N * C}, {&a->d_small, N * C}, {&a->d_big, N * 4 * C},
+        {&a->d_res, N * C}, {&a->d_small, N * C}, {&a->d_big, N * BIG}, {&a->d_mid, MID},
         {(float **)&a->inputs, N}, {(float **)&a->targets, N},
     };
     size_t np = sizeof parts / sizeof parts[0], total = 0;
@@ -238,12 +333,26 @@ static double prof_now(void) {
 #define PROF_BEGIN double t0_ = m->profile ? lmc_now() : 0.0
 #define PROF(k) do { if (m->profile) { double t1_ = lmc_now(); m->prof_s[k] += t1_ - t0_; t0_ = t1_; } } while (0)
 
+/* The norm switch: LayerNorm keeps mean and rstd, RMSNorm only rstd. */
+static void norm_fwd(const gpt2_config *c, float *out, float *mean, float *rstd, const float *x, const float *w,
+                     const float *b, size_t N) {
+    if (c->norm == GPT2_NORM_RMSNORM) k_rmsnorm_fwd(out, rstd, x, w, N, c->d_model, c->ln_eps);
+    else k_layernorm_fwd(out, mean, rstd, x, w, b, N, c->d_model, c->ln_eps);
+}
+static void norm_bwd(const gpt2_config *c, float *dx, float *dw, float *db, const float *dout, const float *x,
+                     const float *w, const float *mean, const float *rstd, size_t N) {
+    if (c->norm == GPT2_NORM_RMSNORM) k_rmsnorm_bwd(dx, dw, dout, x, w, rstd, N, c->d_model);
+    else k_layernorm_bwd(dx, dw, db, dout, x, w, mean, rstd, N, c->d_model);
+}
+
 int gpt2_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, int B, int T,
                  float *loss_out, lmc_err *err) {
     const gpt2_config *c = &m->cfg;
     if (B <= 0 || T <= 0) return lmc_errf(err, LMC_EINVAL, "forward: B=%d and T=%d must be positive", B, T);
     if (T > c->max_seq) return lmc_errf(err, LMC_EINVAL, "forward: sequence length %d exceeds the model's n_positions %d", T, c->max_seq);
-    if ((double)B * T * (c->padded_vocab > 4 * c->d_model ? c->padded_vocab : 4 * c->d_model) > 9e15 || (double)B * T > 2e9)
+    const int Q = qkv_width(c), FC = fc_width(c), F = c->d_ff;
+    const int widest = c->padded_vocab > Q && c->padded_vocab > FC ? c->padded_vocab : (Q > FC ? Q : FC);
+    if ((double)B * T * widest > 9e15 || (double)B * T > 2e9)
         return lmc_errf(err, LMC_EINVAL, "forward: batch %d x %d too large", B, T);
     const size_t N = (size_t)B * T;
     /* bf16 mode: the GEMMs' bf16 weight copies are re-rounded from the fp32 weights once per forward
@@ -260,7 +369,8 @@ int gpt2_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, i
     int rc = acts_ensure(m, N, m->grads ? c->n_layer : 1, err);
     if (rc) return rc;
     gpt2_acts *a = m->acts;
-    const int L = c->n_layer, NH = c->n_head, C = c->d_model, Vp = c->padded_vocab;
+    const int L = c->n_layer, NH = c->n_head, KV = c->n_kv_head, C = c->d_model, Vp = c->padded_vocab;
+    const int hd = C / NH;
     memcpy(a->inputs, inputs, N * sizeof(int32_t));
     a->has_targets = targets != NULL;
     if (targets) memcpy(a->targets, targets, N * sizeof(int32_t));
@@ -268,39 +378,44 @@ int gpt2_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, i
     m->T = T;
 
     PROF_BEGIN;
-    k_encoder_fwd(a->res, inputs, m->wte, m->wpe, B, T, C);
+    if (m->wpe) k_encoder_fwd(a->res, inputs, m->wte, m->wpe, B, T, C);
+    else k_embed_fwd(a->res, inputs, m->wte, N, C);
     PROF(GPT2_PROF_ENCODER);
     for (int l = 0; l < L; l++) {
         gpt2_layer p = gpt2_layer_ptrs(m, m->params, l);
         const size_t s = a->kept == 1 ? 0 : (size_t)l;  /* activation slot */
         const size_t r0 = a->kept == 1 ? (size_t)(l & 1) : (size_t)l, r1 = a->kept == 1 ? (size_t)((l + 1) & 1) : (size_t)l + 1;
         const float *x = a->res + r0 * N * C;
-        float *ln1 = a->ln1 + s * N * C, *qkv = a->qkv + s * N * 3 * C;
+        float *ln1 = a->ln1 + s * N * C, *qkv = a->qkv + s * N * Q;
         float *atty = a->atty + s * N * C, *lse = a->lse + s * N * NH;
         float *mid = a->res_mid + s * N * C, *ln2 = a->ln2 + s * N * C;
-        float *fch = a->fch + s * N * 4 * C, *fchg = a->fchg + s * N * 4 * C;
+        float *fch = a->fch + s * N * FC, *fchg = a->fchg + s * N * F;
         float *y = a->res + r1 * N * C;
-        k_layernorm_fwd(ln1, a->ln1_mean + s * N, a->ln1_rstd + s * N, x, p.ln1_w, p.ln1_b, N, C, c->ln_eps);
+        norm_fwd(c, ln1, a->ln1_mean + s * N, a->ln1_rstd + s * N, x, p.ln1_w, p.ln1_b, N);
         PROF(GPT2_PROF_LAYERNORM);
-        k_matmul_fwd(qkv, ln1, p.qkv_w, p.qkv_b, N, C, 3 * C);
+        k_matmul_fwd(qkv, ln1, p.qkv_w, p.qkv_b, N, C, Q);
         PROF(GPT2_PROF_MATMUL);
-        if ((rc = k_attention_fwd(atty, lse, qkv, B, T, C, NH))) return lmc_errf(err, rc, "forward: out of memory in attention");
+        /* RoPE rotates the q and k heads (adjacent columns) in place; attention sees rotated q, k */
+        if (m->rope_cos) k_rope_apply(qkv, (size_t)Q, B, T, 0, 0, NH + KV, hd, m->rope_cos, m->rope_sin, 0);
+        if ((rc = k_attention_fwd_gqa(atty, lse, qkv, B, T, NH, KV, hd, m->alibi)))
+            return lmc_errf(err, rc, "forward: out of memory in attention");
         PROF(GPT2_PROF_ATTENTION);
         k_matmul_fwd_res(mid, x, atty, p.proj_w, p.proj_b, N, C, C);
         PROF(GPT2_PROF_MATMUL);
-        k_layernorm_fwd(ln2, a->ln2_mean + s * N, a->ln2_rstd + s * N, mid, p.ln2_w, p.ln2_b, N, C, c->ln_eps);
+        norm_fwd(c, ln2, a->ln2_mean + s * N, a->ln2_rstd + s * N, mid, p.ln2_w, p.ln2_b, N);
         PROF(GPT2_PROF_LAYERNORM);
-        k_matmul_fwd(fch, ln2, p.fc_w, p.fc_b, N, C, 4 * C);
+        k_matmul_fwd(fch, ln2, p.fc_w, p.fc_b, N, C, FC);
         PROF(GPT2_PROF_MATMUL);
-        k_gelu_fwd(fchg, fch, N * 4 * C);
+        if (c->mlp == GPT2_MLP_SWIGLU) k_swiglu_fwd(fchg, fch, N, F);
+        else k_gelu_fwd(fchg, fch, N * (size_t)F);
         PROF(GPT2_PROF_GELU);
-        k_matmul_fwd_res(y, mid, fchg, p.fcproj_w, p.fcproj_b, N, 4 * C, C);
+        k_matmul_fwd_res(y, mid, fchg, p.fcproj_w, p.fcproj_b, N, F, C);
         PROF(GPT2_PROF_MATMUL);
     }
     const size_t rL = a->kept == 1 ? (size_t)(L & 1) : (size_t)L;
-    k_layernorm_fwd(a->lnf, a->lnf_mean, a->lnf_rstd, a->res + rL * N * C, m->lnf_w, m->lnf_b, N, C, c->ln_eps);
+    norm_fwd(c, a->lnf, a->lnf_mean, a->lnf_rstd, a->res + rL * N * C, m->lnf_w, m->lnf_b, N);
     PROF(GPT2_PROF_LAYERNORM);
-    k_lmhead_fwd(a->logits, a->lnf, m->wte, N, C, Vp);
+    k_lmhead_fwd(a->logits, a->lnf, m->lm_head, N, C, Vp);
     PROF(GPT2_PROF_LMHEAD);
     m->logits = a->logits;
     if (targets) {
@@ -320,6 +435,8 @@ int gpt2_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, i
     return 0;
 }
 
+static float *grad_of(gpt2_model *m, int view) { return view >= 0 ? m->grads + m->views[view].offset : NULL; }
+
 int gpt2_backward(gpt2_model *m, float loss_scale, lmc_err *err) {
     gpt2_acts *a = m->acts;
     if (!m->grads) return lmc_errf(err, LMC_EINVAL, "backward: call gpt2_enable_training first");
@@ -328,11 +445,13 @@ int gpt2_backward(gpt2_model *m, float loss_scale, lmc_err *err) {
     if (a->kept != m->cfg.n_layer)
         return lmc_errf(err, LMC_EINVAL, "backward: the last forward ran before gpt2_enable_training (no activations kept)");
     const gpt2_config *c = &m->cfg;
-    const int B = m->B, T = m->T, L = c->n_layer, NH = c->n_head, C = c->d_model, Vp = c->padded_vocab;
+    const int B = m->B, T = m->T, L = c->n_layer, NH = c->n_head, KV = c->n_kv_head, C = c->d_model, Vp = c->padded_vocab;
+    const int hd = C / NH, Q = qkv_width(c), FC = fc_width(c), F = c->d_ff;
     const size_t N = (size_t)B * T;
     float *g = m->grads;
-    float *dwte = g + m->views[0].offset, *dwpe = g + m->views[1].offset;
-    float *dlnf_w = g + m->views[m->n_views - 2].offset, *dlnf_b = g + m->views[m->n_views - 1].offset;
+    float *dwte = grad_of(m, m->wte_view), *dwpe = grad_of(m, m->wpe_view);
+    float *dlnf_w = grad_of(m, m->lnf_w_view), *dlnf_b = grad_of(m, m->lnf_b_view);
+    float *dhead = m->head_view >= 0 ? grad_of(m, m->head_view) : dwte;
     float scale = m->n_targets ? loss_scale / (float)m->n_targets : 0.0f;
     int rc;
 
@@ -340,43 +459,48 @@ int gpt2_backward(gpt2_model *m, float loss_scale, lmc_err *err) {
     k_crossentropy_bwd_inplace(a->logits, a->ce_lse, a->targets, scale, N, c->vocab_size, Vp);
     m->logits = NULL; /* now dlogits */
     PROF(GPT2_PROF_XENT);
-    k_lmhead_bwd(a->d_small, dwte, a->logits, a->lnf, m->wte, N, C, Vp);
+    k_lmhead_bwd(a->d_small, dhead, a->logits, a->lnf, m->lm_head, N, C, Vp);
     PROF(GPT2_PROF_LMHEAD);
     memset(a->d_res, 0, N * C * sizeof(float));
-    k_layernorm_bwd(a->d_res, dlnf_w, dlnf_b, a->d_small, a->res + (size_t)L * N * C, m->lnf_w,
-                    a->lnf_mean, a->lnf_rstd, N, C);
+    norm_bwd(c, a->d_res, dlnf_w, dlnf_b, a->d_small, a->res + (size_t)L * N * C, m->lnf_w,
+             a->lnf_mean, a->lnf_rstd, N);
     PROF(GPT2_PROF_LAYERNORM);
     for (int l = L - 1; l >= 0; l--) {
         gpt2_layer p = gpt2_layer_ptrs(m, m->params, l);
         gpt2_layer dp = gpt2_layer_ptrs(m, g, l);
         const float *x = a->res + (size_t)l * N * C;
-        const float *ln1 = a->ln1 + (size_t)l * N * C, *qkv = a->qkv + (size_t)l * N * 3 * C;
+        const float *ln1 = a->ln1 + (size_t)l * N * C, *qkv = a->qkv + (size_t)l * N * Q;
         const float *atty = a->atty + (size_t)l * N * C, *lse = a->lse + (size_t)l * N * NH;
         const float *mid = a->res_mid + (size_t)l * N * C, *ln2 = a->ln2 + (size_t)l * N * C;
-        const float *fch = a->fch + (size_t)l * N * 4 * C, *fchg = a->fchg + (size_t)l * N * 4 * C;
-        /* MLP: y = mid + fcproj(gelu(fc(ln2(mid)))) */
-        k_matmul_bwd(a->d_big, dp.fcproj_w, dp.fcproj_b, a->d_res, fchg, p.fcproj_w, N, 4 * C, C);
+        const float *fch = a->fch + (size_t)l * N * FC, *fchg = a->fchg + (size_t)l * N * F;
+        /* MLP: y = mid + fcproj(act(fc(ln2(mid)))) */
+        float *dact = c->mlp == GPT2_MLP_SWIGLU ? a->d_mid : a->d_big;
+        k_matmul_bwd(dact, dp.fcproj_w, dp.fcproj_b, a->d_res, fchg, p.fcproj_w, N, F, C);
         PROF(GPT2_PROF_MATMUL);
-        k_gelu_bwd(a->d_big, fch, a->d_big, N * 4 * C);
+        if (c->mlp == GPT2_MLP_SWIGLU) k_swiglu_bwd(a->d_big, fch, a->d_mid, N, F);
+        else k_gelu_bwd(a->d_big, fch, a->d_big, N * (size_t)F);
         PROF(GPT2_PROF_GELU);
-        k_matmul_bwd(a->d_small, dp.fc_w, dp.fc_b, a->d_big, ln2, p.fc_w, N, C, 4 * C);
+        k_matmul_bwd(a->d_small, dp.fc_w, dp.fc_b, a->d_big, ln2, p.fc_w, N, C, FC);
         PROF(GPT2_PROF_MATMUL);
-        k_layernorm_bwd(a->d_res, dp.ln2_w, dp.ln2_b, a->d_small, mid, p.ln2_w,
-                        a->ln2_mean + (size_t)l * N, a->ln2_rstd + (size_t)l * N, N, C);
+        norm_bwd(c, a->d_res, dp.ln2_w, dp.ln2_b, a->d_small, mid, p.ln2_w,
+                 a->ln2_mean + (size_t)l * N, a->ln2_rstd + (size_t)l * N, N);
         PROF(GPT2_PROF_LAYERNORM);
-        /* attention: mid = x + proj(attn(qkv(ln1(x)))) */
+        /* attention: mid = x + proj(attn(rope(qkv(ln1(x))))) */
         k_matmul_bwd(a->d_small, dp.proj_w, dp.proj_b, a->d_res, atty, p.proj_w, N, C, C);
         PROF(GPT2_PROF_MATMUL);
-        if ((rc = k_attention_bwd(a->d_big, a->d_small, qkv, atty, lse, B, T, C, NH)))
+        if ((rc = k_attention_bwd_gqa(a->d_big, a->d_small, qkv, atty, lse, B, T, NH, KV, hd, m->alibi)))
             return lmc_errf(err, rc, "backward: out of memory in attention");
+        /* the rotation is orthogonal: its backward rotates the gradient back */
+        if (m->rope_cos) k_rope_apply(a->d_big, (size_t)Q, B, T, 0, 0, NH + KV, hd, m->rope_cos, m->rope_sin, 1);
         PROF(GPT2_PROF_ATTENTION);
-        k_matmul_bwd(a->d_small, dp.qkv_w, dp.qkv_b, a->d_big, ln1, p.qkv_w, N, C, 3 * C);
+        k_matmul_bwd(a->d_small, dp.qkv_w, dp.qkv_b, a->d_big, ln1, p.qkv_w, N, C, Q);
         PROF(GPT2_PROF_MATMUL);
-        k_layernorm_bwd(a->d_res, dp.ln1_w, dp.ln1_b, a->d_small, x, p.ln1_w,
-                        a->ln1_mean + (size_t)l * N, a->ln1_rstd + (size_t)l * N, N, C);
+        norm_bwd(c, a->d_res, dp.ln1_w, dp.ln1_b, a->d_small, x, p.ln1_w,
+                 a->ln1_mean + (size_t)l * N, a->ln1_rstd + (size_t)l * N, N);
         PROF(GPT2_PROF_LAYERNORM);
     }
-    k_encoder_bwd(dwte, dwpe, a->d_res, a->inputs, B, T, C);
+    if (dwpe) k_encoder_bwd(dwte, dwpe, a->d_res, a->inputs, B, T, C);
+    else k_embed_bwd(dwte, a->d_res, a->inputs, N, C);
     PROF(GPT2_PROF_ENCODER);
     a->has_targets = 0; /* logits are gone: a second backward needs a new forward */
     return 0;

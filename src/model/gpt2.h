@@ -1,8 +1,19 @@
-/* GPT-2 on CPU: config, parameter layout, forward, backward, loss, AdamW, checkpoints.
+/* The decoder-only transformer family on CPU (GPT-2 and Llama are presets of one set of switches):
+ * config, parameter layout, forward, backward, loss, AdamW, checkpoints. The gpt2_ prefix is
+ * historical: every variant is a gpt2_model with different switches.
  *
- * Architecture (exactly GPT-2, so HF GPT-2 checkpoints load): token + learned position embeddings,
- * pre-LN blocks (LayerNorm -> causal multi-head attention -> residual, LayerNorm -> GELU-tanh MLP 4x ->
- * residual), final LayerNorm, output head tied to the token embedding, biases everywhere.
+ * Block (pre-norm): x + attn(norm1(x)), then + mlp(norm2(.)); final norm; output head.
+ * Switches (gpt2_config; all zero = GPT-2 exactly, so HF GPT-2 checkpoints load):
+ *   norm      LayerNorm | RMSNorm            position  learned (wpe) | RoPE (HF rotate-half) | ALiBi | none
+ *   mlp       GELU-tanh | SwiGLU             n_kv_head multi-head | grouped-query | multi-query
+ *   no_bias   biases in linears and norms    untied    output head tied to wte | separate lm_head
+ * arch only picks the HF names and config.json on save/load (GPT2LMHeadModel or LlamaForCausalLM);
+ * gpt2_config_preset() gives each arch's defaults.
+ *
+ * Internal layout for every variant: Conv1D [in, out] weights; attn.c_attn fuses q | k | v
+ * ([d, (n_head + 2 n_kv_head) hd]); mlp.c_fc is [d, d_ff] (GELU) or gate | up ([d, 2 d_ff], SwiGLU).
+ * For arch gpt2 a view is byte-for-byte the HF tensor; for arch llama src/interop/hf_llama.c splits
+ * and transposes into HF's q_proj/k_proj/v_proj/gate_proj/up_proj [out, in].
  *
  * Memory: parameters, gradients, AdamW m and v are each ONE contiguous float buffer with the same
  * layout, described by a table of named views (HF GPT-2 names, HF shapes). Weights are stored in
@@ -20,6 +31,11 @@
 #include <stdint.h>
 #include "base/error.h"
 
+enum { GPT2_ARCH_GPT2 = 0, GPT2_ARCH_LLAMA = 1 };
+enum { GPT2_NORM_LAYERNORM = 0, GPT2_NORM_RMSNORM = 1 };
+enum { GPT2_POS_LEARNED = 0, GPT2_POS_ROPE = 1, GPT2_POS_ALIBI = 2, GPT2_POS_NONE = 3 };
+enum { GPT2_MLP_GELU = 0, GPT2_MLP_SWIGLU = 1 };
+
 typedef struct gpt2_config {
     int n_layer;
     int n_head;
@@ -27,16 +43,36 @@ typedef struct gpt2_config {
     int max_seq;       /* n_positions: the longest sequence (rows of wpe) */
     int vocab_size;    /* V: real tokens */
     int padded_vocab;  /* Vp: V rounded up to a multiple of 128 (0 = let gpt2_config_check fill it) */
-    float ln_eps;      /* LayerNorm epsilon (0 = 1e-5, the GPT-2 value) */
+    float ln_eps;      /* norm epsilon (0 = 1e-5, the GPT-2 value) */
+    /* family switches (0 = GPT-2's choice) */
+    int arch;          /* GPT2_ARCH_*: HF names / config.json on save and load */
+    int n_kv_head;     /* key/value heads, divides n_head (0 = n_head) */
+    int d_ff;          /* MLP width (0 = gpt2_default_d_ff: 4d for GELU, Llama's rounding of 8d/3 for SwiGLU) */
+    int norm;          /* GPT2_NORM_* */
+    int position;      /* GPT2_POS_* */
+    float rope_theta;  /* RoPE base (0 = 10000) */
+    int mlp;           /* GPT2_MLP_* */
+    int no_bias;       /* 1 = no biases anywhere (linears and LayerNorm) */
+    int untied;        /* 1 = output head lm_head.weight separate from wte */
+    int qkv_bias;      /* with no_bias: 1 = biases on q/k/v only (Qwen2) */
 } gpt2_config;
 
-/* Validate a config (positive sizes, d_model % n_head == 0, limits that keep sizes in range) and fill
- * padded_vocab / ln_eps when 0. */
+/* A config with arch's defaults: gpt2 = all switches 0; llama = RMSNorm, RoPE theta 10000, SwiGLU,
+ * no biases, untied head. Sizes are left 0 (the caller sets them). */
+void gpt2_config_preset(gpt2_config *c, int arch);
+/* d_ff rule: 4d for GELU; SwiGLU as Llama: 256 * ceil(floor(8d/3) / 256). */
+int gpt2_default_d_ff(int d_model, int mlp);
+
+/* Validate a config (positive sizes, d_model % n_head == 0, n_head % n_kv_head == 0, even head size for
+ * RoPE, limits that keep sizes in range) and fill padded_vocab / ln_eps / n_kv_head / d_ff /
+ * rope_theta when 0. */
 int gpt2_config_check(gpt2_config *c, lmc_err *err);
 /* Parameters as HF counts them (wte V rows, no padding). */
 size_t gpt2_param_count(const gpt2_config *c);
-/* Model FLOPs per trained token (forward + backward): 6*(12*L*d^2 + d*V) + 12*L*d*T
- * (the BENCHMARKS.md convention; attention counted as full T x T). */
+/* Model FLOPs per trained token (forward + backward): 6 * (matmul weights per token) + attention
+ *   6 * (L * (d * (H + 2 KV) hd + H hd * d + k * d * d_ff) + d * V) + 12 * L * H * hd * T,
+ * k = 2 (GELU) or 3 (SwiGLU); for GPT-2 this is 6*(12*L*d^2 + d*V) + 12*L*d*T (the BENCHMARKS.md
+ * convention; attention counted as full T x T; norms, RoPE and activations not counted). */
 double gpt2_flops_per_token(const gpt2_config *c, int T);
 
 /* A named view into the param / grad / m / v buffers (all four share the layout). */
@@ -49,15 +85,18 @@ typedef struct gpt2_view {
     int decay;          /* 1 = AdamW weight decay applies (the 2-D tensors) */
 } gpt2_view;
 
-/* Pointers to one layer's tensors inside a buffer (params, grads, m or v). */
+/* Pointers to one layer's tensors inside a buffer (params, grads, m or v); NULL when the variant has
+ * no such tensor (biases with no_bias, norm biases with RMSNorm). */
 typedef struct gpt2_layer {
     float *ln1_w, *ln1_b;       /* [d] */
-    float *qkv_w, *qkv_b;       /* attn.c_attn: [d, 3d], [3d]; q | k | v along the output */
+    float *qkv_w, *qkv_b;       /* attn.c_attn: [d, (H + 2 KV) hd]; q | k | v along the output */
     float *proj_w, *proj_b;     /* attn.c_proj: [d, d], [d] */
     float *ln2_w, *ln2_b;       /* [d] */
-    float *fc_w, *fc_b;         /* mlp.c_fc: [d, 4d], [4d] */
-    float *fcproj_w, *fcproj_b; /* mlp.c_proj: [4d, d], [d] */
+    float *fc_w, *fc_b;         /* mlp.c_fc: [d, d_ff] or, SwiGLU, [d, 2 d_ff] (gate | up) */
+    float *fcproj_w, *fcproj_b; /* mlp.c_proj: [d_ff, d], [d] */
 } gpt2_layer;
+
+enum { GPT2_LAYER_VIEWS = 12 }; /* slots per layer in gpt2_model.layer_views (order of gpt2_layer) */
 
 typedef struct gpt2_acts gpt2_acts; /* private: activation buffer and its views */
 
@@ -67,8 +106,14 @@ typedef struct gpt2_model {
     float *params;          /* always allocated */
     float *grads, *m, *v;   /* NULL until gpt2_enable_training() */
     int n_views;
-    gpt2_view *views;       /* wte, wpe, h.0.* ... h.{L-1}.*, ln_f.weight, ln_f.bias */
-    float *wte, *wpe, *lnf_w, *lnf_b; /* shortcuts into params; wte has padded_vocab rows */
+    gpt2_view *views;       /* wte, [wpe], h.0.* ... h.{L-1}.*, ln_f.weight, [ln_f.bias], [lm_head.weight] */
+    int *layer_views;       /* [n_layer][GPT2_LAYER_VIEWS]: view index of each layer tensor, -1 = absent */
+    int wte_view, wpe_view, lnf_w_view, lnf_b_view, head_view; /* view indices (-1 = absent) */
+    float *wte, *wpe, *lnf_w, *lnf_b; /* shortcuts into params; wte has padded_vocab rows; wpe/lnf_b may be NULL */
+    float *lm_head;         /* output head [padded_vocab, d]: wte when tied */
+    float *rope_cos, *rope_sin; /* RoPE tables [max_seq, hd/2] (NULL without RoPE) */
+    float *alibi;           /* ALiBi slopes [n_head] (NULL without ALiBi) */
+    int bos_id, eos_id;     /* special token ids for HF's generate (config.json); -1 = unknown (gpt2_create) */
     int64_t step;           /* AdamW steps taken (bias correction uses step after increment) */
 
     /* Results of the last gpt2_forward (valid until the next forward/backward): */
@@ -98,8 +143,9 @@ void gpt2_free(gpt2_model *m);
 /* Allocate grads, m and v (zeroed). Idempotent. */
 int gpt2_enable_training(gpt2_model *m, lmc_err *err);
 
-/* GPT-2 initialisation from a seed (base RNG lmc_rng, stream in view order): 2-D weights ~ N(0, 0.02),
- * residual projections (attn.c_proj.weight, mlp.c_proj.weight) ~ N(0, 0.02/sqrt(2*n_layer)),
+/* Initialisation from a seed (base RNG lmc_rng, stream in view order): 2-D weights ~ N(0, 0.02);
+ * arch gpt2 only: residual projections (attn.c_proj.weight, mlp.c_proj.weight) ~ N(0, 0.02/sqrt(2*n_layer))
+ * (arch llama keeps N(0, 0.02) there, as HF's LlamaPreTrainedModel._init_weights does);
  * LayerNorm weights 1, all biases 0; wte padding rows 0. Same seed -> same weights on any machine. */
 void gpt2_init_random(gpt2_model *m, uint64_t seed);
 
@@ -136,7 +182,13 @@ const gpt2_view *gpt2_find_view(const gpt2_model *m, const char *name);
 /* Layer l's tensors inside `buf` (m->params, m->grads, m->m or m->v). */
 gpt2_layer gpt2_layer_ptrs(const gpt2_model *m, float *buf, int l);
 
-/* HF GPT-2 folder (implemented in src/interop/hf_gpt2.c):
+/* HF folders (src/interop/hf_gpt2.c, dispatching by config.json's model_type / cfg.arch): model_type
+ * llama, mistral (no sliding window) and qwen2 go to src/interop/hf_llama.c (LlamaForCausalLM /
+ * Qwen2ForCausalLM names, [out, in] weights, sharded index, tied heads, 4.x and 5.x config fields;
+ * unsupported fields are errors naming them), and save writes arch llama as such a folder. Both
+ * formats read bos/eos ids into m->bos_id / eos_id and write them back (config.json and
+ * generation_config.json); switches HF cannot express are kept in config.json's "lmc_switches".
+ * GPT-2 folder:
  * load: config.json (GPT2Config fields: n_layer, n_head, n_embd, n_positions, vocab_size,
  *   layer_norm_epsilon; activation must be gelu_new/gelu_pytorch_tanh) + model.safetensors with
  *   names with or without "transformer.", Conv1D [in,out] weights, F32/F16/BF16, attn.bias /

@@ -12,6 +12,7 @@
 #include "base/json.h"
 #include "base/mem.h"
 #include "interop/safetensors.h"
+#include "tokenizer/tokenizer.h"
 
 #define STATE_FORMAT 1
 
@@ -320,6 +321,8 @@ int train_ckpt_save(const char *root, const gpt2_model *m, const train_state *st
         p = lmc_path_join(tmp, "tokenizer.json");
         if (copy_file(tokenizer_path, p, err)) goto out;
         free(p);
+        p = NULL;
+        if (train_write_tokenizer_config(tmp, tokenizer_path, m, err)) goto out;
     }
     p = lmc_path_join(tmp, "optimizer.safetensors");
     if (save_optimizer(p, m, err)) goto out;
@@ -377,4 +380,47 @@ int train_ckpt_load(const char *dir, gpt2_model *m, train_state *st, lmc_err *er
     if (rc) return -1;
     m->step = st->adam_step;
     return 0;
+}
+
+int train_ckpt_is_lmc(const char *dir) {
+    char *p = lmc_path_join(dir, "trainer_state.json");
+    int r = p && lmc_file_exists(p);
+    free(p);
+    return r;
+}
+
+static const char *special_text(const tok_tokenizer *tk, int id, char *buf, size_t cap) {
+    for (size_t i = 0; id >= 0 && i < tok_n_special(tk); i++) {
+        size_t len;
+        uint32_t sid;
+        const char *s = tok_special(tk, i, &len, &sid);
+        if ((int)sid == id && len < cap) {
+            memcpy(buf, s, len);
+            buf[len] = 0;
+            return buf;
+        }
+    }
+    return NULL;
+}
+
+int train_write_tokenizer_config(const char *dir, const char *tokenizer_path, const gpt2_model *m, lmc_err *err) {
+    tok_tokenizer *tk;
+    if (tok_load(&tk, tokenizer_path, NULL, err)) return -1;
+    char bos[256], eos[256];
+    const char *b = special_text(tk, m->bos_id, bos, sizeof bos), *e = special_text(tk, m->eos_id, eos, sizeof eos);
+    json_t *j = json_object();
+    if (!j) { tok_free(tk); return lmc_errf(err, LMC_ENOMEM, "out of memory"); }
+    json_object_set_new(j, "tokenizer_class", json_string("PreTrainedTokenizerFast"));
+    if (b) json_object_set_new(j, "bos_token", json_string(b));
+    if (e) json_object_set_new(j, "eos_token", json_string(e));
+    if (e) json_object_set_new(j, "pad_token", json_string(e));
+    json_object_set_new(j, "model_max_length", json_integer(m->cfg.max_seq));
+    json_object_set_new(j, "clean_up_tokenization_spaces", json_false());
+    json_object_set_new(j, "add_bos_token", json_false());
+    char *p = lmc_path_join(dir, "tokenizer_config.json");
+    int rc = p ? lmc_json_save_file(j, p, err) : lmc_errf(err, LMC_ENOMEM, "out of memory");
+    free(p);
+    json_decref(j);
+    tok_free(tk);
+    return rc ? -1 : 0;
 }

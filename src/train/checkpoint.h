@@ -40,6 +40,11 @@ int train_ckpt_latest(const char *root, char **path, int64_t *step, lmc_err *err
 /* Load weights, optimizer state and trainer state from a checkpoint folder into an existing
  * training-enabled model with the same config. */
 int train_ckpt_load(const char *dir, gpt2_model *m, train_state *st, lmc_err *err);
+/* 1 if dir is an lmc checkpoint (has trainer_state.json), 0 for a plain HF folder. */
+int train_ckpt_is_lmc(const char *dir);
+/* tokenizer_config.json for AutoTokenizer (PreTrainedTokenizerFast over tokenizer.json) with the
+ * model's bos/eos ids spelled as the tokenizer's special tokens. */
+int train_write_tokenizer_config(const char *dir, const char *tokenizer_path, const gpt2_model *m, lmc_err *err);
 /* Remove all but the newest `keep` complete checkpoints, leftover temporaries, and step_N folders
  * without DONE (left by a kill during a rotation or a re-save). */
 int train_ckpt_rotate(const char *root, int keep, lmc_err *err);

@@ -30,18 +30,27 @@ static const train_key keys[] = {
     KI("run", "sample_tokens", sample_tokens, "64", 0, 1 << 20, "tokens per sample in samples.txt (0 = no samples)"),
     KS("run", "sample_prompt", sample_prompt, "", "prompt for samples.txt (empty = start from the end-of-text token)"),
     KF("run", "peak_tflops", peak_tflops, "0", 0, 1e9, "peak FLOP/s (in TFLOP/s) for MFU; 0 = measure a GEMM at start"),
-    KS("run", "init_from", init_from, "", "start a new run from this checkpoint folder (weights, AdamW, step, data position): e.g. a cooldown branch"),
+    KS("run", "init_from", init_from, "", "start a new run from this lmc checkpoint folder (weights, AdamW, step, data position: e.g. a cooldown branch) or from a plain HF GPT-2/Llama/Qwen2 folder (weights only, fresh optimizer, step 0)"),
     KS("data", "train", data_train, "", "glob of training token shards (llm.c .bin; headerless uint16 with data.format)"),
     KS("data", "val", data_val, "", "glob of validation token shards (empty = no evaluation)"),
     KE("data", "format", data_format, "llmc", "llmc|nanogpt",
        "shard layout: llmc (header required) or nanogpt (headerless uint16)"),
     KS("data", "tokenizer", data_tokenizer, "", "tokenizer.json: vocab size, checkpoints and samples"),
-    KE("model", "arch", arch, "gpt2", "gpt2", "architecture"),
+    KE("model", "arch", arch, "gpt2", "gpt2|llama", "preset: gpt2 (LayerNorm, learned positions, GELU, biases, tied head) or llama (RMSNorm, RoPE, SwiGLU, no biases, untied head); the keys below override it"),
     KI("model", "n_layer", n_layer, "4", 1, 1024, "transformer blocks"),
     KI("model", "n_head", n_head, "4", 1, 1024, "attention heads"),
+    KI("model", "n_kv_head", n_kv_head, "0", 0, 1024, "key/value heads: 0 = n_head (multi-head), a divisor of n_head (grouped-query), 1 (multi-query)"),
     KI("model", "d_model", d_model, "128", 1, 1 << 16, "embedding width"),
+    KI("model", "d_ff", d_ff, "0", 0, 1 << 20, "MLP width (0 = preset rule: 4*d_model for gelu, 256*ceil(floor(8*d_model/3)/256) for swiglu)"),
     KI("model", "seq_len", seq_len, "256", 1, 1 << 20, "context length in tokens"),
     KI("model", "vocab_size", vocab_size, "0", 0, 1 << 24, "vocabulary size (0 = from the tokenizer)"),
+    KE("model", "norm", norm, "preset", "preset|layernorm|rmsnorm", "normalisation (preset = the arch's)"),
+    KF("model", "norm_eps", norm_eps, "0", 0, 1, "norm epsilon (0 = 1e-5)"),
+    KE("model", "position", position, "preset", "preset|learned|rope|alibi|none", "position encoding: learned table, RoPE (HF rotate-half), ALiBi, none (NoPE)"),
+    KF("model", "rope_theta", rope_theta, "0", 0, 1e12, "RoPE base (0 = 10000)"),
+    KE("model", "mlp", mlp, "preset", "preset|gelu|swiglu", "MLP: GELU-tanh or SwiGLU"),
+    KE("model", "bias", bias, "preset", "preset|true|false", "biases in linear layers and LayerNorm"),
+    KE("model", "tie_embeddings", tie_embeddings, "preset", "preset|true|false", "output head shares the token embedding"),
     KI("train", "steps", steps, "1000", 1, BIG, "optimizer steps"),
     KI("train", "batch_size", batch_size, "16", 1, 1 << 24, "sequences per optimizer step"),
     KI("train", "micro_batch", micro_batch, "16", 1, 1 << 24, "sequences per forward/backward (accumulation = batch_size/micro_batch)"),
@@ -345,6 +354,11 @@ int train_config_validate(const train_config *c, int need_data, lmc_err *err) {
     if (c->d_model % c->n_head)
         return lmc_errf(err, LMC_EINVAL, "model.d_model (%lld) must be a multiple of model.n_head (%lld)",
                         (long long)c->d_model, (long long)c->n_head);
+    if (c->n_kv_head && c->n_head % c->n_kv_head)
+        return lmc_errf(err, LMC_EINVAL, "model.n_kv_head (%lld) must divide model.n_head (%lld)",
+                        (long long)c->n_kv_head, (long long)c->n_head);
+    if (c->rope_theta != 0 && c->rope_theta <= 1)
+        return lmc_errf(err, LMC_EINVAL, "model.rope_theta (%g) must be greater than 1 (or 0 for 10000)", c->rope_theta);
     if (c->warmup_steps > c->steps)
         return lmc_errf(err, LMC_EINVAL, "train.warmup_steps (%lld) exceeds train.steps (%lld)",
                         (long long)c->warmup_steps, (long long)c->steps);

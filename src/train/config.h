@@ -32,7 +32,9 @@ typedef struct train_config {
     char data_format[16];     /* llmc | nanogpt: how data.train / data.val shards are read */
     /* model: */
     char arch[32];
-    int64_t n_layer, n_head, d_model, seq_len, vocab_size;
+    int64_t n_layer, n_head, n_kv_head, d_model, d_ff, seq_len, vocab_size;
+    char norm[16], position[16], mlp[16], bias[16], tie_embeddings[16]; /* "preset" = the arch's */
+    double norm_eps, rope_theta;
     /* train: */
     int64_t steps, batch_size, micro_batch;
     double lr, min_lr_ratio;

@@ -60,7 +60,24 @@ static void event(trainer *t, const char *fmt, ...) {
 }
 
 int train_model_config(const train_config *cfg, gpt2_config *mc, lmc_err *err) {
-    memset(mc, 0, sizeof *mc);
+    gpt2_config_preset(mc, strcmp(cfg->arch, "llama") == 0 ? GPT2_ARCH_LLAMA : GPT2_ARCH_GPT2);
+    /* every key other than arch overrides the preset ("preset" / 0 = keep it) */
+    if (!strcmp(cfg->norm, "layernorm")) mc->norm = GPT2_NORM_LAYERNORM;
+    if (!strcmp(cfg->norm, "rmsnorm")) mc->norm = GPT2_NORM_RMSNORM;
+    if (!strcmp(cfg->position, "learned")) mc->position = GPT2_POS_LEARNED;
+    if (!strcmp(cfg->position, "rope")) mc->position = GPT2_POS_ROPE;
+    if (!strcmp(cfg->position, "alibi")) mc->position = GPT2_POS_ALIBI;
+    if (!strcmp(cfg->position, "none")) mc->position = GPT2_POS_NONE;
+    if (!strcmp(cfg->mlp, "gelu")) mc->mlp = GPT2_MLP_GELU;
+    if (!strcmp(cfg->mlp, "swiglu")) mc->mlp = GPT2_MLP_SWIGLU;
+    if (!strcmp(cfg->bias, "true")) mc->no_bias = 0;
+    if (!strcmp(cfg->bias, "false")) mc->no_bias = 1;
+    if (!strcmp(cfg->tie_embeddings, "true")) mc->untied = 0;
+    if (!strcmp(cfg->tie_embeddings, "false")) mc->untied = 1;
+    if (cfg->norm_eps > 0) mc->ln_eps = (float)cfg->norm_eps;
+    if (cfg->rope_theta > 0) mc->rope_theta = (float)cfg->rope_theta;
+    mc->n_kv_head = (int)cfg->n_kv_head;
+    mc->d_ff = (int)cfg->d_ff;
     mc->n_layer = (int)cfg->n_layer;
     mc->n_head = (int)cfg->n_head;
     mc->d_model = (int)cfg->d_model;
@@ -199,6 +216,34 @@ static int save_ckpt(trainer *t, train_result *res, lmc_err *err) {
     return 0;
 }
 
+/* Load a plain HF folder's weights into the run's model: its config.json must describe the model the
+ * run's config builds (every size and switch), so a mismatch is an error naming the field. */
+static int init_from_hf(trainer *t, const char *dir, const gpt2_config *mc, lmc_err *err) {
+    gpt2_config hc;
+    if (gpt2_config_load_hf(dir, &hc, err)) return -1;
+    struct { const char *key; long long ours, theirs; } f[] = {
+        {"model.arch", mc->arch, hc.arch}, {"model.n_layer", mc->n_layer, hc.n_layer},
+        {"model.n_head", mc->n_head, hc.n_head}, {"model.n_kv_head", mc->n_kv_head, hc.n_kv_head},
+        {"model.d_model", mc->d_model, hc.d_model}, {"model.d_ff", mc->d_ff, hc.d_ff},
+        {"model.vocab_size", mc->vocab_size, hc.vocab_size}, {"model.norm", mc->norm, hc.norm},
+        {"model.position", mc->position, hc.position}, {"model.mlp", mc->mlp, hc.mlp},
+        {"model.bias (0 = true)", mc->no_bias, hc.no_bias}, {"model.tie_embeddings (0 = true)", mc->untied, hc.untied},
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        if (f[i].ours != f[i].theirs)
+            return lmc_errf(err, LMC_EINVAL, "%s/config.json: %s is %lld there but %lld in this run's config", dir,
+                            f[i].key, f[i].theirs, f[i].ours);
+    if (mc->position == GPT2_POS_LEARNED && hc.max_seq < mc->max_seq)
+        return lmc_errf(err, LMC_EINVAL, "%s/config.json: n_positions %d < model.seq_len %d", dir, hc.max_seq, mc->max_seq);
+    if (mc->position == GPT2_POS_LEARNED && hc.max_seq != mc->max_seq)
+        return lmc_errf(err, LMC_EINVAL, "%s/config.json: n_positions %d != model.seq_len %d (set model.seq_len to it)",
+                        dir, hc.max_seq, mc->max_seq);
+    if (gpt2_load_hf_into(t->m, dir, err)) return -1;
+    memset(&t->st, 0, sizeof t->st);
+    t->m->step = 0;
+    return 0;
+}
+
 static int setup(trainer *t, train_result *res, lmc_err *err) {
     const train_config *c = t->cfg;
     if (train_config_validate(c, 1, err)) return -1;
@@ -251,6 +296,11 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
     if (train_model_config(c, &mc, err)) return -1;
     if (gpt2_create(&t->m, &mc, err) || gpt2_enable_training(t->m, err)) return -1;
     gpt2_init_random(t->m, (uint64_t)c->seed);
+    if (t->tok) {
+        /* HF's generate stops at eos: the end-of-text token begins and ends every document here */
+        int64_t eot = tok_eot_id(t->tok);
+        if (eot >= 0 && eot < mc.vocab_size) t->m->bos_id = t->m->eos_id = (int)eot;
+    }
 
     lmc_shard_kind kind;
     if (lmc_shard_kind_parse(c->data_format, &kind))
@@ -298,7 +348,12 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
                   (unsigned long long)t->st.data_epoch, (unsigned long long)t->st.data_pos);
         }
     }
-    if (!res->last_ckpt[0] && c->init_from[0]) {
+    if (!res->last_ckpt[0] && c->init_from[0] && !train_ckpt_is_lmc(c->init_from)) {
+        /* A plain HF folder (save_pretrained, the hub): weights only, fresh optimizer, step 0 --
+         * continued pretraining / fine-tuning as nanoGPT's init_from and run_clm.py do it. */
+        if (init_from_hf(t, c->init_from, &mc, err)) return lmc_err_wrap(err, "run.init_from");
+        event(t, "initialised weights from the HF folder %s (fresh optimizer, step 0)", c->init_from);
+    } else if (!res->last_ckpt[0] && c->init_from[0]) {
         /* A branch: the whole state of another run's checkpoint, continued under this config
          * (typically the same run with a decaying schedule from here on). */
         if (train_ckpt_load(c->init_from, t->m, &t->st, err) ||
@@ -373,8 +428,20 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
     res->last_loss = NAN;
     t.cfg = cfg;
     t.o = o;
+    /* A failed start must not leave a half-made run folder that looks like a run. */
+    char *run_dir = lmc_path_join(cfg->run_dir, cfg->run_name);
+    int fresh = run_dir && !lmc_is_dir(run_dir);
     int rc = setup(&t, res, err);
-    if (rc) goto out;
+    if (rc) {
+        teardown(&t);
+        if (fresh && lmc_is_dir(run_dir)) {
+            lmc_err keep;
+            lmc_remove_tree(run_dir, &keep);
+        }
+        free(run_dir);
+        return rc;
+    }
+    free(run_dir);
     res->step = t.st.step;
     const train_config *c = cfg;
     lmc_progress *pr = o->progress;

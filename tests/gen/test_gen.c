@@ -8,7 +8,7 @@
 #include "model/gpt2.h"
 
 static gpt2_model *tiny_model(void) {
-    gpt2_config c = {2, 2, 32, 48, 64, 0, 0};
+    gpt2_config c = {.n_layer = 2, .n_head = 2, .d_model = 32, .max_seq = 48, .vocab_size = 64};
     gpt2_model *m;
     lmc_err err;
     if (gpt2_create(&m, &c, &err)) {
@@ -43,7 +43,9 @@ int main(void) {
             if (fabs(kv.logits[v]) > maxabs) maxabs = fabs(kv.logits[v]);
         }
     }
-    CHECK_MSG(maxdiff <= 1e-5 * (1 + maxabs), "KV logits differ from full recompute by %g (max |logit| %g)", maxdiff, maxabs);
+    /* 1e-4: the x12-sharpened weights amplify rounding (one position reached 2.6e-5 of max|logit| with
+     * OpenBLAS on a Zen4 machine, on the GPT-2-only code too); tokens below must still match exactly */
+    CHECK_MSG(maxdiff <= 1e-4 * (1 + maxabs), "KV logits differ from full recompute by %g (max |logit| %g)", maxdiff, maxabs);
     CHECK(maxabs > 1); /* the sharpened model is not uniform */
     CHECK(gen_kv_step(&kv, m, 1, &err) < 0); /* full */
     gen_kv_free(&kv);

@@ -8,7 +8,7 @@
 #include "base/io.h"
 
 static gpt2_config small_cfg(void) {
-    gpt2_config c = {2, 2, 32, 32, 300, 0, 0.0f};
+    gpt2_config c = {.n_layer = 2, .n_head = 2, .d_model = 32, .max_seq = 32, .vocab_size = 300};
     return c;
 }
 
@@ -115,7 +115,7 @@ int main(void) {
     CHECK_STR_CONTAINS(err.msg, "outside");
     CHECK(gpt2_forward(a, x, NULL, 1, 33, NULL, &err) != 0);
     CHECK_STR_CONTAINS(err.msg, "n_positions");
-    gpt2_config badc = {2, 3, 32, 32, 300, 0, 0};
+    gpt2_config badc = {.n_layer = 2, .n_head = 3, .d_model = 32, .max_seq = 32, .vocab_size = 300};
     gpt2_model *nm = NULL;
     CHECK(gpt2_create(&nm, &badc, &err) != 0 && nm == NULL);
     CHECK_STR_CONTAINS(err.msg, "divisible");

@@ -66,7 +66,7 @@ int main(void) {
         fclose(f);
         snprintf(cmd, sizeof cmd, "%s train %s/bad.yaml 2>&1", bin, dir);
         FILE *p = popen(cmd, "r");
-        char msg[8192] = {0};
+        char msg[16384] = {0};
         size_t n = fread(msg, 1, sizeof msg - 1, p);
         (void)n;
         int st = pclose(p);

@@ -7,23 +7,41 @@
  *   P = exp(S - lse);  dV += P^T dO;  dP = dO V^T;  dS = P * (dP - rowsum(dO * O));
  *   dQ = scale * dS K;  dK += scale * dS^T Q.
  * Work is about half of full attention (causal skipping); scratch is 2 * QB * T floats per thread.
- * Parallel over (batch, head); each pair is done by one thread with single-threaded BLAS, so the
- * result does not depend on the thread count. */
+ * Parallel over (batch, head) forward and (batch, kv head) backward (the query heads sharing a kv head
+ * run in order, so their dK/dV sums have a fixed order); each unit is done by one thread with
+ * single-threaded BLAS, so the result does not depend on the thread count.
+ *
+ * Grouped-query attention: NKV key/value heads, query head h reads kv head h / (NH / NKV); multi-head
+ * is NKV = NH, multi-query NKV = 1. ALiBi adds slope_h * (j - i) to the scaled score of query i and
+ * key j (only j <= i exist), before the softmax; backward recomputes it with the probabilities. */
 #include "kernels/cpu/kernels.h"
 #include "kernels/cpu/blas_threads.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/vmath.h"
 #include "base/error.h"
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define QB 64
 
-int k_attention_fwd(float *out, float *lse, const float *qkv, int B, int T, int C, int NH) {
-    const int hd = C / NH;
-    const size_t C3 = 3 * (size_t)C;
+/* One single-threaded row-major GEMM of an attention block (ta/tb: 1 = transposed): the one place
+ * that names the BLAS call, so a GEMM backend change touches only this function. */
+static inline void att_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                            const float *B, int ldb, float beta, float *C, int ldc) {
+    k_sgemm_1t(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);   /* oneDNN's JIT sgemm when built in */
+}
+
+/* Add the ALiBi bias of query row i (keys 0..n-1) to s. */
+static inline void alibi_row(float *s, int n, int i, float slope) {
+    for (int j = 0; j < n; j++) s[j] += slope * (float)(j - i);
+}
+
+int k_attention_fwd_gqa(float *out, float *lse, const float *qkv, int B, int T, int NH, int NKV, int hd,
+                        const float *slopes) {
+    const int G = NH / NKV;
+    const size_t W = (size_t)(NH + 2 * NKV) * hd, OC = (size_t)NH * hd;
+    const int KOFF = NH * hd, VOFF = (NH + NKV) * hd;
     const float scale = 1.0f / sqrtf((float)hd);
     int prev = k_blas_single_begin();
     int fail = 0;
@@ -33,18 +51,19 @@ int k_attention_fwd(float *out, float *lse, const float *qkv, int B, int T, int 
 #pragma omp for schedule(dynamic, 1)
         for (int bh = 0; bh < B * NH; bh++) {
             if (!S) { fail = 1; continue; }
-            int b = bh / NH, h = bh % NH;
-            const float *base = qkv + (size_t)b * T * C3;
-            const float *k = base + C + h * hd, *v = base + 2 * C + h * hd;
+            int b = bh / NH, h = bh % NH, kh = h / G;
+            const float *base = qkv + (size_t)b * T * W;
+            const float *k = base + KOFF + kh * hd, *v = base + VOFF + kh * hd;
             for (int i0 = 0; i0 < T; i0 += QB) {
                 int rows = T - i0 < QB ? T - i0 : QB;
                 int kv = i0 + rows;
-                const float *q = base + (size_t)i0 * C3 + h * hd;
-                k_sgemm_1t(0, 1, rows, kv, hd, scale, q, (int)C3, k,
-                            (int)C3, 0.0f, S, kv);
+                const float *q = base + (size_t)i0 * W + h * hd;
+                att_gemm(0, 1, rows, kv, hd, scale, q, (int)W, k,
+                            (int)W, 0.0f, S, kv);
                 for (int r = 0; r < rows; r++) {
                     float *s = S + (size_t)r * kv;
                     int n = i0 + r + 1;
+                    if (slopes) alibi_row(s, n, i0 + r, slopes[h]);
                     float mx = vm_max(s, n);
                     float sum = vm_exp_sub_sum(s, s, mx, n);
                     float inv = 1.0f / sum;
@@ -52,8 +71,8 @@ int k_attention_fwd(float *out, float *lse, const float *qkv, int B, int T, int 
                     for (int j = n; j < kv; j++) s[j] = 0.0f;
                     lse[(size_t)bh * T + i0 + r] = mx + logf(sum);
                 }
-                k_sgemm_1t(0, 0, rows, hd, kv, 1.0f, S, kv, v, (int)C3,
-                            0.0f, out + ((size_t)b * T + i0) * C + h * hd, C);
+                att_gemm(0, 0, rows, hd, kv, 1.0f, S, kv, v, (int)W,
+                            0.0f, out + ((size_t)b * T + i0) * OC + h * hd, (int)OC);
             }
         }
         free(S);
@@ -62,10 +81,11 @@ int k_attention_fwd(float *out, float *lse, const float *qkv, int B, int T, int 
     return fail ? LMC_ENOMEM : 0;
 }
 
-int k_attention_bwd(float *dqkv, const float *dout, const float *qkv, const float *out,
-                     const float *lse, int B, int T, int C, int NH) {
-    const int hd = C / NH;
-    const size_t C3 = 3 * (size_t)C;
+int k_attention_bwd_gqa(float *dqkv, const float *dout, const float *qkv, const float *out, const float *lse,
+                        int B, int T, int NH, int NKV, int hd, const float *slopes) {
+    const int G = NH / NKV;
+    const size_t W = (size_t)(NH + 2 * NKV) * hd, OC = (size_t)NH * hd;
+    const int KOFF = NH * hd, VOFF = (NH + NKV) * hd;
     const float scale = 1.0f / sqrtf((float)hd);
     int prev = k_blas_single_begin();
     int fail = 0;
@@ -75,54 +95,58 @@ int k_attention_bwd(float *dqkv, const float *dout, const float *qkv, const floa
         float *dS = (float *)malloc((size_t)QB * T * sizeof(float));
         float D[QB];
 #pragma omp for schedule(dynamic, 1)
-        for (int bh = 0; bh < B * NH; bh++) {
+        for (int bk = 0; bk < B * NKV; bk++) {
             if (!P || !dS) { fail = 1; continue; }
-            int b = bh / NH, h = bh % NH;
-            const float *base = qkv + (size_t)b * T * C3;
-            const float *k = base + C + h * hd, *v = base + 2 * C + h * hd;
-            float *dbase = dqkv + (size_t)b * T * C3;
-            float *dk = dbase + C + h * hd, *dv = dbase + 2 * C + h * hd;
+            int b = bk / NKV, kh = bk % NKV;
+            const float *base = qkv + (size_t)b * T * W;
+            const float *k = base + KOFF + kh * hd, *v = base + VOFF + kh * hd;
+            float *dbase = dqkv + (size_t)b * T * W;
+            float *dk = dbase + KOFF + kh * hd, *dv = dbase + VOFF + kh * hd;
             for (int t = 0; t < T; t++) {
-                memset(dk + (size_t)t * C3, 0, (size_t)hd * sizeof(float));
-                memset(dv + (size_t)t * C3, 0, (size_t)hd * sizeof(float));
+                memset(dk + (size_t)t * W, 0, (size_t)hd * sizeof(float));
+                memset(dv + (size_t)t * W, 0, (size_t)hd * sizeof(float));
             }
-            for (int i0 = 0; i0 < T; i0 += QB) {
-                int rows = T - i0 < QB ? T - i0 : QB;
-                int kv = i0 + rows;
-                const float *q = base + (size_t)i0 * C3 + h * hd;
-                const float *dO = dout + ((size_t)b * T + i0) * C + h * hd;
-                const float *O = out + ((size_t)b * T + i0) * C + h * hd;
-                float *dq = dbase + (size_t)i0 * C3 + h * hd;
-                k_sgemm_1t(0, 1, rows, kv, hd, scale, q, (int)C3, k,
-                            (int)C3, 0.0f, P, kv);
-                for (int r = 0; r < rows; r++) {
-                    float *p = P + (size_t)r * kv;
-                    int n = i0 + r + 1;
-                    vm_exp_sub_sum(p, p, lse[(size_t)bh * T + i0 + r], n);
-                    for (int j = n; j < kv; j++) p[j] = 0.0f;
-                    float d = 0.0f;
-                    const float *dor = dO + (size_t)r * C, *orow = O + (size_t)r * C;
-                    for (int e = 0; e < hd; e++) d += dor[e] * orow[e];
-                    D[r] = d;
-                }
-                /* dV[0:kv] += P^T dO */
-                k_sgemm_1t(1, 0, kv, hd, rows, 1.0f, P, kv, dO, C, 1.0f,
-                            dv, (int)C3);
-                /* dP = dO V^T */
-                k_sgemm_1t(0, 1, rows, kv, hd, 1.0f, dO, C, v, (int)C3,
-                            0.0f, dS, kv);
-                for (int r = 0; r < rows; r++) {
-                    float *ds = dS + (size_t)r * kv;
-                    const float *p = P + (size_t)r * kv;
-                    float d = D[r];
+            for (int h = kh * G; h < (kh + 1) * G; h++) {
+                int bh = b * NH + h;
+                for (int i0 = 0; i0 < T; i0 += QB) {
+                    int rows = T - i0 < QB ? T - i0 : QB;
+                    int kv = i0 + rows;
+                    const float *q = base + (size_t)i0 * W + h * hd;
+                    const float *dO = dout + ((size_t)b * T + i0) * OC + h * hd;
+                    const float *O = out + ((size_t)b * T + i0) * OC + h * hd;
+                    float *dq = dbase + (size_t)i0 * W + h * hd;
+                    att_gemm(0, 1, rows, kv, hd, scale, q, (int)W, k,
+                                (int)W, 0.0f, P, kv);
+                    for (int r = 0; r < rows; r++) {
+                        float *p = P + (size_t)r * kv;
+                        int n = i0 + r + 1;
+                        if (slopes) alibi_row(p, n, i0 + r, slopes[h]);
+                        vm_exp_sub_sum(p, p, lse[(size_t)bh * T + i0 + r], n);
+                        for (int j = n; j < kv; j++) p[j] = 0.0f;
+                        float d = 0.0f;
+                        const float *dor = dO + (size_t)r * OC, *orow = O + (size_t)r * OC;
+                        for (int e = 0; e < hd; e++) d += dor[e] * orow[e];
+                        D[r] = d;
+                    }
+                    /* dV[0:kv] += P^T dO */
+                    att_gemm(1, 0, kv, hd, rows, 1.0f, P, kv, dO, (int)OC,
+                                1.0f, dv, (int)W);
+                    /* dP = dO V^T */
+                    att_gemm(0, 1, rows, kv, hd, 1.0f, dO, (int)OC, v,
+                                (int)W, 0.0f, dS, kv);
+                    for (int r = 0; r < rows; r++) {
+                        float *ds = dS + (size_t)r * kv;
+                        const float *p = P + (size_t)r * kv;
+                        float d = D[r];
 #pragma omp simd
-                    for (int j = 0; j < kv; j++) ds[j] = p[j] * (ds[j] - d);
+                        for (int j = 0; j < kv; j++) ds[j] = p[j] * (ds[j] - d);
+                    }
+                    /* dQ = scale dS K;  dK[0:kv] += scale dS^T Q */
+                    att_gemm(0, 0, rows, hd, kv, scale, dS, kv, k, (int)W,
+                                0.0f, dq, (int)W);
+                    att_gemm(1, 0, kv, hd, rows, scale, dS, kv, q, (int)W,
+                                1.0f, dk, (int)W);
                 }
-                /* dQ = scale dS K;  dK[0:kv] += scale dS^T Q */
-                k_sgemm_1t(0, 0, rows, hd, kv, scale, dS, kv, k, (int)C3,
-                            0.0f, dq, (int)C3);
-                k_sgemm_1t(1, 0, kv, hd, rows, scale, dS, kv, q, (int)C3,
-                            1.0f, dk, (int)C3);
             }
         }
         free(P);
@@ -132,27 +156,55 @@ int k_attention_bwd(float *dqkv, const float *dout, const float *qkv, const floa
     return fail ? LMC_ENOMEM : 0;
 }
 
-void k_attention_decode(float *out, const float *q, const float *kcache, const float *vcache,
-                        int t_len, size_t ldkv, int C, int NH, float *scratch) {
-    const int hd = C / NH;
+void k_attention_decode_gqa(float *out, const float *q, const float *kcache, const float *vcache, int t_len,
+                            size_t ldkv, int NH, int NKV, int hd, const float *slopes, float *scratch) {
+    const int G = NH / NKV;
     const float scale = 1.0f / sqrtf((float)hd);
     for (int h = 0; h < NH; h++) {
         const float *qh = q + h * hd;
+        const int kh = h / G;
         for (int j = 0; j < t_len; j++) {
-            const float *kj = kcache + (size_t)j * ldkv + h * hd;
+            const float *kj = kcache + (size_t)j * ldkv + kh * hd;
             float s = 0.0f;
             for (int e = 0; e < hd; e++) s += qh[e] * kj[e];
             scratch[j] = s * scale;
         }
+        if (slopes) alibi_row(scratch, t_len, t_len - 1, slopes[h]);
         float mx = vm_max(scratch, t_len);
         float sum = vm_exp_sub_sum(scratch, scratch, mx, t_len);
         float inv = 1.0f / sum;
         float *oh = out + h * hd;
         for (int e = 0; e < hd; e++) oh[e] = 0.0f;
         for (int j = 0; j < t_len; j++) {
-            const float *vj = vcache + (size_t)j * ldkv + h * hd;
+            const float *vj = vcache + (size_t)j * ldkv + kh * hd;
             float p = scratch[j] * inv;
             for (int e = 0; e < hd; e++) oh[e] += p * vj[e];
         }
+    }
+}
+
+int k_attention_fwd(float *out, float *lse, const float *qkv, int B, int T, int C, int NH) {
+    return k_attention_fwd_gqa(out, lse, qkv, B, T, NH, NH, C / NH, NULL);
+}
+
+int k_attention_bwd(float *dqkv, const float *dout, const float *qkv, const float *out,
+                    const float *lse, int B, int T, int C, int NH) {
+    return k_attention_bwd_gqa(dqkv, dout, qkv, out, lse, B, T, NH, NH, C / NH, NULL);
+}
+
+void k_attention_decode(float *out, const float *q, const float *kcache, const float *vcache,
+                        int t_len, size_t ldkv, int C, int NH, float *scratch) {
+    k_attention_decode_gqa(out, q, kcache, vcache, t_len, ldkv, NH, NH, C / NH, NULL, scratch);
+}
+
+void k_alibi_slopes(float *slopes, int NH) {
+    int p = 1;
+    while (p * 2 <= NH) p *= 2;  /* closest power of two <= NH */
+    double base = pow(2.0, -8.0 / p);
+    for (int h = 0; h < p; h++) slopes[h] = (float)pow(base, h + 1);
+    if (p < NH) {
+        /* the remaining heads take the odd powers of the next power of two's base */
+        double extra = pow(2.0, -4.0 / p);
+        for (int h = 0; h < NH - p; h++) slopes[p + h] = (float)pow(extra, 2 * h + 1);
     }
 }

@@ -85,7 +85,8 @@ void k_lmhead_fwd(float *logits, const float *x, const float *wte, size_t N, int
 void k_lmhead_bwd(float *dx, float *dwte, const float *dlogits, const float *x, const float *wte,
                   size_t N, int C, int Vp);
 
-/* LayerNorm over rows of C: out = (x - mean) * rstd * w + b. mean/rstd [N] may be NULL (inference). */
+/* LayerNorm over rows of C: out = (x - mean) * rstd * w + b. mean/rstd [N] may be NULL (inference);
+ * b may be NULL (no bias; then backward takes db = NULL). */
 void k_layernorm_fwd(float *out, float *mean, float *rstd, const float *x, const float *w,
                      const float *b, size_t N, int C, float eps);
 /* dx += ..., dw += ..., db += ... */
@@ -132,5 +133,53 @@ void k_copy_bias(float *out, const float *x, const float *bias, size_t N, int C)
 /* sum of squares of n floats in double (fixed-order blocked reduction). */
 double k_sumsq(const float *x, size_t n);
 void k_scale(float *x, float s, size_t n);
+
+/* ---- transformer-family kernels (RMSNorm, RoPE, SwiGLU, token-only embedding, GQA/ALiBi attention) ----
+ * Same conventions as above: backward kernels accumulate into parameter gradients; "overwrites" says
+ * when an input gradient is written instead. */
+
+/* RMSNorm over rows of C: out = x * rstd * w, rstd = 1/sqrt(mean(x^2) + eps) (HF LlamaRMSNorm).
+ * rstd [N] may be NULL (inference). */
+void k_rmsnorm_fwd(float *out, float *rstd, const float *x, const float *w, size_t N, int C, float eps);
+/* dx += ..., dw += ... (dw: column blocks, rows in order: deterministic). */
+void k_rmsnorm_bwd(float *dx, float *dw, const float *dout, const float *x, const float *w,
+                   const float *rstd, size_t N, int C);
+
+/* RoPE tables, HF rotate-half convention: for pair i < hd/2 at position t the angle is
+ * t * theta^(-2i/hd) (float arithmetic as HF computes it); cos/sin [max_seq, hd/2]. */
+void k_rope_table(float *cos_t, float *sin_t, int max_seq, int hd, float theta);
+/* In place on rows of width ld (B*T rows, position t = row % T + pos0): heads [0, nh) of hd columns
+ * starting at column col0 are rotated: x1' = x1 cos - x2 sin, x2' = x2 cos + x1 sin (x1 = first half
+ * of the head, x2 = second half). inverse = 1 rotates by -angle (the backward of the forward). */
+void k_rope_apply(float *x, size_t ld, int B, int T, int pos0, int col0, int nh, int hd,
+                  const float *cos_t, const float *sin_t, int inverse);
+
+/* SwiGLU: h [N, 2F] = gate | up, out [N, F] = silu(gate) * up. */
+void k_swiglu_fwd(float *out, const float *h, size_t N, int F);
+/* dh [N, 2F] (overwrites) from dout [N, F]. */
+void k_swiglu_bwd(float *dh, const float *h, const float *dout, size_t N, int F);
+
+/* Token embedding without positions: out[n,:] = wte[inp[n],:]. */
+void k_embed_fwd(float *out, const int32_t *inp, const float *wte, size_t N, int C);
+/* dwte[inp[n]] += dout[n] (channel blocks per thread, rows in order: deterministic). */
+void k_embed_bwd(float *dwte, const float *dout, const int32_t *inp, size_t N, int C);
+
+/* ALiBi head slopes (Press et al.; HF build_alibi_tensor): 2^(-8(h+1)/n) for n a power of two, the
+ * interleaved completion otherwise. */
+void k_alibi_slopes(float *slopes, int NH);
+
+/* Causal attention with NKV key/value heads (NKV divides NH; query head h reads kv head h / (NH/NKV)),
+ * head size hd, optional ALiBi (slopes [NH] or NULL: score(i, j) += slope * (j - i)).
+ * qkv rows [NH*hd q | NKV*hd k | NKV*hd v]; out [B,T,NH*hd]; lse [B,NH,T]. The k_attention_* above are
+ * these with NKV = NH and no ALiBi. Backward is parallel over (batch, kv head), the heads of a group in
+ * order, so dK/dV sums are deterministic. */
+int k_attention_fwd_gqa(float *out, float *lse, const float *qkv, int B, int T, int NH, int NKV, int hd,
+                        const float *slopes);
+int k_attention_bwd_gqa(float *dqkv, const float *dout, const float *qkv, const float *out, const float *lse,
+                        int B, int T, int NH, int NKV, int hd, const float *slopes);
+/* One query row (position t_len - 1) against a cache of NKV heads: q [NH*hd]; kcache/vcache rows of
+ * NKV*hd at stride ldkv; out [NH*hd]; scratch >= t_len floats. */
+void k_attention_decode_gqa(float *out, const float *q, const float *kcache, const float *vcache, int t_len,
+                            size_t ldkv, int NH, int NKV, int hd, const float *slopes, float *scratch);
 
 #endif

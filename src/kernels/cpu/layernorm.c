@@ -18,8 +18,13 @@ void k_layernorm_fwd(float *out, float *mean, float *rstd, const float *x, const
 #pragma omp simd reduction(+:v)
         for (int i = 0; i < C; i++) { float d = xr[i] - m; v += d * d; }
         float rs = 1.0f / sqrtf(v / (float)C + eps);
+        if (b) {
 #pragma omp simd
-        for (int i = 0; i < C; i++) o[i] = (xr[i] - m) * rs * w[i] + b[i];
+            for (int i = 0; i < C; i++) o[i] = (xr[i] - m) * rs * w[i] + b[i];
+        } else {  /* bias-free LayerNorm (model switch no_bias) */
+#pragma omp simd
+            for (int i = 0; i < C; i++) o[i] = (xr[i] - m) * rs * w[i];
+        }
         if (mean) mean[n] = m;
         if (rstd) rstd[n] = rs;
     }
@@ -68,7 +73,9 @@ void k_layernorm_bwd(float *dx, float *dw, float *db, const float *dout, const f
                 ab[j - j0] += d[j];
             }
         }
-        for (int j = j0; j < j1; j++) { dw[j] += aw[j - j0]; db[j] += ab[j - j0]; }
+        for (int j = j0; j < j1; j++) dw[j] += aw[j - j0];
+        if (db)
+            for (int j = j0; j < j1; j++) db[j] += ab[j - j0];
     }
     }
 }
