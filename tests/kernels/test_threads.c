@@ -79,7 +79,7 @@ int main(void) {
     CHECK_EQ_INT(omp_get_max_threads(), 2);
     fprintf(stderr, "GEMM backend: %s; BLAS threading: %s\n", lmc_kernels_gemm_backend(), lmc_kernels_blas_threading());
 
-    gpt2_config cfg = {2, 4, 128, 64, 512, 0, 0.0f};
+    gpt2_config cfg = {.n_layer = 2, .n_head = 4, .d_model = 128, .max_seq = 64, .vocab_size = 512};
     gpt2_model *m;
     lmc_err err;
     if (gpt2_create(&m, &cfg, &err) || gpt2_enable_training(m, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }

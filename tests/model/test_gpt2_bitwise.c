@@ -5,11 +5,17 @@
  * change of GEMM backend regenerates it: LMC_WRITE_FIXTURE=1 build/test_model_gpt2_bitwise, run on the
  * commit BEFORE a model change, then compare after it. Compiler flags change the bits too (FMA
  * contraction, vectorisation), so the recorded hash is the release build's (scripts/build.sh release);
- * the sanitizer build skips this test. */
+ * the sanitizer build skips this test.
+ * The recorded hash came from the BLAS GEMM path (before oneDNN became the default), so the test runs that
+ * path (k_gemm_force_blas) and checks it only where OpenBLAS picks the same kernels as when it was recorded
+ * (the core name is in the fixture; another CPU skips with a message). The oneDNN path is covered by the
+ * PyTorch fixtures (model/test_gpt2_ref, model/test_family_ref). */
 #include "test.h"
 #include "model/gpt2.h"
 #include "kernels/cpu/kernels.h"
 #include "base/rng.h"
+#include "kernels/cpu/gemm.h"
+#include <cblas.h>
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n) {
     const unsigned char *b = (const unsigned char *)p;
@@ -54,19 +60,24 @@ int main(void) {
 #if defined(__SANITIZE_ADDRESS__) || !defined(__OPTIMIZE__) || defined(__NO_INLINE__)
     TEST_SKIP("the bitwise fixture is recorded with the release build's compiler flags");
 #endif
+    k_gemm_force_blas(1);
     uint64_t h1 = run(1), h2 = run(2);
+    const char *core = openblas_get_corename();
     char path[4096];
     snprintf(path, sizeof path, "%s/tests/model/fixtures/gpt2_bitwise.txt", test_source_dir());
     if (getenv("LMC_WRITE_FIXTURE")) {
         FILE *f = fopen(path, "w");
         CHECK(f != NULL);
-        if (f) { fprintf(f, "%016llx %016llx\n", (unsigned long long)h1, (unsigned long long)h2); fclose(f); }
+        if (f) { fprintf(f, "%016llx %016llx %s\n", (unsigned long long)h1, (unsigned long long)h2, core); fclose(f); }
         return test_summary("test_gpt2_bitwise (written)");
     }
     FILE *f = fopen(path, "r");
     unsigned long long e1 = 0, e2 = 0;
-    CHECK(f && fscanf(f, "%llx %llx", &e1, &e2) == 2);
+    char rec_core[64] = "";
+    CHECK(f && fscanf(f, "%llx %llx %63s", &e1, &e2, rec_core) == 3);
     if (f) fclose(f);
+    if (strcmp(rec_core, core))
+        TEST_SKIP("the hash was recorded with OpenBLAS core %s, this machine's OpenBLAS uses %s", rec_core, core);
     CHECK_MSG(h1 == e1, "1 thread: %016llx, recorded %016llx", (unsigned long long)h1, e1);
     CHECK_MSG(h2 == e2, "2 threads: %016llx, recorded %016llx", (unsigned long long)h2, e2);
     return test_summary("test_gpt2_bitwise");
