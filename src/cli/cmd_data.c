@@ -189,6 +189,8 @@ static const lmc_opt dedup_opts[] = {
     {"bands", 0, OPT_INT, "14", "B", "LSH bands"},
     {"rows", 0, OPT_INT, "8", "R", "hashes per band"},
     {"seed", 0, OPT_INT, "1", "S", "seed of the permutation parameters"},
+    {"threshold", 0, OPT_FLOAT, "0.8", "J", "near duplicate: similarity to a kept document >= J (FineWeb/NeMo 0.8)"},
+    {"verify", 0, OPT_STR, "jaccard", "HOW", "candidate similarity: jaccard (exact, shingle sets), signature, both"},
     {"rejected", 0, OPT_STR, NULL, "FILE", "removed documents, each with \"lmc_reason\" naming the kept one"},
     {"report", 0, OPT_STR, NULL, "FILE.json", "clusters (kept + removed members), counts, index memory"},
     INPUT_OPTS,
@@ -232,15 +234,21 @@ static int run_dedup_inner(lmc_args *a) {
     c.minhash.bands = (int)b;
     c.minhash.rows = (int)r;
     c.minhash.seed = (uint64_t)lmc_arg_int(a, "seed");
+    c.dedup_threshold = lmc_arg_float(a, "threshold");
+    if (!(c.dedup_threshold > 0 && c.dedup_threshold <= 1)) return lmc_usage_error(a, "--threshold must be in (0, 1]");
+    if (data_verify_parse(lmc_arg_str(a, "verify"), &c.dedup_verify) < 0)
+        return lmc_usage_error(a, "--verify must be jaccard, signature or both");
     return run_pipeline(a, &c, lmc_arg_str(a, "report"));
 }
 
 static const lmc_command dedup_cmd = {"dedup", "exact and MinHash-LSH near-duplicate removal",
     "[options] IN... -o OUT",
     "Defaults are FineWeb's: word 5-grams of simplify_text, 14 bands x 8 rows = 112 permutations\n"
-    "(threshold about (1/14)^(1/8) = 0.72; P(found | J=0.8) = 0.92). Clusters are formed by union-find and the\n"
-    "first document of each cluster in input order is kept. The index needs about 160 bytes per document\n"
-    "(stated in the report); documents are streamed twice (keys, then output).\n"
+    "(LSH threshold about (1/14)^(1/8) = 0.72; P(candidate | J=0.8) = 0.92). Every candidate pair is verified:\n"
+    "in input order, a document is removed only when a kept candidate has Jaccard >= --threshold (0.8) with\n"
+    "it, so every removed document names a kept partner at or above the threshold (no chained clusters).\n"
+    "The index needs about 140 bytes per document (stated in the report); documents are streamed twice\n"
+    "(keys, then verification and output).\n"
     "Under mpirun (lmc built with MPI) the key computation is split over the ranks and the keys are\n"
     "exchanged by owner; rank 0 writes the same output a single process would.",
     dedup_opts, 1, -1, run_dedup, NULL, 0};

@@ -1,10 +1,12 @@
 /* The pipeline driver: read documents in batches, run the streaming stages on each document in
  * parallel (OpenMP), then apply the results serially in input order (counts, reports, output), so the
  * output is byte-identical for any thread count. Dedup, when asked, runs after the streaming stages:
- * pass 1 computes keys and signatures of every surviving document while streaming, the clusters are
- * formed by union-find, and pass 2 writes the first document of each cluster. */
+ * pass 1 computes keys and signatures of every surviving document while streaming, equal keys become
+ * candidate edges (dedup_plan.c), and pass 2 verifies the candidates in input order and writes the
+ * documents that no kept document is a near (or exact) duplicate of. */
 #include "data/data.h"
 #include "data/dedup_mpi.h"
+#include "data/dedup_plan.h"
 
 #include <omp.h>
 #include <stdlib.h>
@@ -19,6 +21,14 @@ void data_decont_cfg_default(data_decont_cfg *c) {
     c->too_dirty = 10;
 }
 
+int data_verify_parse(const char *s, int *out) {
+    if (!strcmp(s, "jaccard")) *out = DATA_VERIFY_JACCARD;
+    else if (!strcmp(s, "signature")) *out = DATA_VERIFY_SIGNATURE;
+    else if (!strcmp(s, "both")) *out = DATA_VERIFY_BOTH;
+    else return -1;
+    return 0;
+}
+
 void data_pipeline_cfg_default(data_pipeline_cfg *c) {
     memset(c, 0, sizeof *c);
     data_read_opts_default(&c->read);
@@ -27,6 +37,8 @@ void data_pipeline_cfg_default(data_pipeline_cfg *c) {
     c->minhash.bands = 14;
     c->minhash.rows = 8;
     c->minhash.seed = 1;
+    c->dedup_threshold = 0.8;
+    c->dedup_verify = DATA_VERIFY_JACCARD;
     c->max_listed = 1000;
 }
 
@@ -235,25 +247,43 @@ static int cmp_kd(const void *a, const void *b) {
     return x->doc < y->doc ? -1 : x->doc > y->doc;
 }
 
-static int cluster(const data_pipeline_cfg *c, dedup_rt *dd, data_uf *uf, size_t *index_bytes, lmc_err *err) {
-    if (data_uf_init(uf, dd->n, err) < 0) return -1;
+/* Pass 1's key equalities as edges "first document of a run of equal keys -- another member" (tag 0:
+ * exact key, 1 + b: band b), the same set the MPI ranks produce. */
+static int push_edge(data_dedup_edge **e, size_t *n, size_t *cap, uint32_t tag, uint32_t a, uint32_t b) {
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 1024;
+        data_dedup_edge *p = realloc(*e, nc * sizeof *p);
+        if (!p) return -1;
+        *e = p;
+        *cap = nc;
+    }
+    (*e)[(*n)++] = (data_dedup_edge){tag, a, b};
+    return 0;
+}
+
+static int collect_edges(const data_pipeline_cfg *c, const dedup_rt *dd, data_dedup_edge **e, size_t *ne, lmc_err *err) {
+    size_t cap = 0;
+    *e = NULL;
+    *ne = 0;
     kd *a = malloc((dd->n ? dd->n : 1) * sizeof *a);
     if (!a) return lmc_errf(err, LMC_ENOMEM, "out of memory (dedup index)");
-    *index_bytes = dd->n * (dd->stride * 8 + 1 + 4 + 8 + 4) + dd->n * sizeof *a;
-    if (c->dedup_exact) {
-        for (size_t i = 0; i < dd->n; i++) a[i] = (kd){dd->keys[i * dd->stride], dd->keys[i * dd->stride + 1], (uint32_t)i};
-        qsort(a, dd->n, sizeof *a, cmp_kd);
-        for (size_t i = 1; i < dd->n; i++)
-            if (a[i].k0 == a[i - 1].k0 && a[i].k1 == a[i - 1].k1) data_uf_union(uf, a[i - 1].doc, a[i].doc);
-    }
-    if (c->dedup_minhash) {
-        for (int b = 0; b < c->minhash.bands; b++) {
-            size_t m = 0;
-            for (size_t i = 0; i < dd->n; i++)
-                if (dd->has_sig[i]) a[m++] = (kd){dd->keys[i * dd->stride + 2 + (size_t)b], 0, (uint32_t)i};
-            qsort(a, m, sizeof *a, cmp_kd);
-            for (size_t i = 1; i < m; i++)
-                if (a[i].k0 == a[i - 1].k0) data_uf_union(uf, a[i - 1].doc, a[i].doc);
+    for (int b = c->dedup_exact ? -1 : 0; b < (c->dedup_minhash ? c->minhash.bands : 0); b++) {
+        size_t m = 0;
+        for (size_t i = 0; i < dd->n; i++) {
+            const uint64_t *k = dd->keys + i * dd->stride;
+            if (b < 0) a[m++] = (kd){k[0], k[1], (uint32_t)i};
+            else if (dd->has_sig[i]) a[m++] = (kd){k[2 + b], 0, (uint32_t)i};
+        }
+        qsort(a, m, sizeof *a, cmp_kd);
+        for (size_t i = 1, first = 0; i < m; i++) {
+            if (a[i].k0 == a[first].k0 && a[i].k1 == a[first].k1) {
+                if (push_edge(e, ne, &cap, (uint32_t)(b + 1), a[first].doc, a[i].doc) < 0) {
+                    free(a);
+                    return lmc_errf(err, LMC_ENOMEM, "out of memory (dedup edges)");
+                }
+            } else {
+                first = i;
+            }
         }
     }
     free(a);
@@ -315,7 +345,12 @@ int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err)
     char *spool_path = NULL;
     data_minhash mh = {0};
     dedup_rt dd = {0};
-    data_uf uf = {0};
+    data_dedup_plan *plan = NULL;
+    data_dedup_edge *edges = NULL;
+    size_t nedges = 0;
+    data_dedup_item *items = NULL;  /* pass 2: what the batch's candidates need for verification */
+    size_t items_cap = 0;
+    long items_live = 0;
     doc_res *res = NULL;
     size_t res_cap = 0;
     long res_live = 0;  /* entries of res holding allocations */
@@ -350,6 +385,14 @@ int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err)
     if (c->dedup) {
         if (!c->dedup_exact && !c->dedup_minhash) { lmc_errf(err, LMC_EINVAL, "dedup: neither exact nor MinHash"); goto done; }
         if (data_minhash_init(&mh, &c->minhash, err) < 0) goto done;
+        if (!(c->dedup_threshold > 0 && c->dedup_threshold <= 1)) {
+            lmc_errf(err, LMC_EINVAL, "dedup: --threshold must be in (0, 1], got %g", c->dedup_threshold);
+            goto done;
+        }
+        if (c->dedup_verify < DATA_VERIFY_JACCARD || c->dedup_verify > DATA_VERIFY_BOTH) {
+            lmc_errf(err, LMC_EINVAL, "dedup: unknown verification mode %d", c->dedup_verify);
+            goto done;
+        }
         dd.stride = 2 + (size_t)c->minhash.bands;
     }
     for (int i = 0; i < nthreads; i++) {
@@ -385,19 +428,16 @@ int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err)
     if (c->progress && !distributed) lmc_progress_start(c->progress, "data", 0, "B");
     if (distributed) {
         uint64_t n;
-        if (data_dedup_mpi_pass1(c, &mh, nthreads, &uf, &n, err) < 0) goto done;
-        if (mrank != 0) {  /* rank 0 writes the output and the report */
+        if (data_dedup_mpi_pass1(c, &mh, nthreads, &edges, &nedges, &n, err) < 0) goto done;
+        if (mrank != 0) {  /* rank 0 verifies, writes the output and the report */
             json_object_set_new(*report, "mpi_rank", json_integer(mrank));
             rc = 0;
             goto done;
         }
-        dd.stride = 2;  /* rank 0 fills exact keys, file and line in pass 2 */
-        dd.n = dd.cap = (size_t)n;
-        dd.keys = calloc((n ? n : 1) * 2, sizeof *dd.keys);
+        dd.n = dd.cap = (size_t)n;  /* rank 0 fills file and line in pass 2 */
         dd.file_id = calloc(n ? n : 1, sizeof *dd.file_id);
         dd.line = calloc(n ? n : 1, sizeof *dd.line);
-        dd.has_sig = calloc(n ? n : 1, 1);
-        if (!dd.keys || !dd.file_id || !dd.line || !dd.has_sig) { lmc_errf(err, LMC_ENOMEM, "out of memory"); goto done; }
+        if (!dd.file_id || !dd.line) { lmc_errf(err, LMC_ENOMEM, "out of memory"); goto done; }
         json_object_set_new(*report, "mpi_ranks", json_integer(msize));
     }
     for (; !distributed;) {
@@ -471,11 +511,20 @@ int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err)
     }
     uint64_t skipped = data_reader_nskipped(r);
 
-    /* ---- dedup: cluster, then pass 2 ---- */
+    /* ---- dedup: candidates from the keys, then pass 2 verifies them in input order ---- */
     json_t *dedup_rep = NULL;
     if (c->dedup) {
         size_t index_bytes = 0;
-        if (!distributed && cluster(c, &dd, &uf, &index_bytes, err) < 0) goto done;
+        if (!distributed) {
+            index_bytes = dd.n * (dd.stride * 8 + 1 + 4 + 8) + dd.n * sizeof(kd);
+            if (collect_edges(c, &dd, &edges, &nedges, err) < 0) goto done;
+            /* the keys have done their work; pass 2 needs only file and line */
+            free(dd.keys);
+            dd.keys = NULL;
+        }
+        if (data_dedup_plan_new(&plan, dd.n, edges, nedges, &mh, c->dedup_threshold, c->dedup_verify, err) < 0) goto done;
+        free(edges);
+        edges = NULL;
         dedup_rep = json_object();
         json_object_set_new(*report, "dedup", dedup_rep);
         const data_reader *names = r;
@@ -501,84 +550,111 @@ int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err)
             long nd = data_reader_batch(rr, 4096, (size_t)8 << 20, &docs, err);
             if (nd < 0) goto done;
             if (nd == 0) break;
+            if (k + (uint64_t)nd > dd.n) { lmc_errf(err, LMC_EFORMAT, "dedup: the input changed between the two passes"); goto done; }
+            if ((size_t)nd > items_cap) {
+                data_dedup_item *p = realloc(items, (size_t)nd * sizeof *p);
+                if (!p) { lmc_errf(err, LMC_ENOMEM, "out of memory"); goto done; }
+                items = p;
+                items_cap = (size_t)nd;
+            }
+            memset(items, 0, (size_t)nd * sizeof *items);
+            items_live = nd;
+            /* shingle sets (or signatures) of this batch's candidates, in parallel; decisions in order */
+            int bad = 0;
+#pragma omp parallel for schedule(dynamic, 16) num_threads(nthreads) reduction(| : bad)
+            for (long i = 0; i < nd; i++)
+                if (data_dedup_plan_needs(plan, (uint32_t)(k + (uint64_t)i)) &&
+                    data_dedup_item_compute(plan, docs[i].text, docs[i].text_len, &items[i], &ts[omp_get_thread_num()].tmp, NULL) < 0)
+                    bad = 1;
+            if (bad) { lmc_errf(err, LMC_ENOMEM, "out of memory (dedup verification)"); goto done; }
             for (long i = 0; i < nd; i++, k++) {
-                if (k >= dd.n) { lmc_errf(err, LMC_EFORMAT, "dedup: the input changed between the two passes"); goto done; }
                 if (distributed) {
-                    if (c->dedup_exact) data_exact_key(docs[i].text, docs[i].text_len, dd.keys + k * 2, &ts[0].tmp);
                     dd.file_id[k] = docs[i].file_id;
                     dd.line[k] = docs[i].line;
                     docs_in++;
                     bytes_in += docs[i].text_len;
                 }
-                uint32_t root = data_uf_find(&uf, (uint32_t)k);
-                if (root == k) {
+                uint32_t d = (uint32_t)k;
+                if (data_dedup_plan_visit(plan, d, data_dedup_plan_needs(plan, d) ? &items[i] : NULL, err) < 0) goto done;
+                uint32_t keep = data_dedup_partner(plan, d);
+                if (keep == d) {
                     if (out && data_writer_doc(out, &docs[i], field, err) < 0) goto done;
                     continue;
                 }
-                int exact = c->dedup_exact && dd.keys[k * dd.stride] == dd.keys[(size_t)root * dd.stride] &&
-                            dd.keys[k * dd.stride + 1] == dd.keys[(size_t)root * dd.stride + 1];
+                int exact = data_dedup_is_exact(plan, d);
                 if (exact) removed_exact++;
                 else removed_near++;
                 if (rej) {
                     char why[600];
-                    snprintf(why, sizeof why, "dedup/%s_duplicate of document %u (%s:%llu)", exact ? "exact" : "near", root,
-                             data_reader_path(names, dd.file_id[root]), (unsigned long long)dd.line[root]);
+                    snprintf(why, sizeof why, "dedup/%s_duplicate of document %u (%s:%llu), similarity %.4f",
+                             exact ? "exact" : "near", keep, data_reader_path(names, dd.file_id[keep]),
+                             (unsigned long long)dd.line[keep], data_dedup_similarity(plan, d));
                     if (data_writer_doc_tagged(rej, &docs[i], field, "lmc_reason", why, err) < 0) goto done;
                 }
             }
+            for (long i = 0; i < nd; i++) data_dedup_item_free(&items[i]);
+            items_live = 0;
         }
         if (k != dd.n) { lmc_errf(err, LMC_EFORMAT, "dedup: the input changed between the two passes"); goto done; }
         if (distributed) {
             skipped = data_reader_nskipped(rr);
-            index_bytes = dd.n * (2 * sizeof(uint64_t) + sizeof(uint32_t) * 2 + sizeof(uint64_t));  /* rank 0 */
+            index_bytes = dd.n * (sizeof(uint32_t) + sizeof(uint64_t) + 1);  /* rank 0: file, line */
         }
-        /* clusters: roots in order, members listed */
+        /* clusters: each kept document with the documents removed for it, each with its similarity */
         uint32_t *cnt = calloc(dd.n ? dd.n : 1, sizeof *cnt);
-        if (!cnt) { lmc_errf(err, LMC_ENOMEM, "out of memory"); goto done; }
-        for (size_t i = 0; i < dd.n; i++) cnt[data_uf_find(&uf, (uint32_t)i)]++;
-        json_t *clusters = json_array();
         json_t **byroot = calloc(dd.n ? dd.n : 1, sizeof *byroot);
-        if (!byroot) { free(cnt); lmc_errf(err, LMC_ENOMEM, "out of memory"); goto done; }
+        if (!cnt || !byroot) { free(cnt); free(byroot); lmc_errf(err, LMC_ENOMEM, "out of memory"); goto done; }
+        for (size_t i = 0; i < dd.n; i++) cnt[data_dedup_partner(plan, (uint32_t)i)]++;
+        json_t *clusters = json_array();
         uint64_t nclusters = 0;
         for (size_t i = 0; i < dd.n; i++) {
-            uint32_t root = data_uf_find(&uf, (uint32_t)i);
-            if (cnt[root] < 2) continue;
-            if (root == i) {
+            uint32_t keep = data_dedup_partner(plan, (uint32_t)i);
+            if (cnt[keep] < 2) continue;
+            if (keep == i) {
                 nclusters++;
                 json_t *cl = json_object();
-                json_object_set_new(cl, "size", json_integer(cnt[root]));
+                json_object_set_new(cl, "size", json_integer(cnt[keep]));
                 json_object_set_new(cl, "kept", doc_ref(names, dd.file_id[i], dd.line[i], i));
                 byroot[i] = json_array();
                 json_object_set_new(cl, "removed", byroot[i]);
                 json_array_append_new(clusters, cl);
             } else {
                 json_t *o = doc_ref(names, dd.file_id[i], dd.line[i], i);
-                int exact = c->dedup_exact && dd.keys[i * dd.stride] == dd.keys[(size_t)root * dd.stride] &&
-                            dd.keys[i * dd.stride + 1] == dd.keys[(size_t)root * dd.stride + 1];
+                int exact = data_dedup_is_exact(plan, (uint32_t)i);
                 json_object_set_new(o, "match", json_string(exact ? "exact" : "minhash"));
-                json_array_append_new(byroot[root], o);
+                json_object_set_new(o, "similarity", json_real(data_dedup_similarity(plan, (uint32_t)i)));
+                json_array_append_new(byroot[keep], o);
             }
         }
         free(byroot);
         free(cnt);
-        json_object_set_new(dedup_rep, "method",
-                            json_string("exact: XXH3-128 of white-space-normalized text; near: MinHash-LSH over word "
-                                        "n-grams of simplify_text (lowercase, no punctuation, numbers->0, no diacritics), "
-                                        "h(x)=((a*x+b) mod 2^64) mod (2^61-1), bands of rows hashed to 64-bit bucket keys; "
-                                        "union-find clusters keep the first document in input order"));
+        static const char *const vnames[] = {"exact Jaccard of the shingle sets", "MinHash signature estimate",
+                                             "exact Jaccard of the shingle sets (signature estimate measured too)"};
+        char method[1024];
+        snprintf(method, sizeof method,
+                 "exact: XXH3-128 of white-space-normalized text; near: MinHash-LSH over word n-grams of simplify_text "
+                 "(lowercase, no punctuation, numbers->0, no diacritics), h(x)=((a*x+b) mod 2^64) mod (2^61-1), bands "
+                 "of rows hashed to 64-bit bucket keys; LSH candidates verified by %s >= %.3g; greedy in input order: "
+                 "a document is kept unless a kept candidate is at or above the threshold",
+                 vnames[c->dedup_verify], c->dedup_threshold);
+        json_object_set_new(dedup_rep, "method", json_string(method));
         json_object_set_new(dedup_rep, "exact", json_boolean(c->dedup_exact));
         json_object_set_new(dedup_rep, "minhash", json_boolean(c->dedup_minhash));
         json_object_set_new(dedup_rep, "ngram", json_integer(c->minhash.ngram));
         json_object_set_new(dedup_rep, "bands", json_integer(c->minhash.bands));
         json_object_set_new(dedup_rep, "rows", json_integer(c->minhash.rows));
         json_object_set_new(dedup_rep, "seed", json_integer((json_int_t)c->minhash.seed));
+        json_object_set_new(dedup_rep, "threshold", json_real(c->dedup_threshold));
+        json_object_set_new(dedup_rep, "verification", data_dedup_plan_json(plan));
         json_object_set_new(dedup_rep, "documents", json_integer((json_int_t)dd.n));
         json_object_set_new(dedup_rep, "removed_exact", json_integer((json_int_t)removed_exact));
         json_object_set_new(dedup_rep, "removed_near", json_integer((json_int_t)removed_near));
         json_object_set_new(dedup_rep, "kept", json_integer((json_int_t)(dd.n - removed_exact - removed_near)));
         json_object_set_new(dedup_rep, "clusters_count", json_integer((json_int_t)nclusters));
         json_object_set_new(dedup_rep, "index_bytes", json_integer((json_int_t)index_bytes));
-        json_object_set_new(dedup_rep, "index_bytes_per_document", json_integer((json_int_t)(dd.stride * 8 + 1 + 4 + 8 + 4 + sizeof(kd))));
+        json_object_set_new(dedup_rep, "index_bytes_per_document",
+                            json_integer((json_int_t)(dd.n ? index_bytes / dd.n : 0)));
+        json_object_set_new(dedup_rep, "verification_bytes", json_integer((json_int_t)data_dedup_plan_bytes(plan)));
         json_object_set_new(dedup_rep, "clusters", clusters);
         docs_out = dd.n - removed_exact - removed_near;
     }
@@ -696,6 +772,9 @@ done:
     free(dd.has_sig);
     free(dd.file_id);
     free(dd.line);
-    data_uf_free(&uf);
+    for (long i = 0; i < items_live; i++) data_dedup_item_free(&items[i]);
+    free(items);
+    free(edges);
+    data_dedup_plan_free(plan);
     return rc;
 }

@@ -129,7 +129,8 @@ int data_pipeline_load(const char *path, data_pipeline_cfg *c, json_t **holder, 
         int rc = 0;
         if (c->dedup) { rc = lmc_errf(err, LMC_EINVAL, "%s: dedup must be the last stage", ctx); goto next; }
         if (!strcmp(kind, "dedup")) {
-            static const char *const keys[] = {"exact", "minhash", "ngram", "bands", "rows", "seed", NULL};
+            static const char *const keys[] = {"exact", "minhash", "ngram", "bands", "rows", "seed", "threshold",
+                                               "verify", NULL};
             if ((rc = check_keys(o, keys, ctx, err)) < 0) goto next;
             c->dedup = 1;
             int seed = 1;
@@ -141,6 +142,16 @@ int data_pipeline_load(const char *path, data_pipeline_cfg *c, json_t **holder, 
                 (rc = get_int_opt(o, "seed", &seed, ctx, err)) < 0)
                 goto next;
             c->minhash.seed = (uint64_t)seed;
+            json_t *th = json_object_get(o, "threshold");
+            if (th) {
+                if (!json_is_number(th)) { rc = lmc_errf(err, LMC_EINVAL, "%s: 'threshold' must be a number", ctx); goto next; }
+                c->dedup_threshold = json_number_value(th);
+            }
+            json_t *vf = json_object_get(o, "verify");
+            if (vf && (!json_is_string(vf) || data_verify_parse(json_string_value(vf), &c->dedup_verify) < 0)) {
+                rc = lmc_errf(err, LMC_EINVAL, "%s: 'verify' must be jaccard, signature or both", ctx);
+                goto next;
+            }
             goto next;
         }
         if (c->nstages >= DATA_MAX_STAGES) { rc = lmc_errf(err, LMC_EINVAL, "%s: too many stages", ctx); goto next; }
