@@ -1,6 +1,7 @@
 /* `lmc data ...`: corpus cleaning. Each subcommand builds a one-stage pipeline (src/data/pipeline.c);
  * `lmc data pipeline FILE.yaml` chains several so the corpus is read once. */
 #include "cli/cli.h"
+#include "cli/cmd_data_extra.h"
 #include "data/data.h"
 
 #include <stdlib.h>
@@ -193,6 +194,10 @@ static const lmc_opt dedup_opts[] = {
     {"verify", 0, OPT_STR, "jaccard", "HOW", "candidate similarity: jaccard (exact, shingle sets), signature, both"},
     {"rejected", 0, OPT_STR, NULL, "FILE", "removed documents, each with \"lmc_reason\" naming the kept one"},
     {"report", 0, OPT_STR, NULL, "FILE.json", "clusters (kept + removed members), counts, index memory"},
+    {"substring", 0, OPT_FLAG, NULL, NULL, "exact-substring dedup instead (suffix array, Lee et al. 2022)"},
+    {"min-len", 0, OPT_INT, "50", "BYTES", "--substring: shortest repeated span removed"},
+    {"keep", 0, OPT_STR, "first", "WHICH", "--substring: first (keep the first occurrence) or none (Lee et al.)"},
+    {"report-only", 0, OPT_FLAG, NULL, NULL, "--substring: change nothing, list the repeated spans"},
     INPUT_OPTS,
     LMC_OPTS_END};
 
@@ -220,6 +225,7 @@ static int run_dedup_inner(lmc_args *a) {
     data_pipeline_cfg c;
     int rc = read_opts(a, &c);
     if (rc) return rc;
+    if (lmc_arg_flag(a, "substring")) return lmc_data_substring(a, &c);
     c.output = lmc_arg_str(a, "output");
     if (!c.output) return lmc_usage_error(a, "-o OUT is required");
     c.rejected = lmc_arg_str(a, "rejected");
@@ -250,7 +256,9 @@ static const lmc_command dedup_cmd = {"dedup", "exact and MinHash-LSH near-dupli
     "The index needs about 140 bytes per document (stated in the report); documents are streamed twice\n"
     "(keys, then verification and output).\n"
     "Under mpirun (lmc built with MPI) the key computation is split over the ranks and the keys are\n"
-    "exchanged by owner; rank 0 writes the same output a single process would.",
+    "exchanged by owner; rank 0 writes the same output a single process would.\n"
+    "--substring: byte spans of >= --min-len bytes repeated anywhere in the corpus (suffix array of all\n"
+    "text, libdivsufsort) are cut out; 9 bytes of memory per input byte, at most 2 GB of text per run.",
     dedup_opts, 1, -1, run_dedup, NULL, 0};
 
 /* ---- decontaminate / overlap ---- */

@@ -219,6 +219,36 @@ double data_jaccard_sorted(const uint64_t *a, size_t na, const uint64_t *b, size
 double data_minhash_estimate(const data_minhash *m, const uint64_t *sa, const uint64_t *sb);
 
 /* ------------------------------------------------------------------------------------------------
+ * Exact-substring dedup (substr.c, substr_run.c; Lee et al. 2022): byte spans of at least min_len bytes
+ * repeated anywhere in the corpus, found with a suffix array (libdivsufsort), are cut out. */
+
+typedef struct data_span { uint32_t start, end; } data_span;   /* [start, end) byte offsets */
+
+/* Spans of s[0..n) (documents joined by 0xFF bytes) to remove: with keep_first, bytes of a repeat of at
+ * least min_len bytes that occurred earlier (the first occurrence stays); else every occurrence (Lee et
+ * al.'s tool). Sorted, disjoint, never crossing a 0xFF. *out is malloc'd. Needs 8 bytes per input byte
+ * on top of s. */
+int data_substr_spans(const uint8_t *s, int32_t n, int32_t min_len, int keep_first, data_span **out, size_t *nout,
+                      lmc_err *err);
+
+typedef struct data_substr_cfg {
+    const char *const *inputs;
+    size_t ninputs;
+    data_read_opts read;
+    const char *output;       /* NULL with report_only */
+    int min_len;              /* bytes (50) */
+    int keep_first;           /* 1: keep the first occurrence (default); 0: remove every occurrence */
+    int report_only;          /* change nothing; list the spans */
+    size_t max_listed;        /* spans listed in the report */
+    int threads;
+} data_substr_cfg;
+
+void data_substr_cfg_default(data_substr_cfg *c);
+/* Two passes over the inputs: gather the text, find the spans, then write each document with its spans
+ * cut out (byte-for-byte when nothing is cut; dropped when nothing but white space is left). */
+int data_substr_run(const data_substr_cfg *c, json_t **report, lmc_err *err);
+
+/* ------------------------------------------------------------------------------------------------
  * N-gram contamination index (decont.c): hashes of word n-grams (normalized as GPT-3: lowercase,
  * punctuation removed, split on white space) of evaluation examples. */
 
