@@ -249,6 +249,26 @@ void data_substr_cfg_default(data_substr_cfg *c);
 int data_substr_run(const data_substr_cfg *c, json_t **report, lmc_err *err);
 
 /* ------------------------------------------------------------------------------------------------
+ * Filter-bias audit (audit.c): removal rate of each rule set per category of a JSONL field. */
+
+typedef struct data_audit_cfg {
+    const char *const *inputs;
+    size_t ninputs;
+    data_read_opts read;
+    const char *by;               /* category field ("source") */
+    data_filter_cfg filter;       /* rule sets audited, with their thresholds */
+    int threads;
+    size_t max_categories;        /* more distinct values are counted together as "(other)" (10000) */
+} data_audit_cfg;
+
+void data_audit_cfg_default(data_audit_cfg *c);
+/* Report: per category (and overall) documents, per rule set and "any" the removed count, rate and Wilson
+ * 95% interval, counts per rule; per filter the highest- and lowest-rate categories. */
+int data_audit_run(const data_audit_cfg *c, json_t **report, lmc_err *err);
+/* Wilson score interval of x successes in n trials at z (1.96 for 95%). */
+void data_wilson(uint64_t x, uint64_t n, double z, double *lo, double *hi);
+
+/* ------------------------------------------------------------------------------------------------
  * N-gram contamination index (decont.c): hashes of word n-grams (normalized as GPT-3: lowercase,
  * punctuation removed, split on white space) of evaluation examples. */
 
