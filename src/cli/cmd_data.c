@@ -16,7 +16,11 @@
     {"format", 0, OPT_STR, "auto", "FMT", "input format: auto (by name: .jsonl/.json/.ndjson = JSONL), jsonl, text"}, \
     {"strict", 0, OPT_FLAG, NULL, NULL, "an invalid input line is an error (default: skipped, counted, listed)"}, \
     {"max-doc-bytes", 0, OPT_INT, "268435456", "N", "skip (and count) documents longer than N bytes (0 = no limit)"}, \
-    {"threads", 0, OPT_INT, "0", "N", "worker threads (0 = all cores); output is the same for any N"}
+    {"threads", 0, OPT_INT, "0", "N", "worker threads (0 = all cores); output is the same for any N"}, \
+    {"provenance", 0, OPT_FLAG, NULL, NULL, "count the licence and source fields in and out (in the report)"}, \
+    {"licence-field", 0, OPT_STR, "license", "NAME", "JSONL field naming each document's licence"}, \
+    {"source-field", 0, OPT_STR, "source", "NAME", "JSONL field naming each document's source"}, \
+    {"licence-allow", 0, OPT_LIST, NULL, "LIST", "keep only these licences, e.g. CC-BY,CC0,PD (implies --provenance)"}
 
 /* The MPI rank of this process (0 when not under MPI). */
 static int mpi_rank_now(void) {
@@ -82,6 +86,10 @@ static int read_opts(const lmc_args *a, data_pipeline_cfg *c) {
     c->threads = (int)t;
     c->inputs = lmc_arg_positionals(a);
     c->ninputs = (size_t)lmc_arg_npos(a);
+    c->provenance = lmc_arg_flag(a, "provenance");
+    c->licence_field = lmc_arg_str(a, "licence-field");
+    c->source_field = lmc_arg_str(a, "source-field");
+    c->licence_allow = lmc_arg_list(a, "licence-allow", &c->nlicence_allow);  /* entries split on ',' when used */
     return 0;
 }
 
@@ -119,6 +127,13 @@ static int run_pipeline(const lmc_args *a, data_pipeline_cfg *c, const char *rep
         if (json_object_get(s, "contaminated_documents"))
             fprintf(stderr, "  contaminated documents %lld\n",
                     (long long)json_integer_value(json_object_get(s, "contaminated_documents")));
+    }
+    json_t *pv = json_object_get(rep, "provenance");
+    if (pv) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(json_object_get(pv, "removed_by_rule"), k, v)
+            fprintf(stderr, "  removed %-45s %lld\n", k, (long long)json_integer_value(v));
     }
     json_t *dd = json_object_get(rep, "dedup");
     if (dd) {

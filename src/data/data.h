@@ -375,12 +375,30 @@ typedef struct data_pipeline_cfg {
     int dedup, dedup_exact, dedup_minhash;
     data_minhash_cfg minhash;
     double dedup_threshold;           /* near duplicate when similarity to a kept document >= this (0.8) */
+    /* provenance: count licence and source values in and out; keep only allowed licences */
+    int provenance;                   /* count (implied by licence_allow) */
+    const char *licence_field;        /* "license" */
+    const char *source_field;         /* "source" */
+    const char *const *licence_allow; /* NULL: every licence (and none) */
+    int nlicence_allow;
     int dedup_verify;                 /* DATA_VERIFY_*: how a candidate pair's similarity is measured */
     size_t max_listed;                /* cap on listed items per report section (clusters are all listed) */
     lmc_progress *progress;           /* may be NULL */
 } data_pipeline_cfg;
 
 void data_pipeline_cfg_default(data_pipeline_cfg *c);
+
+/* Provenance (provenance.c). A counter of string values (at most max_values distinct, the rest counted
+ * together), most frequent first in JSON. */
+typedef struct data_counter data_counter;
+data_counter *data_counter_new(size_t max_values);
+int data_counter_add(data_counter *c, const char *s, size_t len, uint64_t k);
+json_t *data_counter_json(const data_counter *c);
+void data_counter_free(data_counter *c);
+/* A top-level string field of a JSONL document into out; 0 when absent (or plain-text input). */
+int data_doc_field(const data_doc *d, const char *field, lmc_buf *out);
+/* NULL when the licence (NULL = the document has none) is allowed, else the removal reason. */
+const char *data_licence_check(const data_pipeline_cfg *c, const char *licence, size_t len);
 void data_decont_cfg_default(data_decont_cfg *c);
 /* Run; *report gets a JSON object describing every stage (new reference, also on error when possible). */
 int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err);

@@ -39,6 +39,8 @@ void data_pipeline_cfg_default(data_pipeline_cfg *c) {
     c->minhash.seed = 1;
     c->dedup_threshold = 0.8;
     c->dedup_verify = DATA_VERIFY_JACCARD;
+    c->licence_field = "license";
+    c->source_field = "source";
     c->max_listed = 1000;
 }
 
@@ -78,6 +80,10 @@ typedef struct doc_res {
     /* dedup keys per surviving piece */
     uint64_t *keys;           /* np * (2 + bands) */
     uint8_t *has_sig;
+    /* provenance: the licence and source values (NULL: absent) */
+    char *lic, *src;
+    size_t lic_len, src_len;
+    int licence_removed;      /* reason is a licence reason, from before every stage */
 } doc_res;
 
 typedef struct thread_scratch {
@@ -125,12 +131,30 @@ static void res_clear(doc_res *d, int nstages) {
     free(d->p);
     free(d->keys);
     free(d->has_sig);
+    free(d->lic);
+    free(d->src);
     memset(d, 0, sizeof *d);
 }
 
 /* Run the streaming stages (and dedup keys) on one document. Returns 0 or -1 (out of memory). */
 static int process_doc(const data_pipeline_cfg *c, stage_rt *st, const data_minhash *mh, const data_doc *doc,
                        doc_res *d, thread_scratch *ts) {
+    if (c->provenance || c->nlicence_allow > 0) {
+        if (data_doc_field(doc, c->licence_field, &ts->tmp)) {
+            if (!(d->lic = strndup(ts->tmp.data ? ts->tmp.data : "", ts->tmp.len))) return -1;
+            d->lic_len = ts->tmp.len;
+        }
+        if (data_doc_field(doc, c->source_field, &ts->tmp)) {
+            if (!(d->src = strndup(ts->tmp.data ? ts->tmp.data : "", ts->tmp.len))) return -1;
+            d->src_len = ts->tmp.len;
+        }
+        const char *why = data_licence_check(c, d->lic, d->lic_len);
+        if (why) {  /* before every stage: nothing else is computed for it */
+            d->reason = why;
+            d->licence_removed = 1;
+            return 0;
+        }
+    }
     if (piece_push(d, 0, doc->text_len) < 0) return -1;
     const char *t = doc->text;
     for (int s = 0; s < c->nstages && d->np > 0; s++) {
@@ -327,10 +351,22 @@ static const char *stage_name(data_stage_kind k) {
 }
 
 static int stages_change_docs(const data_pipeline_cfg *c) {
+    if (c->nlicence_allow > 0) return 1;  /* the licence check removes documents before every stage */
     for (int s = 0; s < c->nstages; s++)
         if (c->stages[s].kind == DATA_STAGE_FILTER || (c->stages[s].kind == DATA_STAGE_DECONT && !c->stages[s].report_only))
             return 1;
     return 0;
+}
+
+/* Count a written document's licence and source (dedup's pass 2 reads the fields again). */
+static int count_out(const data_pipeline_cfg *c, const data_doc *d, data_counter *lic, data_counter *src, lmc_buf *tmp,
+                     lmc_err *err) {
+    int rc = data_doc_field(d, c->licence_field, tmp) ? data_counter_add(lic, tmp->data ? tmp->data : "", tmp->len, 1)
+                                                       : data_counter_add(lic, "(missing)", 9, 1);
+    if (rc == 0)
+        rc = data_doc_field(d, c->source_field, tmp) ? data_counter_add(src, tmp->data ? tmp->data : "", tmp->len, 1)
+                                                     : data_counter_add(src, "(missing)", 9, 1);
+    return rc < 0 ? lmc_errf(err, LMC_ENOMEM, "out of memory") : 0;
 }
 
 int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err) {
@@ -348,6 +384,9 @@ int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err)
     data_dedup_plan *plan = NULL;
     data_dedup_edge *edges = NULL;
     size_t nedges = 0;
+    int prov_on = c->provenance || c->nlicence_allow > 0;
+    data_counter *lic_in = NULL, *lic_out = NULL, *src_in = NULL, *src_out = NULL;
+    uint64_t lic_missing = 0, lic_denied = 0;
     data_dedup_item *items = NULL;  /* pass 2: what the batch's candidates need for verification */
     size_t items_cap = 0;
     long items_live = 0;
@@ -355,6 +394,11 @@ int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err)
     size_t res_cap = 0;
     long res_live = 0;  /* entries of res holding allocations */
     if (!st || !ts) { lmc_errf(err, LMC_ENOMEM, "out of memory"); goto done; }
+    if (prov_on && (!(lic_in = data_counter_new(1000)) || !(lic_out = data_counter_new(1000)) ||
+                    !(src_in = data_counter_new(1000)) || !(src_out = data_counter_new(1000)))) {
+        lmc_errf(err, LMC_ENOMEM, "out of memory");
+        goto done;
+    }
     if (c->nstages > DATA_MAX_STAGES) { lmc_errf(err, LMC_EINVAL, "too many stages"); goto done; }
 
     /* stage set-up */
@@ -422,7 +466,8 @@ int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err)
     /* ---- pass 1: stream (or, under mpirun, the distributed key exchange) ---- */
     uint64_t docs_in = 0, docs_out = 0, bytes_in = 0;
     if (distributed && (c->nstages > 0 || use_spool)) {
-        lmc_errf(err, LMC_EINVAL, "under MPI, dedup runs as a stage of its own (no other stages, no stdin)");
+        lmc_errf(err, LMC_EINVAL, "under MPI, dedup runs as a stage of its own (no other stages, no stdin, no "
+                                  "--licence-allow: run `lmc data filter --licence-allow` first)");
         goto done;
     }
     if (c->progress && !distributed) lmc_progress_start(c->progress, "data", 0, "B");
@@ -481,6 +526,25 @@ int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err)
                     if (!sr->cfg.report_only && d->np > 0) sr->cut_docs++;
                 }
                 sr->pieces_dropped += d->pieces_dropped[s];
+            }
+            if (prov_on) {
+                if (data_counter_add(lic_in, d->lic ? d->lic : "(missing)", d->lic ? d->lic_len : 9, 1) < 0 ||
+                    data_counter_add(src_in, d->src ? d->src : "(missing)", d->src ? d->src_len : 9, 1) < 0) {
+                    lmc_errf(err, LMC_ENOMEM, "out of memory");
+                    goto done;
+                }
+                if (d->licence_removed) {
+                    if (!strcmp(d->reason, "licence/missing")) lic_missing++;
+                    else lic_denied++;
+                    if (rej && data_writer_doc_tagged(rej, doc, field, "lmc_reason", d->reason, err) < 0) goto done;
+                    continue;
+                }
+                if (!c->dedup && d->np > 0 &&
+                    (data_counter_add(lic_out, d->lic ? d->lic : "(missing)", d->lic ? d->lic_len : 9, 1) < 0 ||
+                     data_counter_add(src_out, d->src ? d->src : "(missing)", d->src ? d->src_len : 9, 1) < 0)) {
+                    lmc_errf(err, LMC_ENOMEM, "out of memory");
+                    goto done;
+                }
             }
             if (d->np == 0) {
                 stage_rt *sr = &st[d->reason_stage];
@@ -573,12 +637,14 @@ int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err)
                     dd.line[k] = docs[i].line;
                     docs_in++;
                     bytes_in += docs[i].text_len;
+                    if (prov_on && count_out(c, &docs[i], lic_in, src_in, &ts[0].tmp, err) < 0) goto done;
                 }
                 uint32_t d = (uint32_t)k;
                 if (data_dedup_plan_visit(plan, d, data_dedup_plan_needs(plan, d) ? &items[i] : NULL, err) < 0) goto done;
                 uint32_t keep = data_dedup_partner(plan, d);
                 if (keep == d) {
                     if (out && data_writer_doc(out, &docs[i], field, err) < 0) goto done;
+                    if (prov_on && count_out(c, &docs[i], lic_out, src_out, &ts[0].tmp, err) < 0) goto done;
                     continue;
                 }
                 int exact = data_dedup_is_exact(plan, d);
@@ -735,6 +801,21 @@ int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err)
             json_array_append_new(stages, o);
         }
         json_object_set_new(rep, "stages", stages);
+        if (prov_on) {
+            json_t *pv = json_object(), *al = json_array(), *rm = json_object();
+            json_object_set_new(pv, "licence_field", json_string(c->licence_field));
+            json_object_set_new(pv, "source_field", json_string(c->source_field));
+            for (int i = 0; i < c->nlicence_allow; i++) json_array_append_new(al, json_string(c->licence_allow[i]));
+            json_object_set_new(pv, "licence_allow", al);
+            json_object_set_new(rm, "licence/missing", json_integer((json_int_t)lic_missing));
+            json_object_set_new(rm, "licence/not_allowed", json_integer((json_int_t)lic_denied));
+            json_object_set_new(pv, "removed_by_rule", rm);
+            json_object_set_new(pv, "licences_in", data_counter_json(lic_in));
+            json_object_set_new(pv, "licences_out", data_counter_json(lic_out));
+            json_object_set_new(pv, "sources_in", data_counter_json(src_in));
+            json_object_set_new(pv, "sources_out", data_counter_json(src_out));
+            json_object_set_new(rep, "provenance", pv);
+        }
         json_object_set_new(rep, "threads", json_integer(nthreads));
         json_object_set_new(rep, "seconds", json_real(lmc_now() - t0));
     }
@@ -772,6 +853,10 @@ done:
     free(dd.has_sig);
     free(dd.file_id);
     free(dd.line);
+    data_counter_free(lic_in);
+    data_counter_free(lic_out);
+    data_counter_free(src_in);
+    data_counter_free(src_out);
     for (long i = 0; i < items_live; i++) data_dedup_item_free(&items[i]);
     free(items);
     free(edges);

@@ -67,7 +67,8 @@ int data_pipeline_load(const char *path, data_pipeline_cfg *c, json_t **holder, 
     if (!j) return -1;
     if (!json_is_object(j)) return lmc_errf(err, LMC_EFORMAT, "%s: expected a mapping at the top", path);
     static const char *const top[] = {"inputs", "output", "rejected", "report", "field", "doc_separator", "format",
-                                      "strict", "threads", "stages", NULL};
+                                      "strict", "threads", "stages", "provenance", "licence_field", "source_field",
+                                      "licence_allow", NULL};
     if (check_keys(j, top, path, err) < 0) return -1;
     int n;
     const char **in = str_list(json_object_get(j, "inputs"), &n, path, "inputs", err);
@@ -110,6 +111,18 @@ int data_pipeline_load(const char *path, data_pipeline_cfg *c, json_t **holder, 
     lmc_err_clear(err);
     if (get_bool_opt(j, "strict", &c->read.strict, path, err) < 0) return -1;
     if (get_int_opt(j, "threads", &c->threads, path, err) < 0) return -1;
+    if (get_bool_opt(j, "provenance", &c->provenance, path, err) < 0) return -1;
+    if (lmc_json_get_str(j, "licence_field", &s, path, err) == 0) c->licence_field = s;
+    if (lmc_json_get_str(j, "source_field", &s, path, err) == 0) c->source_field = s;
+    lmc_err_clear(err);
+    json_t *la = json_object_get(j, "licence_allow");
+    if (la) {
+        int nl;
+        const char **l = str_list(la, &nl, path, "licence_allow", err);
+        if (!l) return -1;
+        c->licence_allow = l;
+        c->nlicence_allow = nl;
+    }
     json_t *stages = json_object_get(j, "stages");
     if (!json_is_array(stages) || json_array_size(stages) == 0)
         return lmc_errf(err, LMC_EINVAL, "%s: 'stages' must be a non-empty list", path);
@@ -234,6 +247,9 @@ int data_pipeline_load(const char *path, data_pipeline_cfg *c, json_t **holder, 
 void data_pipeline_cfg_release(data_pipeline_cfg *c) {
     free((void *)c->inputs);
     c->inputs = NULL;
+    free((void *)c->licence_allow);
+    c->licence_allow = NULL;
+    c->nlicence_allow = 0;
     for (int s = 0; s < c->nstages; s++) {
         free((void *)c->stages[s].eval);
         c->stages[s].eval = NULL;
