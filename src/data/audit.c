@@ -189,7 +189,7 @@ int data_audit_run(const data_audit_cfg *c, json_t **report, lmc_err *err) {
         for (int q = 0; q < cats[i].nreasons; q++)
             count_reason(&all, cats[i].reasons[q].r, cats[i].reasons[q].n);
     }
-    qsort(cats, ncat, sizeof *cats, cmp_cat);
+    if (ncat > 1) qsort(cats, ncat, sizeof *cats, cmp_cat);
     json_t *rep = *report, *arr = json_array();
     for (size_t i = 0; i <= ncat; i++) {
         const category *cat = i == 0 ? &all : &cats[i - 1];

@@ -83,7 +83,7 @@ int data_dedup_plan_new(data_dedup_plan **pp, size_t n, data_dedup_edge *e, size
         p->partner[i] = (uint32_t)i;
         p->last[i] = NONE;
     }
-    qsort(e, ne, sizeof *e, cmp_edge);
+    if (ne > 1) qsort(e, ne, sizeof *e, cmp_edge);
     for (size_t i = 0; i < ne; i++) {
         if (e[i].a >= n || e[i].b >= n || e[i].b <= e[i].a)
             return data_dedup_plan_free(p), lmc_errf(err, LMC_EINVAL, "dedup: bad edge %u-%u", e[i].a, e[i].b);
@@ -292,7 +292,7 @@ int data_dedup_plan_visit(data_dedup_plan *p, uint32_t i, data_dedup_item *it, l
             }
             p->cand[nc++] = p->kl_doc[x];
         }
-    qsort(p->cand, nc, sizeof *p->cand, cmp_u32);
+    if (nc > 1) qsort(p->cand, nc, sizeof *p->cand, cmp_u32);
     uint32_t best = NONE;
     double best_sim = -1;
     for (size_t k = 0; k < nc; k++) {
