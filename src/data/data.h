@@ -203,6 +203,11 @@ long data_minhash_signature(const data_minhash *m, const char *text, size_t len,
                             lmc_err *err);
 /* Band keys: one 64-bit hash per band of the signature. */
 void data_minhash_band_keys(const data_minhash *m, const uint64_t *sig, uint64_t *keys);
+/* Signature, then bands + 2 keys: the band keys and the XXH3-128 of simplify_text (documents equal after
+ * simplification have the same shingle set). Returns the number of shingles as data_minhash_signature;
+ * keys are set only when it is > 0. */
+long data_minhash_keys(const data_minhash *m, const char *text, size_t len, uint64_t *sig, uint64_t *keys,
+                       lmc_buf *tmp, lmc_err *err);
 
 /* The exact-dedup key: 128-bit hash of the whitespace-normalized text (runs of white space -> one
  * space, trimmed). */

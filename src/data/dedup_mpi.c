@@ -63,7 +63,7 @@ int data_dedup_mpi_pass1(const data_pipeline_cfg *c, const data_minhash *mh, int
     int rc = -1;
     data_reader *r = NULL;
     recv_buf *out = calloc((size_t)size, sizeof *out);
-    size_t stride = 2 + (size_t)mh->cfg.bands, nthr = (size_t)nthreads;
+    size_t stride = 4 + (size_t)mh->cfg.bands, nthr = (size_t)nthreads;
     uint64_t *keys = NULL;
     uint8_t *has = NULL;
     size_t kcap = 0;
@@ -106,12 +106,9 @@ int data_dedup_mpi_pass1(const data_pipeline_cfg *c, const data_minhash *mh, int
             has[i] = 0;
             if (c->dedup_exact) data_exact_key(docs[i].text, docs[i].text_len, k, &tmp[t]);
             if (c->dedup_minhash) {
-                long nsh = data_minhash_signature(mh, docs[i].text, docs[i].text_len, sig[t], &tmp[t], NULL);
+                long nsh = data_minhash_keys(mh, docs[i].text, docs[i].text_len, sig[t], k + 2, &tmp[t], NULL);
                 if (nsh < 0) oom = 1;
-                else if (nsh > 0) {
-                    data_minhash_band_keys(mh, sig[t], k + 2);
-                    has[i] = 1;
-                }
+                else has[i] = nsh > 0;
             }
         }
         if (oom) { lmc_errf(err, LMC_ENOMEM, "out of memory"); failed = 1; break; }
@@ -121,11 +118,15 @@ int data_dedup_mpi_pass1(const data_pipeline_cfg *c, const data_minhash *mh, int
                 rec e = {k[0], k[1], docs[i].index, 0, 0};
                 if (push_rec(&out[data_mix64(k[0]) % (uint64_t)size], e) < 0) { failed = 1; break; }
             }
-            if (c->dedup_minhash && has[i])
-                for (int b = 0; b < mh->cfg.bands; b++) {
+            if (c->dedup_minhash && has[i]) {
+                int nb = mh->cfg.bands;
+                for (int b = 0; b < nb && !failed; b++) {
                     rec e = {k[2 + b], 0, docs[i].index, (uint32_t)b + 1, 0};
-                    if (push_rec(&out[(data_mix64(k[2 + b]) ^ (uint64_t)b) % (uint64_t)size], e) < 0) { failed = 1; break; }
+                    if (push_rec(&out[(data_mix64(k[2 + b]) ^ (uint64_t)b) % (uint64_t)size], e) < 0) failed = 1;
                 }
+                rec e = {k[2 + nb], k[3 + nb], docs[i].index, (uint32_t)nb + 1, 0};  /* simplified-text key */
+                if (!failed && push_rec(&out[data_mix64(k[2 + nb]) % (uint64_t)size], e) < 0) failed = 1;
+            }
         }
         if (failed) { lmc_errf(err, LMC_ENOMEM, "out of memory"); break; }
     }

@@ -28,7 +28,8 @@ struct data_dedup_plan {
     const data_minhash *mh;
     double threshold;
     int verify;
-    uint32_t *rep;       /* exact representative: the first document with the same exact key */
+    uint32_t *rep;       /* representative: the first document with the same exact or simplified-text key */
+    uint8_t *rep_exact;  /* ... and it has the same exact key (else: equal after simplify_text, J = 1) */
     uint32_t *boff;      /* n + 1 offsets into bid: the buckets of each document */
     uint32_t *bid;
     uint32_t *last;      /* per document: the last member of any of its buckets (NONE: no buckets) */
@@ -72,22 +73,29 @@ int data_dedup_plan_new(data_dedup_plan **pp, size_t n, data_dedup_edge *e, size
     p->threshold = threshold;
     p->verify = verify;
     p->rep = zalloc(n, sizeof *p->rep);
+    p->rep_exact = zalloc(n, 1);
     p->boff = zalloc(n + 1, sizeof *p->boff);
     p->last = zalloc(n, sizeof *p->last);
     p->partner = zalloc(n, sizeof *p->partner);
     p->sim = zalloc(n, sizeof *p->sim);
     p->hold = zalloc(n, sizeof *p->hold);
-    if (!p->rep || !p->boff || !p->last || !p->partner || !p->sim || !p->hold) goto oom;
+    if (!p->rep || !p->rep_exact || !p->boff || !p->last || !p->partner || !p->sim || !p->hold) goto oom;
     for (size_t i = 0; i < n; i++) {
         p->rep[i] = (uint32_t)i;
         p->partner[i] = (uint32_t)i;
         p->last[i] = NONE;
     }
     if (ne > 1) qsort(e, ne, sizeof *e, cmp_edge);
+    uint32_t simp = (uint32_t)mh->cfg.bands + 1;  /* tag of the simplified-text key */
     for (size_t i = 0; i < ne; i++) {
         if (e[i].a >= n || e[i].b >= n || e[i].b <= e[i].a)
             return data_dedup_plan_free(p), lmc_errf(err, LMC_EINVAL, "dedup: bad edge %u-%u", e[i].a, e[i].b);
-        if (e[i].tag == 0) p->rep[e[i].b] = e[i].a;
+        /* the simplified-text run contains the exact run, so its first document is never later */
+        uint32_t b = e[i].b;
+        if (e[i].tag == 0 || e[i].tag == simp) {
+            if (e[i].a < p->rep[b]) { p->rep[b] = e[i].a; p->rep_exact[b] = e[i].tag == 0; }
+            else if (e[i].a == p->rep[b] && e[i].tag == 0) p->rep_exact[b] = 1;
+        }
     }
     /* buckets: runs of band edges with the same (tag, a); members that are exact copies of an earlier
      * document leave (they have the same shingles as their representative, which is a member itself).
@@ -95,7 +103,7 @@ int data_dedup_plan_new(data_dedup_plan **pp, size_t n, data_dedup_edge *e, size
     for (int sweep = 0; sweep < 2; sweep++) {
         size_t nb = 0;
         for (size_t i = 0; i < ne;) {
-            if (e[i].tag == 0) { i++; continue; }
+            if (e[i].tag == 0 || e[i].tag == simp) { i++; continue; }
             size_t j = i;
             while (j < ne && e[j].tag == e[i].tag && e[j].a == e[i].a) j++;
             /* members: e[i].a, then e[i..j).b (ascending) */
@@ -121,6 +129,13 @@ int data_dedup_plan_new(data_dedup_plan **pp, size_t n, data_dedup_edge *e, size
             i = j;
         }
         if (sweep == 0) {
+            uint64_t total = 0;
+            for (size_t d = 0; d < n; d++) total += p->boff[d + 1];
+            if (total >= NONE || nb >= NONE) {
+                data_dedup_plan_free(p);
+                return lmc_errf(err, LMC_EINVAL, "dedup: %llu bucket memberships, more than 2^32 - 1 (split the corpus)",
+                                (unsigned long long)total);
+            }
             for (size_t d = 0; d < n; d++) p->boff[d + 1] += p->boff[d];
             p->nbuckets = nb;
             p->nmember = p->boff[n];
@@ -239,6 +254,7 @@ static int join_buckets(data_dedup_plan *p, uint32_t d, uint32_t i) {
         int there = 0;
         for (uint32_t x = p->khead[b]; x != NONE && !there; x = p->kl_next[x]) there = p->kl_doc[x] == d;
         if (there) continue;
+        if (p->nkl >= NONE - 1) return -1;  /* uint32 list links */
         if (p->nkl == p->kl_cap) {
             size_t nc = p->kl_cap ? p->kl_cap * 2 : 1024;
             uint32_t *a = realloc(p->kl_doc, nc * sizeof *a);
@@ -268,10 +284,10 @@ static int cmp_u32(const void *x, const void *y) {
 
 int data_dedup_plan_visit(data_dedup_plan *p, uint32_t i, data_dedup_item *it, lmc_err *err) {
     uint32_t r = p->rep[i];
-    if (r != i) {  /* an exact copy: removed, with the partner (and similarity) of its representative */
+    if (r != i) {  /* a copy: removed, with the partner (and similarity) of its representative */
         p->partner[i] = p->partner[r];
         p->sim[i] = p->partner[r] == r ? 1.0f : p->sim[r];
-        if (p->partner[r] == r) p->removed_exact++;
+        if (p->partner[r] == r && p->rep_exact[i]) p->removed_exact++;
         else p->removed_near++;
         data_dedup_item_free(it);
         return 0;
@@ -346,11 +362,11 @@ int data_dedup_plan_visit(data_dedup_plan *p, uint32_t i, data_dedup_item *it, l
 uint32_t data_dedup_partner(const data_dedup_plan *p, uint32_t i) { return p->partner[i]; }
 double data_dedup_similarity(const data_dedup_plan *p, uint32_t i) { return p->partner[i] == i ? 1.0 : p->sim[i]; }
 int data_dedup_is_exact(const data_dedup_plan *p, uint32_t i) {
-    return p->rep[i] != i && p->partner[i] == p->rep[i];
+    return p->rep[i] != i && p->rep_exact[i] && p->partner[i] == p->rep[i];
 }
 
 size_t data_dedup_plan_bytes(const data_dedup_plan *p) {
-    return p->n * (4 * 4 + sizeof(float) + sizeof(held *)) + p->nmember * 4 + p->nbuckets * 8 + p->kl_cap * 8 +
+    return p->n * (4 * 4 + 1 + sizeof(float) + sizeof(held *)) + p->nmember * 4 + p->nbuckets * 8 + p->kl_cap * 8 +
            p->heap_cap * sizeof(heap_ent) + p->held_peak;
 }
 
@@ -383,6 +399,7 @@ void data_dedup_plan_free(data_dedup_plan *p) {
     if (!p) return;
     for (size_t i = 0; p->hold && i < p->n; i++) release(p, (uint32_t)i);
     free(p->rep);
+    free(p->rep_exact);
     free(p->boff);
     free(p->bid);
     free(p->last);

@@ -190,6 +190,18 @@ void data_minhash_band_keys(const data_minhash *m, const uint64_t *sig, uint64_t
                                          (size_t)m->cfg.rows * sizeof(uint64_t), (uint64_t)bnd);
 }
 
+long data_minhash_keys(const data_minhash *m, const char *text, size_t len, uint64_t *sig, uint64_t *keys,
+                       lmc_buf *tmp, lmc_err *err) {
+    long nsh = data_minhash_signature(m, text, len, sig, tmp, err);
+    if (nsh <= 0) return nsh;
+    data_minhash_band_keys(m, sig, keys);
+    /* tmp holds simplify_text(text): equal hashes = equal shingle sets, J = 1 without comparing sets */
+    XXH128_hash_t h = XXH3_128bits(tmp->data, tmp->len);
+    keys[m->cfg.bands] = h.low64;
+    keys[m->cfg.bands + 1] = h.high64;
+    return nsh;
+}
+
 void data_exact_key(const char *text, size_t len, uint64_t key[2], lmc_buf *tmp) {
     /* collapse white space runs to one space and trim, then hash 128 bits */
     tmp->len = 0;

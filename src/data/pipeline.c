@@ -78,7 +78,7 @@ typedef struct doc_res {
     uint64_t nmatch[DATA_MAX_STAGES]; /* DECONT: matches found */
     uint32_t pieces_dropped[DATA_MAX_STAGES];
     /* dedup keys per surviving piece */
-    uint64_t *keys;           /* np * (2 + bands) */
+    uint64_t *keys;           /* np * (4 + bands): exact key, band keys, simplified-text key */
     uint8_t *has_sig;
     /* provenance: the licence and source values (NULL: absent) */
     char *lic, *src;
@@ -230,7 +230,7 @@ static int process_doc(const data_pipeline_cfg *c, stage_rt *st, const data_minh
         }
     }
     if (c->dedup && d->np > 0) {
-        size_t stride = 2 + (size_t)mh->cfg.bands;
+        size_t stride = 4 + (size_t)mh->cfg.bands;
         d->keys = calloc(d->np * stride, sizeof(uint64_t));
         d->has_sig = calloc(d->np, 1);
         if (!d->keys || !d->has_sig) return -1;
@@ -240,12 +240,9 @@ static int process_doc(const data_pipeline_cfg *c, stage_rt *st, const data_minh
             uint64_t *k = d->keys + i * stride;
             if (c->dedup_exact) data_exact_key(pt, pl, k, &ts->tmp);
             if (c->dedup_minhash) {
-                long nsh = data_minhash_signature(mh, pt, pl, ts->sig, &ts->tmp, NULL);
+                long nsh = data_minhash_keys(mh, pt, pl, ts->sig, k + 2, &ts->tmp, NULL);
                 if (nsh < 0) return -1;
-                if (nsh > 0) {
-                    data_minhash_band_keys(mh, ts->sig, k + 2);
-                    d->has_sig[i] = 1;
-                }
+                d->has_sig[i] = nsh > 0;
             }
         }
     }
@@ -291,12 +288,16 @@ static int collect_edges(const data_pipeline_cfg *c, const dedup_rt *dd, data_de
     *ne = 0;
     kd *a = malloc((dd->n ? dd->n : 1) * sizeof *a);
     if (!a) return lmc_errf(err, LMC_ENOMEM, "out of memory (dedup index)");
-    for (int b = c->dedup_exact ? -1 : 0; b < (c->dedup_minhash ? c->minhash.bands : 0); b++) {
+    /* b = -1: exact key (tag 0); 0..bands-1: band b (tag b + 1); bands: simplified-text key (tag bands + 1) */
+    int nb = c->minhash.bands;
+    for (int b = c->dedup_exact ? -1 : 0; b < (c->dedup_minhash ? nb + 1 : 0); b++) {
         size_t m = 0;
         for (size_t i = 0; i < dd->n; i++) {
             const uint64_t *k = dd->keys + i * dd->stride;
             if (b < 0) a[m++] = (kd){k[0], k[1], (uint32_t)i};
-            else if (dd->has_sig[i]) a[m++] = (kd){k[2 + b], 0, (uint32_t)i};
+            else if (!dd->has_sig[i]) continue;
+            else if (b < nb) a[m++] = (kd){k[2 + b], 0, (uint32_t)i};
+            else a[m++] = (kd){k[2 + nb], k[3 + nb], (uint32_t)i};
         }
         qsort(a, m, sizeof *a, cmp_kd);
         for (size_t i = 1, first = 0; i < m; i++) {
@@ -437,7 +438,7 @@ int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err)
             lmc_errf(err, LMC_EINVAL, "dedup: unknown verification mode %d", c->dedup_verify);
             goto done;
         }
-        dd.stride = 2 + (size_t)c->minhash.bands;
+        dd.stride = 4 + (size_t)c->minhash.bands;
     }
     for (int i = 0; i < nthreads; i++) {
         ts[i].fs = data_filter_scratch_new();

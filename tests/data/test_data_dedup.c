@@ -346,6 +346,37 @@ static void test_chains(void) {
     }
 }
 
+/* Documents equal after simplify_text (case, punctuation, numbers) but not exactly: removed for the first at
+ * similarity 1 through the simplified-text key, without a shingle set being compared. */
+static void test_simplified_copies(void) {
+    char path[4096], out[4096];
+    snprintf(path, sizeof path, "%s/simp.jsonl", tmp);
+    snprintf(out, sizeof out, "%s/simp-out.jsonl", tmp);
+    FILE *f = fopen(path, "w");
+    fprintf(f, "{\"text\": \"the quick brown fox jumps over the lazy dog near 12 old barns\"}\n");
+    fprintf(f, "{\"text\": \"an unrelated sentence about rivers hills and seven small boats\"}\n");
+    fprintf(f, "{\"text\": \"The Quick, brown fox -- jumps over the LAZY dog near 99 old barns!\"}\n");
+    fclose(f);
+    data_pipeline_cfg c;
+    data_pipeline_cfg_default(&c);
+    const char *in[] = {path};
+    c.inputs = in;
+    c.ninputs = 1;
+    c.output = out;
+    c.dedup = 1;
+    json_t *rep = NULL;
+    lmc_err err = {0};
+    CHECK_EQ_INT(data_pipeline_run(&c, &rep, &err), 0);
+    json_t *dd = json_object_get(rep, "dedup");
+    CHECK_EQ_INT(json_integer_value(json_object_get(dd, "removed_near")), 1);
+    CHECK_EQ_INT(json_integer_value(json_object_get(dd, "removed_exact")), 0);
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(dd, "verification"), "pairs_compared")), 0);
+    json_t *rm = json_array_get(json_object_get(json_array_get(json_object_get(dd, "clusters"), 0), "removed"), 0);
+    CHECK_EQ_INT(json_integer_value(json_object_get(rm, "doc")), 2);
+    CHECK(json_real_value(json_object_get(rm, "similarity")) == 1.0);
+    json_decref(rep);
+}
+
 /* --exact only on plain text documents split by a separator; then the CLI with --threads 1 / 2. */
 static void test_cli(void) {
     const char *bin = getenv("LMC_BIN");
@@ -389,6 +420,7 @@ int main(void) {
     test_units();
     test_planted();
     test_chains();
+    test_simplified_copies();
     test_cli();
     char cmd[4200];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
