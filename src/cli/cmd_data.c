@@ -268,7 +268,7 @@ static const lmc_command dedup_cmd = {"dedup", "exact and MinHash-LSH near-dupli
     "(LSH threshold about (1/14)^(1/8) = 0.72; P(candidate | J=0.8) = 0.92). Every candidate pair is verified:\n"
     "in input order, a document is removed only when a kept candidate has Jaccard >= --threshold (0.8) with\n"
     "it, so every removed document names a kept partner at or above the threshold (no chained clusters).\n"
-    "The index needs about 165 bytes per document (stated in the report); documents are streamed twice\n"
+    "The index needs about 181 bytes per document (stated in the report); documents are streamed twice\n"
     "(keys, then verification and output).\n"
     "Under mpirun (lmc built with MPI) the key computation is split over the ranks and the keys are\n"
     "exchanged by owner; rank 0 writes the same output a single process would.\n"
