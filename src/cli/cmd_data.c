@@ -241,6 +241,8 @@ static int run_dedup_inner(lmc_args *a) {
     int rc = read_opts(a, &c);
     if (rc) return rc;
     if (lmc_arg_flag(a, "substring")) return lmc_data_substring(a, &c);
+    if (lmc_arg_is_set(a, "min-len") || lmc_arg_is_set(a, "keep") || lmc_arg_is_set(a, "report-only"))
+        return lmc_usage_error(a, "--min-len, --keep and --report-only go with --substring");
     c.output = lmc_arg_str(a, "output");
     if (!c.output) return lmc_usage_error(a, "-o OUT is required");
     c.rejected = lmc_arg_str(a, "rejected");

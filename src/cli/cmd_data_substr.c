@@ -4,6 +4,10 @@
 #include <string.h>
 
 int lmc_data_substring(const lmc_args *a, const data_pipeline_cfg *in) {
+    static const char *const near_only[] = {"exact", "minhash", "rejected", "threshold", "verify", "ngram", "bands",
+                                            "rows", "seed", "licence-allow", "provenance", NULL};
+    for (const char *const *o = near_only; *o; o++)
+        if (lmc_arg_is_set(a, *o)) return lmc_usage_error(a, "--%s does not apply to --substring", *o);
     data_substr_cfg c;
     data_substr_cfg_default(&c);
     c.inputs = in->inputs;
