@@ -128,6 +128,13 @@ static int run_pipeline(const lmc_args *a, data_pipeline_cfg *c, const char *rep
             fprintf(stderr, "  contaminated documents %lld\n",
                     (long long)json_integer_value(json_object_get(s, "contaminated_documents")));
     }
+    json_t *sd = json_object_get(rep, "substring_dedup");
+    if (sd)
+        fprintf(stderr, "  substring: %lld spans, %lld bytes removed, %lld documents changed, %lld emptied\n",
+                (long long)json_integer_value(json_object_get(sd, "spans")),
+                (long long)json_integer_value(json_object_get(sd, "bytes_removed")),
+                (long long)json_integer_value(json_object_get(sd, "documents_changed")),
+                (long long)json_integer_value(json_object_get(sd, "documents_emptied")));
     json_t *pv = json_object_get(rep, "provenance");
     if (pv) {
         const char *k;

@@ -380,6 +380,8 @@ typedef struct data_pipeline_cfg {
     int dedup, dedup_exact, dedup_minhash;
     data_minhash_cfg minhash;
     double dedup_threshold;           /* near duplicate when similarity to a kept document >= this (0.8) */
+    /* exact-substring dedup of the output, after every other stage (YAML `- substring: {...}`) */
+    int substring, substring_min_len, substring_keep_first;
     /* provenance: count licence and source values in and out; keep only allowed licences */
     int provenance;                   /* count (implied by licence_allow) */
     const char *licence_field;        /* "license" */

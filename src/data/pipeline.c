@@ -39,6 +39,8 @@ void data_pipeline_cfg_default(data_pipeline_cfg *c) {
     c->minhash.seed = 1;
     c->dedup_threshold = 0.8;
     c->dedup_verify = DATA_VERIFY_JACCARD;
+    c->substring_min_len = 50;
+    c->substring_keep_first = 1;
     c->licence_field = "license";
     c->source_field = "source";
     c->max_listed = 1000;
@@ -818,8 +820,34 @@ int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err)
             json_object_set_new(rep, "provenance", pv);
         }
         json_object_set_new(rep, "threads", json_integer(nthreads));
-        json_object_set_new(rep, "seconds", json_real(lmc_now() - t0));
     }
+    if (c->substring && c->output) {
+        /* reads the output it rewrites: safe, since the writer only renames its temp file into place at
+         * commit, after both of data_substr_run's passes */
+        data_substr_cfg sc;
+        data_substr_cfg_default(&sc);
+        const char *sin[1] = {c->output};
+        sc.inputs = sin;
+        sc.ninputs = 1;
+        sc.read.field = field;
+        sc.read.format = DATA_FMT_JSONL;
+        sc.read.max_doc_bytes = 0;
+        sc.threads = nthreads;
+        sc.output = c->output;
+        sc.min_len = c->substring_min_len;
+        sc.keep_first = c->substring_keep_first;
+        sc.max_listed = c->max_listed;
+        json_t *sr = NULL;
+        if (data_substr_run(&sc, &sr, err) < 0) {
+            json_decref(sr);
+            lmc_err_wrap(err, "substring stage");
+            goto done;
+        }
+        json_object_set(*report, "substring_dedup", json_object_get(sr, "substring_dedup"));
+        json_object_set(*report, "documents_out", json_object_get(sr, "documents_out"));
+        json_decref(sr);
+    }
+    json_object_set_new(*report, "seconds", json_real(lmc_now() - t0));
     rc = 0;
 done:
     if (out) data_writer_abort(out);

@@ -140,7 +140,23 @@ int data_pipeline_load(const char *path, data_pipeline_cfg *c, json_t **holder, 
         json_t *empty = json_object();
         if (!o) o = empty;
         int rc = 0;
-        if (c->dedup) { rc = lmc_errf(err, LMC_EINVAL, "%s: dedup must be the last stage", ctx); goto next; }
+        if (c->substring) { rc = lmc_errf(err, LMC_EINVAL, "%s: substring must be the last stage", ctx); goto next; }
+        if (!strcmp(kind, "substring")) {  /* exact-substring dedup of the output, after everything else */
+            static const char *const keys[] = {"min_len", "keep", NULL};
+            if ((rc = check_keys(o, keys, ctx, err)) < 0) goto next;
+            c->substring = 1;
+            if ((rc = get_int_opt(o, "min_len", &c->substring_min_len, ctx, err)) < 0) goto next;
+            if (c->substring_min_len < 1) { rc = lmc_errf(err, LMC_EINVAL, "%s: 'min_len' must be >= 1", ctx); goto next; }
+            json_t *kp = json_object_get(o, "keep");
+            if (kp) {
+                const char *k = json_string_value(kp);
+                if (k && !strcmp(k, "first")) c->substring_keep_first = 1;
+                else if (k && !strcmp(k, "none")) c->substring_keep_first = 0;
+                else { rc = lmc_errf(err, LMC_EINVAL, "%s: 'keep' must be first or none", ctx); goto next; }
+            }
+            goto next;
+        }
+        if (c->dedup) { rc = lmc_errf(err, LMC_EINVAL, "%s: dedup must be the last stage (or followed by substring)", ctx); goto next; }
         if (!strcmp(kind, "dedup")) {
             static const char *const keys[] = {"exact", "minhash", "ngram", "bands", "rows", "seed", "threshold",
                                                "verify", NULL};
@@ -241,6 +257,7 @@ int data_pipeline_load(const char *path, data_pipeline_cfg *c, json_t **holder, 
             if (c->stages[k].kind == DATA_STAGE_FILTER || c->stages[k].kind == DATA_STAGE_DECONT)
                 return lmc_errf(err, LMC_EINVAL, "%s: 'output' is required with filter/decontaminate/dedup stages", path);
     if (!c->output && c->dedup) return lmc_errf(err, LMC_EINVAL, "%s: 'output' is required with a dedup stage", path);
+    if (!c->output && c->substring) return lmc_errf(err, LMC_EINVAL, "%s: 'output' is required with a substring stage", path);
     return 0;
 }
 

@@ -157,6 +157,41 @@ static void test_planted(void) {
         free(o);
         free(src);
     }
+    /* the YAML pipeline: dedup (nothing to remove here) then substring gives the same bytes as the direct run */
+    {
+        char yp[4096], yo[4096];
+        snprintf(yp, sizeof yp, "%s/p.yaml", tmp);
+        snprintf(yo, sizeof yo, "%s/yaml-out.jsonl", tmp);
+        FILE *y = fopen(yp, "w");
+        fprintf(y, "inputs: [%s]\noutput: %s\nstages:\n  - stats: {}\n  - dedup: {}\n  - substring: {min_len: 50, keep: first}\n",
+                path, yo);
+        fclose(y);
+        data_pipeline_cfg pc;
+        json_t *holder = NULL, *rep = NULL;
+        lmc_err err = {0};
+        CHECK_EQ_INT(data_pipeline_load(yp, &pc, &holder, &err), 0);
+        CHECK_EQ_INT(data_pipeline_run(&pc, &rep, &err), 0);
+        CHECK(json_object_get(rep, "substring_dedup") != NULL);
+        CHECK_EQ_INT(json_integer_value(json_object_get(rep, "documents_out")), NDOC);
+        json_decref(rep);
+        data_pipeline_cfg_release(&pc);
+        json_decref(holder);
+        char *a, *b;
+        size_t al, bl;
+        snprintf(out, sizeof out, "%s/out1.jsonl", tmp);
+        CHECK_EQ_INT(lmc_read_file(out, &a, &al, &err), 0);
+        CHECK_EQ_INT(lmc_read_file(yo, &b, &bl, &err), 0);
+        CHECK(al == bl && !memcmp(a, b, al));
+        free(a);
+        free(b);
+        y = fopen(yp, "w");
+        fprintf(y, "inputs: [%s]\noutput: %s\nstages:\n  - substring: {}\n  - stats: {}\n", path, yo);
+        fclose(y);
+        CHECK(data_pipeline_load(yp, &pc, &holder, &err) < 0);
+        CHECK(strstr(err.msg, "substring must be the last stage") != NULL);
+        data_pipeline_cfg_release(&pc);
+        json_decref(holder);
+    }
     /* the CLI, report only */
     const char *bin = getenv("LMC_BIN");
     if (bin) {
