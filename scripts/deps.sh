@@ -10,6 +10,7 @@ PKGS=(
   libzstd-dev zlib1g-dev zstd                  # compressed corpora
   libjansson-dev libyaml-dev                   # JSON (tokenizer.json, safetensors headers, metrics), YAML configs
   libxxhash-dev                                # hashing for dedup
+  libdivsufsort-dev                            # suffix arrays for exact-substring dedup
   liblbfgs-dev libgsl-dev                      # L-BFGS for scaling-law fits, GSL numerics
   libopenmpi-dev openmpi-bin                   # multi-process dedup / data parallel
   fortunes                                     # the quickstart's built-in corpus

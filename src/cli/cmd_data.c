@@ -2,6 +2,7 @@
  * `lmc data pipeline FILE.yaml` chains several so the corpus is read once. */
 #include "cli/cli.h"
 #include "base/io.h"
+#include "cli/cmd_data_extra.h"
 #include "data/data.h"
 
 #include <stdlib.h>
@@ -16,7 +17,11 @@
     {"format", 0, OPT_STR, "auto", "FMT", "input format: auto (by name: .jsonl/.json/.ndjson = JSONL), jsonl, text"}, \
     {"strict", 0, OPT_FLAG, NULL, NULL, "an invalid input line is an error (default: skipped, counted, listed)"}, \
     {"max-doc-bytes", 0, OPT_INT, "268435456", "N", "skip (and count) documents longer than N bytes (0 = no limit)"}, \
-    {"threads", 0, OPT_INT, "0", "N", "worker threads (0 = all cores); output is the same for any N"}
+    {"threads", 0, OPT_INT, "0", "N", "worker threads (0 = all cores); output is the same for any N"}, \
+    {"provenance", 0, OPT_FLAG, NULL, NULL, "count the licence and source fields in and out (in the report)"}, \
+    {"licence-field", 0, OPT_STR, "license", "NAME", "JSONL field naming each document's licence"}, \
+    {"source-field", 0, OPT_STR, "source", "NAME", "JSONL field naming each document's source"}, \
+    {"licence-allow", 0, OPT_LIST, NULL, "LIST", "keep only these licences, e.g. CC-BY,CC0,PD (implies --provenance)"}
 
 /* The MPI rank of this process (0 when not under MPI). */
 static int mpi_rank_now(void) {
@@ -82,6 +87,10 @@ static int read_opts(const lmc_args *a, data_pipeline_cfg *c) {
     c->threads = (int)t;
     c->inputs = lmc_arg_positionals(a);
     c->ninputs = (size_t)lmc_arg_npos(a);
+    c->provenance = lmc_arg_flag(a, "provenance");
+    c->licence_field = lmc_arg_str(a, "licence-field");
+    c->source_field = lmc_arg_str(a, "source-field");
+    c->licence_allow = lmc_arg_list(a, "licence-allow", &c->nlicence_allow);  /* entries split on ',' when used */
     return 0;
 }
 
@@ -144,6 +153,20 @@ static int run_pipeline(const lmc_args *a, data_pipeline_cfg *c, const char *rep
         if (json_object_get(s, "contaminated_documents"))
             fprintf(stderr, "  contaminated documents %lld\n",
                     (long long)json_integer_value(json_object_get(s, "contaminated_documents")));
+    }
+    json_t *sd = json_object_get(rep, "substring_dedup");
+    if (sd)
+        fprintf(stderr, "  substring: %lld spans, %lld bytes removed, %lld documents changed, %lld emptied\n",
+                (long long)json_integer_value(json_object_get(sd, "spans")),
+                (long long)json_integer_value(json_object_get(sd, "bytes_removed")),
+                (long long)json_integer_value(json_object_get(sd, "documents_changed")),
+                (long long)json_integer_value(json_object_get(sd, "documents_emptied")));
+    json_t *pv = json_object_get(rep, "provenance");
+    if (pv) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(json_object_get(pv, "removed_by_rule"), k, v)
+            fprintf(stderr, "  removed %-45s %lld\n", k, (long long)json_integer_value(v));
     }
     json_t *dd = json_object_get(rep, "dedup");
     if (dd) {
@@ -215,8 +238,14 @@ static const lmc_opt dedup_opts[] = {
     {"bands", 0, OPT_INT, "14", "B", "LSH bands"},
     {"rows", 0, OPT_INT, "8", "R", "hashes per band"},
     {"seed", 0, OPT_INT, "1", "S", "seed of the permutation parameters"},
+    {"threshold", 0, OPT_FLOAT, "0.8", "J", "near duplicate: similarity to a kept document >= J (FineWeb/NeMo 0.8)"},
+    {"verify", 0, OPT_STR, "jaccard", "HOW", "candidate similarity: jaccard (exact, shingle sets), signature, both"},
     {"rejected", 0, OPT_STR, NULL, "FILE", "removed documents, each with \"lmc_reason\" naming the kept one"},
     {"report", 0, OPT_STR, NULL, "FILE.json", "clusters (kept + removed members), counts, index memory"},
+    {"substring", 0, OPT_FLAG, NULL, NULL, "exact-substring dedup instead (suffix array, Lee et al. 2022)"},
+    {"min-len", 0, OPT_INT, "50", "BYTES", "--substring: shortest repeated span removed"},
+    {"keep", 0, OPT_STR, "first", "WHICH", "--substring: first (keep the first occurrence) or none (Lee et al.)"},
+    {"report-only", 0, OPT_FLAG, NULL, NULL, "--substring: change nothing, list the repeated spans"},
     INPUT_OPTS,
     LMC_OPTS_END};
 
@@ -244,6 +273,9 @@ static int run_dedup_inner(lmc_args *a) {
     data_pipeline_cfg c;
     int rc = read_opts(a, &c);
     if (rc) return rc;
+    if (lmc_arg_flag(a, "substring")) return lmc_data_substring(a, &c);
+    if (lmc_arg_is_set(a, "min-len") || lmc_arg_is_set(a, "keep") || lmc_arg_is_set(a, "report-only"))
+        return lmc_usage_error(a, "--min-len, --keep and --report-only go with --substring");
     c.output = lmc_arg_str(a, "output");
     if (!c.output) return lmc_usage_error(a, "-o OUT is required");
     c.rejected = lmc_arg_str(a, "rejected");
@@ -258,17 +290,25 @@ static int run_dedup_inner(lmc_args *a) {
     c.minhash.bands = (int)b;
     c.minhash.rows = (int)r;
     c.minhash.seed = (uint64_t)lmc_arg_int(a, "seed");
+    c.dedup_threshold = lmc_arg_float(a, "threshold");
+    if (!(c.dedup_threshold > 0 && c.dedup_threshold <= 1)) return lmc_usage_error(a, "--threshold must be in (0, 1]");
+    if (data_verify_parse(lmc_arg_str(a, "verify"), &c.dedup_verify) < 0)
+        return lmc_usage_error(a, "--verify must be jaccard, signature or both");
     return run_pipeline(a, &c, lmc_arg_str(a, "report"));
 }
 
 static const lmc_command dedup_cmd = {"dedup", "exact and MinHash-LSH near-duplicate removal",
     "[options] IN... -o OUT",
     "Defaults are FineWeb's: word 5-grams of simplify_text, 14 bands x 8 rows = 112 permutations\n"
-    "(threshold about (1/14)^(1/8) = 0.72; P(found | J=0.8) = 0.92). Clusters are formed by union-find and the\n"
-    "first document of each cluster in input order is kept. The index needs about 160 bytes per document\n"
-    "(stated in the report); documents are streamed twice (keys, then output).\n"
+    "(LSH threshold about (1/14)^(1/8) = 0.72; P(candidate | J=0.8) = 0.92). Every candidate pair is verified:\n"
+    "in input order, a document is removed only when a kept candidate has Jaccard >= --threshold (0.8) with\n"
+    "it, so every removed document names a kept partner at or above the threshold (no chained clusters).\n"
+    "The index needs about 181 bytes per document (stated in the report); documents are streamed twice\n"
+    "(keys, then verification and output).\n"
     "Under mpirun (lmc built with MPI) the key computation is split over the ranks and the keys are\n"
-    "exchanged by owner; rank 0 writes the same output a single process would.",
+    "exchanged by owner; rank 0 writes the same output a single process would.\n"
+    "--substring: byte spans of >= --min-len bytes repeated anywhere in the corpus (suffix array of all\n"
+    "text, libdivsufsort) are cut out; 9 bytes of memory per input byte, at most 2 GB of text per run.",
     dedup_opts, 1, -1, run_dedup, NULL, 0};
 
 /* ---- decontaminate / overlap ---- */
@@ -508,7 +548,7 @@ static const lmc_command pipeline_cmd = {"pipeline", "run several stages from on
     pipeline_opts, 1, 1, run_pipe, NULL, 0};
 
 static const lmc_command *const data_subs[] = {&filter_cmd, &dedup_cmd, &decont_cmd, &overlap_cmd, &stats_cmd,
-                                               &pipeline_cmd, NULL};
+                                               &pipeline_cmd, &lmc_data_audit_cmd, NULL};
 static const lmc_command data_cmd = {"data", "clean a corpus: filters, dedup, decontamination, overlap, stats",
     "SUBCOMMAND [options]", NULL, NULL, 0, 0, NULL, data_subs, 10};
 LMC_COMMAND(data_cmd)

@@ -181,7 +181,7 @@ void data_filter_scratch_free(data_filter_scratch *s);
 const char *data_filter_doc(const data_filter_cfg *c, const char *text, size_t len, data_filter_scratch *s);
 
 /* ------------------------------------------------------------------------------------------------
- * Dedup (dedup.c, minhash.c) */
+ * Dedup (minhash.c: signatures and shingle sets; dedup_plan.c: verified near-dedup) */
 
 typedef struct data_minhash_cfg {
     int ngram;        /* word n-gram shingles (5) */
@@ -203,20 +203,75 @@ long data_minhash_signature(const data_minhash *m, const char *text, size_t len,
                             lmc_err *err);
 /* Band keys: one 64-bit hash per band of the signature. */
 void data_minhash_band_keys(const data_minhash *m, const uint64_t *sig, uint64_t *keys);
+/* Signature, then bands + 2 keys: the band keys and the XXH3-128 of simplify_text (documents equal after
+ * simplification have the same shingle set). Returns the number of shingles as data_minhash_signature;
+ * keys are set only when it is > 0. */
+long data_minhash_keys(const data_minhash *m, const char *text, size_t len, uint64_t *sig, uint64_t *keys,
+                       lmc_buf *tmp, lmc_err *err);
 
 /* The exact-dedup key: 128-bit hash of the whitespace-normalized text (runs of white space -> one
  * space, trimmed). */
 void data_exact_key(const char *text, size_t len, uint64_t key[2], lmc_buf *tmp);
 
-/* Union-find over document indices; the root is always the smallest index (= first in input order). */
-typedef struct data_uf {
-    uint32_t *parent;
-    size_t n;
-} data_uf;
-int data_uf_init(data_uf *u, size_t n, lmc_err *err);
-uint32_t data_uf_find(data_uf *u, uint32_t x);
-void data_uf_union(data_uf *u, uint32_t a, uint32_t b);
-void data_uf_free(data_uf *u);
+/* The distinct shingle hashes of a document (the set the signature describes), sorted ascending, in a
+ * malloc'd array *set (NULL when empty; free() it). Returns their number, or -1. */
+long data_minhash_shingle_set(const data_minhash *m, const char *text, size_t len, uint64_t **set, lmc_buf *tmp,
+                              lmc_err *err);
+/* Exact Jaccard |A n B| / |A u B| of two sorted sets of distinct hashes (1 when both are empty). */
+double data_jaccard_sorted(const uint64_t *a, size_t na, const uint64_t *b, size_t nb);
+/* The signature estimate of the Jaccard: the share of equal signature values. Its standard error is
+ * sqrt(J (1 - J) / (bands * rows)): 0.038 at J = 0.8 with 112 permutations. */
+double data_minhash_estimate(const data_minhash *m, const uint64_t *sa, const uint64_t *sb);
+
+/* ------------------------------------------------------------------------------------------------
+ * Exact-substring dedup (substr.c, substr_run.c; Lee et al. 2022): byte spans of at least min_len bytes
+ * repeated anywhere in the corpus, found with a suffix array (libdivsufsort), are cut out. */
+
+typedef struct data_span { uint32_t start, end; } data_span;   /* [start, end) byte offsets */
+
+/* Spans of s[0..n) (documents joined by 0xFF bytes) to remove: with keep_first, bytes of a repeat of at
+ * least min_len bytes that occurred earlier (the first occurrence stays); else every occurrence (Lee et
+ * al.'s tool). Sorted, disjoint, never crossing a 0xFF. *out is malloc'd. Needs 8 bytes per input byte
+ * on top of s. */
+int data_substr_spans(const uint8_t *s, int32_t n, int32_t min_len, int keep_first, data_span **out, size_t *nout,
+                      lmc_err *err);
+
+typedef struct data_substr_cfg {
+    const char *const *inputs;
+    size_t ninputs;
+    data_read_opts read;
+    const char *output;       /* NULL with report_only */
+    int min_len;              /* bytes (50) */
+    int keep_first;           /* 1: keep the first occurrence (default); 0: remove every occurrence */
+    int report_only;          /* change nothing; list the spans */
+    size_t max_listed;        /* spans listed in the report */
+    int threads;
+} data_substr_cfg;
+
+void data_substr_cfg_default(data_substr_cfg *c);
+/* Two passes over the inputs: gather the text, find the spans, then write each document with its spans
+ * cut out (byte-for-byte when nothing is cut; dropped when nothing but white space is left). */
+int data_substr_run(const data_substr_cfg *c, json_t **report, lmc_err *err);
+
+/* ------------------------------------------------------------------------------------------------
+ * Filter-bias audit (audit.c): removal rate of each rule set per category of a JSONL field. */
+
+typedef struct data_audit_cfg {
+    const char *const *inputs;
+    size_t ninputs;
+    data_read_opts read;
+    const char *by;               /* category field ("source") */
+    data_filter_cfg filter;       /* rule sets audited, with their thresholds */
+    int threads;
+    size_t max_categories;        /* more distinct values are counted together as "(other)" (10000) */
+} data_audit_cfg;
+
+void data_audit_cfg_default(data_audit_cfg *c);
+/* Report: per category (and overall) documents, per rule set and "any" the removed count, rate and Wilson
+ * 95% interval, counts per rule; per filter the highest- and lowest-rate categories. */
+int data_audit_run(const data_audit_cfg *c, json_t **report, lmc_err *err);
+/* Wilson score interval of x successes in n trials at z (1.96 for 95%). */
+void data_wilson(uint64_t x, uint64_t n, double z, double *lo, double *hi);
 
 /* ------------------------------------------------------------------------------------------------
  * N-gram contamination index (decont.c): hashes of word n-grams (normalized as GPT-3: lowercase,
@@ -308,6 +363,11 @@ typedef struct data_stage_cfg {
     const char *eval_field;           /* NULL = "text" or BLiMP pairs */
 } data_stage_cfg;
 
+/* How near-dedup measures a candidate pair: the exact Jaccard of the shingle sets (default), the MinHash
+ * signature estimate, or both (decide by the exact one, report the estimate's error). */
+enum { DATA_VERIFY_JACCARD = 0, DATA_VERIFY_SIGNATURE = 1, DATA_VERIFY_BOTH = 2 };
+int data_verify_parse(const char *s, int *out);
+
 typedef struct data_pipeline_cfg {
     const char *const *inputs;
     size_t ninputs;
@@ -319,11 +379,33 @@ typedef struct data_pipeline_cfg {
     int nstages;
     int dedup, dedup_exact, dedup_minhash;
     data_minhash_cfg minhash;
+    double dedup_threshold;           /* near duplicate when similarity to a kept document >= this (0.8) */
+    /* exact-substring dedup of the output, after every other stage (YAML `- substring: {...}`) */
+    int substring, substring_min_len, substring_keep_first;
+    /* provenance: count licence and source values in and out; keep only allowed licences */
+    int provenance;                   /* count (implied by licence_allow) */
+    const char *licence_field;        /* "license" */
+    const char *source_field;         /* "source" */
+    const char *const *licence_allow; /* NULL: every licence (and none) */
+    int nlicence_allow;
+    int dedup_verify;                 /* DATA_VERIFY_*: how a candidate pair's similarity is measured */
     size_t max_listed;                /* cap on listed items per report section (clusters are all listed) */
     lmc_progress *progress;           /* may be NULL */
 } data_pipeline_cfg;
 
 void data_pipeline_cfg_default(data_pipeline_cfg *c);
+
+/* Provenance (provenance.c). A counter of string values (at most max_values distinct, the rest counted
+ * together), most frequent first in JSON. */
+typedef struct data_counter data_counter;
+data_counter *data_counter_new(size_t max_values);
+int data_counter_add(data_counter *c, const char *s, size_t len, uint64_t k);
+json_t *data_counter_json(const data_counter *c);
+void data_counter_free(data_counter *c);
+/* A top-level string field of a JSONL document into out; 0 when absent (or plain-text input). */
+int data_doc_field(const data_doc *d, const char *field, lmc_buf *out);
+/* NULL when the licence (NULL = the document has none) is allowed, else the removal reason. */
+const char *data_licence_check(const data_pipeline_cfg *c, const char *licence, size_t len);
 void data_decont_cfg_default(data_decont_cfg *c);
 /* Run; *report gets a JSON object describing every stage (new reference, also on error when possible). */
 int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err);

@@ -3,12 +3,13 @@
  * Pass 1 is split by batches of documents: every rank reads the inputs, but computes exact keys and
  * MinHash band keys only for the batches it owns (batch number mod ranks). Each (key, document) record is
  * then sent to the rank that owns its key (hash mod ranks, MPI_Alltoallv), which sorts what it received and
- * turns every run of equal keys into edges "first document -- other document". The edges (few: only
- * duplicates make them) are gathered on rank 0, which forms the clusters by union-find and writes the
- * output in a second pass, exactly as one process would: the clusters are the same partition (the same
- * key equalities), and the kept document of each is its smallest index. */
+ * turns every run of equal keys into edges "first document -- other document", tagged with the key kind
+ * (exact, or the band). The edges (few: only duplicates make them) are gathered on rank 0, which verifies
+ * the candidates and writes the output in a second pass exactly as one process does: the edge set is the
+ * same (the same key equalities) and the plan built from it does not depend on the edges' order. */
 #include "data/data.h"
 #include "data/dedup_mpi.h"
+#include "data/dedup_plan.h"
 #include "data/hashtab.h"
 
 #include <omp.h>
@@ -52,22 +53,24 @@ static int push_rec(recv_buf *b, rec r) {
     return 0;
 }
 
-int data_dedup_mpi_pass1(const data_pipeline_cfg *c, const data_minhash *mh, int nthreads, data_uf *uf,
-                         uint64_t *ndocs, lmc_err *err) {
+int data_dedup_mpi_pass1(const data_pipeline_cfg *c, const data_minhash *mh, int nthreads, data_dedup_edge **edges_out,
+                         size_t *nedges_out, uint64_t *ndocs, lmc_err *err) {
+    *edges_out = NULL;
+    *nedges_out = 0;
     int rank, size;
     data_mpi_world(&rank, &size);
     *ndocs = 0;
     int rc = -1;
     data_reader *r = NULL;
     recv_buf *out = calloc((size_t)size, sizeof *out);
-    size_t stride = 2 + (size_t)mh->cfg.bands, nthr = (size_t)nthreads;
+    size_t stride = 4 + (size_t)mh->cfg.bands, nthr = (size_t)nthreads;
     uint64_t *keys = NULL;
     uint8_t *has = NULL;
     size_t kcap = 0;
     uint64_t **sig = calloc(nthr, sizeof *sig);
     lmc_buf *tmp = calloc(nthr, sizeof *tmp);
     rec *sendbuf = NULL, *recvbuf = NULL;
-    uint64_t *edges = NULL, *all_edges = NULL;
+    data_dedup_edge *edges = NULL, *all_edges = NULL;
     int *scount = NULL, *sdispl = NULL, *rcount = NULL, *rdispl = NULL;
     if (!out || !sig || !tmp) { lmc_errf(err, LMC_ENOMEM, "out of memory"); goto done; }
     for (size_t t = 0; t < nthr; t++)
@@ -103,12 +106,9 @@ int data_dedup_mpi_pass1(const data_pipeline_cfg *c, const data_minhash *mh, int
             has[i] = 0;
             if (c->dedup_exact) data_exact_key(docs[i].text, docs[i].text_len, k, &tmp[t]);
             if (c->dedup_minhash) {
-                long nsh = data_minhash_signature(mh, docs[i].text, docs[i].text_len, sig[t], &tmp[t], NULL);
+                long nsh = data_minhash_keys(mh, docs[i].text, docs[i].text_len, sig[t], k + 2, &tmp[t], NULL);
                 if (nsh < 0) oom = 1;
-                else if (nsh > 0) {
-                    data_minhash_band_keys(mh, sig[t], k + 2);
-                    has[i] = 1;
-                }
+                else has[i] = nsh > 0;
             }
         }
         if (oom) { lmc_errf(err, LMC_ENOMEM, "out of memory"); failed = 1; break; }
@@ -118,11 +118,15 @@ int data_dedup_mpi_pass1(const data_pipeline_cfg *c, const data_minhash *mh, int
                 rec e = {k[0], k[1], docs[i].index, 0, 0};
                 if (push_rec(&out[data_mix64(k[0]) % (uint64_t)size], e) < 0) { failed = 1; break; }
             }
-            if (c->dedup_minhash && has[i])
-                for (int b = 0; b < mh->cfg.bands; b++) {
+            if (c->dedup_minhash && has[i]) {
+                int nb = mh->cfg.bands;
+                for (int b = 0; b < nb && !failed; b++) {
                     rec e = {k[2 + b], 0, docs[i].index, (uint32_t)b + 1, 0};
-                    if (push_rec(&out[(data_mix64(k[2 + b]) ^ (uint64_t)b) % (uint64_t)size], e) < 0) { failed = 1; break; }
+                    if (push_rec(&out[(data_mix64(k[2 + b]) ^ (uint64_t)b) % (uint64_t)size], e) < 0) failed = 1;
                 }
+                rec e = {k[2 + nb], k[3 + nb], docs[i].index, (uint32_t)nb + 1, 0};  /* simplified-text key */
+                if (!failed && push_rec(&out[data_mix64(k[2 + nb]) % (uint64_t)size], e) < 0) failed = 1;
+            }
         }
         if (failed) { lmc_errf(err, LMC_ENOMEM, "out of memory"); break; }
     }
@@ -167,19 +171,18 @@ int data_dedup_mpi_pass1(const data_pipeline_cfg *c, const data_minhash *mh, int
     qsort(recvbuf, nrec, sizeof(rec), cmp_rec);
     /* edges: each run of equal keys links its first (smallest) document to the others */
     size_t ne = 0;
-    edges = malloc((nrec ? nrec : 1) * 2 * sizeof *edges);
+    edges = malloc((nrec ? nrec : 1) * sizeof *edges);
     if (!edges) { lmc_errf(err, LMC_ENOMEM, "out of memory"); goto done; }
     for (size_t i = 1, first = 0; i < nrec; i++) {
         if (recvbuf[i].tag == recvbuf[first].tag && recvbuf[i].k0 == recvbuf[first].k0 &&
             recvbuf[i].k1 == recvbuf[first].k1) {
-            edges[2 * ne] = recvbuf[first].doc;
-            edges[2 * ne + 1] = recvbuf[i].doc;
-            ne++;
+            edges[ne++] = (data_dedup_edge){recvbuf[i].tag, (uint32_t)recvbuf[first].doc, (uint32_t)recvbuf[i].doc};
         } else {
             first = i;
         }
     }
-    int my = (int)(ne * 2);
+    if (ne * 3 > 0x7fffffff) { lmc_errf(err, LMC_EINVAL, "dedup over MPI: too many edges on one rank"); goto done; }
+    int my = (int)(ne * 3);
     MPI_Gather(&my, 1, MPI_INT, rcount, 1, MPI_INT, 0, MPI_COMM_WORLD);
     size_t etotal = 0;
     if (rank == 0)
@@ -188,15 +191,16 @@ int data_dedup_mpi_pass1(const data_pipeline_cfg *c, const data_minhash *mh, int
             etotal += (size_t)rcount[p];
         }
     if (rank == 0) {
-        all_edges = malloc((etotal ? etotal : 1) * sizeof *all_edges);
+        all_edges = malloc((etotal ? etotal : 3) * sizeof(uint32_t));
         if (!all_edges) { lmc_errf(err, LMC_ENOMEM, "out of memory"); /* still join the collective */ }
     }
-    MPI_Gatherv(edges, my, MPI_UINT64_T, all_edges, rcount, rdispl, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+    MPI_Gatherv(edges, my, MPI_UINT32_T, all_edges, rcount, rdispl, MPI_UINT32_T, 0, MPI_COMM_WORLD);
     if (rank == 0) {
         if (!all_edges) goto done;
-        if (n > UINT32_MAX) { lmc_errf(err, LMC_EINVAL, "dedup: more than 2^32 documents"); goto done; }
-        if (data_uf_init(uf, (size_t)n, err) < 0) goto done;
-        for (size_t i = 0; i < etotal / 2; i++) data_uf_union(uf, (uint32_t)all_edges[2 * i], (uint32_t)all_edges[2 * i + 1]);
+        if (n >= UINT32_MAX) { lmc_errf(err, LMC_EINVAL, "dedup: more than 2^32 - 1 documents"); goto done; }
+        *edges_out = all_edges;
+        *nedges_out = etotal / 3;
+        all_edges = NULL;
     }
     *ndocs = n;
     rc = 0;
@@ -230,9 +234,9 @@ int data_mpi_world(int *rank, int *size) {
     return 0;
 }
 
-int data_dedup_mpi_pass1(const data_pipeline_cfg *c, const data_minhash *mh, int nthreads, data_uf *uf,
-                         uint64_t *ndocs, lmc_err *err) {
-    (void)c; (void)mh; (void)nthreads; (void)uf; (void)ndocs;
+int data_dedup_mpi_pass1(const data_pipeline_cfg *c, const data_minhash *mh, int nthreads, data_dedup_edge **edges,
+                         size_t *nedges, uint64_t *ndocs, lmc_err *err) {
+    (void)c; (void)mh; (void)nthreads; (void)edges; (void)nedges; (void)ndocs;
     return lmc_errf(err, LMC_EINVAL, "this lmc was built without MPI");
 }
 

@@ -1,10 +1,12 @@
 /* The pipeline driver: read documents in batches, run the streaming stages on each document in
  * parallel (OpenMP), then apply the results serially in input order (counts, reports, output), so the
  * output is byte-identical for any thread count. Dedup, when asked, runs after the streaming stages:
- * pass 1 computes keys and signatures of every surviving document while streaming, the clusters are
- * formed by union-find, and pass 2 writes the first document of each cluster. */
+ * pass 1 computes keys and signatures of every surviving document while streaming, equal keys become
+ * candidate edges (dedup_plan.c), and pass 2 verifies the candidates in input order and writes the
+ * documents that no kept document is a near (or exact) duplicate of. */
 #include "data/data.h"
 #include "data/dedup_mpi.h"
+#include "data/dedup_plan.h"
 
 #include <omp.h>
 #include <stdlib.h>
@@ -19,6 +21,14 @@ void data_decont_cfg_default(data_decont_cfg *c) {
     c->too_dirty = 10;
 }
 
+int data_verify_parse(const char *s, int *out) {
+    if (!strcmp(s, "jaccard")) *out = DATA_VERIFY_JACCARD;
+    else if (!strcmp(s, "signature")) *out = DATA_VERIFY_SIGNATURE;
+    else if (!strcmp(s, "both")) *out = DATA_VERIFY_BOTH;
+    else return -1;
+    return 0;
+}
+
 void data_pipeline_cfg_default(data_pipeline_cfg *c) {
     memset(c, 0, sizeof *c);
     data_read_opts_default(&c->read);
@@ -27,6 +37,12 @@ void data_pipeline_cfg_default(data_pipeline_cfg *c) {
     c->minhash.bands = 14;
     c->minhash.rows = 8;
     c->minhash.seed = 1;
+    c->dedup_threshold = 0.8;
+    c->dedup_verify = DATA_VERIFY_JACCARD;
+    c->substring_min_len = 50;
+    c->substring_keep_first = 1;
+    c->licence_field = "license";
+    c->source_field = "source";
     c->max_listed = 1000;
 }
 
@@ -64,8 +80,12 @@ typedef struct doc_res {
     uint64_t nmatch[DATA_MAX_STAGES]; /* DECONT: matches found */
     uint32_t pieces_dropped[DATA_MAX_STAGES];
     /* dedup keys per surviving piece */
-    uint64_t *keys;           /* np * (2 + bands) */
+    uint64_t *keys;           /* np * (4 + bands): exact key, band keys, simplified-text key */
     uint8_t *has_sig;
+    /* provenance: the licence and source values (NULL: absent) */
+    char *lic, *src;
+    size_t lic_len, src_len;
+    int licence_removed;      /* reason is a licence reason, from before every stage */
 } doc_res;
 
 typedef struct thread_scratch {
@@ -113,12 +133,30 @@ static void res_clear(doc_res *d, int nstages) {
     free(d->p);
     free(d->keys);
     free(d->has_sig);
+    free(d->lic);
+    free(d->src);
     memset(d, 0, sizeof *d);
 }
 
 /* Run the streaming stages (and dedup keys) on one document. Returns 0 or -1 (out of memory). */
 static int process_doc(const data_pipeline_cfg *c, stage_rt *st, const data_minhash *mh, const data_doc *doc,
                        doc_res *d, thread_scratch *ts) {
+    if (c->provenance || c->nlicence_allow > 0) {
+        if (data_doc_field(doc, c->licence_field, &ts->tmp)) {
+            if (!(d->lic = strndup(ts->tmp.data ? ts->tmp.data : "", ts->tmp.len))) return -1;
+            d->lic_len = ts->tmp.len;
+        }
+        if (data_doc_field(doc, c->source_field, &ts->tmp)) {
+            if (!(d->src = strndup(ts->tmp.data ? ts->tmp.data : "", ts->tmp.len))) return -1;
+            d->src_len = ts->tmp.len;
+        }
+        const char *why = data_licence_check(c, d->lic, d->lic_len);
+        if (why) {  /* before every stage: nothing else is computed for it */
+            d->reason = why;
+            d->licence_removed = 1;
+            return 0;
+        }
+    }
     if (piece_push(d, 0, doc->text_len) < 0) return -1;
     const char *t = doc->text;
     for (int s = 0; s < c->nstages && d->np > 0; s++) {
@@ -194,7 +232,7 @@ static int process_doc(const data_pipeline_cfg *c, stage_rt *st, const data_minh
         }
     }
     if (c->dedup && d->np > 0) {
-        size_t stride = 2 + (size_t)mh->cfg.bands;
+        size_t stride = 4 + (size_t)mh->cfg.bands;
         d->keys = calloc(d->np * stride, sizeof(uint64_t));
         d->has_sig = calloc(d->np, 1);
         if (!d->keys || !d->has_sig) return -1;
@@ -204,12 +242,9 @@ static int process_doc(const data_pipeline_cfg *c, stage_rt *st, const data_minh
             uint64_t *k = d->keys + i * stride;
             if (c->dedup_exact) data_exact_key(pt, pl, k, &ts->tmp);
             if (c->dedup_minhash) {
-                long nsh = data_minhash_signature(mh, pt, pl, ts->sig, &ts->tmp, NULL);
+                long nsh = data_minhash_keys(mh, pt, pl, ts->sig, k + 2, &ts->tmp, NULL);
                 if (nsh < 0) return -1;
-                if (nsh > 0) {
-                    data_minhash_band_keys(mh, ts->sig, k + 2);
-                    d->has_sig[i] = 1;
-                }
+                d->has_sig[i] = nsh > 0;
             }
         }
     }
@@ -235,25 +270,47 @@ static int cmp_kd(const void *a, const void *b) {
     return x->doc < y->doc ? -1 : x->doc > y->doc;
 }
 
-static int cluster(const data_pipeline_cfg *c, dedup_rt *dd, data_uf *uf, size_t *index_bytes, lmc_err *err) {
-    if (data_uf_init(uf, dd->n, err) < 0) return -1;
+/* Pass 1's key equalities as edges "first document of a run of equal keys -- another member" (tag 0:
+ * exact key, 1 + b: band b), the same set the MPI ranks produce. */
+static int push_edge(data_dedup_edge **e, size_t *n, size_t *cap, uint32_t tag, uint32_t a, uint32_t b) {
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 1024;
+        data_dedup_edge *p = realloc(*e, nc * sizeof *p);
+        if (!p) return -1;
+        *e = p;
+        *cap = nc;
+    }
+    (*e)[(*n)++] = (data_dedup_edge){tag, a, b};
+    return 0;
+}
+
+static int collect_edges(const data_pipeline_cfg *c, const dedup_rt *dd, data_dedup_edge **e, size_t *ne, lmc_err *err) {
+    size_t cap = 0;
+    *e = NULL;
+    *ne = 0;
     kd *a = malloc((dd->n ? dd->n : 1) * sizeof *a);
     if (!a) return lmc_errf(err, LMC_ENOMEM, "out of memory (dedup index)");
-    *index_bytes = dd->n * (dd->stride * 8 + 1 + 4 + 8 + 4) + dd->n * sizeof *a;
-    if (c->dedup_exact) {
-        for (size_t i = 0; i < dd->n; i++) a[i] = (kd){dd->keys[i * dd->stride], dd->keys[i * dd->stride + 1], (uint32_t)i};
-        qsort(a, dd->n, sizeof *a, cmp_kd);
-        for (size_t i = 1; i < dd->n; i++)
-            if (a[i].k0 == a[i - 1].k0 && a[i].k1 == a[i - 1].k1) data_uf_union(uf, a[i - 1].doc, a[i].doc);
-    }
-    if (c->dedup_minhash) {
-        for (int b = 0; b < c->minhash.bands; b++) {
-            size_t m = 0;
-            for (size_t i = 0; i < dd->n; i++)
-                if (dd->has_sig[i]) a[m++] = (kd){dd->keys[i * dd->stride + 2 + (size_t)b], 0, (uint32_t)i};
-            qsort(a, m, sizeof *a, cmp_kd);
-            for (size_t i = 1; i < m; i++)
-                if (a[i].k0 == a[i - 1].k0) data_uf_union(uf, a[i - 1].doc, a[i].doc);
+    /* b = -1: exact key (tag 0); 0..bands-1: band b (tag b + 1); bands: simplified-text key (tag bands + 1) */
+    int nb = c->minhash.bands;
+    for (int b = c->dedup_exact ? -1 : 0; b < (c->dedup_minhash ? nb + 1 : 0); b++) {
+        size_t m = 0;
+        for (size_t i = 0; i < dd->n; i++) {
+            const uint64_t *k = dd->keys + i * dd->stride;
+            if (b < 0) a[m++] = (kd){k[0], k[1], (uint32_t)i};
+            else if (!dd->has_sig[i]) continue;
+            else if (b < nb) a[m++] = (kd){k[2 + b], 0, (uint32_t)i};
+            else a[m++] = (kd){k[2 + nb], k[3 + nb], (uint32_t)i};
+        }
+        qsort(a, m, sizeof *a, cmp_kd);
+        for (size_t i = 1, first = 0; i < m; i++) {
+            if (a[i].k0 == a[first].k0 && a[i].k1 == a[first].k1) {
+                if (push_edge(e, ne, &cap, (uint32_t)(b + 1), a[first].doc, a[i].doc) < 0) {
+                    free(a);
+                    return lmc_errf(err, LMC_ENOMEM, "out of memory (dedup edges)");
+                }
+            } else {
+                first = i;
+            }
         }
     }
     free(a);
@@ -297,10 +354,22 @@ static const char *stage_name(data_stage_kind k) {
 }
 
 static int stages_change_docs(const data_pipeline_cfg *c) {
+    if (c->nlicence_allow > 0) return 1;  /* the licence check removes documents before every stage */
     for (int s = 0; s < c->nstages; s++)
         if (c->stages[s].kind == DATA_STAGE_FILTER || (c->stages[s].kind == DATA_STAGE_DECONT && !c->stages[s].report_only))
             return 1;
     return 0;
+}
+
+/* Count a written document's licence and source (dedup's pass 2 reads the fields again). */
+static int count_out(const data_pipeline_cfg *c, const data_doc *d, data_counter *lic, data_counter *src, lmc_buf *tmp,
+                     lmc_err *err) {
+    int rc = data_doc_field(d, c->licence_field, tmp) ? data_counter_add(lic, tmp->data ? tmp->data : "", tmp->len, 1)
+                                                       : data_counter_add(lic, "(missing)", 9, 1);
+    if (rc == 0)
+        rc = data_doc_field(d, c->source_field, tmp) ? data_counter_add(src, tmp->data ? tmp->data : "", tmp->len, 1)
+                                                     : data_counter_add(src, "(missing)", 9, 1);
+    return rc < 0 ? lmc_errf(err, LMC_ENOMEM, "out of memory") : 0;
 }
 
 int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err) {
@@ -315,11 +384,24 @@ int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err)
     char *spool_path = NULL;
     data_minhash mh = {0};
     dedup_rt dd = {0};
-    data_uf uf = {0};
+    data_dedup_plan *plan = NULL;
+    data_dedup_edge *edges = NULL;
+    size_t nedges = 0;
+    int prov_on = c->provenance || c->nlicence_allow > 0;
+    data_counter *lic_in = NULL, *lic_out = NULL, *src_in = NULL, *src_out = NULL;
+    uint64_t lic_missing = 0, lic_denied = 0;
+    data_dedup_item *items = NULL;  /* pass 2: what the batch's candidates need for verification */
+    size_t items_cap = 0;
+    long items_live = 0;
     doc_res *res = NULL;
     size_t res_cap = 0;
     long res_live = 0;  /* entries of res holding allocations */
     if (!st || !ts) { lmc_errf(err, LMC_ENOMEM, "out of memory"); goto done; }
+    if (prov_on && (!(lic_in = data_counter_new(1000)) || !(lic_out = data_counter_new(1000)) ||
+                    !(src_in = data_counter_new(1000)) || !(src_out = data_counter_new(1000)))) {
+        lmc_errf(err, LMC_ENOMEM, "out of memory");
+        goto done;
+    }
     if (c->nstages > DATA_MAX_STAGES) { lmc_errf(err, LMC_EINVAL, "too many stages"); goto done; }
 
     /* stage set-up */
@@ -350,7 +432,15 @@ int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err)
     if (c->dedup) {
         if (!c->dedup_exact && !c->dedup_minhash) { lmc_errf(err, LMC_EINVAL, "dedup: neither exact nor MinHash"); goto done; }
         if (data_minhash_init(&mh, &c->minhash, err) < 0) goto done;
-        dd.stride = 2 + (size_t)c->minhash.bands;
+        if (!(c->dedup_threshold > 0 && c->dedup_threshold <= 1)) {
+            lmc_errf(err, LMC_EINVAL, "dedup: --threshold must be in (0, 1], got %g", c->dedup_threshold);
+            goto done;
+        }
+        if (c->dedup_verify < DATA_VERIFY_JACCARD || c->dedup_verify > DATA_VERIFY_BOTH) {
+            lmc_errf(err, LMC_EINVAL, "dedup: unknown verification mode %d", c->dedup_verify);
+            goto done;
+        }
+        dd.stride = 4 + (size_t)c->minhash.bands;
     }
     for (int i = 0; i < nthreads; i++) {
         ts[i].fs = data_filter_scratch_new();
@@ -379,25 +469,23 @@ int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err)
     /* ---- pass 1: stream (or, under mpirun, the distributed key exchange) ---- */
     uint64_t docs_in = 0, docs_out = 0, bytes_in = 0;
     if (distributed && (c->nstages > 0 || use_spool)) {
-        lmc_errf(err, LMC_EINVAL, "under MPI, dedup runs as a stage of its own (no other stages, no stdin)");
+        lmc_errf(err, LMC_EINVAL, "under MPI, dedup runs as a stage of its own (no other stages, no stdin, no "
+                                  "--licence-allow: run `lmc data filter --licence-allow` first)");
         goto done;
     }
     if (c->progress && !distributed) lmc_progress_start(c->progress, "data", 0, "B");
     if (distributed) {
         uint64_t n;
-        if (data_dedup_mpi_pass1(c, &mh, nthreads, &uf, &n, err) < 0) goto done;
-        if (mrank != 0) {  /* rank 0 writes the output and the report */
+        if (data_dedup_mpi_pass1(c, &mh, nthreads, &edges, &nedges, &n, err) < 0) goto done;
+        if (mrank != 0) {  /* rank 0 verifies, writes the output and the report */
             json_object_set_new(*report, "mpi_rank", json_integer(mrank));
             rc = 0;
             goto done;
         }
-        dd.stride = 2;  /* rank 0 fills exact keys, file and line in pass 2 */
-        dd.n = dd.cap = (size_t)n;
-        dd.keys = calloc((n ? n : 1) * 2, sizeof *dd.keys);
+        dd.n = dd.cap = (size_t)n;  /* rank 0 fills file and line in pass 2 */
         dd.file_id = calloc(n ? n : 1, sizeof *dd.file_id);
         dd.line = calloc(n ? n : 1, sizeof *dd.line);
-        dd.has_sig = calloc(n ? n : 1, 1);
-        if (!dd.keys || !dd.file_id || !dd.line || !dd.has_sig) { lmc_errf(err, LMC_ENOMEM, "out of memory"); goto done; }
+        if (!dd.file_id || !dd.line) { lmc_errf(err, LMC_ENOMEM, "out of memory"); goto done; }
         json_object_set_new(*report, "mpi_ranks", json_integer(msize));
     }
     for (; !distributed;) {
@@ -442,6 +530,25 @@ int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err)
                 }
                 sr->pieces_dropped += d->pieces_dropped[s];
             }
+            if (prov_on) {
+                if (data_counter_add(lic_in, d->lic ? d->lic : "(missing)", d->lic ? d->lic_len : 9, 1) < 0 ||
+                    data_counter_add(src_in, d->src ? d->src : "(missing)", d->src ? d->src_len : 9, 1) < 0) {
+                    lmc_errf(err, LMC_ENOMEM, "out of memory");
+                    goto done;
+                }
+                if (d->licence_removed) {
+                    if (!strcmp(d->reason, "licence/missing")) lic_missing++;
+                    else lic_denied++;
+                    if (rej && data_writer_doc_tagged(rej, doc, field, "lmc_reason", d->reason, err) < 0) goto done;
+                    continue;
+                }
+                if (!c->dedup && d->np > 0 &&
+                    (data_counter_add(lic_out, d->lic ? d->lic : "(missing)", d->lic ? d->lic_len : 9, 1) < 0 ||
+                     data_counter_add(src_out, d->src ? d->src : "(missing)", d->src ? d->src_len : 9, 1) < 0)) {
+                    lmc_errf(err, LMC_ENOMEM, "out of memory");
+                    goto done;
+                }
+            }
             if (d->np == 0) {
                 stage_rt *sr = &st[d->reason_stage];
                 sr->removed++;
@@ -471,11 +578,20 @@ int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err)
     }
     uint64_t skipped = data_reader_nskipped(r);
 
-    /* ---- dedup: cluster, then pass 2 ---- */
+    /* ---- dedup: candidates from the keys, then pass 2 verifies them in input order ---- */
     json_t *dedup_rep = NULL;
     if (c->dedup) {
         size_t index_bytes = 0;
-        if (!distributed && cluster(c, &dd, &uf, &index_bytes, err) < 0) goto done;
+        if (!distributed) {
+            index_bytes = dd.n * (dd.stride * 8 + 1 + 4 + 8) + dd.n * sizeof(kd);
+            if (collect_edges(c, &dd, &edges, &nedges, err) < 0) goto done;
+            /* the keys have done their work; pass 2 needs only file and line */
+            free(dd.keys);
+            dd.keys = NULL;
+        }
+        if (data_dedup_plan_new(&plan, dd.n, edges, nedges, &mh, c->dedup_threshold, c->dedup_verify, err) < 0) goto done;
+        free(edges);
+        edges = NULL;
         dedup_rep = json_object();
         json_object_set_new(*report, "dedup", dedup_rep);
         const data_reader *names = r;
@@ -501,84 +617,113 @@ int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err)
             long nd = data_reader_batch(rr, 4096, (size_t)8 << 20, &docs, err);
             if (nd < 0) goto done;
             if (nd == 0) break;
+            if (k + (uint64_t)nd > dd.n) { lmc_errf(err, LMC_EFORMAT, "dedup: the input changed between the two passes"); goto done; }
+            if ((size_t)nd > items_cap) {
+                data_dedup_item *p = realloc(items, (size_t)nd * sizeof *p);
+                if (!p) { lmc_errf(err, LMC_ENOMEM, "out of memory"); goto done; }
+                items = p;
+                items_cap = (size_t)nd;
+            }
+            memset(items, 0, (size_t)nd * sizeof *items);
+            items_live = nd;
+            /* shingle sets (or signatures) of this batch's candidates, in parallel; decisions in order */
+            int bad = 0;
+#pragma omp parallel for schedule(dynamic, 16) num_threads(nthreads) reduction(| : bad)
+            for (long i = 0; i < nd; i++)
+                if (data_dedup_plan_needs(plan, (uint32_t)(k + (uint64_t)i)) &&
+                    data_dedup_item_compute(plan, docs[i].text, docs[i].text_len, &items[i], &ts[omp_get_thread_num()].tmp, NULL) < 0)
+                    bad = 1;
+            if (bad) { lmc_errf(err, LMC_ENOMEM, "out of memory (dedup verification)"); goto done; }
             for (long i = 0; i < nd; i++, k++) {
-                if (k >= dd.n) { lmc_errf(err, LMC_EFORMAT, "dedup: the input changed between the two passes"); goto done; }
                 if (distributed) {
-                    if (c->dedup_exact) data_exact_key(docs[i].text, docs[i].text_len, dd.keys + k * 2, &ts[0].tmp);
                     dd.file_id[k] = docs[i].file_id;
                     dd.line[k] = docs[i].line;
                     docs_in++;
                     bytes_in += docs[i].text_len;
+                    if (prov_on && count_out(c, &docs[i], lic_in, src_in, &ts[0].tmp, err) < 0) goto done;
                 }
-                uint32_t root = data_uf_find(&uf, (uint32_t)k);
-                if (root == k) {
+                uint32_t d = (uint32_t)k;
+                if (data_dedup_plan_visit(plan, d, data_dedup_plan_needs(plan, d) ? &items[i] : NULL, err) < 0) goto done;
+                uint32_t keep = data_dedup_partner(plan, d);
+                if (keep == d) {
                     if (out && data_writer_doc(out, &docs[i], field, err) < 0) goto done;
+                    if (prov_on && count_out(c, &docs[i], lic_out, src_out, &ts[0].tmp, err) < 0) goto done;
                     continue;
                 }
-                int exact = c->dedup_exact && dd.keys[k * dd.stride] == dd.keys[(size_t)root * dd.stride] &&
-                            dd.keys[k * dd.stride + 1] == dd.keys[(size_t)root * dd.stride + 1];
+                int exact = data_dedup_is_exact(plan, d);
                 if (exact) removed_exact++;
                 else removed_near++;
                 if (rej) {
                     char why[600];
-                    snprintf(why, sizeof why, "dedup/%s_duplicate of document %u (%s:%llu)", exact ? "exact" : "near", root,
-                             data_reader_path(names, dd.file_id[root]), (unsigned long long)dd.line[root]);
+                    snprintf(why, sizeof why, "dedup/%s_duplicate of document %u (%s:%llu), similarity %.4f",
+                             exact ? "exact" : "near", keep, data_reader_path(names, dd.file_id[keep]),
+                             (unsigned long long)dd.line[keep], data_dedup_similarity(plan, d));
                     if (data_writer_doc_tagged(rej, &docs[i], field, "lmc_reason", why, err) < 0) goto done;
                 }
             }
+            for (long i = 0; i < nd; i++) data_dedup_item_free(&items[i]);
+            items_live = 0;
         }
         if (k != dd.n) { lmc_errf(err, LMC_EFORMAT, "dedup: the input changed between the two passes"); goto done; }
         if (distributed) {
             skipped = data_reader_nskipped(rr);
-            index_bytes = dd.n * (2 * sizeof(uint64_t) + sizeof(uint32_t) * 2 + sizeof(uint64_t));  /* rank 0 */
+            index_bytes = dd.n * (sizeof(uint32_t) + sizeof(uint64_t) + 1);  /* rank 0: file, line */
         }
-        /* clusters: roots in order, members listed */
+        /* clusters: each kept document with the documents removed for it, each with its similarity */
         uint32_t *cnt = calloc(dd.n ? dd.n : 1, sizeof *cnt);
-        if (!cnt) { lmc_errf(err, LMC_ENOMEM, "out of memory"); goto done; }
-        for (size_t i = 0; i < dd.n; i++) cnt[data_uf_find(&uf, (uint32_t)i)]++;
-        json_t *clusters = json_array();
         json_t **byroot = calloc(dd.n ? dd.n : 1, sizeof *byroot);
-        if (!byroot) { free(cnt); lmc_errf(err, LMC_ENOMEM, "out of memory"); goto done; }
+        if (!cnt || !byroot) { free(cnt); free(byroot); lmc_errf(err, LMC_ENOMEM, "out of memory"); goto done; }
+        for (size_t i = 0; i < dd.n; i++) cnt[data_dedup_partner(plan, (uint32_t)i)]++;
+        json_t *clusters = json_array();
         uint64_t nclusters = 0;
         for (size_t i = 0; i < dd.n; i++) {
-            uint32_t root = data_uf_find(&uf, (uint32_t)i);
-            if (cnt[root] < 2) continue;
-            if (root == i) {
+            uint32_t keep = data_dedup_partner(plan, (uint32_t)i);
+            if (cnt[keep] < 2) continue;
+            if (keep == i) {
                 nclusters++;
                 json_t *cl = json_object();
-                json_object_set_new(cl, "size", json_integer(cnt[root]));
+                json_object_set_new(cl, "size", json_integer(cnt[keep]));
                 json_object_set_new(cl, "kept", doc_ref(names, dd.file_id[i], dd.line[i], i));
                 byroot[i] = json_array();
                 json_object_set_new(cl, "removed", byroot[i]);
                 json_array_append_new(clusters, cl);
             } else {
                 json_t *o = doc_ref(names, dd.file_id[i], dd.line[i], i);
-                int exact = c->dedup_exact && dd.keys[i * dd.stride] == dd.keys[(size_t)root * dd.stride] &&
-                            dd.keys[i * dd.stride + 1] == dd.keys[(size_t)root * dd.stride + 1];
+                int exact = data_dedup_is_exact(plan, (uint32_t)i);
                 json_object_set_new(o, "match", json_string(exact ? "exact" : "minhash"));
-                json_array_append_new(byroot[root], o);
+                json_object_set_new(o, "similarity", json_real(data_dedup_similarity(plan, (uint32_t)i)));
+                json_array_append_new(byroot[keep], o);
             }
         }
         free(byroot);
         free(cnt);
-        json_object_set_new(dedup_rep, "method",
-                            json_string("exact: XXH3-128 of white-space-normalized text; near: MinHash-LSH over word "
-                                        "n-grams of simplify_text (lowercase, no punctuation, numbers->0, no diacritics), "
-                                        "h(x)=((a*x+b) mod 2^64) mod (2^61-1), bands of rows hashed to 64-bit bucket keys; "
-                                        "union-find clusters keep the first document in input order"));
+        static const char *const vnames[] = {"exact Jaccard of the shingle sets", "MinHash signature estimate",
+                                             "exact Jaccard of the shingle sets (signature estimate measured too)"};
+        char method[1024];
+        snprintf(method, sizeof method,
+                 "exact: XXH3-128 of white-space-normalized text; near: MinHash-LSH over word n-grams of simplify_text "
+                 "(lowercase, no punctuation, numbers->0, no diacritics), h(x)=((a*x+b) mod 2^64) mod (2^61-1), bands "
+                 "of rows hashed to 64-bit bucket keys; LSH candidates verified by %s >= %.3g; greedy in input order: "
+                 "a document is kept unless a kept candidate is at or above the threshold",
+                 vnames[c->dedup_verify], c->dedup_threshold);
+        json_object_set_new(dedup_rep, "method", json_string(method));
         json_object_set_new(dedup_rep, "exact", json_boolean(c->dedup_exact));
         json_object_set_new(dedup_rep, "minhash", json_boolean(c->dedup_minhash));
         json_object_set_new(dedup_rep, "ngram", json_integer(c->minhash.ngram));
         json_object_set_new(dedup_rep, "bands", json_integer(c->minhash.bands));
         json_object_set_new(dedup_rep, "rows", json_integer(c->minhash.rows));
         json_object_set_new(dedup_rep, "seed", json_integer((json_int_t)c->minhash.seed));
+        json_object_set_new(dedup_rep, "threshold", json_real(c->dedup_threshold));
+        json_object_set_new(dedup_rep, "verification", data_dedup_plan_json(plan));
         json_object_set_new(dedup_rep, "documents", json_integer((json_int_t)dd.n));
         json_object_set_new(dedup_rep, "removed_exact", json_integer((json_int_t)removed_exact));
         json_object_set_new(dedup_rep, "removed_near", json_integer((json_int_t)removed_near));
         json_object_set_new(dedup_rep, "kept", json_integer((json_int_t)(dd.n - removed_exact - removed_near)));
         json_object_set_new(dedup_rep, "clusters_count", json_integer((json_int_t)nclusters));
         json_object_set_new(dedup_rep, "index_bytes", json_integer((json_int_t)index_bytes));
-        json_object_set_new(dedup_rep, "index_bytes_per_document", json_integer((json_int_t)(dd.stride * 8 + 1 + 4 + 8 + 4 + sizeof(kd))));
+        json_object_set_new(dedup_rep, "index_bytes_per_document",
+                            json_integer((json_int_t)(dd.n ? index_bytes / dd.n : 0)));
+        json_object_set_new(dedup_rep, "verification_bytes", json_integer((json_int_t)data_dedup_plan_bytes(plan)));
         json_object_set_new(dedup_rep, "clusters", clusters);
         docs_out = dd.n - removed_exact - removed_near;
     }
@@ -659,9 +804,50 @@ int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err)
             json_array_append_new(stages, o);
         }
         json_object_set_new(rep, "stages", stages);
+        if (prov_on) {
+            json_t *pv = json_object(), *al = json_array(), *rm = json_object();
+            json_object_set_new(pv, "licence_field", json_string(c->licence_field));
+            json_object_set_new(pv, "source_field", json_string(c->source_field));
+            for (int i = 0; i < c->nlicence_allow; i++) json_array_append_new(al, json_string(c->licence_allow[i]));
+            json_object_set_new(pv, "licence_allow", al);
+            json_object_set_new(rm, "licence/missing", json_integer((json_int_t)lic_missing));
+            json_object_set_new(rm, "licence/not_allowed", json_integer((json_int_t)lic_denied));
+            json_object_set_new(pv, "removed_by_rule", rm);
+            json_object_set_new(pv, "licences_in", data_counter_json(lic_in));
+            json_object_set_new(pv, "licences_out", data_counter_json(lic_out));
+            json_object_set_new(pv, "sources_in", data_counter_json(src_in));
+            json_object_set_new(pv, "sources_out", data_counter_json(src_out));
+            json_object_set_new(rep, "provenance", pv);
+        }
         json_object_set_new(rep, "threads", json_integer(nthreads));
-        json_object_set_new(rep, "seconds", json_real(lmc_now() - t0));
     }
+    if (c->substring && c->output) {
+        /* reads the output it rewrites: safe, since the writer only renames its temp file into place at
+         * commit, after both of data_substr_run's passes */
+        data_substr_cfg sc;
+        data_substr_cfg_default(&sc);
+        const char *sin[1] = {c->output};
+        sc.inputs = sin;
+        sc.ninputs = 1;
+        sc.read.field = field;
+        sc.read.format = DATA_FMT_JSONL;
+        sc.read.max_doc_bytes = 0;
+        sc.threads = nthreads;
+        sc.output = c->output;
+        sc.min_len = c->substring_min_len;
+        sc.keep_first = c->substring_keep_first;
+        sc.max_listed = c->max_listed;
+        json_t *sr = NULL;
+        if (data_substr_run(&sc, &sr, err) < 0) {
+            json_decref(sr);
+            lmc_err_wrap(err, "substring stage");
+            goto done;
+        }
+        json_object_set(*report, "substring_dedup", json_object_get(sr, "substring_dedup"));
+        json_object_set(*report, "documents_out", json_object_get(sr, "documents_out"));
+        json_decref(sr);
+    }
+    json_object_set_new(*report, "seconds", json_real(lmc_now() - t0));
     rc = 0;
 done:
     if (out) data_writer_abort(out);
@@ -696,6 +882,13 @@ done:
     free(dd.has_sig);
     free(dd.file_id);
     free(dd.line);
-    data_uf_free(&uf);
+    data_counter_free(lic_in);
+    data_counter_free(lic_out);
+    data_counter_free(src_in);
+    data_counter_free(src_out);
+    for (long i = 0; i < items_live; i++) data_dedup_item_free(&items[i]);
+    free(items);
+    free(edges);
+    data_dedup_plan_free(plan);
     return rc;
 }

@@ -67,7 +67,8 @@ int data_pipeline_load(const char *path, data_pipeline_cfg *c, json_t **holder, 
     if (!j) return -1;
     if (!json_is_object(j)) return lmc_errf(err, LMC_EFORMAT, "%s: expected a mapping at the top", path);
     static const char *const top[] = {"inputs", "output", "rejected", "report", "field", "doc_separator", "format",
-                                      "strict", "threads", "stages", NULL};
+                                      "strict", "threads", "stages", "provenance", "licence_field", "source_field",
+                                      "licence_allow", NULL};
     if (check_keys(j, top, path, err) < 0) return -1;
     int n;
     const char **in = str_list(json_object_get(j, "inputs"), &n, path, "inputs", err);
@@ -110,6 +111,18 @@ int data_pipeline_load(const char *path, data_pipeline_cfg *c, json_t **holder, 
     lmc_err_clear(err);
     if (get_bool_opt(j, "strict", &c->read.strict, path, err) < 0) return -1;
     if (get_int_opt(j, "threads", &c->threads, path, err) < 0) return -1;
+    if (get_bool_opt(j, "provenance", &c->provenance, path, err) < 0) return -1;
+    if (lmc_json_get_str(j, "licence_field", &s, path, err) == 0) c->licence_field = s;
+    if (lmc_json_get_str(j, "source_field", &s, path, err) == 0) c->source_field = s;
+    lmc_err_clear(err);
+    json_t *la = json_object_get(j, "licence_allow");
+    if (la) {
+        int nl;
+        const char **l = str_list(la, &nl, path, "licence_allow", err);
+        if (!l) return -1;
+        c->licence_allow = l;
+        c->nlicence_allow = nl;
+    }
     json_t *stages = json_object_get(j, "stages");
     if (!json_is_array(stages) || json_array_size(stages) == 0)
         return lmc_errf(err, LMC_EINVAL, "%s: 'stages' must be a non-empty list", path);
@@ -127,9 +140,26 @@ int data_pipeline_load(const char *path, data_pipeline_cfg *c, json_t **holder, 
         json_t *empty = json_object();
         if (!o) o = empty;
         int rc = 0;
-        if (c->dedup) { rc = lmc_errf(err, LMC_EINVAL, "%s: dedup must be the last stage", ctx); goto next; }
+        if (c->substring) { rc = lmc_errf(err, LMC_EINVAL, "%s: substring must be the last stage", ctx); goto next; }
+        if (!strcmp(kind, "substring")) {  /* exact-substring dedup of the output, after everything else */
+            static const char *const keys[] = {"min_len", "keep", NULL};
+            if ((rc = check_keys(o, keys, ctx, err)) < 0) goto next;
+            c->substring = 1;
+            if ((rc = get_int_opt(o, "min_len", &c->substring_min_len, ctx, err)) < 0) goto next;
+            if (c->substring_min_len < 1) { rc = lmc_errf(err, LMC_EINVAL, "%s: 'min_len' must be >= 1", ctx); goto next; }
+            json_t *kp = json_object_get(o, "keep");
+            if (kp) {
+                const char *k = json_string_value(kp);
+                if (k && !strcmp(k, "first")) c->substring_keep_first = 1;
+                else if (k && !strcmp(k, "none")) c->substring_keep_first = 0;
+                else { rc = lmc_errf(err, LMC_EINVAL, "%s: 'keep' must be first or none", ctx); goto next; }
+            }
+            goto next;
+        }
+        if (c->dedup) { rc = lmc_errf(err, LMC_EINVAL, "%s: dedup must be the last stage (or followed by substring)", ctx); goto next; }
         if (!strcmp(kind, "dedup")) {
-            static const char *const keys[] = {"exact", "minhash", "ngram", "bands", "rows", "seed", NULL};
+            static const char *const keys[] = {"exact", "minhash", "ngram", "bands", "rows", "seed", "threshold",
+                                               "verify", NULL};
             if ((rc = check_keys(o, keys, ctx, err)) < 0) goto next;
             c->dedup = 1;
             int seed = 1;
@@ -141,6 +171,16 @@ int data_pipeline_load(const char *path, data_pipeline_cfg *c, json_t **holder, 
                 (rc = get_int_opt(o, "seed", &seed, ctx, err)) < 0)
                 goto next;
             c->minhash.seed = (uint64_t)seed;
+            json_t *th = json_object_get(o, "threshold");
+            if (th) {
+                if (!json_is_number(th)) { rc = lmc_errf(err, LMC_EINVAL, "%s: 'threshold' must be a number", ctx); goto next; }
+                c->dedup_threshold = json_number_value(th);
+            }
+            json_t *vf = json_object_get(o, "verify");
+            if (vf && (!json_is_string(vf) || data_verify_parse(json_string_value(vf), &c->dedup_verify) < 0)) {
+                rc = lmc_errf(err, LMC_EINVAL, "%s: 'verify' must be jaccard, signature or both", ctx);
+                goto next;
+            }
             goto next;
         }
         if (c->nstages >= DATA_MAX_STAGES) { rc = lmc_errf(err, LMC_EINVAL, "%s: too many stages", ctx); goto next; }
@@ -217,12 +257,16 @@ int data_pipeline_load(const char *path, data_pipeline_cfg *c, json_t **holder, 
             if (c->stages[k].kind == DATA_STAGE_FILTER || c->stages[k].kind == DATA_STAGE_DECONT)
                 return lmc_errf(err, LMC_EINVAL, "%s: 'output' is required with filter/decontaminate/dedup stages", path);
     if (!c->output && c->dedup) return lmc_errf(err, LMC_EINVAL, "%s: 'output' is required with a dedup stage", path);
+    if (!c->output && c->substring) return lmc_errf(err, LMC_EINVAL, "%s: 'output' is required with a substring stage", path);
     return 0;
 }
 
 void data_pipeline_cfg_release(data_pipeline_cfg *c) {
     free((void *)c->inputs);
     c->inputs = NULL;
+    free((void *)c->licence_allow);
+    c->licence_allow = NULL;
+    c->nlicence_allow = 0;
     for (int s = 0; s < c->nstages; s++) {
         free((void *)c->stages[s].eval);
         c->stages[s].eval = NULL;

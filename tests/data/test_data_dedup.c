@@ -1,7 +1,9 @@
 /* Dedup on a planted corpus: near-duplicate clusters at Jaccard >= 0.85 over word 5-grams must end with
  * one survivor (>= 95% of clusters), documents without a partner above J = 0.5 must stay (< 1% removed),
- * the survivor of each cluster is its first document in input order, written byte-for-byte, and the
- * output is byte-identical for 1 and 2 threads. Also: exact dedup alone, union-find, the signature. */
+ * the survivor of each cluster is its first document in input order, written byte-for-byte, every removed
+ * document names a kept partner at Jaccard >= 0.8 (checked here independently), and the output is
+ * byte-identical for 1 and 2 threads. Chains A~B~C with A !~ C keep C. Also: exact dedup alone, the
+ * signature, the shingle set and the two Jaccard measures. */
 #include "test.h"
 #include "data/data.h"
 
@@ -11,11 +13,17 @@ static lmc_rng rng;
 #define VOCAB 3000
 static char vocab[VOCAB][12];
 
+/* distinct words, so that Jaccard over word ids (here) equals Jaccard over the text (lmc) */
 static void make_vocab(void) {
     for (int i = 0; i < VOCAB; i++) {
-        int len = 3 + (int)lmc_rng_below(&rng, 7);
-        for (int k = 0; k < len; k++) vocab[i][k] = (char)('a' + lmc_rng_below(&rng, 26));
-        vocab[i][len] = 0;
+        int dup;
+        do {
+            int len = 3 + (int)lmc_rng_below(&rng, 7);
+            for (int k = 0; k < len; k++) vocab[i][k] = (char)('a' + lmc_rng_below(&rng, 26));
+            vocab[i][len] = 0;
+            dup = 0;
+            for (int j = 0; j < i && !dup; j++) dup = !strcmp(vocab[i], vocab[j]);
+        } while (dup);
     }
 }
 
@@ -132,7 +140,26 @@ static void test_planted(void) {
         if (t == 1) {
             json_t *dd = json_object_get(report, "dedup");
             CHECK(json_integer_value(json_object_get(dd, "index_bytes")) > 0);
-            CHECK(json_array_size(json_object_get(dd, "clusters")) > 0);
+            json_t *cls = json_object_get(dd, "clusters");
+            CHECK(json_array_size(cls) > 0);
+            /* every removed document: its kept partner and their similarity, which is the exact Jaccard */
+            int nrem = 0, below = 0, wrong = 0;
+            for (size_t ci = 0; ci < json_array_size(cls); ci++) {
+                json_t *cl = json_array_get(cls, ci);
+                int kd = (int)json_integer_value(json_object_get(json_object_get(cl, "kept"), "doc"));
+                json_t *rm = json_object_get(cl, "removed");
+                for (size_t ri = 0; ri < json_array_size(rm); ri++) {
+                    json_t *o = json_array_get(rm, ri);
+                    int d = (int)json_integer_value(json_object_get(o, "doc"));
+                    double sim = json_real_value(json_object_get(o, "similarity"));
+                    double j = jaccard(&ord[kd], &ord[d]);
+                    nrem++;
+                    below += j < 0.8;
+                    wrong += fabs(j - sim) > 1e-6;
+                }
+            }
+            CHECK_MSG(below == 0, "%d of %d removed documents below J = 0.8 with their kept partner", below, nrem);
+            CHECK_MSG(wrong == 0, "%d of %d reported similarities differ from the Jaccard", wrong, nrem);
         }
         json_decref(report);
     }
@@ -192,16 +219,7 @@ static void test_planted(void) {
 }
 
 static void test_units(void) {
-    data_uf u;
     lmc_err err = {0};
-    CHECK_EQ_INT(data_uf_init(&u, 6, &err), 0);
-    data_uf_union(&u, 4, 5);
-    data_uf_union(&u, 5, 2);
-    data_uf_union(&u, 3, 1);
-    CHECK_EQ_INT(data_uf_find(&u, 4), 2);
-    CHECK_EQ_INT(data_uf_find(&u, 3), 1);
-    CHECK_EQ_INT(data_uf_find(&u, 0), 0);
-    data_uf_free(&u);
     /* exact key: white-space runs do not matter, case does */
     uint64_t a[2], b[2], c[2];
     lmc_buf t = {0};
@@ -222,6 +240,18 @@ static void test_units(void) {
     CHECK(memcmp(s1, s2, sizeof s1) == 0);
     CHECK_EQ_INT(data_minhash_signature(&m, "too short doc", 13, s1, &t, &err), 0);
     for (int i = 0; i < 112; i++) CHECK(m.a[i] >= 1 && m.a[i] < (1ULL << 61) - 1);
+    /* the shingle set and the two Jaccard measures */
+    uint64_t *set = NULL;
+    const char *z = "one two three four five six seven one two three four five";  /* 8 shingles, 7 distinct */
+    CHECK_EQ_INT(data_minhash_shingle_set(&m, z, strlen(z), &set, &t, &err), 7);
+    for (int i = 1; i < 7; i++) CHECK(set[i - 1] < set[i]);
+    free(set);
+    uint64_t sa[] = {1, 2, 3, 4}, sb[] = {2, 3, 4, 5, 6};
+    CHECK(fabs(data_jaccard_sorted(sa, 4, sb, 5) - 3.0 / 6.0) < 1e-12);
+    CHECK(data_jaccard_sorted(sa, 0, sb, 0) == 1.0);
+    memcpy(s2, s1, sizeof s1);
+    for (int i = 0; i < 28; i++) s2[i * 4] ^= 1;
+    CHECK(fabs(data_minhash_estimate(&m, s1, s2) - 84.0 / 112.0) < 1e-12);
     lmc_buf sim = {0};
     CHECK_EQ_INT(data_simplify(x, strlen(x), 0, &sim, &err), 0);
     CHECK(sim.len == strlen("the cafe opened in 0 and it sold 0 cups of tea to everyone who came by") &&
@@ -268,6 +298,122 @@ static void test_units(void) {
     lmc_buf_free(&t);
 }
 
+/* Chains A~B~C~D~E: each document is the previous one shifted by 15 words (200 words, J = 181/211 = 0.858
+ * between neighbours, 166/226 = 0.735 two apart). Union-find over candidate pairs (the old behaviour,
+ * and datatrove's) puts a whole chain in one cluster and keeps only A; verified greedy dedup must keep
+ * C (below 0.8 to A, its only kept candidate) and remove B for A at exactly J = 181/211. */
+static void test_chains(void) {
+    enum { NCHAIN = 30, LEN = 5, SHIFT = 15, N = 200 };
+    static doc docs[NCHAIN * LEN];
+    for (int c = 0; c < NCHAIN; c++) {
+        int base[N + SHIFT * LEN];
+        for (int k = 0; k < N + SHIFT * LEN; k++) base[k] = (int)lmc_rng_below(&rng, VOCAB);
+        for (int m = 0; m < LEN; m++) {
+            doc *d = &docs[c * LEN + m];
+            d->n = N;
+            memcpy(d->w, base + m * SHIFT, N * sizeof(int));
+        }
+    }
+    CHECK(fabs(jaccard(&docs[0], &docs[1]) - 181.0 / 211.0) < 1e-12);
+    CHECK(fabs(jaccard(&docs[0], &docs[2]) - 166.0 / 226.0) < 1e-12);
+    char path[4096], out[4096];
+    snprintf(path, sizeof path, "%s/chains.jsonl", tmp);
+    snprintf(out, sizeof out, "%s/chains-out.jsonl", tmp);
+    FILE *f = fopen(path, "w");
+    for (int i = 0; i < NCHAIN * LEN; i++) write_doc(f, &docs[i], i);
+    fclose(f);
+    for (int v = DATA_VERIFY_JACCARD; v <= DATA_VERIFY_BOTH; v++) {
+        data_pipeline_cfg c;
+        data_pipeline_cfg_default(&c);
+        const char *in[] = {path};
+        c.inputs = in;
+        c.ninputs = 1;
+        c.output = out;
+        c.dedup = 1;
+        c.dedup_verify = v;
+        c.threads = 2;
+        json_t *report = NULL;
+        lmc_err err = {0};
+        CHECK_EQ_INT(data_pipeline_run(&c, &report, &err), 0);
+        int partner[NCHAIN * LEN];
+        double sim[NCHAIN * LEN];
+        for (int i = 0; i < NCHAIN * LEN; i++) partner[i] = i, sim[i] = 1;
+        json_t *dd = json_object_get(report, "dedup"), *cls = json_object_get(dd, "clusters");
+        for (size_t ci = 0; ci < json_array_size(cls); ci++) {
+            json_t *cl = json_array_get(cls, ci);
+            int kd = (int)json_integer_value(json_object_get(json_object_get(cl, "kept"), "doc"));
+            json_t *rm = json_object_get(cl, "removed");
+            for (size_t ri = 0; ri < json_array_size(rm); ri++) {
+                json_t *o = json_array_get(rm, ri);
+                int d = (int)json_integer_value(json_object_get(o, "doc"));
+                partner[d] = kd;
+                sim[d] = json_real_value(json_object_get(o, "similarity"));
+            }
+        }
+        int c_kept = 0, b_removed = 0, bad = 0;
+        for (int ch = 0; ch < NCHAIN; ch++) {
+            int a = ch * LEN;
+            c_kept += partner[a + 2] == a + 2 && partner[a] == a;
+            if (partner[a + 1] == a && fabs(sim[a + 1] - (v == DATA_VERIFY_SIGNATURE ? sim[a + 1] : 181.0 / 211.0)) < 1e-6)
+                b_removed++;
+            for (int m = 0; m < LEN; m++) {
+                int d = a + m;
+                if (partner[d] == d) continue;
+                /* the partner is kept, and (exact Jaccard modes) at or above 0.8 */
+                bad += partner[partner[d]] != partner[d];
+                if (v != DATA_VERIFY_SIGNATURE) bad += jaccard(&docs[partner[d]], &docs[d]) < 0.8;
+            }
+        }
+        CHECK_MSG(bad == 0, "verify %d: %d removed documents without a kept partner at J >= 0.8", v, bad);
+        if (v != DATA_VERIFY_SIGNATURE) {  /* the estimate (std error 0.038) may put C above 0.8 to A */
+            CHECK_MSG(c_kept == NCHAIN, "verify %d: C kept in %d of %d chains", v, c_kept, NCHAIN);
+        }
+        CHECK_MSG(b_removed >= NCHAIN * 9 / 10, "verify %d: B removed for A in %d of %d chains", v, b_removed, NCHAIN);
+        json_t *vr = json_object_get(dd, "verification");
+        if (v == DATA_VERIFY_BOTH) {
+            double mae = json_real_value(json_object_get(vr, "estimate_mean_abs_error"));
+            CHECK(mae > 0 && mae < 0.1);
+            printf("chains: %lld pairs compared, signature estimate mean |error| %.4f, max %.4f, %lld decisions differ\n",
+                   (long long)json_integer_value(json_object_get(vr, "pairs_compared")), mae,
+                   json_real_value(json_object_get(vr, "estimate_max_abs_error")),
+                   (long long)json_integer_value(json_object_get(vr, "estimate_decisions_differing")));
+        }
+        printf("chains (verify %d): C kept in %d/%d, B removed for A in %d/%d\n", v, c_kept, NCHAIN, b_removed, NCHAIN);
+        json_decref(report);
+    }
+}
+
+/* Documents equal after simplify_text (case, punctuation, numbers) but not exactly: removed for the first at
+ * similarity 1 through the simplified-text key, without a shingle set being compared. */
+static void test_simplified_copies(void) {
+    char path[4096], out[4096];
+    snprintf(path, sizeof path, "%s/simp.jsonl", tmp);
+    snprintf(out, sizeof out, "%s/simp-out.jsonl", tmp);
+    FILE *f = fopen(path, "w");
+    fprintf(f, "{\"text\": \"the quick brown fox jumps over the lazy dog near 12 old barns\"}\n");
+    fprintf(f, "{\"text\": \"an unrelated sentence about rivers hills and seven small boats\"}\n");
+    fprintf(f, "{\"text\": \"The Quick, brown fox -- jumps over the LAZY dog near 99 old barns!\"}\n");
+    fclose(f);
+    data_pipeline_cfg c;
+    data_pipeline_cfg_default(&c);
+    const char *in[] = {path};
+    c.inputs = in;
+    c.ninputs = 1;
+    c.output = out;
+    c.dedup = 1;
+    json_t *rep = NULL;
+    lmc_err err = {0};
+    CHECK_EQ_INT(data_pipeline_run(&c, &rep, &err), 0);
+    json_t *dd = json_object_get(rep, "dedup");
+    CHECK_EQ_INT(json_integer_value(json_object_get(dd, "removed_near")), 1);
+    CHECK_EQ_INT(json_integer_value(json_object_get(dd, "removed_exact")), 0);
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(dd, "verification"), "pairs_compared")), 0);
+    json_t *rm = json_array_get(json_object_get(json_array_get(json_object_get(dd, "clusters"), 0), "removed"), 0);
+    CHECK_EQ_INT(json_integer_value(json_object_get(rm, "doc")), 2);
+    CHECK(json_real_value(json_object_get(rm, "similarity")) == 1.0);
+    json_decref(rep);
+}
+
 /* --exact only on plain text documents split by a separator; then the CLI with --threads 1 / 2. */
 static void test_cli(void) {
     const char *bin = getenv("LMC_BIN");
@@ -310,6 +456,8 @@ int main(void) {
     make_vocab();
     test_units();
     test_planted();
+    test_chains();
+    test_simplified_copies();
     test_cli();
     char cmd[4200];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
