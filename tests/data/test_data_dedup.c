@@ -246,9 +246,9 @@ static void test_units(void) {
     CHECK_EQ_INT(data_minhash_shingle_set(&m, z, strlen(z), &set, &t, &err), 7);
     for (int i = 1; i < 7; i++) CHECK(set[i - 1] < set[i]);
     free(set);
-    uint64_t sa[] = {1, 2, 3, 4}, sb[] = {2, 3, 4, 5, 6};
-    CHECK(fabs(data_jaccard_sorted(sa, 4, sb, 5) - 3.0 / 6.0) < 1e-12);
-    CHECK(data_jaccard_sorted(sa, 0, sb, 0) == 1.0);
+    uint64_t sa[] = {1, 2, 3, 4}, sbb[] = {2, 3, 4, 5, 6};
+    CHECK(fabs(data_jaccard_sorted(sa, 4, sbb, 5) - 3.0 / 6.0) < 1e-12);
+    CHECK(data_jaccard_sorted(sa, 0, sbb, 0) == 1.0);
     memcpy(s2, s1, sizeof s1);
     for (int i = 0; i < 28; i++) s2[i * 4] ^= 1;
     CHECK(fabs(data_minhash_estimate(&m, s1, s2) - 84.0 / 112.0) < 1e-12);
