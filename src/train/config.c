@@ -341,11 +341,21 @@ static void fmt_double(char *buf, size_t n, double v) {
     /* "1" for a float key reads back fine; keep it short. */
 }
 
+/* YAML's Unicode line breaks (NEL U+0085, LS U+2028, PS U+2029): the UTF-8 length at p, else 0. */
+static int yaml_break_len(const char *p) {
+    if (!memcmp(p, "\xc2\x85", 2)) return 2;
+    if (!strncmp(p, "\xe2\x80\xa8", 3) || !strncmp(p, "\xe2\x80\xa9", 3)) return 3;
+    return 0;
+}
+
 static int needs_quotes(const char *s) {
     if (!*s) return 1;
     if (isspace((unsigned char)s[0]) || isspace((unsigned char)s[strlen(s) - 1])) return 1;
     if (strchr("-?:,[]{}#&*!|>'\"%@`~", s[0]) && strcmp(s, "1-sqrt")) return 1;
-    if (strstr(s, ": ") || strstr(s, " #")) return 1;
+    if (strstr(s, ": ") || strstr(s, " #") || s[strlen(s) - 1] == ':') return 1;
+    /* control characters (a newline would end the plain scalar: found by fuzz_train_config) */
+    for (const char *p = s; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f || yaml_break_len(p)) return 1;
     int64_t i;
     double d;
     if (!parse_int(s, &i) || !parse_float(s, &d)) return 1;
@@ -358,9 +368,12 @@ static int needs_quotes(const char *s) {
 static int append_quoted(lmc_buf *b, const char *s, lmc_err *err) {
     if (lmc_buf_append(b, "\"", 1, err)) return -1;
     for (const char *p = s; *p; p++) {
-        int rc;
-        if (*p == '"' || *p == '\\') rc = lmc_buf_printf(b, err, "\\%c", *p);
-        else if ((unsigned char)*p < 0x20) rc = lmc_buf_printf(b, err, "\\x%02x", (unsigned char)*p);
+        int rc, br = yaml_break_len(p);
+        if (br) { /* escaped, else the reader folds it like a newline */
+            rc = lmc_buf_printf(b, err, "\\u%04x", br == 2 ? 0x85 : 0x2028 + (p[2] == '\xa9'));
+            p += br - 1;
+        } else if (*p == '"' || *p == '\\') rc = lmc_buf_printf(b, err, "\\%c", *p);
+        else if ((unsigned char)*p < 0x20 || *p == 0x7f) rc = lmc_buf_printf(b, err, "\\x%02x", (unsigned char)*p);
         else rc = lmc_buf_append(b, p, 1, err);
         if (rc) return -1;
     }
