@@ -93,6 +93,8 @@ run_one() {
   elif [ $rc -ne 0 ]; then result="exit $rc (see $w/log)"; bad=1
   else result="ok"; fi
   printf '%-22s %8s %6s %7s %11s %7s %7s  %s\n' "$t" "$counters" "$cov" "$ft" "$execs" "$rate" "$corp" "$result" > "$w/result"
+  # every run is logged, so executions can be added up over sessions
+  printf '%s %s %s\n' "$(date -u +%FT%TZ)" "$([ $ci -eq 1 ] && echo ci || echo campaign)" "$(cat "$w/result")" >> "$work/history"
   return $bad
 }
 export -f run_one
@@ -105,4 +107,6 @@ printf '%s\n' "${targets[@]}" | xargs -P "$jobs" -I{} bash -c "$(declare -p KNOW
 printf '%-22s %8s %6s %7s %11s %7s %7s  %s\n' target counters cov ft execs exec/s corpus result
 for t in "${targets[@]}"; do cat "$work/$t/result" 2>/dev/null || echo "$t: no result"; done
 cat "$work"/*/new 2>/dev/null || true
+echo "executions over all runs logged in $work/history:"
+awk '{ n[$3] += $7; runs[$3]++ } END { for (t in n) printf "  %-22s %12d in %d runs\n", t, n[t], runs[t] }' "$work/history" | sort
 exit $fail
