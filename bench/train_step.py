@@ -85,9 +85,13 @@ for name in a.config.split(","):
     for prec in a.precision.split(","):
         impls = {"lmc": [binary] + common + ["--precision", prec]}
         if c.get("llama"):
-            if prec == "fp32":   # the transformers peer is fp32 only (no autocast flag yet)
-                impls["transformers llama fp32"] = [a.torch_python or "/usr/bin/python3",
-                                                    os.path.join(HERE, "peers", "llama_torch.py")] + common
+            peer = [a.torch_python or "/usr/bin/python3", os.path.join(HERE, "peers", "llama_torch.py")] + common
+            if prec == "bf16":
+                impls["transformers compile+bf16"] = peer + ["--compile", "1", "--amp", "1"]
+            else:
+                impls["transformers eager fp32"] = peer
+                if a.torch_python:
+                    impls["transformers compile fp32"] = peer + ["--compile", "1"]
         elif a.torch_python:
             if prec == "bf16":
                 impls["torch compile+bf16"] = [a.torch_python, modern] + common + ["--compile", "1", "--amp", "1"]

@@ -73,7 +73,16 @@ static json_t *yaml_node(yaml_parser_t *p, yaml_event_t *ev, const char *name, l
         return NULL;
     }
     switch (ev->type) {
-    case YAML_SCALAR_EVENT: return yaml_scalar(ev);
+    case YAML_SCALAR_EVENT: {
+        /* NULL only where jansson refuses the value: .inf (JSON has no infinity). Found by
+         * fuzz_pipeline_config: this used to fail with an empty message. */
+        json_t *v = yaml_scalar(ev);
+        if (!v)
+            lmc_err_at(err, LMC_EFORMAT, name, ev->start_mark.line + 1, ev->start_mark.column + 1,
+                       "'%.*s' is not supported here (infinite numbers cannot be represented)",
+                       (int)(ev->data.scalar.length > 40 ? 40 : ev->data.scalar.length), (const char *)ev->data.scalar.value);
+        return v;
+    }
     case YAML_ALIAS_EVENT:
         lmc_err_at(err, LMC_EFORMAT, name, ev->start_mark.line + 1, ev->start_mark.column + 1,
                    "YAML aliases are not supported");

@@ -203,7 +203,8 @@ int data_pipeline_load(const char *path, data_pipeline_cfg *c, json_t **holder, 
                     strcat(buf, ",");
                 }
                 free(rl);
-                if ((rc = data_filter_parse_rulesets(buf, &rs, err)) < 0) goto next;
+                /* the rule parser's messages do not know the file: add it */
+                if ((rc = data_filter_parse_rulesets(buf, &rs, err)) < 0) { lmc_err_wrap(err, "%s", ctx); goto next; }
             }
             data_filter_cfg_default(&sc->filter, rs);
             json_t *set = json_object_get(o, "set");
@@ -216,7 +217,7 @@ int data_pipeline_load(const char *path, data_pipeline_cfg *c, json_t **holder, 
                     if (json_is_number(v)) snprintf(a, sizeof a, "%s=%.17g", k, json_number_value(v));
                     else if (json_is_boolean(v)) snprintf(a, sizeof a, "%s=%d", k, json_is_true(v));
                     else { rc = lmc_errf(err, LMC_EINVAL, "%s: set.%s must be a number", ctx, k); goto next; }
-                    if ((rc = data_filter_set(&sc->filter, a, err)) < 0) goto next;
+                    if ((rc = data_filter_set(&sc->filter, a, err)) < 0) { lmc_err_wrap(err, "%s", ctx); goto next; }
                 }
             }
         } else if (!strcmp(kind, "decontaminate") || !strcmp(kind, "overlap")) {

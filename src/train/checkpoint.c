@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,18 @@
 #include "tokenizer/tokenizer.h"
 
 #define STATE_FORMAT 1
+
+/* Crash-test hook (tests/train/test_crash.c). With LMC_CRASH_AT=POINT:N in the environment the
+ * process kills itself with SIGKILL (no cleanup, exactly like `kill -9`) the N-th time it reaches
+ * the named point of a checkpoint save or rotation; the points are the crash_point() calls below.
+ * Unset (every normal run) it costs one getenv per save. */
+static void crash_point(const char *point) {
+    static long hits;
+    const char *spec = getenv("LMC_CRASH_AT");
+    size_t n = strlen(point);
+    if (!spec || strncmp(spec, point, n) || spec[n] != ':') return;
+    if (++hits == atol(spec + n + 1)) kill(getpid(), SIGKILL);
+}
 
 /* ---- trainer_state.json ---- */
 
@@ -274,8 +287,10 @@ int train_ckpt_rotate(const char *root, int keep, lmc_err *err) {
         char *done = lmc_path_join(p, "DONE");
         unlink(done);
         free(done);
+        crash_point("rotate-undone");
         rc = lmc_remove_tree(p, err);
         free(p);
+        crash_point("rotate-removed");
     }
     for (size_t i = 0; i < ntmp; i++) {
         char *p = lmc_path_join(root, tmps[i]);
@@ -317,6 +332,7 @@ int train_ckpt_save(const char *root, const gpt2_model *m, const train_state *st
     if (lmc_is_dir(tmp) && lmc_remove_tree(tmp, err)) goto out;
     if (lmc_mkdirs(tmp, err)) goto out;
     if (gpt2_save_hf(m, tmp, err)) goto out;
+    crash_point("save-model");
     if (tokenizer_path && *tokenizer_path) {
         p = lmc_path_join(tmp, "tokenizer.json");
         if (copy_file(tokenizer_path, p, err)) goto out;
@@ -327,6 +343,7 @@ int train_ckpt_save(const char *root, const gpt2_model *m, const train_state *st
     p = lmc_path_join(tmp, "optimizer.safetensors");
     if (save_optimizer(p, m, err)) goto out;
     free(p);
+    crash_point("save-optimizer");
     p = lmc_path_join(tmp, "trainer_state.json");
     if (train_state_save(p, st, err)) goto out;
     free(p);
@@ -342,6 +359,7 @@ int train_ckpt_save(const char *root, const gpt2_model *m, const train_state *st
     free(p);
     p = NULL;
     if (lmc_fsync_dir(tmp, err)) goto out;
+    crash_point("save-done");
     /* Re-saving a step (after a resume from it) replaces the old folder. Un-mark it first. */
     if (lmc_is_dir(final)) {
         p = lmc_path_join(final, "DONE");
@@ -355,6 +373,7 @@ int train_ckpt_save(const char *root, const gpt2_model *m, const train_state *st
         goto out;
     }
     if (lmc_fsync_dir(root, err)) goto out;
+    crash_point("save-renamed");
     rc = train_ckpt_rotate(root, keep, err);
 out:
     free(p);

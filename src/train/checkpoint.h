@@ -12,7 +12,12 @@
  * The folder is assembled as ".tmp_step_N", the marker written inside it, then renamed into place
  * and the parent directory fsync'ed: a crash at any point leaves either no step_N or a complete
  * one. Only folders named step_N that contain DONE count for resume. The newest `keep` complete
- * checkpoints are kept; older ones (and stale temporaries) are removed after each save. */
+ * checkpoints are kept; older ones (and stale temporaries) are removed after each save.
+ *
+ * For crash tests (tests/train/test_crash.c), LMC_CRASH_AT=POINT:N makes the process SIGKILL itself
+ * the N-th time it reaches POINT: save-model, save-optimizer, save-done (marker written, before the
+ * rename), save-renamed (before rotation), rotate-undone (an old DONE removed, its folder not yet),
+ * rotate-removed. Unset in normal runs. */
 #ifndef LMC_TRAIN_CHECKPOINT_H
 #define LMC_TRAIN_CHECKPOINT_H
 

@@ -383,11 +383,28 @@ static void fmt_double(char *buf, size_t n, double v) {
     /* "1" for a float key reads back fine; keep it short. */
 }
 
+/* Characters YAML reads as line breaks (NEL U+0085, LS U+2028, PS U+2029) or refuses as
+ * non-printable (C1 controls U+0080-U+009F, U+FFFE, U+FFFF): their UTF-8 length at p, else 0, with
+ * the code point in *cp. Printed configs escape them (found by fuzz_train_config). */
+static int yaml_special_len(const char *p, unsigned *cp) {
+    const unsigned char *u = (const unsigned char *)p;
+    if (u[0] == 0xc2 && u[1] >= 0x80 && u[1] <= 0x9f) { *cp = u[1]; return 2; }
+    if ((u[0] == 0xe2 && u[1] == 0x80 && (u[2] == 0xa8 || u[2] == 0xa9)) ||
+        (u[0] == 0xef && u[1] == 0xbf && (u[2] == 0xbe || u[2] == 0xbf))) {
+        *cp = (u[0] & 0x0fu) << 12 | (u[1] & 0x3fu) << 6 | (u[2] & 0x3fu);
+        return 3;
+    }
+    return 0;
+}
+
 static int needs_quotes(const char *s) {
     if (!*s) return 1;
     if (isspace((unsigned char)s[0]) || isspace((unsigned char)s[strlen(s) - 1])) return 1;
     if (strchr("-?:,[]{}#&*!|>'\"%@`~", s[0]) && strcmp(s, "1-sqrt")) return 1;
-    if (strstr(s, ": ") || strstr(s, " #")) return 1;
+    if (strstr(s, ": ") || strstr(s, " #") || s[strlen(s) - 1] == ':') return 1;
+    /* control characters (a newline would end the plain scalar: found by fuzz_train_config) */
+    for (const char *p = s; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f || yaml_special_len(p, &(unsigned){0})) return 1;
     int64_t i;
     double d;
     if (!parse_int(s, &i) || !parse_float(s, &d)) return 1;
@@ -400,9 +417,13 @@ static int needs_quotes(const char *s) {
 static int append_quoted(lmc_buf *b, const char *s, lmc_err *err) {
     if (lmc_buf_append(b, "\"", 1, err)) return -1;
     for (const char *p = s; *p; p++) {
-        int rc;
-        if (*p == '"' || *p == '\\') rc = lmc_buf_printf(b, err, "\\%c", *p);
-        else if ((unsigned char)*p < 0x20) rc = lmc_buf_printf(b, err, "\\x%02x", (unsigned char)*p);
+        unsigned cp;
+        int rc, sl = yaml_special_len(p, &cp);
+        if (sl) {
+            rc = lmc_buf_printf(b, err, "\\u%04x", cp);
+            p += sl - 1;
+        } else if (*p == '"' || *p == '\\') rc = lmc_buf_printf(b, err, "\\%c", *p);
+        else if ((unsigned char)*p < 0x20 || *p == 0x7f) rc = lmc_buf_printf(b, err, "\\x%02x", (unsigned char)*p);
         else rc = lmc_buf_append(b, p, 1, err);
         if (rc) return -1;
     }

@@ -81,7 +81,9 @@ static int load_run(run_data *r, const char *dir, lmc_err *err) {
                 json_decref(j);
                 break;
             }
-            double step = (double)json_integer_value(st);
+            json_int_t istep = json_integer_value(st);
+            double step = (double)istep; /* the chart's x; last_step keeps the exact integer (a round trip
+                                          * through double overflows int64 near INT64_MAX: fuzz_report) */
             json_t *tk = json_object_get(j, "tokens");
             double tok = json_is_number(tk) ? json_number_value(tk) : NAN;
             for (int m = 0; m < M_COUNT && !rc; m++) {
@@ -89,7 +91,7 @@ static int load_run(run_data *r, const char *dir, lmc_err *err) {
                 if (json_is_number(v)) rc = push(&r->s[m], step, tok, json_number_value(v), err);
             }
             if (json_is_true(json_object_get(j, "skipped"))) r->skipped++;
-            r->last_step = (int64_t)step;
+            r->last_step = (int64_t)istep;
             if (tok == tok) r->last_tokens = tok;
             json_decref(j);
         }
@@ -194,13 +196,17 @@ static int chart(lmc_buf *b, int id, const char *title, const char *xlabel, cons
     lmc_buf_printf(b, err, "<rect x=\"%d\" y=\"%d\" width=\"%.0f\" height=\"%.0f\" class=\"f\"/>\n", ML, MT, pw, ph);
     char t[64];
     double ys = nice_step(y1 - y0, 5);
-    for (double v = ceil(y0 / ys) * ys; v <= y1 + ys * 1e-9; v += ys) {
+    /* At most 20 ticks: where the step is below the values' resolution (a huge step number, say)
+     * v += ys stops moving, and an unbounded loop grew the page until memory ran out (fuzz_report). */
+    int nt = 0;
+    for (double v = ceil(y0 / ys) * ys; v <= y1 + ys * 1e-9 && nt < 20; v += ys, nt++) {
         fmt_tick(t, sizeof t, fabs(v) < ys * 1e-9 ? 0 : v, ys);
         lmc_buf_printf(b, err, "<line x1=\"%d\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" class=\"g\"/>"
                        "<text x=\"%d\" y=\"%.1f\" class=\"yl\">%s</text>\n", ML, ML + pw, PY(v), PY(v), ML - 6, PY(v) + 4, t);
     }
     double xs = nice_step(x1 - x0, 6);
-    for (double v = ceil(x0 / xs) * xs; v <= x1 + xs * 1e-9; v += xs) {
+    nt = 0;
+    for (double v = ceil(x0 / xs) * xs; v <= x1 + xs * 1e-9 && nt < 20; v += xs, nt++) {
         fmt_tick(t, sizeof t, v, xs);
         lmc_buf_printf(b, err, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%.1f\" class=\"g\"/>"
                        "<text x=\"%.1f\" y=\"%.1f\" class=\"xl\">%s</text>\n", PX(v), PX(v), MT, MT + ph, PX(v), MT + ph + 16, t);

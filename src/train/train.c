@@ -31,6 +31,7 @@ typedef struct trainer {
     FILE *log;
     lmc_jsonl metrics;
     int metrics_open;
+    int sampled_last;      /* samples.txt already holds a section for the resumed step */
     gpt2_model *m;
     tok_tokenizer *tok;
     char *tok_json;       /* the tokenizer.json copied into checkpoints (NULL = none) */
@@ -124,6 +125,34 @@ static int trim_metrics(const char *path, int64_t max_step, lmc_err *err) {
     }
     if (!rc) rc = lmc_write_file_atomic(path, keep.data ? keep.data : "", keep.len, err);
     lmc_buf_free(&keep);
+    free(data);
+    return rc;
+}
+
+/* Drop the samples.txt sections of steps > max_step: they are written before the step's checkpoint,
+ * so a run killed in between would otherwise hold them twice after the resume (found by
+ * tests/train/test_crash.c). Sections start with "=== step N ===". */
+static int trim_samples(const char *path, int64_t max_step, int *has_last, lmc_err *err) {
+    *has_last = 0;
+    if (!lmc_file_exists(path)) return 0;
+    char *data;
+    size_t len;
+    if (lmc_read_file(path, &data, &len, err)) return -1;
+    size_t keep = len;
+    for (size_t pos = 0; pos < len;) {
+        long long step;
+        if (!strncmp(data + pos, "=== step ", 9) && sscanf(data + pos + 9, "%lld", &step) == 1) {
+            if (step > max_step) {
+                keep = pos;
+                break;
+            }
+            if (step == max_step) *has_last = 1;
+        }
+        const char *nl = memchr(data + pos, '\n', len - pos);
+        if (!nl) break;
+        pos = (size_t)(nl - data) + 1;
+    }
+    int rc = keep == len ? 0 : lmc_write_file_atomic(path, data, keep, err);
     free(data);
     return rc;
 }
@@ -364,6 +393,7 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
         event(t, "initialised from %s (step %lld)", c->init_from, (long long)t->st.step);
     }
     if (trim_metrics(t->metrics_path, t->st.step, err)) return -1;
+    if (trim_samples(t->samples_path, t->st.step, &t->sampled_last, err)) return -1;
     if (lmc_jsonl_open(&t->metrics, t->metrics_path, 1, err)) return -1;
     t->metrics_open = 1;
     char pbuf[32];
@@ -540,7 +570,8 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
             break;
         }
     }
-    if (!res->stopped && t.st.step >= c->steps && t.st.step > first_step) {
+    /* the final sample; also on a resume of a run killed between its last checkpoint and this sample */
+    if (!res->stopped && t.st.step >= c->steps && (t.st.step > first_step || !t.sampled_last)) {
         try_sample(&t);
         event(&t, "done: %lld steps, loss %.4f%s", (long long)t.st.step, res->last_loss, "");
     }

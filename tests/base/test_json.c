@@ -29,6 +29,12 @@ int main(void) {
     const char *ydup = "a: 1\na: 2\n";
     CHECK(lmc_yaml_loadb(ydup, strlen(ydup), "d.yaml", &err) == NULL);
     CHECK_STR_CONTAINS(err.msg, "d.yaml:2:1: duplicate key 'a'");
+    /* .inf has no JSON value: an error with the position, not NULL with an empty message */
+    const char *yinf = "train:\n  lr: .inf\n";
+    err.msg[0] = 0;
+    CHECK(lmc_yaml_loadb(yinf, strlen(yinf), "i.yaml", &err) == NULL);
+    CHECK_STR_CONTAINS(err.msg, "i.yaml:2:7");
+    CHECK_STR_CONTAINS(err.msg, "infinite");
 
     /* YAML typing (core schema) */
     const char *y = "i: 42\nneg: -7\nf: 3.0e-4\nt: true\nn: null\ns: hello\nq: \"42\"\nhex: 0x10\n"

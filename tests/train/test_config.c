@@ -113,6 +113,19 @@ int main(void) {
     CHECK_STR_CONTAINS(err.msg, "duplicate key 'train.steps'");
     CHECK_EQ_INT(load(&c, "train: {steps: 10}\nmodel: {steps_x: 1}\n", &err) != 0, 1); /* unknown still wins */
     CHECK_EQ_INT(load(&c, "run: {seed: 1}\ntrain: {steps: 10, lr: 0.1}\nmodel: {n_layer: 2}\n", &err), 0);
+    /* Strings YAML would not read back plain (found by fuzz_train_config): a newline, a trailing ':',
+     * a C1 control (U+0080), YAML's line breaks NEL/LS/PS and the non-character U+FFFF. */
+    static const char *const odd[] = {"a\nb: c", "x:", "\xc2\x80" "002", "p\xc2\x85q\xe2\x80\xa8r\xe2\x80\xa9s", "z\xef\xbf\xbf"};
+    for (size_t i = 0; i < sizeof odd / sizeof *odd; i++) {
+        train_config_defaults(&c);
+        strcpy(c.run_name, odd[i]);
+        lmc_buf o = {0};
+        CHECK_EQ_INT(train_config_to_yaml(&c, &o, &err), 0);
+        train_config_defaults(&back);
+        CHECK_MSG(train_config_load_buf(&back, o.data, o.len, "printed", &err) == 0, "string %zu: %s", i, err.msg);
+        CHECK_MSG(!strcmp(back.run_name, odd[i]), "string %zu does not round-trip", i);
+        lmc_buf_free(&o);
+    }
     lmc_buf md = {0};
     CHECK_EQ_INT(train_config_keys_markdown(&md, &err), 0);
     CHECK_STR_CONTAINS(md.data, "`train.decay_fraction`");
