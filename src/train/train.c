@@ -9,7 +9,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
 #include <string.h>
+#include <unistd.h>
 #include "base/io.h"
 #include "base/json.h"
 #include "base/jsonl.h"
@@ -273,6 +275,23 @@ static int init_from_hf(trainer *t, const char *dir, const gpt2_config *mc, lmc_
     return 0;
 }
 
+/* A kill -9 during an atomic write (config.yaml, metrics, samples) leaves its NAME.tmp.PID.N behind; the
+ * dying process cannot remove it. One trainer owns a run folder, so at start every such file in it is
+ * stale. (Checkpoint temporaries are swept by the checkpoint rotation.) */
+static void remove_stale_temporaries(const char *run) {
+    DIR *d = opendir(run);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *t = strstr(e->d_name, ".tmp.");
+        if (!t || e->d_name[0] == '.') continue;
+        char *p = lmc_path_join(run, e->d_name);
+        if (p && lmc_file_exists(p) && !lmc_is_dir(p)) unlink(p);
+        free(p);
+    }
+    closedir(d);
+}
+
 static int setup(trainer *t, train_result *res, lmc_err *err) {
     const train_config *c = t->cfg;
     if (train_config_validate(c, 1, err)) return -1;
@@ -292,6 +311,7 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
         return lmc_errf(err, LMC_EINVAL, "%s already holds a run; pass --resume to continue it, or choose another run.name",
                         t->run);
     if (lmc_mkdirs(t->ckpt_root, err)) return -1;
+    remove_stale_temporaries(t->run);
 
     lmc_buf y = {0};
     if (train_config_to_yaml(&resolved, &y, err)) return -1;
