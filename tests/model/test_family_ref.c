@@ -5,38 +5,8 @@
 #include "model/gpt2.h"
 #include "interop/safetensors.h"
 #include "kernels/cpu/kernels.h"
+#include "fixture_util.h"
 
-static double rel_err(const float *a, const float *b, size_t n, size_t stride_a, size_t stride_b, size_t row) {
-    double md = 0.0, mb = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        size_t ia = row ? (i / row) * stride_a + i % row : i, ib = row ? (i / row) * stride_b + i % row : i;
-        double d = fabs((double)a[ia] - (double)b[ib]);
-        if (d > md || d != d) md = d != d ? INFINITY : d;
-        if (fabs(b[ib]) > mb) mb = fabs(b[ib]);
-    }
-    return md / (mb > 0 ? mb : 1.0);
-}
-
-static float *read_tensor(const st_file *f, const char *name, size_t *n) {
-    const st_tensor *t = st_find(f, name);
-    if (!t) { fprintf(stderr, "fixture lacks %s\n", name); exit(1); }
-    float *out = (float *)malloc(t->numel * sizeof(float) + 4);
-    if (t->dtype == ST_I32) {
-        memcpy(out, t->data, t->numel * 4);
-    } else {
-        lmc_err err;
-        if (st_read_f32(f, t, out, t->numel, &err)) { fprintf(stderr, "%s\n", err.msg); exit(1); }
-    }
-    if (n) *n = t->numel;
-    return out;
-}
-
-static double read_f64(const st_file *f, const char *name, size_t i) {
-    const st_tensor *t = st_find(f, name);
-    double d;
-    memcpy(&d, t->data + 8 * i, 8);
-    return d;
-}
 
 static int meta_int(const st_file *f, const char *k) { return atoi(st_meta(f, k)); }
 static int meta_is(const st_file *f, const char *k, const char *v) { return strcmp(st_meta(f, k), v) == 0; }
