@@ -12,7 +12,8 @@
 import glob, json, os, sys, sysconfig
 
 out = sys.argv[1] if len(sys.argv) > 1 else "/tmp/lmc_tok_bench"
-shared = os.environ.get("LMC_SHARED_DIR", "/work/shared" if os.path.isdir("/work/shared") else os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared"))
+# the shared folder sits beside the repository (../shared from its root)
+shared = os.environ.get("LMC_SHARED_DIR", os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared")))
 os.makedirs(out, exist_ok=True)
 ts = open(os.path.join(shared, "data", "tinyshakespeare.txt"), encoding="utf-8").read()
 cut = int(len(ts) * 0.9)

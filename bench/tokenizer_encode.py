@@ -20,7 +20,9 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--reps", type=int, default=3)
 ap.add_argument("--lmc", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "lmc"))
 ap.add_argument("--dir", default="/tmp/lmc_tok_bench")
-ap.add_argument("--shared", default=os.environ.get("LMC_SHARED_DIR", "/work/shared"))
+# the shared folder sits beside the repository (../shared from its root)
+ap.add_argument("--shared", default=os.environ.get("LMC_SHARED_DIR", os.path.normpath(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared"))))
 args = ap.parse_args()
 
 

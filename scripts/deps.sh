@@ -25,6 +25,11 @@ done
 [ ${#missing[@]} -eq 0 ] && exit 0
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-echo "installing: ${missing[*]}" >&2
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "deps.sh: installing ${#missing[@]} Debian packages: ${missing[*]}" >&2
+echo "deps.sh: apt-get update" >&2
+$SUDO apt-get update -q
+# apt's own progress (Get:/Unpacking/Setting up lines) stays visible: a minute of installing
+# should not look like a hang. -o Dpkg::Progress-Fancy gives the percentage bar on a terminal.
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends \
+  -o Dpkg::Progress-Fancy="$([ -t 1 ] && echo 1 || echo 0)" "${missing[@]}"
+echo "deps.sh: done" >&2

@@ -46,7 +46,7 @@ $LMC train configs/quickstart.yaml --resume
 RUN=$Q/fortunes
 step "6/7 evaluation of the final checkpoint on the validation shard (loss, perplexity, bits per byte)"
 CKPT=$(ls -d "$RUN"/checkpoints/step_* | tail -1)
-$LMC eval --model "$CKPT" --data "$Q/data/val.bin" --seq-len 256
+$LMC eval --model "$CKPT" --data "$Q/data/val.bin" --seq-len 256 | tee "$Q/eval.json"
 
 step "7/7 samples (KV cache; same --seed gives the same text)"
 for prompt in "The meaning of life is" "Q: What do you call a programmer"; do
@@ -55,7 +55,10 @@ for prompt in "The meaning of life is" "Q: What do you call a programmer"; do
 done
 $LMC report "$RUN"
 
-val=$(grep '"val_loss"' "$RUN/metrics.jsonl" | tail -1 | sed 's/.*"val_loss":\([0-9.]*\).*/\1/')
+# One number: lmc eval's loss on the whole validation shard (the in-training val_loss in
+# metrics.jsonl is a few batches only), rounded.
+val=$(sed -n 's/.*"loss": \([0-9.e+-]*\).*"tokens": \([0-9]*\).*/\1 \2/p' "$Q/eval.json" |
+      awk '{printf "%.3f nats/token (perplexity %.0f) on the whole validation shard, %d tokens (lmc eval)", $1, exp($1), $2}')
 cat >&2 <<MSG
 
 == done
@@ -65,6 +68,6 @@ cat >&2 <<MSG
   run          $RUN  (config.yaml, metrics.jsonl, train.log, samples.txt)
   checkpoints  $RUN/checkpoints/  (HF GPT-2 folders: config.json, model.safetensors, tokenizer.json)
   report       $RUN/report.html
-  final val loss: ${val:-?} (nats/token)
+  val loss     ${val:-? (see $Q/eval.json)}
   try:         $LMC sample --model $RUN --prompt "Your text"
 MSG

@@ -101,31 +101,45 @@ static json_t *yaml_node(yaml_parser_t *p, yaml_event_t *ev, const char *name, l
     }
     case YAML_MAPPING_START_EVENT: {
         json_t *obj = json_object();
+        json_t *pos = json_object(); /* key -> [line, column] where it was first given */
+        if (!obj || !pos) {
+            json_decref(obj);
+            json_decref(pos);
+            lmc_errf(err, LMC_ENOMEM, "%s: out of memory", name);
+            return NULL;
+        }
         for (;;) {
             yaml_event_t k;
-            if (yaml_next(p, &k, name, err)) { json_decref(obj); return NULL; }
-            if (k.type == YAML_MAPPING_END_EVENT) { yaml_event_delete(&k); return obj; }
+            if (yaml_next(p, &k, name, err)) { json_decref(obj); json_decref(pos); return NULL; }
+            if (k.type == YAML_MAPPING_END_EVENT) { yaml_event_delete(&k); json_decref(pos); return obj; }
             if (k.type != YAML_SCALAR_EVENT) {
                 lmc_err_at(err, LMC_EFORMAT, name, k.start_mark.line + 1, k.start_mark.column + 1,
                            "expected a scalar mapping key");
                 yaml_event_delete(&k);
                 json_decref(obj);
+                json_decref(pos);
                 return NULL;
             }
             char *key = strndup((const char *)k.data.scalar.value, k.data.scalar.length);
             yaml_mark_t km = k.start_mark;
             yaml_event_delete(&k);
-            if (json_object_get(obj, key)) {
-                lmc_err_at(err, LMC_EFORMAT, name, km.line + 1, km.column + 1, "duplicate key '%s'", key);
+            json_t *first = json_object_get(pos, key);
+            if (first) {
+                lmc_err_at(err, LMC_EFORMAT, name, km.line + 1, km.column + 1,
+                           "duplicate key '%s' (first given at %lld:%lld)", key,
+                           (long long)json_integer_value(json_array_get(first, 0)),
+                           (long long)json_integer_value(json_array_get(first, 1)));
                 free(key);
                 json_decref(obj);
+                json_decref(pos);
                 return NULL;
             }
+            json_object_set_new(pos, key, json_pack("[II]", (json_int_t)km.line + 1, (json_int_t)km.column + 1));
             yaml_event_t v;
-            if (yaml_next(p, &v, name, err)) { free(key); json_decref(obj); return NULL; }
+            if (yaml_next(p, &v, name, err)) { free(key); json_decref(obj); json_decref(pos); return NULL; }
             json_t *val = yaml_node(p, &v, name, err, depth + 1);
             yaml_event_delete(&v);
-            if (!val) { free(key); json_decref(obj); return NULL; }
+            if (!val) { free(key); json_decref(obj); json_decref(pos); return NULL; }
             json_object_set_new(obj, key, val);
             free(key);
         }

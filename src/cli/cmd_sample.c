@@ -103,17 +103,42 @@ static int run_sample(lmc_args *a) {
     lmc_rng_init(&rng, (uint64_t)lmc_arg_int(a, "seed"));
     stream_ctx sc = {tok, lmc_arg_flag(a, "ids"), 0, gp.stop_token};
     if (text && *text && !sc.ids) fputs(text, stdout);
-    int n_out;
+    int n_out = 0, slide = lmc_arg_flag(a, "slide"), slides = 0, T = m->cfg.max_seq;
     double t0 = lmc_now();
-    if (gen_generate(m, ids, n_prompt, &gp, &rng, ids + n_prompt, &n_out, stream_token, &sc, &err)) {
-        rc = lmc_fail(a, "%s", err.msg);
-        goto out;
+    /* The first pass continues the prompt until --max-tokens, the end-of-text token or the context
+     * is full. With --slide, a full context is followed by another pass over the last T/2 tokens as
+     * a fresh prompt (positions restart at 0, the KV cache is rebuilt by one prefill): the window
+     * nanoGPT's generate crops to, valid for every position encoding, learned ones included, since
+     * no position beyond T-1 is ever used. */
+    for (;;) {
+        int len = n_prompt + n_out, got;
+        gen_params gq = gp;
+        gq.max_tokens = gp.max_tokens - n_out;
+        int start = slides ? len - T / 2 : 0, plen = slides ? T / 2 : n_prompt;
+        if (gen_generate(m, ids + start, plen, &gq, &rng, ids + len, &got, stream_token, &sc, &err)) {
+            rc = lmc_fail(a, "%s", err.msg);
+            goto out;
+        }
+        n_out += got;
+        int hit_stop = got > 0 && ids[n_prompt + n_out - 1] == gp.stop_token;
+        if (n_out >= gp.max_tokens || hit_stop || got == 0 || !slide) break;
+        slides++;
     }
     double dt = lmc_now() - t0;
     printf("\n");
     fflush(stdout); /* before the stderr summary */
-    if (lmc_progress_default_mode() != LMC_PROGRESS_QUIET)
-        fprintf(stderr, "[%d tokens in %.2f s, %.1f tok/s, model %s]\n", n_out, dt, dt > 0 ? n_out / dt : 0, model);
+    int at_limit = n_out < gp.max_tokens && !(n_out > 0 && ids[n_prompt + n_out - 1] == gp.stop_token);
+    if (at_limit)
+        fprintf(stderr, "note: stopped after %d of %d tokens: the prompt and the output filled the model's context "
+                        "(%d tokens); --slide continues past it on a sliding window of the last %d tokens\n",
+                n_out, gp.max_tokens, T, T / 2);
+    if (lmc_progress_default_mode() != LMC_PROGRESS_QUIET) {
+        fprintf(stderr, "[%d tokens in %.2f s, %.1f tok/s, model %s", n_out, dt, dt > 0 ? n_out / dt : 0, model);
+        if (slides)
+            fprintf(stderr, "; context %d full, slid %d time%s to a window of the last %d tokens", T, slides,
+                    slides == 1 ? "" : "s", T / 2);
+        fprintf(stderr, "]\n");
+    }
 out:
     free(ids);
     tok_ids_free(&prompt);
@@ -135,12 +160,15 @@ static const lmc_opt sample_opts[] = {
     {"tokenizer", 0, OPT_STR, NULL, "FILE", "tokenizer.json (default: DIR/tokenizer.json)"},
     {"ids", 0, OPT_FLAG, NULL, NULL, "print token ids instead of text"},
     {"no-stop", 0, OPT_FLAG, NULL, NULL, "do not stop at the end-of-text token"},
+    {"slide", 0, OPT_FLAG, NULL, NULL, "when the context is full, go on from the last half of it (re-encoded)"},
     LMC_OPTS_END};
 
 static const lmc_command sample_cmd = {
     "sample", "generate text from a model (KV cache)", "--model DIR [options]",
     "Continues --prompt (or starts a new document) with tokens sampled from the model, printing\n"
     "them as they come. A KV cache makes each new token cost linear, not quadratic, time in the\n"
-    "context length. The same --seed gives the same text.",
+    "context length. The same --seed gives the same text. Generation stops when the prompt and the\n"
+    "output fill the model's context (a note on stderr says so); --slide goes on instead, each time\n"
+    "from the last half of the context re-encoded at positions 0.. (any position encoding).",
     sample_opts, 0, 0, run_sample, NULL, 50};
 LMC_COMMAND(sample_cmd)

@@ -102,7 +102,7 @@ static int run_train(lmc_args *a) {
 }
 
 static const lmc_opt train_opts_table[] = {
-    {"set", 0, OPT_LIST, NULL, "KEY=VALUE", "override a config key, e.g. --set train.lr=3e-4 (repeatable)"},
+    {"set", 0, OPT_LIST, NULL, "KEY=VALUE", "override a config key, e.g. --set train.lr=3e-4"},
     {"resume", 0, OPT_FLAG, NULL, NULL, "continue from the newest complete checkpoint in the run directory"},
     {"stop-at", 0, OPT_INT, "0", "STEP", "finish step STEP, write a checkpoint and exit 0 (as on preemption)"},
     {"print-config", 0, OPT_FLAG, NULL, NULL, "print the resolved config (defaults + CONFIG + --set) and exit"},

@@ -197,9 +197,9 @@ typedef struct {
     lmc_err *err;
     /* Where each key and section was first given (0 = not yet): a second one is an error, because
      * YAML's "last wins" silently drops the value the user may have meant. */
-    size_t key_line[NKEYS];
+    size_t key_line[NKEYS], key_col[NKEYS];
     const char *sec_name[8];
-    size_t sec_line[8];
+    size_t sec_line[8], sec_col[8];
     int n_sec;
 } walker;
 
@@ -237,8 +237,10 @@ static int walk_section(walker *w, train_config *c, const char *section) {
         if (!k) return at(w, "unknown key '%s.%s' (lmc train --print-config lists the keys)", section, key);
         size_t line = w->ev.start_mark.line + 1;
         size_t ki = (size_t)(k - keys);
-        if (w->key_line[ki]) return at(w, "duplicate key '%s.%s' (first given on line %zu)", section, key, w->key_line[ki]);
+        if (w->key_line[ki])
+            return at(w, "duplicate key '%s.%s' (first given at %zu:%zu)", section, key, w->key_line[ki], w->key_col[ki]);
         w->key_line[ki] = line;
+        w->key_col[ki] = w->ev.start_mark.column + 1;
         if (next(w)) return -1;
         if (w->ev.type != YAML_SCALAR_EVENT)
             return at(w, "%s.%s: expected a single value, not a %s", section, key,
@@ -284,7 +286,7 @@ int train_config_load_buf(train_config *c, const char *buf, size_t len, const ch
             int dup = 0;
             for (int i = 0; i < w.n_sec && !dup; i++)
                 if (!strcmp(w.sec_name[i], section)) {
-                    at(&w, "duplicate section '%s' (first given on line %zu)", section, w.sec_line[i]);
+                    at(&w, "duplicate section '%s' (first given at %zu:%zu)", section, w.sec_line[i], w.sec_col[i]);
                     dup = 1;
                 }
             if (dup) goto out;
@@ -292,6 +294,7 @@ int train_config_load_buf(train_config *c, const char *buf, size_t len, const ch
                 /* the table's own string: sections are a handful of fixed names */
                 for (size_t i = 0; i < NKEYS; i++)
                     if (!strcmp(keys[i].section, section)) { w.sec_name[w.n_sec] = keys[i].section; break; }
+                w.sec_col[w.n_sec] = w.ev.start_mark.column + 1;
                 w.sec_line[w.n_sec++] = w.ev.start_mark.line + 1;
             }
             if (next(&w)) goto out;

@@ -28,7 +28,10 @@ int main(void) {
     CHECK_STR_CONTAINS(err.msg, "t.yaml:2:");
     const char *ydup = "a: 1\na: 2\n";
     CHECK(lmc_yaml_loadb(ydup, strlen(ydup), "d.yaml", &err) == NULL);
-    CHECK_STR_CONTAINS(err.msg, "d.yaml:2:1: duplicate key 'a'");
+    CHECK_STR_CONTAINS(err.msg, "d.yaml:2:1: duplicate key 'a' (first given at 1:1)");
+    const char *ydup2 = "steps:\n  - {name: a, lr: 1, lr: 2}\n";
+    CHECK(lmc_yaml_loadb(ydup2, strlen(ydup2), "p.yaml", &err) == NULL);
+    CHECK_STR_CONTAINS(err.msg, "p.yaml:2:22: duplicate key 'lr' (first given at 2:15)");
     /* .inf has no JSON value: an error with the position, not NULL with an empty message */
     const char *yinf = "train:\n  lr: .inf\n";
     err.msg[0] = 0;

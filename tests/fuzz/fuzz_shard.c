@@ -7,9 +7,19 @@
 #include "base/base.h"
 #include "data/shard.h"
 
+static char path[64];
+
+/* The scratch file goes when the process exits (the ctest driver returns from main; libFuzzer calls
+ * exit), so test runs leave no /tmp/lmc-fuzz-shard-PID.bin behind. */
+static void remove_scratch(void) {
+    if (path[0]) unlink(path);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    static char path[64];
-    if (!path[0]) snprintf(path, sizeof path, "/tmp/lmc-fuzz-shard-%ld.bin", (long)getpid());
+    if (!path[0]) {
+        snprintf(path, sizeof path, "/tmp/lmc-fuzz-shard-%ld.bin", (long)getpid());
+        atexit(remove_scratch);
+    }
     /* a plain write: the atomic writer's fsyncs would dominate a fuzzing loop */
     FILE *f = fopen(path, "wb");
     if (!f) return 0;

@@ -21,7 +21,8 @@ import unittest.mock as um
 HERE = os.path.dirname(os.path.abspath(__file__))
 ap = argparse.ArgumentParser()
 ap.add_argument("--lmc", default=os.path.join(HERE, "..", "..", "build", "lmc"))
-ap.add_argument("--shared", default="/work/shared" if os.path.isdir("/work/shared") else os.path.join(HERE, "..", "..", "..", "shared"))
+# the shared folder sits beside the repository (../shared from its root)
+ap.add_argument("--shared", default=os.environ.get("LMC_SHARED_DIR", os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared"))))
 args = ap.parse_args()
 tmp = tempfile.mkdtemp()
 texts = json.load(open(os.path.join(HERE, "..", "tokenizer", "fixtures", "tiktoken_ids.json")))["texts"]

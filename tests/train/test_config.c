@@ -105,12 +105,12 @@ int main(void) {
     /* Duplicate keys and sections are errors naming file:line, not "last wins" (issue 11, D7). */
     CHECK(load(&c, "train:\n  lr: 0.001\n  steps: 10\n  lr: 0.002\n", &err) != 0);
     CHECK_STR_CONTAINS(err.msg, "cfg.yaml:4:");
-    CHECK_STR_CONTAINS(err.msg, "duplicate key 'train.lr' (first given on line 2)");
+    CHECK_STR_CONTAINS(err.msg, "duplicate key 'train.lr' (first given at 2:3)");
     CHECK(load(&c, "train: {steps: 10}\nmodel: {n_layer: 2}\ntrain: {lr: 0.002}\n", &err) != 0);
     CHECK_STR_CONTAINS(err.msg, "cfg.yaml:3:");
-    CHECK_STR_CONTAINS(err.msg, "duplicate section 'train' (first given on line 1)");
+    CHECK_STR_CONTAINS(err.msg, "duplicate section 'train' (first given at 1:1)");
     CHECK(load(&c, "train: {steps: 10, steps: 10}\n", &err) != 0); /* even the same value */
-    CHECK_STR_CONTAINS(err.msg, "duplicate key 'train.steps'");
+    CHECK_STR_CONTAINS(err.msg, "cfg.yaml:1:20: duplicate key 'train.steps' (first given at 1:9)");
     CHECK_EQ_INT(load(&c, "train: {steps: 10}\nmodel: {steps_x: 1}\n", &err) != 0, 1); /* unknown still wins */
     CHECK_EQ_INT(load(&c, "run: {seed: 1}\ntrain: {steps: 10, lr: 0.1}\nmodel: {n_layer: 2}\n", &err), 0);
     /* Strings YAML would not read back plain (found by fuzz_train_config): a newline, a trailing ':',

@@ -89,6 +89,31 @@ int main(void) {
     CHECK(s[0] && !strncmp(s[0], "the cat", 7) && strlen(s[0]) > 10);
     free(s[0]);
     free(s[1]);
+    /* The context (32) ends generation early: a note on stderr says so; --slide goes on to
+     * --max-tokens on a window of the last 16 tokens. */
+    for (int slide = 0; slide < 2; slide++) {
+        snprintf(cmd, sizeof cmd, "%s sample -q --model %s/runs/e2e --prompt 'the cat' --max-tokens 60 --seed 4 --no-stop --ids%s 2>%s/note.txt",
+                 bin, dir, slide ? " --slide" : "", dir);
+        out = run_cmd(cmd, &st);
+        CHECK(st == 0);
+        int ids = 0;
+        for (const char *q = out; q && *q; q++)
+            if (*q >= '0' && *q <= '9' && (q == out || q[-1] == ' ')) ids++;
+        size_t nl;
+        snprintf(path, sizeof path, "%s/note.txt", dir);
+        char *note = NULL;
+        lmc_err e2;
+        CHECK(lmc_read_file(path, &note, &nl, &e2) == 0);
+        if (!slide) {
+            CHECK_MSG(ids > 20 && ids < 32, "%d ids", ids);
+            CHECK_STR_CONTAINS(note, "filled the model's context (32 tokens); --slide");
+        } else {
+            CHECK_EQ_INT(ids, 60);
+            CHECK(note && !strstr(note, "filled the model's context"));
+        }
+        free(note);
+        free(out);
+    }
 
     snprintf(cmd, sizeof cmd, "%s eval -q --model %s --data %s/val.bin --seq-len 32", bin, ck, dir);
     out = run_cmd(cmd, &st);
