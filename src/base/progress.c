@@ -69,7 +69,9 @@ static void print_line(lmc_progress *p, int final) {
     fmt_amount(p, done, sizeof done, (double)p->done);
     fmt_amount(p, rt, sizeof rt, rate);
     char line[512];
-    if (p->total && !final) {
+    if (p->line_only && !final) {
+        snprintf(line, sizeof line, "%s: %s", p->label, p->extra);
+    } else if (p->total && !final) {
         fmt_amount(p, tot, sizeof tot, (double)p->total);
         double left = rate > 0 ? (double)(p->total - (p->done < p->total ? p->done : p->total)) / rate : -1;
         snprintf(line, sizeof line, "%s: %s / %s (%.1f%%) %s/s ETA %s%s%s", p->label, done, tot,

@@ -22,7 +22,8 @@ typedef struct lmc_progress {
     lmc_progress_mode mode;
     FILE *out;              /* stderr by default */
     int printed;            /* a TTY line is on screen */
-    char extra[160];        /* free text appended to the line (e.g. "loss 3.21") */
+    char extra[256];        /* free text appended to the line (e.g. "loss 3.21") */
+    int line_only;          /* running lines show only "label: extra" (the caller's own rates and ETA) */
 } lmc_progress;
 
 /* Global default for new reporters: set by the CLI's --quiet. */

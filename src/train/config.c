@@ -25,7 +25,7 @@ static const train_key keys[] = {
     KS("run", "name", run_name, "run", "run name; the run directory is run.dir/run.name"),
     KS("run", "dir", run_dir, "runs", "parent folder of run directories"),
     KI("run", "seed", seed, "1337", 0, BIG, "seed for initialisation, data order and samples"),
-    KI("run", "log_every", log_every, "10", 1, BIG, "steps between plain status lines (when not on a TTY)"),
+    KI("run", "log_every", log_every, "10", 1, BIG, "steps between plain status lines (when not on a TTY), and the window every rate on the status line is taken over"),
     KI("run", "sample_every", sample_every, "0", 0, BIG, "steps between samples written to samples.txt (0 = only at the end)"),
     KI("run", "sample_tokens", sample_tokens, "64", 0, 1 << 20, "tokens per sample in samples.txt (0 = no samples)"),
     KS("run", "sample_prompt", sample_prompt, "", "prompt for samples.txt (empty = start from the end-of-text token)"),

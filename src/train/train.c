@@ -23,6 +23,7 @@
 #include "train/checkpoint.h"
 #include "train/loader.h"
 #include "train/schedule.h"
+#include "train/status.h"
 
 #define SAMPLE_STREAM 0x73616d70ull /* "samp" */
 
@@ -495,13 +496,20 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
     res->step = t.st.step;
     const train_config *c = cfg;
     lmc_progress *pr = o->progress;
+    /* the status line: every number on it over the last log_every steps (src/train/status.h) */
+    train_status ts;
+    if (train_status_init(&ts, (int)c->log_every, err)) {
+        teardown(&t);
+        return -1;
+    }
     if (pr) {
-        /* counts this session's steps, so the rate and ETA stay right after a resume */
+        /* counts this session's steps; the line itself is ours (one window for every rate) */
         lmc_progress_start(pr, "train", (uint64_t)(c->steps - t.st.step), "steps");
+        pr->line_only = 1;
     }
     double tok_per_step = (double)c->batch_size * (double)c->seq_len;
-    double ema_tps = 0;
     t.t_start = lmc_now();
+    double t_status = t.t_start;
     int64_t first_step = t.st.step;
     if (o->stop_at > 0 && t.st.step >= o->stop_at && t.st.step < c->steps) {
         res->stopped = 1; /* already there (a resume with --stop-at at or below the checkpoint) */
@@ -517,7 +525,6 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
         t.st.step = step;
         t.st.tokens += (uint64_t)tok_per_step;
         double tps = tok_per_step / dt, mfu = t.flops_per_token * tps / t.peak_flops;
-        ema_tps = ema_tps > 0 ? 0.9 * ema_tps + 0.1 * tps : tps;
         res->step = step;
         res->last_loss = loss;
 
@@ -526,6 +533,7 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
         if (do_eval) {
             if (eval_val(&t, &val_loss, err)) { rc = -1; goto out; }
             res->last_val_loss = val_loss;
+            train_status_val(&ts, step, val_loss);
         }
         lmc_jsonl *w = &t.metrics;
         lmc_jsonl_begin(w);
@@ -561,12 +569,12 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
             t.st.nonfinite_run = 0;
         }
         if (do_eval) event(&t, "step %lld: val_loss %.4f", (long long)step, val_loss);
+        double now = lmc_now();
+        train_status_push(&ts, dt, now - t_status, skipped ? NAN : loss);
+        t_status = now;
+        char line[256];
+        train_status_format(&ts, line, sizeof line, step, c->steps, lr, tok_per_step, t.flops_per_token, t.peak_flops);
         if (step % c->log_every == 0 || step == c->steps) {
-            char eta[32], tp[32], line[256];
-            double left = (double)(c->steps - step) * tok_per_step / ema_tps;
-            snprintf(line, sizeof line, "step %lld/%lld | loss %.4f | lr %.3e | grad_norm %.3f | %s tok/s | MFU %.1f%% | ETA %s",
-                     (long long)step, (long long)c->steps, loss, lr, norm, lmc_fmt_count(tp, sizeof tp, ema_tps),
-                     100 * mfu, lmc_fmt_duration(eta, sizeof eta, left));
             if (t.log) {
                 fprintf(t.log, "%s\n", line);
                 fflush(t.log);
@@ -574,9 +582,7 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
             if (o->on_event && !pr) o->on_event(o->event_ctx, TRAIN_EV_STATUS, line);
         }
         if (pr) {
-            char tp[32];
-            lmc_progress_note(pr, "step %lld/%lld | loss %.4f | %s tok/s | MFU %.1f%%", (long long)step,
-                              (long long)c->steps, loss, lmc_fmt_count(tp, sizeof tp, ema_tps), 100 * mfu);
+            lmc_progress_note(pr, "%s", line);
             lmc_progress_set(pr, (uint64_t)(step - first_step));
         }
         if (c->sample_every > 0 && step % c->sample_every == 0 && step != c->steps) try_sample(&t);
@@ -599,6 +605,7 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
 out:
     /* The run's log tells why it stopped (a disk-full checkpoint, a bad shard), not only stderr. */
     if (rc && t.log && err && err->msg[0]) event(&t, "error: %s", err->msg);
+    train_status_free(&ts);
     teardown(&t);
     return rc;
 }
