@@ -29,6 +29,7 @@ static const train_key keys[] = {
     KI("run", "sample_every", sample_every, "0", 0, BIG, "steps between samples written to samples.txt (0 = only at the end)"),
     KI("run", "sample_tokens", sample_tokens, "64", 0, 1 << 20, "tokens per sample in samples.txt (0 = no samples)"),
     KS("run", "sample_prompt", sample_prompt, "", "prompt for samples.txt (empty = start from the end-of-text token)"),
+    KE("run", "tensorboard", tensorboard, "false", "false|true", "also write every metrics.jsonl scalar to RUN/tb/events.out.tfevents.* (TensorBoard: tensorboard --logdir runs/)"),
     KF("run", "peak_tflops", peak_tflops, "0", 0, 1e9, "peak FLOP/s (in TFLOP/s) for MFU; 0 = measure a GEMM at start"),
     KS("run", "init_from", init_from, "", "start a new run from this lmc checkpoint folder (weights, AdamW, step, data position: e.g. a cooldown branch) or from a plain HF GPT-2/Llama/Qwen2 folder (weights only, fresh optimizer, step 0)"),
     KS("data", "train", data_train, "", "glob of training token shards (llm.c .bin; headerless uint16 with data.format)"),

@@ -23,6 +23,7 @@ typedef struct train_config {
     int64_t sample_every;
     int64_t sample_tokens;
     char sample_prompt[TRAIN_CFG_STR];
+    char tensorboard[8];      /* "true": RUN/tb/events.out.tfevents.* with every metrics scalar */
     double peak_tflops;
     char init_from[TRAIN_CFG_STR];
     /* data: */

@@ -45,6 +45,10 @@ int tb_writer_scalar(tb_writer *w, double wall_time, int64_t step, const char *t
 /* Write the open event and flush the file (TensorBoard reads a growing file). */
 int tb_writer_flush(tb_writer *w, lmc_err *err);
 int tb_writer_close(tb_writer *w, lmc_err *err);
+/* One metrics.jsonl record (a JSON object with an integer "step"): every number in it, nested objects
+ * flattened to "a/b" tags, becomes a scalar of that step (src/train/tb_metrics.c). So the event file
+ * holds every scalar metrics.jsonl holds, whoever adds them. */
+int tb_writer_metrics_line(tb_writer *w, const char *line, size_t len, double wall_time, lmc_err *err);
 
 /* ---- reader ---- */
 /* Called for every scalar, in file order. Return nonzero to stop (that value is returned). */

@@ -24,6 +24,7 @@
 #include "train/loader.h"
 #include "train/schedule.h"
 #include "train/status.h"
+#include "train/tb_events.h"
 
 #define SAMPLE_STREAM 0x73616d70ull /* "samp" */
 
@@ -34,6 +35,8 @@ typedef struct trainer {
     FILE *log;
     lmc_jsonl metrics;
     int metrics_open;
+    tb_writer tb;          /* run.tensorboard: RUN/tb/ event file of this session */
+    int tb_open;
     int sampled_last;      /* samples.txt already holds a section for the resumed step */
     gpt2_model *m;
     tok_tokenizer *tok;
@@ -417,6 +420,13 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
     if (trim_samples(t->samples_path, t->st.step, &t->sampled_last, err)) return -1;
     if (lmc_jsonl_open(&t->metrics, t->metrics_path, 1, err)) return -1;
     t->metrics_open = 1;
+    if (!strcmp(c->tensorboard, "true")) {
+        char *tb = lmc_path_join(t->run, "tb");
+        rc = tb ? tb_writer_open(&t->tb, tb, tb_wall_now(), err) : lmc_errf(err, LMC_ENOMEM, "out of memory");
+        free(tb);
+        if (rc) return lmc_err_wrap(err, "run.tensorboard");
+        t->tb_open = 1;
+    }
     char pbuf[32];
     event(t, "run %s: %s parameters, %lld layers, d_model %lld, vocab %d, seq_len %lld, batch %lld x %lld tokens, "
              "%llu training sequences, peak %.1f GFLOP/s%s",
@@ -431,6 +441,7 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
 static void teardown(trainer *t) {
     lmc_err e;
     if (t->metrics_open) lmc_jsonl_close(&t->metrics, &e);
+    if (t->tb_open) tb_writer_close(&t->tb, &e);
     if (t->log) fclose(t->log);
     gpt2_free(t->m);
     if (t->tok) tok_free(t->tok);
@@ -548,6 +559,7 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
         if (do_eval) lmc_jsonl_num(w, "val_loss", val_loss);
         if (skipped) lmc_jsonl_bool(w, "skipped", 1);
         if (lmc_jsonl_end(w, err)) { rc = -1; goto out; }
+        if (t.tb_open && tb_writer_metrics_line(&t.tb, w->line.data, w->line.len, tb_wall_now(), err)) { rc = -1; goto out; }
 
         if (skipped) {
             t.st.nonfinite_run++;
