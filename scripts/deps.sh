@@ -14,6 +14,7 @@ PKGS=(
   liblbfgs-dev libgsl-dev                      # L-BFGS for scaling-law fits, GSL numerics
   libopenmpi-dev openmpi-bin                   # multi-process dedup / data parallel
   fortunes                                     # the quickstart's built-in corpus
+  chromium                                     # headless browser test of lmc report (tests/train/test_report_browser)
   clang libclang-rt-dev libomp-dev llvm        # fuzz build (scripts/fuzz.sh): clang, its libFuzzer/ASan
                                                # runtimes and OpenMP (libclang-rt-dev is only recommended
                                                # by clang), llvm-symbolizer for readable crash reports

@@ -12,7 +12,7 @@ static int run_report(lmc_args *a) {
     char *def = NULL;
     if (!out) {
         /* One run: the report lives in its run directory. Several: in the current directory. */
-        def = n == 1 ? lmc_path_join(lmc_arg_pos(a, 0), "report.html") : NULL;
+        def = n == 1 && lmc_is_dir(lmc_arg_pos(a, 0)) ? lmc_path_join(lmc_arg_pos(a, 0), "report.html") : NULL;
         out = def ? def : "report.html";
     }
     int rc = train_report_write(lmc_arg_positionals(a), n, out, &err);
@@ -26,9 +26,12 @@ static const lmc_opt report_opts[] = {
     LMC_OPTS_END};
 
 static const lmc_command report_cmd = {
-    "report", "HTML report with loss, lr, grad-norm and throughput charts", "[options] RUN_DIR...",
-    "Reads RUN_DIR/metrics.jsonl of each run and writes one self-contained HTML file with inline SVG\n"
-    "charts (loss and val loss against step and tokens, learning rate, gradient norm, throughput);\n"
-    "several runs are overlaid in different colours.",
+    "report", "HTML report of runs: a chart per metric, smoothing, log y, hover, config diff", "[options] RUN...",
+    "Writes one self-contained HTML file (inline SVG drawn by an inline script; no network) for one\n"
+    "run or several overlaid. RUN is a run directory (metrics.jsonl, config.yaml, samples.txt,\n"
+    "checkpoints/, train.log), its tb/ folder, or any TensorBoard event file or folder of them (e.g.\n"
+    "PyTorch's SummaryWriter). One chart per metric key (val_X is the dashed validation line of chart\n"
+    "X), axes over every point, EMA smoothing slider, log y, hover values, x = step, tokens or wall\n"
+    "clock; then the config table with differences highlighted, final samples, checkpoints, hardware.",
     report_opts, 1, -1, run_report, NULL, 60};
 LMC_COMMAND(report_cmd)

@@ -21,6 +21,7 @@
 #include "kernels/cpu/kernels.h"
 #include "tokenizer/tokenizer.h"
 #include "train/checkpoint.h"
+#include "train/hwinfo.h"
 #include "train/loader.h"
 #include "train/schedule.h"
 #include "train/status.h"
@@ -435,6 +436,9 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
           (unsigned long long)t->train.nseq, t->peak_flops / 1e9, c->peak_tflops > 0 ? "" : " (measured)");
     event(t, "compute: %d threads, GEMMs %s, precision %s%s", lmc_kernels_get_threads(), lmc_kernels_gemm_backend(),
           resolved.precision, strcmp(c->precision, "auto") ? "" : " (auto)");
+    char cpu[400];
+    train_cpu_name(cpu, sizeof cpu);
+    event(t, "cpu: %s", cpu);
     return 0;
 }
 
