@@ -71,6 +71,9 @@ static void print_line(lmc_progress *p, int final) {
     char line[512];
     if (p->line_only && !final) {
         snprintf(line, sizeof line, "%s: %s", p->label, p->extra);
+    } else if (p->line_only) { /* no rate of our own next to the caller's */
+        snprintf(line, sizeof line, "%s: %s in %s (done)%s%s", p->label, done, lmc_fmt_duration(elap, sizeof elap, el),
+                 p->extra[0] ? "  " : "", p->extra);
     } else if (p->total && !final) {
         fmt_amount(p, tot, sizeof tot, (double)p->total);
         double left = rate > 0 ? (double)(p->total - (p->done < p->total ? p->done : p->total)) / rate : -1;
