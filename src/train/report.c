@@ -307,7 +307,7 @@ static const char *const css =
     "#config td{text-align:left}.sw{display:inline-block;width:14px;height:4px;vertical-align:middle;margin-right:6px}"
     ".path{color:#777;font-size:12px}#controls{position:sticky;top:0;background:#fff;padding:6px 0;border-bottom:1px solid #ddd;"
     "z-index:2;font-size:14px}#controls label{margin-right:1.2em}#charts{display:flex;flex-wrap:wrap}"
-    ".chart{margin:6px;border:1px solid #e4e4e4;padding:4px}.chart .title{font-weight:600;font-size:14px}"
+    ".chart{margin:6px;border:1px solid #e4e4e4;padding:4px;width:472px}.chart .title{font-weight:600;font-size:14px}"
     ".legend{font-size:12px}.legend span.le{margin-right:10px;white-space:nowrap}.readout{font-size:12px;min-height:2.6em;"
     "font-family:ui-monospace,monospace;white-space:pre}.note{font-size:12px;color:#a33}svg text{font-size:11px}"
     "pre.sample{background:#f8f8f8;padding:8px;white-space:pre-wrap;max-width:60em}";
