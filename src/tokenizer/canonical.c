@@ -173,6 +173,8 @@ void tok_canon_free(tok_canon *c) {
     free(c);
 }
 
+uint32_t tok_canon_n_vocab(const tok_canon *c) { return c->n; }
+
 int tok_canon_self(const tok_canon *c, uint32_t id) { return id < c->n && c->self[id]; }
 
 int tok_canon_pair(const tok_canon *cc, uint32_t a, uint32_t b) {

@@ -23,6 +23,8 @@ void tok_canon_free(tok_canon *c);
 
 /* 1 when BPE on bytes(id) alone gives [id]. */
 int tok_canon_self(const tok_canon *c, uint32_t id);
+/* 1 + the largest id of the tokenizer the tables were built for. */
+uint32_t tok_canon_n_vocab(const tok_canon *c);
 /* The paper's bigram test for BPE without pre-tokenization, by the spines: 1 when BPE of
  * bytes(a) bytes(b) gives [a, b]. Both must be self-canonical (else 0). */
 int tok_canon_pair(const tok_canon *c, uint32_t a, uint32_t b);
