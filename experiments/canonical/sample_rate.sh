@@ -6,6 +6,7 @@
 # <|endoftext|> is judged as a whole (lmc tokenizer canonical); one cut at N_TOKENS as a prefix
 # (--prefix: the text after it could still change the last piece).
 set -euo pipefail
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}  # one thread: a tiny model gains nothing from more, and spins on a loaded machine
 LMC=$1 MODEL=$2 N=$3 T=$4 OUT=$5
 mkdir -p "$OUT"
 TOK=$MODEL/tokenizer.json

@@ -177,8 +177,8 @@ static int run_eval(lmc_args *a) {
     if (!(alpha > 0)) return lmc_usage_error(a, "--alpha must be > 0");
     int64_t max_bytes = lmc_arg_int(a, "max-bytes");
     if (max_bytes < 0) return lmc_usage_error(a, "--max-bytes must be >= 0");
-    printf("%-24s %8s %9s %9s %9s %8s %7s %8s %9s\n", "tokenizer", "vocab", "bytes/tok", "chars/tok", "tok/word",
-           "used", "util%", "Shannon", "Renyi");
+    printf("%-24s %8s %10s %9s %9s %9s %8s %7s %8s %9s\n", "tokenizer", "vocab", "tokens", "bytes/tok", "chars/tok",
+           "tok/word", "used", "util%", "Shannon", "Renyi");
     int rc = 0;
     for (int k = 0; k < nt && !rc; k++) {
         tok_tokenizer *t;
@@ -217,8 +217,8 @@ static int run_eval(lmc_args *a) {
         if (!rc) {
             tok_eval_res r;
             tok_eval_result(&acc, tok_n_tokens(t), alpha, &r);
-            printf("%-24s %8u %9.3f %9.3f %9.3f %8llu %7.2f %8.4f %9.4f\n", base_name(toks[k]), tok_n_tokens(t),
-                   r.bytes_per_token, r.chars_per_token, r.tokens_per_word, (unsigned long long)r.types,
+            printf("%-24s %8u %10llu %9.3f %9.3f %9.3f %8llu %7.2f %8.4f %9.4f\n", base_name(toks[k]), tok_n_tokens(t),
+                   (unsigned long long)acc.tokens, r.bytes_per_token, r.chars_per_token, r.tokens_per_word, (unsigned long long)r.types,
                    100.0 * r.utilisation, r.shannon_eff, r.renyi_eff);
             if (k == nt - 1)
                 printf("(%llu bytes, %llu words; Renyi alpha = %g; efficiencies over log of the vocab column)\n",
