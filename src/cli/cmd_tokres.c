@@ -109,6 +109,7 @@ static int run_canonical(lmc_args *a) {
     }
     if (!rc && tok_canon_new(&c, t, &err)) rc = lmc_fail(a, "%s", err.msg);
     uint64_t n_bad = 0, n_tok = 0;
+    double sum_pos = 0;
     int oracle = lmc_arg_flag(a, "oracle"), count = lmc_arg_flag(a, "count"), prefix = lmc_arg_flag(a, "prefix");
     double t0 = lmc_now();
     for (size_t q = 0, s0 = 0; !rc && q < ends.n; s0 = ends.v[q++]) {
@@ -122,6 +123,7 @@ static int run_canonical(lmc_args *a) {
         }
         n_tok += n;
         if (ok) continue;
+        sum_pos += (double)pos;
         if (n_bad++ == 0) {
             const uint32_t *v = ids.v + s0;
             if (idsp) printf("non-canonical: sequence %zu (line %zu of ids), position %zu: ids %u %u\n", q + 1, q + 1,
@@ -131,8 +133,12 @@ static int run_canonical(lmc_args *a) {
         }
     }
     if (!rc) {
-        if (count) printf("%llu of %zu sequences non-canonical (%.4f%%)\n", (unsigned long long)n_bad, ends.n,
-                          ends.n ? 100.0 * (double)n_bad / (double)ends.n : 0.0);
+        if (count) {
+            printf("%llu of %zu sequences non-canonical (%.4f%%)", (unsigned long long)n_bad, ends.n,
+                   ends.n ? 100.0 * (double)n_bad / (double)ends.n : 0.0);
+            if (n_bad) printf("; first offending pair at token %.1f on average", sum_pos / (double)n_bad);
+            printf("\n");
+        }
         if (!n_bad) printf("canonical\n");
         if (lmc_progress_default_mode() != LMC_PROGRESS_QUIET)
             fprintf(stderr, "%s: %zu sequences, %llu tokens checked in %.3f s (%s)\n", path, ends.n,

@@ -57,4 +57,10 @@ grep -q "\"vocab_size\": $nv," resized/config.json || fail "resized vocab: $(gre
 "$LMC" -q sample -m resized -n 5 --seed 1 --ids > /dev/null || fail "sample from the resized model"
 "$LMC" -q sample -m "$ck" -n 20 --seed 1 --canonical --ids > s.txt || fail "sample --canonical"
 "$LMC" -q tokenizer canonical -t tok.json --ids s.txt --prefix > /dev/null || fail "--canonical sample is not canonical"
+# held-out loss with the local canonicality mask: never worse, and the true token is never masked
+out=$("$LMC" -q tokenizer canonical-eval -m "$ck" -n 40 text.txt) || fail canonical-eval
+echo "$out" | grep -q '"true_token_masked": 0,' || fail "canonical-eval masked a true token: $out"
+awk -v s="$out" 'BEGIN { match(s, /"loss": [0-9.]+/); l = substr(s, RSTART + 8, RLENGTH - 8);
+  match(s, /"loss_canonical": [0-9.]+/); c = substr(s, RSTART + 18, RLENGTH - 18); exit !(c <= l) }' ||
+  fail "loss_canonical > loss: $out"
 echo "tokres_cli: ok"
