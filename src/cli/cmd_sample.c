@@ -118,10 +118,10 @@ static int run_sample(lmc_args *a) {
         goto out;
     }
     double dt = lmc_now() - t0;
-    if (canonical && lmc_progress_default_mode() != LMC_PROGRESS_QUIET)
-        fprintf(stderr, "[canonical: %ld sampled tokens masked, %ld dead ends]\n", cst.rejected, cst.dead_ends);
     printf("\n");
     fflush(stdout); /* before the stderr summary */
+    if (canonical && lmc_progress_default_mode() != LMC_PROGRESS_QUIET)
+        fprintf(stderr, "[canonical: %ld sampled tokens masked, %ld dead ends]\n", cst.rejected, cst.dead_ends);
     if (lmc_progress_default_mode() != LMC_PROGRESS_QUIET)
         fprintf(stderr, "[%d tokens in %.2f s, %.1f tok/s, model %s]\n", n_out, dt, dt > 0 ? n_out / dt : 0, model);
 out:

@@ -73,6 +73,8 @@ static int run_canonical(lmc_args *a) {
     const char *tokp = lmc_arg_str(a, "tok"), *idsp = lmc_arg_str(a, "ids"), *shp = lmc_arg_str(a, "shard");
     if (!tokp) return lmc_usage_error(a, "missing -t TOK");
     if (!idsp == !shp) return lmc_usage_error(a, "give exactly one of --ids FILE and --shard FILE");
+    if (lmc_arg_flag(a, "oracle") && lmc_arg_flag(a, "prefix"))
+        return lmc_usage_error(a, "--prefix is a property of the bigram check; --oracle re-encodes whole sequences");
     lmc_shard_kind kind;
     if (lmc_shard_kind_parse(lmc_arg_str(a, "data-format"), &kind)) return lmc_usage_error(a, "--data-format must be llmc or nanogpt");
     tok_tokenizer *t;
