@@ -351,6 +351,11 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
                         t->run);
     if (t->writer && lmc_mkdirs(t->ckpt_root, err)) return -1;
     if (t->writer) remove_stale_temporaries(t->run);
+    /* A kill inside a rotation leaves a step_N without DONE; a resume that has nothing left to train
+     * writes no checkpoint and so would never rotate it away (test_crash under load): sweep it now. */
+    if (t->writer && t->o->resume && lmc_is_dir(t->ckpt_root) &&
+        train_ckpt_rotate(t->ckpt_root, (int)c->keep_checkpoints, err))
+        return -1;
 
     lmc_buf y = {0};
     if (train_config_to_yaml(&resolved, &y, err)) return -1;

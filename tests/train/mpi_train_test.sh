@@ -87,6 +87,15 @@ grep -q "rank 0: gradient reduce-scatter with rank 1 timed out after 3 s" "$tmp/
     { echo "FAIL: no timeout message"; cat "$tmp/hang.out"; exit 1; }
 echo "ok: killed and hung ranks stop the job with a message; the last checkpoint resumes exactly"
 
+# data-parallel eval adds the same per-token losses in the same order: the same numbers
+ck="$tmp/runs/one/checkpoints/step_00000012"
+"$lmc" --quiet eval -m "$ck" -d "$tmp/val.bin" -t 16 -b 3 > "$tmp/e1.json"
+for np in 2 4; do
+    $mpi -np $np "$lmc" --quiet eval -m "$ck" -d "$tmp/val.bin" -t 16 -b 3 | sed 's/, "ranks": [0-9]*//' > "$tmp/e$np.json"
+    cmp "$tmp/e1.json" "$tmp/e$np.json" || { echo "FAIL: eval on $np ranks"; cat "$tmp/e1.json" "$tmp/e$np.json"; exit 1; }
+done
+echo "ok: mpirun -np 2 / 4 lmc eval == one process: $(cat "$tmp/e1.json")"
+
 # an uneven split is refused with a message
 set +e
 $mpi -np 2 "$lmc" --quiet train "$tmp/cfg.yaml" --set run.name=bad --set train.batch_size=6 > "$tmp/bad.out" 2>&1
