@@ -46,6 +46,9 @@ typedef struct train_config {
     int64_t eval_every, eval_batches, checkpoint_every, keep_checkpoints, threads;
     int64_t max_nonfinite;
     char precision[16];   /* auto | fp32 | bf16; the run's config.yaml records the resolved value */
+    char grad_accum[16];      /* auto | inplace | tree (src/train/dp.h) */
+    char shard_optimizer[8];  /* true | false: ZeRO-1 under MPI */
+    double dist_timeout_s;
 } train_config;
 
 typedef enum { TRAIN_KEY_INT, TRAIN_KEY_FLOAT, TRAIN_KEY_STR, TRAIN_KEY_ENUM } train_key_type;
