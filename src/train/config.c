@@ -72,6 +72,18 @@ static const train_key keys[] = {
     KI("train", "threads", threads, "0", 0, 4096, "OpenMP threads (0 = all cores)"),
     KE("train", "precision", precision, "auto", "auto|fp32|bf16",
        "GEMM precision: bf16 = mixed precision (fp32 master weights and optimizer state, bf16 GEMM inputs); auto = bf16 when the CPU has AMX-BF16 or AVX512_BF16"),
+    KE("train", "optimizer", optimizer, "adamw", "adamw|sf-adamw|muon",
+       "adamw (torch.optim.AdamW); sf-adamw (Schedule-Free AdamW: constant lr, train.schedule ignored, train.warmup_steps is its linear warmup, checkpoints/eval at the averaged point x); muon (Newton-Schulz orthogonalised momentum on the 2-D block weights, AdamW with train.lr on embeddings, head, norms, biases)"),
+    KF("train", "sf.r", sf_r, "0", 0, 100, "sf-adamw: polynomial weighting power r of the average, weight (k+1)^r * lr_max^weight_lr_power"),
+    KF("train", "sf.weight_lr_power", sf_weight_lr_power, "2", 0, 100, "sf-adamw: power of the max lr so far in each step's averaging weight (warmup steps count less)"),
+    KF("train", "muon.lr", muon_lr, "0", 0, 1e3, "muon: peak lr of the Muon matrices, scheduled like train.lr (0 = train.lr, natural with adjust_lr match_rms_adamw)"),
+    KF("train", "muon.momentum", muon_momentum, "0.95", 0, 0.999999, "muon: momentum mu of the buffer B = lerp(B, g, 1-mu)"),
+    KE("train", "muon.nesterov", muon_nesterov, "true", "true|false", "muon: Nesterov momentum (update lerp(g, B, mu) instead of B)"),
+    KI("train", "muon.ns_steps", muon_ns_steps, "5", 1, 99, "muon: Newton-Schulz iterations (quintic, coefficients 3.4445, -4.7750, 2.0315)"),
+    KF("train", "muon.weight_decay", muon_weight_decay, "0.1", 0, 1e3, "muon: decoupled weight decay of the Muon matrices, W *= 1 - lr*wd"),
+    KF("train", "muon.eps", muon_eps, "1e-07", 0, 1, "muon: floor of the Frobenius norm before Newton-Schulz"),
+    KE("train", "muon.adjust_lr", muon_adjust_lr, "match_rms_adamw", "match_rms_adamw|original",
+       "muon: update scale, match_rms_adamw = lr * 0.2 * sqrt(max(out, in)) (Moonlight: AdamW's lr and wd transfer) or original = lr * sqrt(max(1, out/in)) (Keller Jordan's)"),
     KI("train", "max_nonfinite", max_nonfinite, "5", 1, 1 << 20, "consecutive non-finite steps (skipped) before the run stops"),
 };
 

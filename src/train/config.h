@@ -46,6 +46,12 @@ typedef struct train_config {
     int64_t eval_every, eval_batches, checkpoint_every, keep_checkpoints, threads;
     int64_t max_nonfinite;
     char precision[16];   /* auto | fp32 | bf16; the run's config.yaml records the resolved value */
+    /* optimizer (src/optim/optimizer.h): */
+    char optimizer[16];   /* adamw | sf-adamw | muon */
+    double sf_r, sf_weight_lr_power;
+    double muon_lr, muon_momentum, muon_weight_decay, muon_eps;
+    int64_t muon_ns_steps;
+    char muon_nesterov[8], muon_adjust_lr[24];
 } train_config;
 
 typedef enum { TRAIN_KEY_INT, TRAIN_KEY_FLOAT, TRAIN_KEY_STR, TRAIN_KEY_ENUM } train_key_type;

@@ -22,6 +22,7 @@
 #include "tokenizer/tokenizer.h"
 #include "train/checkpoint.h"
 #include "train/loader.h"
+#include "train/optim_config.h"
 #include "train/schedule.h"
 
 #define SAMPLE_STREAM 0x73616d70ull /* "samp" */
@@ -35,6 +36,7 @@ typedef struct trainer {
     int metrics_open;
     int sampled_last;      /* samples.txt already holds a section for the resumed step */
     gpt2_model *m;
+    lmc_optim *opt;        /* train.optimizer (src/optim/optimizer.h) */
     tok_tokenizer *tok;
     char *tok_json;       /* the tokenizer.json copied into checkpoints (NULL = none) */
     train_loader train, val;
@@ -160,6 +162,7 @@ static int trim_samples(const char *path, int64_t max_step, int *has_last, lmc_e
 }
 
 static int eval_val(trainer *t, double *val_loss, lmc_err *err) {
+    optim_to_eval(t->opt, t->m); /* sf-adamw: evaluate at x */
     int64_t mb = t->cfg->micro_batch, T = t->cfg->seq_len;
     double sum = 0;
     for (int64_t b = 0; b < t->cfg->eval_batches; b++) {
@@ -168,6 +171,7 @@ static int eval_val(trainer *t, double *val_loss, lmc_err *err) {
         if (gpt2_forward(t->m, t->in, t->tg, (int)mb, (int)T, &loss, err)) return -1;
         sum += loss;
     }
+    optim_to_train(t->opt, t->m);
     *val_loss = sum / (double)t->cfg->eval_batches;
     return 0;
 }
@@ -228,7 +232,10 @@ out:
  * reported and the run goes on. */
 static void try_sample(trainer *t) {
     lmc_err e = {0};
-    if (write_sample(t, &e)) event(t, "step %lld: no sample written: %s", (long long)t->st.step, e.msg);
+    optim_to_eval(t->opt, t->m);
+    int rc = write_sample(t, &e);
+    optim_to_train(t->opt, t->m);
+    if (rc) event(t, "step %lld: no sample written: %s", (long long)t->st.step, e.msg);
 }
 
 static int save_ckpt(trainer *t, train_result *res, lmc_err *err) {
@@ -239,9 +246,11 @@ static int save_ckpt(trainer *t, train_result *res, lmc_err *err) {
     t->st.elapsed_s += lmc_now() - t->t_start;
     t->t_start = lmc_now();
     double t0 = lmc_now();
-    if (train_ckpt_save(t->ckpt_root, t->m, &t->st, t->tok_json, t->config_yaml,
-                        (int)t->cfg->keep_checkpoints, err))
-        return -1;
+    optim_to_eval(t->opt, t->m); /* checkpoints hold the evaluation point */
+    int rc = train_ckpt_save_opt(t->ckpt_root, t->m, t->opt, &t->st, t->tok_json, t->config_yaml,
+                                 (int)t->cfg->keep_checkpoints, err);
+    optim_to_train(t->opt, t->m);
+    if (rc) return -1;
     snprintf(res->last_ckpt, sizeof res->last_ckpt, "%s/step_%08lld", t->ckpt_root, (long long)t->st.step);
     event(t, "step %lld: checkpoint %s (%.2f s)", (long long)t->st.step, res->last_ckpt, lmc_now() - t0);
     return 0;
@@ -345,6 +354,8 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
     if (train_model_config(c, &mc, err)) return -1;
     if (gpt2_create(&t->m, &mc, err) || gpt2_enable_training(t->m, err)) return -1;
     gpt2_init_random(t->m, (uint64_t)c->seed);
+    optim_hparams ohp;
+    if (train_optim_hparams(c, &ohp, err) || optim_create(&t->opt, &ohp, t->m, err)) return -1;
     if (t->tok) {
         /* HF's generate stops at eos: the end-of-text token begins and ends every document here */
         int64_t eot = tok_eot_id(t->tok);
@@ -387,7 +398,8 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
         } else if (rc) {
             return -1;
         } else {
-            rc = train_ckpt_load(dir, t->m, &t->st, err);
+            rc = train_ckpt_load_opt(dir, t->m, t->opt, &t->st, err);
+            optim_to_train(t->opt, t->m);
             if (!rc) rc = train_loader_seek(&t->train, t->st.data_epoch, t->st.data_pos, err);
             if (!rc) snprintf(res->last_ckpt, sizeof res->last_ckpt, "%s", dir);
             free(dir);
@@ -405,7 +417,9 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
     } else if (!res->last_ckpt[0] && c->init_from[0]) {
         /* A branch: the whole state of another run's checkpoint, continued under this config
          * (typically the same run with a decaying schedule from here on). */
-        if (train_ckpt_load(c->init_from, t->m, &t->st, err) ||
+        int lrc = train_ckpt_load_opt(c->init_from, t->m, t->opt, &t->st, err);
+        optim_to_train(t->opt, t->m);
+        if (lrc ||
             train_loader_seek(&t->train, t->st.data_epoch, t->st.data_pos, err))
             return lmc_err_wrap(err, "run.init_from");
         lmc_rng_restore(&t->sample_rng, t->st.sample_rng);
@@ -431,6 +445,7 @@ static void teardown(trainer *t) {
     lmc_err e;
     if (t->metrics_open) lmc_jsonl_close(&t->metrics, &e);
     if (t->log) fclose(t->log);
+    optim_free(t->opt);
     gpt2_free(t->m);
     if (t->tok) tok_free(t->tok);
     train_loader_close(&t->train);
@@ -447,7 +462,7 @@ static void teardown(trainer *t) {
 
 /* One optimizer step; *loss / *norm get the step's mean loss and pre-clip gradient norm.
  * Returns 1 when the update was skipped (non-finite), 0 when applied, <0 on error. */
-static int train_step(trainer *t, double lr, double *loss, double *norm, lmc_err *err) {
+static int train_step(trainer *t, double *lr, double *loss, double *norm, lmc_err *err) {
     const train_config *c = t->cfg;
     int64_t accum = c->batch_size / c->micro_batch;
     gpt2_zero_grad(t->m);
@@ -465,8 +480,7 @@ static int train_step(trainer *t, double lr, double *loss, double *norm, lmc_err
     *norm = gpt2_clip_grad(t->m, c->grad_clip);
     /* The finiteness check comes before the optimizer: a NaN must never reach the weights or m, v. */
     if (!isfinite(*loss) || !isfinite(*norm)) return 1;
-    gpt2_adamw hp = {(float)lr, (float)c->beta1, (float)c->beta2, (float)c->eps, (float)c->weight_decay};
-    if (gpt2_adamw_step(t->m, &hp, err)) return -1;
+    if (optim_step(t->opt, t->m, *lr, lr, err)) return -1;
     return 0;
 }
 
@@ -509,9 +523,10 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
     }
     while (t.st.step < c->steps && !res->stopped) {
         int64_t step = t.st.step + 1;
-        double lr = c->lr * train_schedule_factor(&t.sched, step - 1);
+        /* sf-adamw: constant lr (its own warmup inside; the lr it applied is what is logged) */
+        double lr = c->lr * (optim_uses_schedule(t.opt) ? train_schedule_factor(&t.sched, step - 1) : 1.0);
         double loss, norm, t0 = lmc_now();
-        int skipped = train_step(&t, lr, &loss, &norm, err);
+        int skipped = train_step(&t, &lr, &loss, &norm, err);
         if (skipped < 0) { rc = -1; goto out; }
         double dt = lmc_now() - t0;
         t.st.step = step;

@@ -1,0 +1,130 @@
+/* The optimizer object: dispatch by kind, AdamW, eval/train switching, checkpoint state lists. */
+#include "optim/optim_internal.h"
+
+#include <math.h>
+#include <string.h>
+#include "base/mem.h"
+#include "kernels/cpu/kernels.h"
+
+static const char *const kind_names[] = {"adamw", "sf-adamw", "muon"};
+
+int optim_kind_parse(const char *s) {
+    for (int i = 0; i < (int)(sizeof kind_names / sizeof kind_names[0]); i++)
+        if (!strcmp(s, kind_names[i])) return i;
+    return -1;
+}
+
+const char *optim_kind_name(int kind) {
+    return kind >= 0 && kind < (int)(sizeof kind_names / sizeof kind_names[0]) ? kind_names[kind] : "?";
+}
+
+int optim_muon_view(const gpt2_model *m, int v) {
+    /* the matrices inside the blocks (attention and MLP weights); embeddings, the head, norms and
+     * biases stay on AdamW */
+    const gpt2_view *w = &m->views[v];
+    return w->ndim == 2 && !strncmp(w->name, "h.", 2);
+}
+
+int optim_create(lmc_optim **out, const optim_hparams *hp, gpt2_model *m, lmc_err *err) {
+    *out = NULL;
+    if (!m->grads || !m->m || !m->v) return lmc_errf(err, LMC_EINVAL, "optimizer: call gpt2_enable_training first");
+    if (hp->kind < OPTIM_ADAMW || hp->kind > OPTIM_MUON)
+        return lmc_errf(err, LMC_EINVAL, "optimizer: unknown kind %d", hp->kind);
+    if (!(hp->beta1 >= 0 && hp->beta1 < 1) || !(hp->beta2 >= 0 && hp->beta2 < 1) || !(hp->eps >= 0) ||
+        !(hp->weight_decay >= 0))
+        return lmc_errf(err, LMC_EINVAL, "optimizer: betas must be in [0, 1), eps and weight decay >= 0");
+    if (hp->kind == OPTIM_SF_ADAMW && !(hp->beta1 > 0))
+        return lmc_errf(err, LMC_EINVAL, "sf-adamw: beta1 must be > 0 (the evaluation point divides by it)");
+    lmc_optim *o = lmc_alloc(sizeof *o, err);
+    if (!o) return LMC_ENOMEM;
+    memset(o, 0, sizeof *o);
+    o->hp = *hp;
+    int rc = 0;
+    if (hp->kind == OPTIM_SF_ADAMW) rc = optim_sf_create(o, m, err);
+    if (hp->kind == OPTIM_MUON) rc = optim_muon_create(o, m, err);
+    if (rc) {
+        optim_free(o);
+        return rc;
+    }
+    *out = o;
+    return 0;
+}
+
+void optim_free(lmc_optim *o) {
+    if (!o) return;
+    lmc_free(o->ybak);
+    lmc_free(o->ns_x);
+    lmc_free(o->ns_y);
+    lmc_free(o->ns_g);
+    lmc_free(o->ns_b);
+    lmc_free(o);
+}
+
+int optim_kind(const lmc_optim *o) { return o->hp.kind; }
+int optim_uses_schedule(const lmc_optim *o) { return o->hp.kind != OPTIM_SF_ADAMW; }
+int optim_in_eval(const lmc_optim *o) { return o->eval; }
+
+int optim_step(lmc_optim *o, gpt2_model *m, double lr, double *lr_used, lmc_err *err) {
+    if (o->eval) return lmc_errf(err, LMC_EINVAL, "optimizer: step in eval mode (call optim_to_train first)");
+    if (!(lr >= 0)) return lmc_errf(err, LMC_EINVAL, "optimizer: learning rate %g out of range", lr);
+    if (lr_used) *lr_used = lr;
+    switch (o->hp.kind) {
+    case OPTIM_SF_ADAMW: return optim_sf_step(o, m, lr, lr_used, err);
+    case OPTIM_MUON: return optim_muon_step(o, m, lr, err);
+    default: {
+        gpt2_adamw hp = {(float)lr, (float)o->hp.beta1, (float)o->hp.beta2, (float)o->hp.eps,
+                         (float)o->hp.weight_decay};
+        return gpt2_adamw_step(m, &hp, err);
+    }
+    }
+}
+
+void optim_to_eval(lmc_optim *o, gpt2_model *m) {
+    if (o->eval) return;
+    if (o->hp.kind == OPTIM_SF_ADAMW) optim_sf_to_eval(o, m);
+    o->eval = 1;
+}
+
+void optim_to_train(lmc_optim *o, gpt2_model *m) {
+    if (!o->eval) return;
+    if (o->hp.kind == OPTIM_SF_ADAMW) {
+        memcpy(m->params, o->ybak, m->n_floats * sizeof(float));
+        lmc_kernels_weights_changed();
+    }
+    o->eval = 0;
+}
+
+int optim_buffers(lmc_optim *o, gpt2_model *m, optim_buffer *out, int cap) {
+    int n = 0;
+    if (cap < 3) return 0;
+    if (o->hp.kind == OPTIM_SF_ADAMW) {
+        out[n++] = (optim_buffer){"z", m->m};
+        out[n++] = (optim_buffer){"v", m->v};
+        out[n++] = (optim_buffer){"y", o->ybak};
+    } else {
+        out[n++] = (optim_buffer){"m", m->m};
+        out[n++] = (optim_buffer){"v", m->v};
+    }
+    return n;
+}
+
+int optim_scalars(lmc_optim *o, optim_scalar *out, int cap) {
+    int n = 0;
+    if (o->hp.kind == OPTIM_SF_ADAMW && cap >= 2) {
+        out[n++] = (optim_scalar){"sf_weight_sum", &o->weight_sum};
+        out[n++] = (optim_scalar){"sf_lr_max", &o->lr_max};
+    }
+    return n;
+}
+
+void optim_loaded(lmc_optim *o) { o->eval = 1; }
+
+size_t optim_state_bytes(const lmc_optim *o, const gpt2_model *m) {
+    size_t nf = 0;
+    for (int i = 0; i < m->n_views; i++) {
+        size_t n = m->views[i].numel;
+        if (o->hp.kind == OPTIM_MUON && optim_muon_view(m, i)) nf += n;   /* momentum only */
+        else nf += 2 * n;                                                /* m, v / z, v */
+    }
+    return nf * sizeof(float);
+}

@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""Fixtures for tests/optim/test_optim_ref.c: 10 optimizer steps on a tiny GPT-2-layout parameter set
+(the view table of lmc's gpt2_model for V=32, d=8, n_head=2, max_seq=4, 1 layer) from fixed weights
+and a fixed gradient sequence, through the reference implementations:
+
+  adamw.safetensors        torch.optim.AdamW (decay on the 2-D tensors only, as lmc)
+  sf-adamw.safetensors     schedulefree.AdamWScheduleFree (package schedulefree), two param groups
+                           (weight decay on 2-D tensors, none on the rest); y after each step and the
+                           evaluation point x (optimizer.eval()) after the last
+  muon.safetensors         torch.optim.Muon (adjust_lr_fn="match_rms_adamw", nesterov) on the 2-D
+                           block weights + torch.optim.AdamW on the rest, a varying lr schedule
+  muon-original.safetensors  the same with adjust_lr_fn="original", nesterov off, muon lr 0.02
+
+torch.optim.Muon casts to bfloat16 inside _zeropower_via_newtonschulz; for an fp32 comparison the
+module's `torch.bfloat16` is redirected to float32 while generating (the code path is otherwise the
+package's own). The bf16 trajectory's distance from the fp32 one is printed for the docs.
+
+Weights are stored in lmc's layout ([in, out] Conv1D); torch's Muon sees the transposes ([out, in],
+nn.Linear's), as it would in an HF/PyTorch model.
+
+Run: /work/venv-torch/bin/python tests/reference/make_optim_fixtures.py  (writes tests/optim/fixtures/)
+"""
+import os, sys, math
+import torch
+from safetensors.torch import save_file
+import schedulefree
+import torch.optim._muon as muon_mod
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "optim", "fixtures")
+V, D, T, F = 32, 8, 4, 32
+STEPS = 10
+
+def views():
+    v = [("wte.weight", (V, D)), ("wpe.weight", (T, D))]
+    for l in range(1):
+        p = f"h.{l}."
+        v += [(p + "ln_1.weight", (D,)), (p + "ln_1.bias", (D,)),
+              (p + "attn.c_attn.weight", (D, 3 * D)), (p + "attn.c_attn.bias", (3 * D,)),
+              (p + "attn.c_proj.weight", (D, D)), (p + "attn.c_proj.bias", (D,)),
+              (p + "ln_2.weight", (D,)), (p + "ln_2.bias", (D,)),
+              (p + "mlp.c_fc.weight", (D, F)), (p + "mlp.c_fc.bias", (F,)),
+              (p + "mlp.c_proj.weight", (F, D)), (p + "mlp.c_proj.bias", (D,))]
+    v += [("ln_f.weight", (D,)), ("ln_f.bias", (D,))]
+    return v
+
+VIEWS = views()
+def is_muon(name, shape): return len(shape) == 2 and name.startswith("h.")
+
+g = torch.Generator().manual_seed(1234)
+init = {}
+for n, s in VIEWS:
+    if n.endswith("ln_1.weight") or n.endswith("ln_2.weight") or n == "ln_f.weight":
+        init[n] = 1.0 + 0.1 * torch.randn(s, generator=g)
+    else:
+        init[n] = 0.02 * torch.randn(s, generator=g) * (5.0 if len(s) == 2 else 1.0)
+grads = []
+for t in range(STEPS):
+    gs = {}
+    for n, s in VIEWS:
+        x = torch.randn(s, generator=g) * (0.3 + 0.2 * t) * 0.1
+        if t == 3: x = x * 0.0 + x * (torch.rand(s, generator=g) < 0.3)   # sparse step
+        gs[n] = x
+    grads.append(gs)
+
+model = {f"init.{n}": init[n].contiguous() for n, _ in VIEWS}
+for t in range(STEPS):
+    for n, _ in VIEWS: model[f"grad.{t + 1}.{n}"] = grads[t][n].contiguous()
+os.makedirs(OUT, exist_ok=True)
+save_file(model, os.path.join(OUT, "model.safetensors"), metadata={"steps": str(STEPS)})
+
+def run(make, sched, meta, name, transpose_muon=False, finish=None):
+    P = {}
+    for n, s in VIEWS:
+        x = init[n].clone()
+        if transpose_muon and is_muon(n, s): x = x.t().contiguous()
+        P[n] = torch.nn.Parameter(x)
+    opts = make(P)
+    out = {}
+    for t in range(STEPS):
+        for n, s in VIEWS:
+            gg = grads[t][n].clone()
+            if transpose_muon and is_muon(n, s): gg = gg.t().contiguous()
+            P[n].grad = gg
+        sched(opts, t)
+        for o in opts: o.step()
+        for n, s in VIEWS:
+            x = P[n].detach()
+            if transpose_muon and is_muon(n, s): x = x.t()
+            out[f"step.{t + 1}.{n}"] = x.clone().contiguous()
+    if finish: finish(opts, P, out)
+    save_file(out, os.path.join(OUT, name), metadata={k: repr(v) if isinstance(v, float) else str(v) for k, v in meta.items()})
+    return out
+
+def groups(P, pred):
+    return [P[n] for n, s in VIEWS if pred(n, s)]
+
+# ---- adamw ----
+A = dict(lr=1e-2, beta1=0.9, beta2=0.95, eps=1e-8, weight_decay=0.1)
+def mk_adamw(P):
+    return [torch.optim.AdamW([{"params": groups(P, lambda n, s: len(s) == 2), "weight_decay": A["weight_decay"]},
+                               {"params": groups(P, lambda n, s: len(s) != 2), "weight_decay": 0.0}],
+                              lr=A["lr"], betas=(A["beta1"], A["beta2"]), eps=A["eps"], foreach=False)]
+run(mk_adamw, lambda o, t: None, dict(A, optimizer="adamw"), "adamw.safetensors")
+
+# ---- sf-adamw ----
+S = dict(lr=1e-2, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.1, warmup_steps=3, r=0.5, weight_lr_power=2.0)
+def mk_sf(P):
+    o = schedulefree.AdamWScheduleFree(
+        [{"params": groups(P, lambda n, s: len(s) == 2), "weight_decay": S["weight_decay"]},
+         {"params": groups(P, lambda n, s: len(s) != 2), "weight_decay": 0.0}],
+        lr=S["lr"], betas=(S["beta1"], S["beta2"]), eps=S["eps"], warmup_steps=S["warmup_steps"], r=S["r"],
+        weight_lr_power=S["weight_lr_power"])
+    o.train()
+    return [o]
+def sf_finish(opts, P, out):
+    opts[0].eval()
+    for n, _ in VIEWS: out[f"x.{n}"] = P[n].detach().clone().contiguous()
+run(mk_sf, lambda o, t: None, dict(S, optimizer="sf-adamw"), "sf-adamw.safetensors", finish=sf_finish)
+
+# ---- muon ----
+class Fp32Torch:
+    """torch with bfloat16 -> float32, for the Newton-Schulz of torch.optim._muon only."""
+    bfloat16 = torch.float32
+    def __getattr__(self, k): return getattr(torch, k)
+
+def lr_factor(t): return 0.5 + 0.1 * t
+
+def muon_case(M, fname, fp32=True):
+    def mk(P):
+        mu = torch.optim.Muon(groups(P, is_muon), lr=M["muon_lr_eff"], weight_decay=M["muon_weight_decay"],
+                              momentum=M["muon_momentum"], nesterov=M["muon_nesterov"] == "true",
+                              eps=M["muon_eps"], ns_steps=M["muon_ns_steps"], adjust_lr_fn=M["muon_adjust_lr"])
+        ad = torch.optim.AdamW([{"params": groups(P, lambda n, s: len(s) == 2 and not is_muon(n, s)),
+                                 "weight_decay": M["weight_decay"]},
+                                {"params": groups(P, lambda n, s: len(s) != 2), "weight_decay": 0.0}],
+                               lr=M["lr"], betas=(M["beta1"], M["beta2"]), eps=M["eps"], foreach=False)
+        return [mu, ad]
+    def sched(opts, t):
+        for gr in opts[0].param_groups: gr["lr"] = M["muon_lr_eff"] * lr_factor(t)
+        for gr in opts[1].param_groups: gr["lr"] = M["lr"] * lr_factor(t)
+    saved = muon_mod.torch
+    if fp32: muon_mod.torch = Fp32Torch()
+    try:
+        return run(mk, sched, dict(M, optimizer="muon", lr_schedule="0.5+0.1*t"), fname, transpose_muon=True)
+    finally:
+        muon_mod.torch = saved
+
+M1 = dict(lr=1e-2, beta1=0.9, beta2=0.95, eps=1e-8, weight_decay=0.1, muon_lr=0.0, muon_lr_eff=1e-2,
+          muon_momentum=0.95, muon_nesterov="true", muon_ns_steps=5, muon_weight_decay=0.1, muon_eps=1e-7,
+          muon_adjust_lr="match_rms_adamw")
+r32 = muon_case(M1, "muon.safetensors")
+M2 = dict(M1, muon_lr=0.02, muon_lr_eff=0.02, muon_nesterov="false", muon_adjust_lr="original", muon_ns_steps=4)
+muon_case(M2, "muon-original.safetensors")
+# how far torch's own bf16 Newton-Schulz lands from the fp32 one (for the docs; not a fixture)
+r16 = muon_case(M1, "muon-bf16.tmp.safetensors", fp32=False)
+os.remove(os.path.join(OUT, "muon-bf16.tmp.safetensors"))
+num = sum(float((r16[k] - r32[k]).pow(2).sum()) for k in r32 if k.startswith("step.10."))
+den = sum(float(r32[k].pow(2).sum()) for k in r32 if k.startswith("step.10."))
+print(f"muon after 10 steps: ||bf16 NS - fp32 NS|| / ||fp32|| = {math.sqrt(num / den):.3e}")
+print("wrote", OUT)
