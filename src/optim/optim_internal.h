@@ -12,6 +12,13 @@ struct lmc_optim {
     double weight_sum, lr_max;
     /* muon: Newton-Schulz scratch (two iterates, the Gram matrix and its polynomial) */
     float *ns_x, *ns_y, *ns_g, *ns_b;
+    /* soap: per view the offsets of L, QL (r x r) and R, QR (c x c) in soap_mats, -1 = identity side */
+    float *soap_mats;
+    size_t soap_n;
+    int64_t (*soap_off)[4];
+    float *sw[4];            /* scratch: two r x c, two n x n */
+    float *sw_tau, *sw_est;
+    int *sw_idx;
 };
 
 int optim_sf_create(lmc_optim *o, gpt2_model *m, lmc_err *err);
@@ -20,5 +27,9 @@ void optim_sf_to_eval(lmc_optim *o, gpt2_model *m);
 
 int optim_muon_create(lmc_optim *o, gpt2_model *m, lmc_err *err);
 int optim_muon_step(lmc_optim *o, gpt2_model *m, double lr, lmc_err *err);
+
+int optim_soap_create(lmc_optim *o, gpt2_model *m, lmc_err *err);
+int optim_soap_step(lmc_optim *o, gpt2_model *m, double lr, lmc_err *err);
+void optim_soap_free(lmc_optim *o);
 
 #endif

@@ -2,11 +2,12 @@
 #include "optim/optim_internal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include "base/mem.h"
 #include "kernels/cpu/kernels.h"
 
-static const char *const kind_names[] = {"adamw", "sf-adamw", "muon"};
+static const char *const kind_names[] = {"adamw", "sf-adamw", "muon", "soap"};
 
 int optim_kind_parse(const char *s) {
     for (int i = 0; i < (int)(sizeof kind_names / sizeof kind_names[0]); i++)
@@ -28,7 +29,7 @@ int optim_muon_view(const gpt2_model *m, int v) {
 int optim_create(lmc_optim **out, const optim_hparams *hp, gpt2_model *m, lmc_err *err) {
     *out = NULL;
     if (!m->grads || !m->m || !m->v) return lmc_errf(err, LMC_EINVAL, "optimizer: call gpt2_enable_training first");
-    if (hp->kind < OPTIM_ADAMW || hp->kind > OPTIM_MUON)
+    if (hp->kind < OPTIM_ADAMW || hp->kind > OPTIM_SOAP)
         return lmc_errf(err, LMC_EINVAL, "optimizer: unknown kind %d", hp->kind);
     if (!(hp->beta1 >= 0 && hp->beta1 < 1) || !(hp->beta2 >= 0 && hp->beta2 < 1) || !(hp->eps >= 0) ||
         !(hp->weight_decay >= 0))
@@ -42,6 +43,7 @@ int optim_create(lmc_optim **out, const optim_hparams *hp, gpt2_model *m, lmc_er
     int rc = 0;
     if (hp->kind == OPTIM_SF_ADAMW) rc = optim_sf_create(o, m, err);
     if (hp->kind == OPTIM_MUON) rc = optim_muon_create(o, m, err);
+    if (hp->kind == OPTIM_SOAP) rc = optim_soap_create(o, m, err);
     if (rc) {
         optim_free(o);
         return rc;
@@ -57,6 +59,7 @@ void optim_free(lmc_optim *o) {
     lmc_free(o->ns_y);
     lmc_free(o->ns_g);
     lmc_free(o->ns_b);
+    optim_soap_free(o);
     lmc_free(o);
 }
 
@@ -71,6 +74,7 @@ int optim_step(lmc_optim *o, gpt2_model *m, double lr, double *lr_used, lmc_err 
     switch (o->hp.kind) {
     case OPTIM_SF_ADAMW: return optim_sf_step(o, m, lr, lr_used, err);
     case OPTIM_MUON: return optim_muon_step(o, m, lr, err);
+    case OPTIM_SOAP: return optim_soap_step(o, m, lr, err);
     default: {
         gpt2_adamw hp = {(float)lr, (float)o->hp.beta1, (float)o->hp.beta2, (float)o->hp.eps,
                          (float)o->hp.weight_decay};
@@ -117,6 +121,24 @@ int optim_scalars(lmc_optim *o, optim_scalar *out, int cap) {
     return n;
 }
 
+int optim_tensors(lmc_optim *o, const gpt2_model *m, optim_tensor *out, int cap) {
+    if (o->hp.kind != OPTIM_SOAP) return 0;
+    static const char *const nm[4] = {"L", "QL", "R", "QR"};
+    int n = 0;
+    for (int i = 0; i < m->n_views; i++)
+        for (int k = 0; k < 4; k++) {
+            if (o->soap_off[i][k] < 0) continue;
+            if (out && n < cap) {
+                int64_t d = m->views[i].shape[k < 2 ? 0 : 1];
+                snprintf(out[n].name, sizeof out[n].name, "%s.%s", nm[k], m->views[i].name);
+                out[n].data = o->soap_mats + o->soap_off[i][k];
+                out[n].rows = out[n].cols = d;
+            }
+            n++;
+        }
+    return n;
+}
+
 void optim_loaded(lmc_optim *o) { o->eval = 1; }
 
 size_t optim_state_bytes(const lmc_optim *o, const gpt2_model *m) {
@@ -126,5 +148,6 @@ size_t optim_state_bytes(const lmc_optim *o, const gpt2_model *m) {
         if (o->hp.kind == OPTIM_MUON && optim_muon_view(m, i)) nf += n;   /* momentum only */
         else nf += 2 * n;                                                /* m, v / z, v */
     }
+    if (o->hp.kind == OPTIM_SOAP) nf += o->soap_n;                       /* L, R, QL, QR */
     return nf * sizeof(float);
 }

@@ -6,6 +6,8 @@
  *   adamw      torch.optim.AdamW (gpt2_adamw_step; state m, v = the model's m / v buffers)
  *   sf-adamw   Schedule-Free AdamW, schedulefree.AdamWScheduleFree (state z, v; sf_adamw.c)
  *   muon       torch.optim.Muon on the 2-D hidden weights, AdamW on the rest (state m, v; muon.c)
+ *   soap       SOAP (Vyas et al. 2024, the authors' soap.py): Adam in the eigenbasis of Shampoo's
+ *              factors (state m, v + per-matrix L, R, QL, QR; soap.c)
  *
  * Parameters during training are the optimizer's *training point* (for sf-adamw: y, the gradient
  * point). optim_to_eval() puts the *evaluation point* into m->params (sf-adamw: x; every other
@@ -14,7 +16,8 @@
  *
  * Sharding (ZeRO-1): adamw and sf-adamw are elementwise: any flat slice of the parameter buffer can
  * be updated on its own with its slice of every state buffer (the scalars are replicated). muon needs
- * whole matrices (Newton-Schulz mixes all entries of a view): shard it by whole views. */
+ * whole matrices (Newton-Schulz mixes all entries of a view): shard it by whole views; so does soap
+ * (its rotations mix whole rows and columns; L, R, QL, QR belong to one view). */
 #ifndef LMC_OPTIM_OPTIMIZER_H
 #define LMC_OPTIM_OPTIMIZER_H
 
@@ -23,7 +26,7 @@
 #include "base/error.h"
 #include "model/gpt2.h"
 
-enum { OPTIM_ADAMW = 0, OPTIM_SF_ADAMW = 1, OPTIM_MUON = 2 };
+enum { OPTIM_ADAMW = 0, OPTIM_SF_ADAMW = 1, OPTIM_MUON = 2, OPTIM_SOAP = 3 };
 enum { OPTIM_MUON_LR_ORIGINAL = 0, OPTIM_MUON_LR_MATCH_RMS_ADAMW = 1 };
 
 typedef struct optim_hparams {
@@ -38,6 +41,10 @@ typedef struct optim_hparams {
     double muon_lr;                 /* muon's peak lr (0 = train.lr) */
     double muon_momentum, muon_weight_decay, muon_eps;
     int muon_nesterov, muon_ns_steps, muon_adjust_lr;   /* OPTIM_MUON_LR_* */
+    /* soap (betas, eps, weight decay from above) */
+    int soap_precondition_frequency;   /* eigenbasis refresh (one power iteration + QR) every N steps */
+    int soap_max_precond_dim;          /* a side longer than this is not rotated (identity) */
+    double soap_shampoo_beta;          /* EMA of L, R (< 0: beta2) */
 } optim_hparams;
 
 /* "adamw" | "sf-adamw" | "muon" -> OPTIM_*, -1 when unknown; and back. */
@@ -56,6 +63,14 @@ typedef struct optim_scalar {
     const char *name;
     double *value;
 } optim_scalar;
+
+/* A state matrix of one view (SOAP's factors and eigenbases): rows x cols floats, saved as
+ * "<name>" (e.g. "QL.h.0.attn.c_attn.weight"). */
+typedef struct optim_tensor {
+    char name[80];
+    float *data;
+    int64_t rows, cols;
+} optim_tensor;
 
 typedef struct lmc_optim lmc_optim;
 
@@ -76,6 +91,8 @@ int optim_in_eval(const lmc_optim *o);
 /* State to checkpoint; valid in eval mode (sf-adamw's "y" buffer holds the training point then). */
 int optim_buffers(lmc_optim *o, gpt2_model *m, optim_buffer *out, int cap);
 int optim_scalars(lmc_optim *o, optim_scalar *out, int cap);
+/* Per-view state matrices: fills up to cap entries (out may be NULL), returns how many there are. */
+int optim_tensors(lmc_optim *o, const gpt2_model *m, optim_tensor *out, int cap);
 /* After loading buffers and scalars into what optim_buffers/optim_scalars gave, with the model
  * holding the checkpoint's weights (the evaluation point): mark the optimizer as in eval mode. */
 void optim_loaded(lmc_optim *o);

@@ -126,12 +126,16 @@ static int save_optimizer(const char *path, const gpt2_model *m, lmc_optim *opt,
     optim_scalar sc[8];
     int nb, ns;
     state_list(opt, (gpt2_model *)m, bufs, sc, &nb, &ns);
-    size_t n = (size_t)m->n_views * (size_t)nb;
+    int nt = opt ? optim_tensors(opt, m, NULL, 0) : 0;
+    optim_tensor *ts = nt ? calloc((size_t)nt, sizeof *ts) : NULL;
+    if (nt && ts) optim_tensors(opt, m, ts, nt);
+    size_t n = (size_t)m->n_views * (size_t)nb + (size_t)nt;
     st_out *outs = calloc(n, sizeof *outs);
     char (*names)[64] = calloc(n, sizeof *names);
     char (*vals)[40] = calloc((size_t)ns + 1, sizeof *vals);
     const char **meta = calloc(2 * (size_t)ns + 5, sizeof *meta);
-    if (!outs || !names || !vals || !meta) {
+    if (!outs || !names || !vals || !meta || (nt && !ts)) {
+        free(ts);
         free(outs);
         free(names);
         free(vals);
@@ -152,6 +156,15 @@ static int save_optimizer(const char *path, const gpt2_model *m, lmc_optim *opt,
             o->data = bufs[k].data + v->offset;
         }
     }
+    for (int k = 0; k < nt; k++) {
+        st_out *o = &outs[(size_t)m->n_views * (size_t)nb + (size_t)k];
+        o->name = ts[k].name;
+        o->dtype = ST_F32;
+        o->ndim = 2;
+        o->shape[0] = ts[k].rows;
+        o->shape[1] = ts[k].cols;
+        o->data = ts[k].data;
+    }
     snprintf(vals[ns], sizeof vals[0], "%lld", (long long)m->step);
     int q = 0;
     meta[q++] = "optimizer";
@@ -165,6 +178,7 @@ static int save_optimizer(const char *path, const gpt2_model *m, lmc_optim *opt,
     }
     meta[q] = NULL;
     int rc = st_write(path, outs, n, meta, err);
+    free(ts);
     free(outs);
     free(names);
     free(vals);
@@ -206,6 +220,19 @@ static int load_optimizer(const char *path, gpt2_model *m, lmc_optim *opt, lmc_e
             else rc = st_read_f32(&f, t, bufs[k].data + v->offset, v->numel, err);
         }
     }
+    int nt = opt ? optim_tensors(opt, m, NULL, 0) : 0;
+    optim_tensor *ts = nt ? calloc((size_t)nt, sizeof *ts) : NULL;
+    if (nt && !ts && !rc) rc = lmc_errf(err, LMC_ENOMEM, "%s: out of memory", path);
+    if (ts) optim_tensors(opt, m, ts, nt);
+    for (int k = 0; k < nt && !rc; k++) {
+        const st_tensor *t = st_find(&f, ts[k].name);
+        size_t want_n = (size_t)ts[k].rows * (size_t)ts[k].cols;
+        if (!t) rc = lmc_errf(err, LMC_ENOTFOUND, "%s: tensor %s is missing", path, ts[k].name);
+        else if (t->dtype != ST_F32 || t->numel != want_n)
+            rc = lmc_errf(err, LMC_EFORMAT, "%s: tensor %s: expected F32 with %zu elements", path, ts[k].name, want_n);
+        else rc = st_read_f32(&f, t, ts[k].data, want_n, err);
+    }
+    free(ts);
     st_close(&f);
     return rc;
 }

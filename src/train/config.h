@@ -52,6 +52,8 @@ typedef struct train_config {
     double muon_lr, muon_momentum, muon_weight_decay, muon_eps;
     int64_t muon_ns_steps;
     char muon_nesterov[8], muon_adjust_lr[24];
+    int64_t soap_precondition_frequency, soap_max_precond_dim;
+    double soap_shampoo_beta;
 } train_config;
 
 typedef enum { TRAIN_KEY_INT, TRAIN_KEY_FLOAT, TRAIN_KEY_STR, TRAIN_KEY_ENUM } train_key_type;

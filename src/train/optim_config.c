@@ -21,6 +21,9 @@ int train_optim_hparams(const train_config *c, optim_hparams *hp, lmc_err *err) 
     hp->muon_nesterov = strcmp(c->muon_nesterov, "false") != 0;
     hp->muon_ns_steps = (int)c->muon_ns_steps;
     hp->muon_adjust_lr = strcmp(c->muon_adjust_lr, "original") ? OPTIM_MUON_LR_MATCH_RMS_ADAMW : OPTIM_MUON_LR_ORIGINAL;
+    hp->soap_precondition_frequency = (int)c->soap_precondition_frequency;
+    hp->soap_max_precond_dim = (int)c->soap_max_precond_dim;
+    hp->soap_shampoo_beta = c->soap_shampoo_beta;
     if (hp->kind == OPTIM_SF_ADAMW && !(c->beta1 > 0))
         return lmc_errf(err, LMC_EINVAL, "train.beta1 must be > 0 for sf-adamw (x = lerp(y, z, 1 - 1/beta1))");
     return 0;

@@ -3,7 +3,9 @@
  * step the parameters must match the reference's to 1e-5 in the relative L2 norm over all parameters,
  * ||p - p_ref||_2 / ||p_ref||_2 (the max elementwise error relative to max |p_ref| is printed too).
  *   adamw     torch.optim.AdamW              sf-adamw  schedulefree.AdamWScheduleFree (y; x at the end)
- *   muon      torch.optim.Muon (fp32 Newton-Schulz) + torch.optim.AdamW, two lr-adjust rules */
+ *   muon      torch.optim.Muon (fp32 Newton-Schulz) + torch.optim.AdamW, two lr-adjust rules
+ *   soap      the authors' soap.py (eigenbases from LAPACK here and from torch.linalg there: the update
+ *             does not depend on eigenvector signs, and the fixture's factors have distinct eigenvalues) */
 #include "test.h"
 #include <math.h>
 #include "interop/safetensors.h"
@@ -79,6 +81,11 @@ static void run_case(gpt2_model *m, const st_file *model, const char *file) {
                                                                                : OPTIM_MUON_LR_ORIGINAL;
         schedule = 1; /* lr(t) = lr * (0.5 + 0.1 t), t = 0.. */
     }
+    if (hp.kind == OPTIM_SOAP) {
+        hp.soap_precondition_frequency = (int)meta_num(&f, "precondition_frequency");
+        hp.soap_max_precond_dim = (int)meta_num(&f, "max_precond_dim");
+        hp.soap_shampoo_beta = meta_num(&f, "shampoo_beta");
+    }
     memset(m->params, 0, m->n_floats * sizeof(float));
     memset(m->m, 0, m->n_floats * sizeof(float));
     memset(m->v, 0, m->n_floats * sizeof(float));
@@ -138,7 +145,7 @@ int main(void) {
     c.n_layer = 1;
     c.n_head = 2;
     c.d_model = 8;
-    c.max_seq = 4;
+    c.max_seq = 8;
     c.vocab_size = 32;
     gpt2_model *m;
     CHECK_EQ_INT(gpt2_create(&m, &c, &err), 0);
@@ -153,6 +160,7 @@ int main(void) {
     run_case(m, &model, "sf-adamw.safetensors");
     run_case(m, &model, "muon.safetensors");
     run_case(m, &model, "muon-original.safetensors");
+    run_case(m, &model, "soap.safetensors");
     /* which tensors Muon takes */
     CHECK(optim_muon_view(m, gpt2_find_view(m, "h.0.attn.c_attn.weight") - m->views));
     CHECK(optim_muon_view(m, gpt2_find_view(m, "h.0.mlp.c_proj.weight") - m->views));

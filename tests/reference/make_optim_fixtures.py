@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Fixtures for tests/optim/test_optim_ref.c: 10 optimizer steps on a tiny GPT-2-layout parameter set
-(the view table of lmc's gpt2_model for V=32, d=8, n_head=2, max_seq=4, 1 layer) from fixed weights
+(the view table of lmc's gpt2_model for V=32, d=8, n_head=2, max_seq=8, 1 layer) from fixed weights
 and a fixed gradient sequence, through the reference implementations:
 
   adamw.safetensors        torch.optim.AdamW (decay on the 2-D tensors only, as lmc)
@@ -10,6 +10,12 @@ and a fixed gradient sequence, through the reference implementations:
   muon.safetensors         torch.optim.Muon (adjust_lr_fn="match_rms_adamw", nesterov) on the 2-D
                            block weights + torch.optim.AdamW on the rest, a varying lr schedule
   muon-original.safetensors  the same with adjust_lr_fn="original", nesterov off, muon lr 0.02
+
+  soap.safetensors         the SOAP authors' soap.py (github.com/nikhilvyas/SOAP, not on PyPI: set
+                           SOAP_REF_DIR to a checkout; without it the committed soap fixture is kept),
+                           max_precond_dim 8 so every rotated side is an 8x8 factor of full rank (no
+                           degenerate eigenvalues, so the eigenbasis is unique up to signs, which the
+                           update does not depend on), precondition_frequency 3
 
 torch.optim.Muon casts to bfloat16 inside _zeropower_via_newtonschulz; for an fp32 comparison the
 module's `torch.bfloat16` is redirected to float32 while generating (the code path is otherwise the
@@ -27,7 +33,7 @@ import schedulefree
 import torch.optim._muon as muon_mod
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "optim", "fixtures")
-V, D, T, F = 32, 8, 4, 32
+V, D, T, F = 32, 8, 8, 32
 STEPS = 10
 
 def views():
@@ -157,4 +163,20 @@ os.remove(os.path.join(OUT, "muon-bf16.tmp.safetensors"))
 num = sum(float((r16[k] - r32[k]).pow(2).sum()) for k in r32 if k.startswith("step.10."))
 den = sum(float(r32[k].pow(2).sum()) for k in r32 if k.startswith("step.10."))
 print(f"muon after 10 steps: ||bf16 NS - fp32 NS|| / ||fp32|| = {math.sqrt(num / den):.3e}")
+
+# ---- soap (the authors' reference) ----
+ref = os.environ.get("SOAP_REF_DIR")
+if ref:
+    sys.path.insert(0, ref)
+    from soap import SOAP
+    Sp = dict(lr=3e-3, beta1=0.95, beta2=0.95, eps=1e-8, weight_decay=0.01, precondition_frequency=3,
+              max_precond_dim=8, shampoo_beta=-1.0)
+    def mk_soap(P):
+        return [SOAP([{"params": groups(P, lambda n, s: len(s) == 2), "weight_decay": Sp["weight_decay"]},
+                      {"params": groups(P, lambda n, s: len(s) != 2), "weight_decay": 0.0}],
+                     lr=Sp["lr"], betas=(Sp["beta1"], Sp["beta2"]), shampoo_beta=Sp["shampoo_beta"], eps=Sp["eps"],
+                     precondition_frequency=Sp["precondition_frequency"], max_precond_dim=Sp["max_precond_dim"])]
+    run(mk_soap, lambda o, t: None, dict(Sp, optimizer="soap"), "soap.safetensors")
+else:
+    print("SOAP_REF_DIR not set: soap.safetensors left as it is")
 print("wrote", OUT)

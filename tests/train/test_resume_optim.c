@@ -28,14 +28,15 @@ static void setup(train_config *c, const char *dir, const char *name, const char
     tiny_config(c, dir, name);
     snprintf(c->optimizer, sizeof c->optimizer, "%s", opt);
     if (!strcmp(opt, "muon")) c->muon_lr = 0.01;
+    if (!strcmp(opt, "soap")) c->soap_precondition_frequency = 3; /* refreshes before and after the stop */
 }
 
 int main(void) {
     char *dir = test_tmpdir();
     lmc_err err;
     train_result res;
-    const char *opts[] = {"sf-adamw", "muon"};
-    for (int k = 0; k < 2; k++) {
+    const char *opts[] = {"sf-adamw", "muon", "soap"};
+    for (int k = 0; k < 3; k++) {
         train_config a, b;
         char na[64], nb[64];
         snprintf(na, sizeof na, "%s-a", opts[k]);
@@ -75,10 +76,12 @@ int main(void) {
         } else {
             CHECK(st_find(&f, "m.h.0.attn.c_attn.weight") && st_find(&f, "v.wte.weight"));
         }
+        if (k == 2) /* the eigenbases travel with the checkpoint */
+            CHECK(st_find(&f, "QL.h.0.attn.c_attn.weight") && st_find(&f, "R.h.0.mlp.c_proj.weight"));
         st_close(&f);
         /* a branch of this checkpoint into an adamw run is refused, naming both optimizers */
         train_config br;
-        tiny_config(&br, dir, k ? "br-muon" : "br-sf");
+        tiny_config(&br, dir, k == 0 ? "br-sf" : k == 1 ? "br-muon" : "br-soap");
         snprintf(br.init_from, sizeof br.init_from, "%s/runs/%s/checkpoints/step_00000010", dir, na);
         CHECK(run(&br, 0, 0, &res, &err) != 0);
         CHECK_STR_CONTAINS(err.msg, opts[k]);
