@@ -32,4 +32,9 @@ int optim_soap_create(lmc_optim *o, gpt2_model *m, lmc_err *err);
 int optim_soap_step(lmc_optim *o, gpt2_model *m, double lr, lmc_err *err);
 void optim_soap_free(lmc_optim *o);
 
+/* galore reuses soap_off (per view: P's offset in soap_mats, rank, left side) and the scratch */
+int optim_galore_create(lmc_optim *o, gpt2_model *m, lmc_err *err);
+int optim_galore_step(lmc_optim *o, gpt2_model *m, double lr, lmc_err *err);
+int optim_galore_view(const gpt2_model *m, int v);
+
 #endif

@@ -7,7 +7,7 @@
 #include "base/mem.h"
 #include "kernels/cpu/kernels.h"
 
-static const char *const kind_names[] = {"adamw", "sf-adamw", "muon", "soap"};
+static const char *const kind_names[] = {"adamw", "sf-adamw", "muon", "soap", "galore"};
 
 int optim_kind_parse(const char *s) {
     for (int i = 0; i < (int)(sizeof kind_names / sizeof kind_names[0]); i++)
@@ -29,7 +29,7 @@ int optim_muon_view(const gpt2_model *m, int v) {
 int optim_create(lmc_optim **out, const optim_hparams *hp, gpt2_model *m, lmc_err *err) {
     *out = NULL;
     if (!m->grads || !m->m || !m->v) return lmc_errf(err, LMC_EINVAL, "optimizer: call gpt2_enable_training first");
-    if (hp->kind < OPTIM_ADAMW || hp->kind > OPTIM_SOAP)
+    if (hp->kind < OPTIM_ADAMW || hp->kind > OPTIM_GALORE)
         return lmc_errf(err, LMC_EINVAL, "optimizer: unknown kind %d", hp->kind);
     if (!(hp->beta1 >= 0 && hp->beta1 < 1) || !(hp->beta2 >= 0 && hp->beta2 < 1) || !(hp->eps >= 0) ||
         !(hp->weight_decay >= 0))
@@ -44,6 +44,7 @@ int optim_create(lmc_optim **out, const optim_hparams *hp, gpt2_model *m, lmc_er
     if (hp->kind == OPTIM_SF_ADAMW) rc = optim_sf_create(o, m, err);
     if (hp->kind == OPTIM_MUON) rc = optim_muon_create(o, m, err);
     if (hp->kind == OPTIM_SOAP) rc = optim_soap_create(o, m, err);
+    if (hp->kind == OPTIM_GALORE) rc = optim_galore_create(o, m, err);
     if (rc) {
         optim_free(o);
         return rc;
@@ -75,6 +76,7 @@ int optim_step(lmc_optim *o, gpt2_model *m, double lr, double *lr_used, lmc_err 
     case OPTIM_SF_ADAMW: return optim_sf_step(o, m, lr, lr_used, err);
     case OPTIM_MUON: return optim_muon_step(o, m, lr, err);
     case OPTIM_SOAP: return optim_soap_step(o, m, lr, err);
+    case OPTIM_GALORE: return optim_galore_step(o, m, lr, err);
     default: {
         gpt2_adamw hp = {(float)lr, (float)o->hp.beta1, (float)o->hp.beta2, (float)o->hp.eps,
                          (float)o->hp.weight_decay};
@@ -122,9 +124,23 @@ int optim_scalars(lmc_optim *o, optim_scalar *out, int cap) {
 }
 
 int optim_tensors(lmc_optim *o, const gpt2_model *m, optim_tensor *out, int cap) {
+    int n = 0;
+    if (o->hp.kind == OPTIM_GALORE) {
+        for (int i = 0; i < m->n_views; i++) {
+            if (o->soap_off[i][0] < 0) continue;
+            if (out && n < cap) {
+                int64_t k = o->soap_off[i][1], left = o->soap_off[i][2];
+                snprintf(out[n].name, sizeof out[n].name, "P.%s", m->views[i].name);
+                out[n].data = o->soap_mats + o->soap_off[i][0];
+                out[n].rows = left ? m->views[i].shape[0] : k;
+                out[n].cols = left ? k : m->views[i].shape[1];
+            }
+            n++;
+        }
+        return n;
+    }
     if (o->hp.kind != OPTIM_SOAP) return 0;
     static const char *const nm[4] = {"L", "QL", "R", "QR"};
-    int n = 0;
     for (int i = 0; i < m->n_views; i++)
         for (int k = 0; k < 4; k++) {
             if (o->soap_off[i][k] < 0) continue;
@@ -146,8 +162,11 @@ size_t optim_state_bytes(const lmc_optim *o, const gpt2_model *m) {
     for (int i = 0; i < m->n_views; i++) {
         size_t n = m->views[i].numel;
         if (o->hp.kind == OPTIM_MUON && optim_muon_view(m, i)) nf += n;   /* momentum only */
+        else if (o->hp.kind == OPTIM_GALORE && o->soap_off[i][0] >= 0)    /* low-rank m, v */
+            nf += 2 * (size_t)o->soap_off[i][1] *
+                  (size_t)(o->soap_off[i][2] ? m->views[i].shape[1] : m->views[i].shape[0]);
         else nf += 2 * n;                                                /* m, v / z, v */
     }
-    if (o->hp.kind == OPTIM_SOAP) nf += o->soap_n;                       /* L, R, QL, QR */
+    if (o->hp.kind == OPTIM_SOAP || o->hp.kind == OPTIM_GALORE) nf += o->soap_n; /* L, R, QL, QR / P */
     return nf * sizeof(float);
 }

@@ -8,6 +8,8 @@
  *   muon       torch.optim.Muon on the 2-D hidden weights, AdamW on the rest (state m, v; muon.c)
  *   soap       SOAP (Vyas et al. 2024, the authors' soap.py): Adam in the eigenbasis of Shampoo's
  *              factors (state m, v + per-matrix L, R, QL, QR; soap.c)
+ *   galore     GaLore (galore-torch's GaLoreAdamW): Adam on a rank-k SVD projection of each block
+ *              weight's gradient (state: low-rank m, v + per-matrix projector P; galore.c)
  *
  * Parameters during training are the optimizer's *training point* (for sf-adamw: y, the gradient
  * point). optim_to_eval() puts the *evaluation point* into m->params (sf-adamw: x; every other
@@ -17,7 +19,8 @@
  * Sharding (ZeRO-1): adamw and sf-adamw are elementwise: any flat slice of the parameter buffer can
  * be updated on its own with its slice of every state buffer (the scalars are replicated). muon needs
  * whole matrices (Newton-Schulz mixes all entries of a view): shard it by whole views; so does soap
- * (its rotations mix whole rows and columns; L, R, QL, QR belong to one view). */
+ * (its rotations mix whole rows and columns; L, R, QL, QR belong to one view), and galore (the SVD
+ * of the whole gradient matrix picks the subspace). */
 #ifndef LMC_OPTIM_OPTIMIZER_H
 #define LMC_OPTIM_OPTIMIZER_H
 
@@ -26,7 +29,7 @@
 #include "base/error.h"
 #include "model/gpt2.h"
 
-enum { OPTIM_ADAMW = 0, OPTIM_SF_ADAMW = 1, OPTIM_MUON = 2, OPTIM_SOAP = 3 };
+enum { OPTIM_ADAMW = 0, OPTIM_SF_ADAMW = 1, OPTIM_MUON = 2, OPTIM_SOAP = 3, OPTIM_GALORE = 4 };
 enum { OPTIM_MUON_LR_ORIGINAL = 0, OPTIM_MUON_LR_MATCH_RMS_ADAMW = 1 };
 
 typedef struct optim_hparams {
@@ -45,6 +48,9 @@ typedef struct optim_hparams {
     int soap_precondition_frequency;   /* eigenbasis refresh (one power iteration + QR) every N steps */
     int soap_max_precond_dim;          /* a side longer than this is not rotated (identity) */
     double soap_shampoo_beta;          /* EMA of L, R (< 0: beta2) */
+    /* galore */
+    int galore_rank, galore_update_proj_gap;
+    double galore_scale;
 } optim_hparams;
 
 /* "adamw" | "sf-adamw" | "muon" -> OPTIM_*, -1 when unknown; and back. */

@@ -72,8 +72,8 @@ static const train_key keys[] = {
     KI("train", "threads", threads, "0", 0, 4096, "OpenMP threads (0 = all cores)"),
     KE("train", "precision", precision, "auto", "auto|fp32|bf16",
        "GEMM precision: bf16 = mixed precision (fp32 master weights and optimizer state, bf16 GEMM inputs); auto = bf16 when the CPU has AMX-BF16 or AVX512_BF16"),
-    KE("train", "optimizer", optimizer, "adamw", "adamw|sf-adamw|muon|soap",
-       "adamw (torch.optim.AdamW); sf-adamw (Schedule-Free AdamW: constant lr, train.schedule ignored, train.warmup_steps is its linear warmup, checkpoints/eval at the averaged point x); muon (Newton-Schulz orthogonalised momentum on the 2-D block weights, AdamW with train.lr on embeddings, head, norms, biases); soap (Adam in the eigenbasis of Shampoo's factors, every tensor; uses train.beta1/beta2/eps/weight_decay)"),
+    KE("train", "optimizer", optimizer, "adamw", "adamw|sf-adamw|muon|soap|galore",
+       "adamw (torch.optim.AdamW); sf-adamw (Schedule-Free AdamW: constant lr, train.schedule ignored, train.warmup_steps is its linear warmup, checkpoints/eval at the averaged point x); muon (Newton-Schulz orthogonalised momentum on the 2-D block weights, AdamW with train.lr on embeddings, head, norms, biases); soap (Adam in the eigenbasis of Shampoo's factors, every tensor; uses train.beta1/beta2/eps/weight_decay); galore (Adam on a rank-k SVD projection of each block weight's gradient, Adam on the rest)"),
     KF("train", "sf.r", sf_r, "0", 0, 100, "sf-adamw: polynomial weighting power r of the average, weight (k+1)^r * lr_max^weight_lr_power"),
     KF("train", "sf.weight_lr_power", sf_weight_lr_power, "2", 0, 100, "sf-adamw: power of the max lr so far in each step's averaging weight (warmup steps count less)"),
     KF("train", "muon.lr", muon_lr, "0", 0, 1e3, "muon: peak lr of the Muon matrices, scheduled like train.lr (0 = train.lr, natural with adjust_lr match_rms_adamw)"),
@@ -87,6 +87,10 @@ static const train_key keys[] = {
     KI("train", "soap.precondition_frequency", soap_precondition_frequency, "10", 1, 1 << 30, "soap: steps between eigenbasis refreshes (one power iteration L Q + QR, LAPACK)"),
     KI("train", "soap.max_precond_dim", soap_max_precond_dim, "10000", 1, 1 << 20, "soap: sides longer than this are not rotated (identity); the factor of a side of length d costs 2 d^2 floats"),
     KF("train", "soap.shampoo_beta", soap_shampoo_beta, "-1", -1, 0.999999, "soap: EMA coefficient of the Shampoo factors L = GG^T, R = G^TG (negative = train.beta2)"),
+    KI("train", "galore.rank", galore_rank, "128", 1, 1 << 20, "galore: rank k of each block weight's gradient projection (capped at its shorter side)"),
+    KI("train", "galore.update_proj_gap", galore_update_proj_gap, "200", 1, 1 << 30, "galore: steps between subspace updates (SVD of the current gradient)"),
+    KF("train", "galore.scale", galore_scale, "0.25", 0, 1e3, "galore: scale alpha of the projected-back update"),
+    KE("train", "galore.subspace", galore_subspace, "svd", "svd", "galore: how the subspace is chosen: svd = top-k singular vectors of the gradient (GaLore)"),
     KI("train", "max_nonfinite", max_nonfinite, "5", 1, 1 << 20, "consecutive non-finite steps (skipped) before the run stops"),
 };
 

@@ -54,6 +54,9 @@ typedef struct train_config {
     char muon_nesterov[8], muon_adjust_lr[24];
     int64_t soap_precondition_frequency, soap_max_precond_dim;
     double soap_shampoo_beta;
+    int64_t galore_rank, galore_update_proj_gap;
+    double galore_scale;
+    char galore_subspace[16];
 } train_config;
 
 typedef enum { TRAIN_KEY_INT, TRAIN_KEY_FLOAT, TRAIN_KEY_STR, TRAIN_KEY_ENUM } train_key_type;

@@ -24,6 +24,9 @@ int train_optim_hparams(const train_config *c, optim_hparams *hp, lmc_err *err) 
     hp->soap_precondition_frequency = (int)c->soap_precondition_frequency;
     hp->soap_max_precond_dim = (int)c->soap_max_precond_dim;
     hp->soap_shampoo_beta = c->soap_shampoo_beta;
+    hp->galore_rank = (int)c->galore_rank;
+    hp->galore_update_proj_gap = (int)c->galore_update_proj_gap;
+    hp->galore_scale = c->galore_scale;
     if (hp->kind == OPTIM_SF_ADAMW && !(c->beta1 > 0))
         return lmc_errf(err, LMC_EINVAL, "train.beta1 must be > 0 for sf-adamw (x = lerp(y, z, 1 - 1/beta1))");
     return 0;

@@ -81,6 +81,11 @@ static void run_case(gpt2_model *m, const st_file *model, const char *file) {
                                                                                : OPTIM_MUON_LR_ORIGINAL;
         schedule = 1; /* lr(t) = lr * (0.5 + 0.1 t), t = 0.. */
     }
+    if (hp.kind == OPTIM_GALORE) {
+        hp.galore_rank = (int)meta_num(&f, "rank");
+        hp.galore_update_proj_gap = (int)meta_num(&f, "update_proj_gap");
+        hp.galore_scale = meta_num(&f, "scale");
+    }
     if (hp.kind == OPTIM_SOAP) {
         hp.soap_precondition_frequency = (int)meta_num(&f, "precondition_frequency");
         hp.soap_max_precond_dim = (int)meta_num(&f, "max_precond_dim");
@@ -161,6 +166,7 @@ int main(void) {
     run_case(m, &model, "muon.safetensors");
     run_case(m, &model, "muon-original.safetensors");
     run_case(m, &model, "soap.safetensors");
+    run_case(m, &model, "galore.safetensors");
     /* which tensors Muon takes */
     CHECK(optim_muon_view(m, gpt2_find_view(m, "h.0.attn.c_attn.weight") - m->views));
     CHECK(optim_muon_view(m, gpt2_find_view(m, "h.0.mlp.c_proj.weight") - m->views));

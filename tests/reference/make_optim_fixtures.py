@@ -11,6 +11,9 @@ and a fixed gradient sequence, through the reference implementations:
                            block weights + torch.optim.AdamW on the rest, a varying lr schedule
   muon-original.safetensors  the same with adjust_lr_fn="original", nesterov off, muon lr 0.02
 
+  galore.safetensors       galore_torch.GaLoreAdamW (rank 3, update_proj_gap 4, scale 0.25, proj_type std;
+                           singular vectors sign-normalised as lmc does, see _canon_gom)
+                           on the 2-D block weights (seen as [out, in]), the same Adam unprojected on the rest
   soap.safetensors         the SOAP authors' soap.py (github.com/nikhilvyas/SOAP, not on PyPI: set
                            SOAP_REF_DIR to a checkout; without it the committed soap fixture is kept),
                            max_precond_dim 8 so every rotated side is an 8x8 factor of full rank (no
@@ -163,6 +166,35 @@ os.remove(os.path.join(OUT, "muon-bf16.tmp.safetensors"))
 num = sum(float((r16[k] - r32[k]).pow(2).sum()) for k in r32 if k.startswith("step.10."))
 den = sum(float(r32[k].pow(2).sum()) for k in r32 if k.startswith("step.10."))
 print(f"muon after 10 steps: ||bf16 NS - fp32 NS|| / ||fp32|| = {math.sqrt(num / den):.3e}")
+
+# ---- galore (galore-torch GaLoreAdamW, proj_type std) on the 2-D block weights, the rest in the same
+# optimizer without projection, as galore-torch's examples group them ----
+from galore_torch import GaLoreAdamW
+from galore_torch.galore_projector import GaLoreProjector
+_orig_gom = GaLoreProjector.get_orthogonal_matrix
+def _canon_gom(self, weights, rank, type):
+    """galore-torch's projector with sign-normalised singular vectors (largest-|.| entry positive), as
+    lmc does: the SVD's signs differ between LAPACK builds, and GaLore's moments carry over a subspace
+    switch, so without a convention the trajectory after the first switch depends on the build."""
+    M = _orig_gom(self, weights, rank, type)
+    if type == "right":   # rows are the vectors
+        idx = M.abs().argmax(dim=1)
+        sg = torch.sign(M[torch.arange(M.shape[0]), idx])
+        return M * sg[:, None]
+    if type == "left":    # columns are the vectors
+        idx = M.abs().argmax(dim=0)
+        sg = torch.sign(M[idx, torch.arange(M.shape[1])])
+        return M * sg[None, :]
+    raise ValueError(type)
+GaLoreProjector.get_orthogonal_matrix = _canon_gom
+Gp = dict(lr=1e-2, beta1=0.9, beta2=0.999, eps=1e-6, weight_decay=0.1, rank=3, update_proj_gap=4, scale=0.25)
+def mk_galore(P):
+    return [GaLoreAdamW([{"params": groups(P, is_muon), "rank": Gp["rank"], "update_proj_gap": Gp["update_proj_gap"],
+                          "scale": Gp["scale"], "proj_type": "std", "weight_decay": Gp["weight_decay"]},
+                         {"params": groups(P, lambda n, s: len(s) == 2 and not is_muon(n, s)), "weight_decay": Gp["weight_decay"]},
+                         {"params": groups(P, lambda n, s: len(s) != 2), "weight_decay": 0.0}],
+                        lr=Gp["lr"], betas=(Gp["beta1"], Gp["beta2"]), eps=Gp["eps"], no_deprecation_warning=True)]
+run(mk_galore, lambda o, t: None, dict(Gp, optimizer="galore"), "galore.safetensors", transpose_muon=True)
 
 # ---- soap (the authors' reference) ----
 ref = os.environ.get("SOAP_REF_DIR")

@@ -29,14 +29,18 @@ static void setup(train_config *c, const char *dir, const char *name, const char
     snprintf(c->optimizer, sizeof c->optimizer, "%s", opt);
     if (!strcmp(opt, "muon")) c->muon_lr = 0.01;
     if (!strcmp(opt, "soap")) c->soap_precondition_frequency = 3; /* refreshes before and after the stop */
+    if (!strcmp(opt, "galore")) {
+        c->galore_rank = 8;
+        c->galore_update_proj_gap = 3;
+    }
 }
 
 int main(void) {
     char *dir = test_tmpdir();
     lmc_err err;
     train_result res;
-    const char *opts[] = {"sf-adamw", "muon", "soap"};
-    for (int k = 0; k < 3; k++) {
+    const char *opts[] = {"sf-adamw", "muon", "soap", "galore"};
+    for (int k = 0; k < 4; k++) {
         train_config a, b;
         char na[64], nb[64];
         snprintf(na, sizeof na, "%s-a", opts[k]);
@@ -78,10 +82,14 @@ int main(void) {
         }
         if (k == 2) /* the eigenbases travel with the checkpoint */
             CHECK(st_find(&f, "QL.h.0.attn.c_attn.weight") && st_find(&f, "R.h.0.mlp.c_proj.weight"));
+        if (k == 3) /* the projectors too */
+            CHECK(st_find(&f, "P.h.0.attn.c_attn.weight") && st_find(&f, "P.h.0.mlp.c_proj.weight"));
         st_close(&f);
         /* a branch of this checkpoint into an adamw run is refused, naming both optimizers */
         train_config br;
-        tiny_config(&br, dir, k == 0 ? "br-sf" : k == 1 ? "br-muon" : "br-soap");
+        char bn[32];
+        snprintf(bn, sizeof bn, "br-%s", opts[k]);
+        tiny_config(&br, dir, bn);
         snprintf(br.init_from, sizeof br.init_from, "%s/runs/%s/checkpoints/step_00000010", dir, na);
         CHECK(run(&br, 0, 0, &res, &err) != 0);
         CHECK_STR_CONTAINS(err.msg, opts[k]);
