@@ -168,5 +168,6 @@ size_t optim_state_bytes(const lmc_optim *o, const gpt2_model *m) {
         else nf += 2 * n;                                                /* m, v / z, v */
     }
     if (o->hp.kind == OPTIM_SOAP || o->hp.kind == OPTIM_GALORE) nf += o->soap_n; /* L, R, QL, QR / P */
+    if (o->hp.kind == OPTIM_SF_ADAMW) nf += m->n_floats;                  /* y while x is swapped in */
     return nf * sizeof(float);
 }
