@@ -47,13 +47,13 @@ int optim_galore_create(lmc_optim *o, gpt2_model *m, lmc_err *err) {
     for (int i = 0; i < m->n_views; i++) {
         int left, k = view_rank(o, m, i, &left);
         o->soap_off[i][0] = o->soap_off[i][1] = o->soap_off[i][2] = o->soap_off[i][3] = -1;
+        if (m->views[i].numel > rc_max) rc_max = m->views[i].numel; /* the scratch serves every view */
         if (!k) continue;
         size_t r = (size_t)m->views[i].shape[0], c = (size_t)m->views[i].shape[1];
         o->soap_off[i][0] = (int64_t)total;
         o->soap_off[i][1] = k;
         o->soap_off[i][2] = left;
         total += (size_t)k * (left ? r : c);
-        if (r * c > rc_max) rc_max = r * c;
         if ((r < c ? r : c) > s_max) s_max = r < c ? r : c;
     }
     o->soap_n = total;

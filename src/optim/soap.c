@@ -47,7 +47,6 @@ int optim_soap_create(lmc_optim *o, gpt2_model *m, lmc_err *err) {
     size_t total = 0, rc_max = 1, d_max = 1;
     for (int i = 0; i < m->n_views; i++) {
         const gpt2_view *v = &m->views[i];
-        int any = 0;
         for (int k = 0; k < 2; k++) {
             o->soap_off[i][2 * k] = o->soap_off[i][2 * k + 1] = -1;
             if (!rotated_side(o, v, k)) continue;
@@ -56,9 +55,8 @@ int optim_soap_create(lmc_optim *o, gpt2_model *m, lmc_err *err) {
             o->soap_off[i][2 * k + 1] = (int64_t)(total + d * d);
             total += 2 * d * d;
             if (d > d_max) d_max = d;
-            any = 1;
         }
-        if (any && v->numel > rc_max) rc_max = v->numel;
+        if (v->numel > rc_max) rc_max = v->numel; /* scratch serves every view, rotated or not */
     }
     o->soap_n = total;
     o->soap_mats = lmc_alloc_array(total ? total : 1, sizeof(float), err);
