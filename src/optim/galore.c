@@ -4,7 +4,10 @@
  * step t (0-based):
  *
  *   every update_proj_gap steps (t % gap == 0): P = the top-k singular vectors of the shorter side
- *     of the gradient (LAPACK sgesdd)
+ *     of the gradient (LAPACK sgesdd); subspace "importance" (SARA, Zhang et al. NeurIPS 2025): k of
+ *     them drawn without replacement with probability proportional to sigma_i (Efraimidis-Spirakis
+ *     keys log(u)/sigma with u a splitmix64 hash of (run seed, view, refresh count, index), kept in
+ *     ascending index order; no RNG state to checkpoint)
  *   R = P^T G (or G P);  m = b1 m + (1-b1) R;  v = b2 v + (1-b2) R^2
  *   W -= lr sqrt(1-b2^(t+1))/(1-b1^(t+1)) * scale * P (m / (sqrt(v) + eps));   W -= lr wd W (after)
  *
@@ -60,15 +63,62 @@ int optim_galore_create(lmc_optim *o, gpt2_model *m, lmc_err *err) {
     o->soap_mats = lmc_alloc_array(total ? total : 1, sizeof(float), err);
     for (int k = 0; k < 4; k++) o->sw[k] = lmc_alloc_array(rc_max, sizeof(float), err); /* low, norm, full, svd A */
     o->sw_tau = lmc_alloc_array(s_max, sizeof(float), err);                                /* singular values */
+    o->sw_idx = lmc_alloc_array(s_max, sizeof(int), err);                                  /* chosen vectors */
+    o->sw_key = lmc_alloc_array(s_max, sizeof(double), err);
     o->ns_x = lmc_alloc_array(rc_max, sizeof(float), err); /* U */
     o->ns_y = lmc_alloc_array(rc_max, sizeof(float), err); /* VT */
-    if (!o->soap_mats || !o->sw[0] || !o->sw[1] || !o->sw[2] || !o->sw[3] || !o->sw_tau || !o->ns_x || !o->ns_y)
+    if (!o->soap_mats || !o->sw[0] || !o->sw[1] || !o->sw[2] || !o->sw[3] || !o->sw_tau || !o->sw_idx || !o->sw_key || !o->ns_x ||
+        !o->ns_y)
         return LMC_ENOMEM;
     return 0;
 }
 
+/* splitmix64 step (the importance sampler's counter-based random numbers; tests/reference has the
+ * same few lines in Python) */
+static uint64_t mix64(uint64_t x) {
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+
+/* u in (0, 1) for (seed, view, refresh, i): a pure function, so nothing to checkpoint */
+static double uniform_key(uint64_t seed, uint64_t view, uint64_t refresh, uint64_t i) {
+    uint64_t x = mix64(mix64(mix64(mix64(seed) ^ view) ^ refresh) ^ i);
+    return ((double)(x >> 11) + 0.5) / 9007199254740992.0;
+}
+
+/* Which k of the mn singular vectors (descending sigma) to keep, ascending: the top k (svd), or k
+ * drawn without replacement with probability proportional to sigma_i (importance, SARA), by
+ * Efraimidis-Spirakis: the k largest keys log(u_i) / sigma_i. */
+static void choose(lmc_optim *o, const float *sigma, int mn, int k, int view, int64_t refresh, int *sel) {
+    if (!o->hp.galore_importance) {
+        for (int j = 0; j < k; j++) sel[j] = j;
+        return;
+    }
+    double *key = o->sw_key;
+    int n = 0;
+    for (int i = 0; i < mn; i++) {
+        double ki = sigma[i] > 0 ? log(uniform_key(o->hp.galore_seed, (uint64_t)view, (uint64_t)refresh, (uint64_t)i)) /
+                                       (double)sigma[i]
+                                 : -INFINITY;
+        /* insert into the top-k list (descending key; ties keep the lower index) */
+        int pos = n < k ? n : k;
+        while (pos > 0 && key[pos - 1] < ki) pos--;
+        if (pos >= k) continue;
+        int last = n < k ? n : k - 1;
+        for (int j = last; j > pos; j--) { key[j] = key[j - 1]; sel[j] = sel[j - 1]; }
+        key[pos] = ki;
+        sel[pos] = i;
+        if (n < k) n++;
+    }
+    for (int a = 1; a < k; a++) /* ascending index = descending sigma */
+        for (int b = a; b > 0 && sel[b - 1] > sel[b]; b--) { int t = sel[b]; sel[b] = sel[b - 1]; sel[b - 1] = t; }
+}
+
 /* P of view (r x c lmc layout) from the SVD of torch's [c, r] = lmc's buffer read column-major */
-static int projector(lmc_optim *o, const float *G, int r, int c, int k, int left, float *P, lmc_err *err) {
+static int projector(lmc_optim *o, const float *G, int r, int c, int k, int left, float *P, int view, int64_t refresh,
+                     lmc_err *err) {
     const int mn = r < c ? r : c;
     float *A = o->sw[3], *U = o->ns_x, *VT = o->ns_y;
     memcpy(A, G, (size_t)r * (size_t)c * sizeof(float));
@@ -77,10 +127,12 @@ static int projector(lmc_optim *o, const float *G, int r, int c, int k, int left
     if (info)
         return lmc_errf(err, LMC_ENUMERIC, "galore: SVD (LAPACK sgesdd) of a %dx%d gradient failed (info %d)", c, r,
                         (int)info);
+    int *sel = o->sw_idx;
+    choose(o, o->sw_tau, mn, k, view, refresh, sel);
     if (left) {
         /* torch: right projector B_t = Vh_t[:k, :] (k x r); lmc's left projector A = B_t^T (r x k) */
         for (int i = 0; i < r; i++)
-            for (int j = 0; j < k; j++) P[(size_t)i * k + j] = VT[(size_t)j + (size_t)i * mn];
+            for (int j = 0; j < k; j++) P[(size_t)i * k + j] = VT[(size_t)sel[j] + (size_t)i * mn];
         /* sign convention: each kept singular vector's largest-magnitude entry is positive */
         for (int j = 0; j < k; j++) {
             int am = 0;
@@ -92,7 +144,7 @@ static int projector(lmc_optim *o, const float *G, int r, int c, int k, int left
     } else {
         /* torch: left projector A_t = U_t[:, :k] (c x k); lmc's right projector B = A_t^T (k x c) */
         for (int j = 0; j < k; j++)
-            for (int i = 0; i < c; i++) P[(size_t)j * c + i] = U[(size_t)i + (size_t)j * c];
+            for (int i = 0; i < c; i++) P[(size_t)j * c + i] = U[(size_t)i + (size_t)sel[j] * c];
         for (int j = 0; j < k; j++) {
             float *row = P + (size_t)j * c;
             int am = 0;
@@ -122,7 +174,9 @@ int optim_galore_step(lmc_optim *o, gpt2_model *m, double lr, lmc_err *err) {
         const float *gp = G;
         size_t n = vw->numel;
         if (k) {
-            if (t % h->galore_update_proj_gap == 0 && projector(o, G, r, c, k, left, P, err)) return -1;
+            if (t % h->galore_update_proj_gap == 0 &&
+                projector(o, G, r, c, k, left, P, i, t / h->galore_update_proj_gap, err))
+                return -1;
             float *low = o->sw[0];
             if (left) k_gemm(1, 0, k, c, r, 1.0f, P, k, G, c, 0.0f, low, c); /* P^T G: k x c */
             else k_gemm(0, 1, r, k, c, 1.0f, G, c, P, c, 0.0f, low, k);      /* G P^T: r x k */

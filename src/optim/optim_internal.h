@@ -19,6 +19,7 @@ struct lmc_optim {
     float *sw[4];            /* scratch: two r x c, two n x n */
     float *sw_tau, *sw_est;
     int *sw_idx;
+    double *sw_key;          /* galore importance sampling keys */
 };
 
 int optim_sf_create(lmc_optim *o, gpt2_model *m, lmc_err *err);

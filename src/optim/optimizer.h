@@ -51,6 +51,8 @@ typedef struct optim_hparams {
     /* galore */
     int galore_rank, galore_update_proj_gap;
     double galore_scale;
+    int galore_importance;          /* 0: top-k singular vectors (GaLore); 1: sampled ~ sigma (SARA) */
+    uint64_t galore_seed;           /* importance sampling's seed (run.seed) */
 } optim_hparams;
 
 /* "adamw" | "sf-adamw" | "muon" -> OPTIM_*, -1 when unknown; and back. */

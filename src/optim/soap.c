@@ -76,6 +76,7 @@ void optim_soap_free(lmc_optim *o) {
     lmc_free(o->sw_tau);
     lmc_free(o->sw_est);
     lmc_free(o->sw_idx);
+    lmc_free(o->sw_key);
 }
 
 /* out = QL^T X QR (NULL = identity); out, X distinct; uses sw[0] */

@@ -90,7 +90,7 @@ static const train_key keys[] = {
     KI("train", "galore.rank", galore_rank, "128", 1, 1 << 20, "galore: rank k of each block weight's gradient projection (capped at its shorter side)"),
     KI("train", "galore.update_proj_gap", galore_update_proj_gap, "200", 1, 1 << 30, "galore: steps between subspace updates (SVD of the current gradient)"),
     KF("train", "galore.scale", galore_scale, "0.25", 0, 1e3, "galore: scale alpha of the projected-back update"),
-    KE("train", "galore.subspace", galore_subspace, "svd", "svd", "galore: how the subspace is chosen: svd = top-k singular vectors of the gradient (GaLore)"),
+    KE("train", "galore.subspace", galore_subspace, "svd", "svd|importance", "galore: how the subspace is chosen: svd = the top-k singular vectors of the gradient (GaLore); importance = k of them sampled without replacement with probability proportional to the singular value (SARA, NeurIPS 2025), seeded by run.seed"),
     KI("train", "max_nonfinite", max_nonfinite, "5", 1, 1 << 20, "consecutive non-finite steps (skipped) before the run stops"),
 };
 

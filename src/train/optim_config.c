@@ -27,6 +27,8 @@ int train_optim_hparams(const train_config *c, optim_hparams *hp, lmc_err *err) 
     hp->galore_rank = (int)c->galore_rank;
     hp->galore_update_proj_gap = (int)c->galore_update_proj_gap;
     hp->galore_scale = c->galore_scale;
+    hp->galore_importance = !strcmp(c->galore_subspace, "importance");
+    hp->galore_seed = (uint64_t)c->seed;
     if (hp->kind == OPTIM_SF_ADAMW && !(c->beta1 > 0))
         return lmc_errf(err, LMC_EINVAL, "train.beta1 must be > 0 for sf-adamw (x = lerp(y, z, 1 - 1/beta1))");
     return 0;

@@ -4,6 +4,8 @@
  * ||p - p_ref||_2 / ||p_ref||_2 (the max elementwise error relative to max |p_ref| is printed too).
  *   adamw     torch.optim.AdamW              sf-adamw  schedulefree.AdamWScheduleFree (y; x at the end)
  *   muon      torch.optim.Muon (fp32 Newton-Schulz) + torch.optim.AdamW, two lr-adjust rules
+ *   galore    galore_torch.GaLoreAdamW (top-k SVD subspace) and, written from the SARA paper in
+ *             tests/reference, its importance-sampled subspace
  *   soap      the authors' soap.py (eigenbases from LAPACK here and from torch.linalg there: the update
  *             does not depend on eigenvector signs, and the fixture's factors have distinct eigenvalues) */
 #include "test.h"
@@ -85,6 +87,9 @@ static void run_case(gpt2_model *m, const st_file *model, const char *file) {
         hp.galore_rank = (int)meta_num(&f, "rank");
         hp.galore_update_proj_gap = (int)meta_num(&f, "update_proj_gap");
         hp.galore_scale = meta_num(&f, "scale");
+        const char *sub = st_meta(&f, "subspace");
+        hp.galore_importance = sub && !strcmp(sub, "importance");
+        if (hp.galore_importance) hp.galore_seed = (uint64_t)meta_num(&f, "seed");
     }
     if (hp.kind == OPTIM_SOAP) {
         hp.soap_precondition_frequency = (int)meta_num(&f, "precondition_frequency");
@@ -167,6 +172,7 @@ int main(void) {
     run_case(m, &model, "muon-original.safetensors");
     run_case(m, &model, "soap.safetensors");
     run_case(m, &model, "galore.safetensors");
+    run_case(m, &model, "galore-importance.safetensors");
     /* which tensors Muon takes */
     CHECK(optim_muon_view(m, gpt2_find_view(m, "h.0.attn.c_attn.weight") - m->views));
     CHECK(optim_muon_view(m, gpt2_find_view(m, "h.0.mlp.c_proj.weight") - m->views));

@@ -14,6 +14,8 @@ and a fixed gradient sequence, through the reference implementations:
   galore.safetensors       galore_torch.GaLoreAdamW (rank 3, update_proj_gap 4, scale 0.25, proj_type std;
                            singular vectors sign-normalised as lmc does, see _canon_gom)
                            on the 2-D block weights (seen as [out, in]), the same Adam unprojected on the rest
+  galore-importance.safetensors  the same with SARA's importance-sampled subspace (a reference written
+                           here from the paper: there is no package), see mk_galore_imp
   soap.safetensors         the SOAP authors' soap.py (github.com/nikhilvyas/SOAP, not on PyPI: set
                            SOAP_REF_DIR to a checkout; without it the committed soap fixture is kept),
                            max_precond_dim 8 so every rotated side is an 8x8 factor of full rank (no
@@ -195,6 +197,47 @@ def mk_galore(P):
                          {"params": groups(P, lambda n, s: len(s) != 2), "weight_decay": 0.0}],
                         lr=Gp["lr"], betas=(Gp["beta1"], Gp["beta2"]), eps=Gp["eps"], no_deprecation_warning=True)]
 run(mk_galore, lambda o, t: None, dict(Gp, optimizer="galore"), "galore.safetensors", transpose_muon=True)
+
+# ---- galore with the importance-sampled subspace (SARA, Zhang et al. NeurIPS 2025; no official code,
+# so this reference is written here from the paper): k of the singular vectors drawn without
+# replacement with probability proportional to sigma_i (Efraimidis-Spirakis keys log(u)/sigma), u from
+# the same splitmix64 hash of (seed, view index, refresh count, i) lmc uses, chosen vectors in
+# ascending index order, sign-normalised as above; the rest is galore-torch unchanged. ----
+M64 = (1 << 64) - 1
+def mix64(x):
+    x = (x + 0x9E3779B97F4A7C15) & M64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & M64
+    return x ^ (x >> 31)
+def uniform_key(seed, view, refresh, i):
+    x = mix64(mix64(mix64(mix64(seed) ^ view) ^ refresh) ^ i)
+    return ((x >> 11) + 0.5) / 9007199254740992.0
+Gi = dict(Gp, subspace="importance", seed=1337, rank=3)
+def importance_gom(self, weights, rank, type):
+    U, sv, Vh = torch.linalg.svd(weights.data.float(), full_matrices=False)
+    keys = [math.log(uniform_key(Gi["seed"], self.view_index, self.refreshes, i)) / float(sv[i]) if sv[i] > 0
+            else -math.inf for i in range(sv.shape[0])]
+    order = sorted(range(len(keys)), key=lambda i: (-keys[i], i))[:rank]
+    sel = torch.tensor(sorted(order))
+    self.refreshes += 1
+    M = Vh[sel, :] if type == "right" else U[:, sel]
+    return _canon_sign(M, type)
+def _canon_sign(M, type):
+    if type == "right":
+        sg = torch.sign(M[torch.arange(M.shape[0]), M.abs().argmax(dim=1)])
+        return M * sg[:, None]
+    sg = torch.sign(M[M.abs().argmax(dim=0), torch.arange(M.shape[1])])
+    return M * sg[None, :]
+def mk_galore_imp(P):
+    opts = mk_galore(P)
+    for i, (n, s) in enumerate(VIEWS):
+        if is_muon(n, s):
+            pr = GaLoreProjector(Gi["rank"], update_proj_gap=Gi["update_proj_gap"], scale=Gi["scale"], proj_type="std")
+            pr.view_index, pr.refreshes = i, 0
+            pr.get_orthogonal_matrix = importance_gom.__get__(pr)
+            opts[0].state[P[n]]["projector"] = pr
+    return opts
+run(mk_galore_imp, lambda o, t: None, dict(Gi, optimizer="galore"), "galore-importance.safetensors", transpose_muon=True)
 
 # ---- soap (the authors' reference) ----
 ref = os.environ.get("SOAP_REF_DIR")
