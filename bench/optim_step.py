@@ -3,6 +3,7 @@
 [out, in] for the block matrices), random gradients, one optimizer step per reference implementation,
 median step time. Same thread count via --threads (torch.set_num_threads).
 usage: /work/venv-torch/bin/python bench/optim_step.py --config S --steps 5 --threads 1 [--soap-ref DIR]
+       [--soap-max-dim 10000] [--galore-rank 128]
   (--soap-ref: a checkout of github.com/nikhilvyas/SOAP for its soap.py; without it SOAP is skipped)"""
 import argparse, statistics, sys, time
 import torch
@@ -14,6 +15,7 @@ ap.add_argument("--steps", type=int, default=5)
 ap.add_argument("--threads", type=int, default=1)
 ap.add_argument("--soap-ref", default=None)
 ap.add_argument("--galore-rank", type=int, default=128)
+ap.add_argument("--soap-max-dim", type=int, default=10000)
 a = ap.parse_args()
 torch.set_num_threads(a.threads)
 c = CONFIGS[a.config]
@@ -49,7 +51,8 @@ except ImportError: pass
 if a.soap_ref:
     sys.path.insert(0, a.soap_ref)
     from soap import SOAP
-    makers["soap"] = lambda: [SOAP(grp(mat + other2, vec), lr=1e-3)]
+    makers["soap"] = lambda: [SOAP(grp(mat + other2, vec), lr=1e-3, betas=(0.9, 0.95), shampoo_beta=0.95,
+                                   precondition_frequency=10, max_precond_dim=a.soap_max_dim)]
 try:
     from galore_torch import GaLoreAdamW
     makers["galore"] = lambda: [GaLoreAdamW([dict(params=mat, rank=a.galore_rank, update_proj_gap=200, scale=0.25,

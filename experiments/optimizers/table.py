@@ -19,17 +19,20 @@ for o in opts:
         try: runs[lr[2:]] = curve(os.path.join(od, lr))
         except OSError: pass
     if runs: res[o] = runs
+FINAL = max(c[-1][1] for runs in res.values() for c in runs.values() if c)
 target = None
 if "adamw-cosine" in res:
-    target = min(c[-1][2] for c in res["adamw-cosine"].values() if c)
+    target = min(c[-1][2] for c in res["adamw-cosine"].values() if c and c[-1][1] == FINAL)
 print("| optimizer | lr grid: final val loss | best lr | best final val loss | tokens to AdamW+cosine's final loss |")
 print("|---|---|---|---|---|")
 for o, runs in res.items():
-    finals = {lr: c[-1][2] for lr, c in runs.items() if c}
+    finals = {lr: c[-1][2] for lr, c in runs.items() if c and c[-1][1] == FINAL}
+    diverged = sorted((lr for lr, c in runs.items() if not c or c[-1][1] != FINAL), key=float)
     best = min(finals, key=finals.get)
     reach = "-"
     if target is not None:
         hit = [t for t, s, v in runs[best] if v <= target + 1e-12]
         reach = f"{hit[0]:,} ({100 * hit[0] / runs[best][-1][0]:.0f}%)" if hit else "not reached"
-    grid = ", ".join(f"{lr}: {v:.4f}" for lr, v in sorted(finals.items(), key=lambda x: float(x[0])))
+    grid = ", ".join([f"{lr}: {v:.4f}" for lr, v in sorted(finals.items(), key=lambda x: float(x[0]))] +
+                     [f"{lr}: diverged" for lr in diverged])
     print(f"| {o} | {grid} | {best} | {finals[best]:.4f} | {reach} |")
