@@ -53,11 +53,11 @@ int main(int argc, char **argv) {
     printf("GPT-2 L=%d H=%d d=%d T=%d V=%d, %zu parameters, %d threads, %s\n", L, H, d, T, V, gpt2_param_count(&c),
            threads, prec);
     printf("| optimizer | state MiB | vs AdamW | step ms (median of %d) |\n|---|---|---|---|\n", steps);
-    for (int k = OPTIM_ADAMW; k <= OPTIM_GALORE; k++) {
+    for (int k = OPTIM_ADAMW; k < OPTIM_N_KINDS; k++) {
         if (only && strcmp(only, optim_kind_name(k))) continue;
         optim_hparams hp = {0};
         hp.kind = k; hp.lr = 1e-3; hp.beta1 = 0.9; hp.beta2 = 0.95; hp.eps = 1e-8; hp.weight_decay = 0.1;
-        hp.sf_weight_lr_power = 2; hp.muon_momentum = 0.95; hp.muon_nesterov = 1; hp.muon_ns_steps = 5;
+        hp.sf_weight_lr_power = 2; hp.sf_c = 200; hp.muon_momentum = 0.95; hp.muon_nesterov = 1; hp.muon_ns_steps = 5;
         hp.muon_eps = 1e-7; hp.muon_weight_decay = 0.1; hp.muon_adjust_lr = OPTIM_MUON_LR_MATCH_RMS_ADAMW;
         hp.soap_precondition_frequency = 10; hp.soap_max_precond_dim = soapdim; hp.soap_shampoo_beta = -1;
         hp.galore_rank = rank; hp.galore_update_proj_gap = 200; hp.galore_scale = 0.25;

@@ -5,7 +5,8 @@
 # of ~20: about 25 minutes there. Prints a markdown table: best final val loss per optimizer (over its grid), its lr, and
 # the tokens at which its val loss first reaches AdamW+cosine's best final val loss.
 # Usage: experiments/optimizers/run.sh [BUILD_DIR] [OUT_DIR] [OPTIMIZERS...]
-#   OPTIMIZERS: any of adamw-cosine adamw-wsd sf-adamw muon soap galore galore-importance (default: all)
+#   OPTIMIZERS: any of adamw-cosine adamw-wsd sf-adamw sf-adamw-refined muon soap galore galore-importance
+#   (default: all)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -13,7 +14,7 @@ LMC=${1:-$root/build}/lmc
 OUT=${2:-$root/runs/optimizers}
 shift $(( $# >= 2 ? 2 : $# )) || true
 OPTS=("$@")
-[ ${#OPTS[@]} -gt 0 ] || OPTS=(adamw-cosine adamw-wsd sf-adamw muon soap galore galore-importance)
+[ ${#OPTS[@]} -gt 0 ] || OPTS=(adamw-cosine adamw-wsd sf-adamw sf-adamw-refined muon soap galore galore-importance)
 TXT=$root/../shared/data/tinyshakespeare.txt
 [ -f "$TXT" ] || { echo "skip: $TXT not found" >&2; exit 0; }
 mkdir -p "$OUT"
@@ -26,7 +27,7 @@ n=$(wc -l < "$TXT"); cut=$((n * 9 / 10))
 grid() {   # the lr grid of each optimizer (Muon: train.muon.lr=0 -> its matrices use train.lr, match_rms_adamw)
   case $1 in
     adamw-cosine|adamw-wsd) echo "1.5e-3 3e-3 6e-3" ;;
-    sf-adamw) echo "1.5e-3 3e-3 6e-3 1.2e-2" ;;
+    sf-adamw|sf-adamw-refined) echo "1.5e-3 3e-3 6e-3 1.2e-2" ;;
     muon) echo "3e-3 6e-3 1.2e-2 2.4e-2" ;;
     soap) echo "1.5e-3 3e-3 6e-3 1.2e-2 2.4e-2" ;;
     galore|galore-importance) echo "6e-3 1.2e-2 2.4e-2 4.8e-2 9.6e-2" ;;
@@ -37,6 +38,7 @@ args() {
     adamw-cosine) echo "--set train.optimizer=adamw --set train.schedule=cosine" ;;
     adamw-wsd) echo "--set train.optimizer=adamw --set train.schedule=wsd --set train.decay_fraction=0.2 --set train.decay_shape=1-sqrt" ;;
     sf-adamw) echo "--set train.optimizer=sf-adamw --set train.beta2=0.95" ;;
+    sf-adamw-refined) echo "--set train.optimizer=sf-adamw-refined --set train.beta2=0.95 --set train.sf.C=200" ;;
     muon) echo "--set train.optimizer=muon --set train.schedule=cosine" ;;
     soap) echo "--set train.optimizer=soap --set train.schedule=cosine --set train.soap.max_precond_dim=512" ;;
     galore) echo "--set train.optimizer=galore --set train.schedule=cosine --set train.galore.rank=16 --set train.galore.update_proj_gap=50" ;;

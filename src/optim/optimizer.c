@@ -7,7 +7,7 @@
 #include "base/mem.h"
 #include "kernels/cpu/kernels.h"
 
-static const char *const kind_names[] = {"adamw", "sf-adamw", "muon", "soap", "galore"};
+static const char *const kind_names[] = {"adamw", "sf-adamw", "muon", "soap", "galore", "sf-adamw-refined"};
 
 int optim_kind_parse(const char *s) {
     for (int i = 0; i < (int)(sizeof kind_names / sizeof kind_names[0]); i++)
@@ -29,19 +29,19 @@ int optim_muon_view(const gpt2_model *m, int v) {
 int optim_create(lmc_optim **out, const optim_hparams *hp, gpt2_model *m, lmc_err *err) {
     *out = NULL;
     if (!m->grads || !m->m || !m->v) return lmc_errf(err, LMC_EINVAL, "optimizer: call gpt2_enable_training first");
-    if (hp->kind < OPTIM_ADAMW || hp->kind > OPTIM_GALORE)
+    if (hp->kind < OPTIM_ADAMW || hp->kind >= OPTIM_N_KINDS)
         return lmc_errf(err, LMC_EINVAL, "optimizer: unknown kind %d", hp->kind);
     if (!(hp->beta1 >= 0 && hp->beta1 < 1) || !(hp->beta2 >= 0 && hp->beta2 < 1) || !(hp->eps >= 0) ||
         !(hp->weight_decay >= 0))
         return lmc_errf(err, LMC_EINVAL, "optimizer: betas must be in [0, 1), eps and weight decay >= 0");
-    if (hp->kind == OPTIM_SF_ADAMW && !(hp->beta1 > 0))
+    if (OPTIM_IS_SF(hp->kind) && !(hp->beta1 > 0))
         return lmc_errf(err, LMC_EINVAL, "sf-adamw: beta1 must be > 0 (the evaluation point divides by it)");
     lmc_optim *o = lmc_alloc(sizeof *o, err);
     if (!o) return LMC_ENOMEM;
     memset(o, 0, sizeof *o);
     o->hp = *hp;
     int rc = 0;
-    if (hp->kind == OPTIM_SF_ADAMW) rc = optim_sf_create(o, m, err);
+    if (OPTIM_IS_SF(hp->kind)) rc = optim_sf_create(o, m, err);
     if (hp->kind == OPTIM_MUON) rc = optim_muon_create(o, m, err);
     if (hp->kind == OPTIM_SOAP) rc = optim_soap_create(o, m, err);
     if (hp->kind == OPTIM_GALORE) rc = optim_galore_create(o, m, err);
@@ -65,7 +65,7 @@ void optim_free(lmc_optim *o) {
 }
 
 int optim_kind(const lmc_optim *o) { return o->hp.kind; }
-int optim_uses_schedule(const lmc_optim *o) { return o->hp.kind != OPTIM_SF_ADAMW; }
+int optim_uses_schedule(const lmc_optim *o) { return !OPTIM_IS_SF(o->hp.kind); }
 int optim_in_eval(const lmc_optim *o) { return o->eval; }
 
 int optim_step(lmc_optim *o, gpt2_model *m, double lr, double *lr_used, lmc_err *err) {
@@ -73,7 +73,8 @@ int optim_step(lmc_optim *o, gpt2_model *m, double lr, double *lr_used, lmc_err 
     if (!(lr >= 0)) return lmc_errf(err, LMC_EINVAL, "optimizer: learning rate %g out of range", lr);
     if (lr_used) *lr_used = lr;
     switch (o->hp.kind) {
-    case OPTIM_SF_ADAMW: return optim_sf_step(o, m, lr, lr_used, err);
+    case OPTIM_SF_ADAMW:
+    case OPTIM_SF_REFINED: return optim_sf_step(o, m, lr, lr_used, err);
     case OPTIM_MUON: return optim_muon_step(o, m, lr, err);
     case OPTIM_SOAP: return optim_soap_step(o, m, lr, err);
     case OPTIM_GALORE: return optim_galore_step(o, m, lr, err);
@@ -87,13 +88,13 @@ int optim_step(lmc_optim *o, gpt2_model *m, double lr, double *lr_used, lmc_err 
 
 void optim_to_eval(lmc_optim *o, gpt2_model *m) {
     if (o->eval) return;
-    if (o->hp.kind == OPTIM_SF_ADAMW) optim_sf_to_eval(o, m);
+    if (OPTIM_IS_SF(o->hp.kind)) optim_sf_to_eval(o, m);
     o->eval = 1;
 }
 
 void optim_to_train(lmc_optim *o, gpt2_model *m) {
     if (!o->eval) return;
-    if (o->hp.kind == OPTIM_SF_ADAMW) {
+    if (OPTIM_IS_SF(o->hp.kind)) {
         memcpy(m->params, o->ybak, m->n_floats * sizeof(float));
         lmc_kernels_weights_changed();
     }
@@ -103,7 +104,7 @@ void optim_to_train(lmc_optim *o, gpt2_model *m) {
 int optim_buffers(lmc_optim *o, gpt2_model *m, optim_buffer *out, int cap) {
     int n = 0;
     if (cap < 3) return 0;
-    if (o->hp.kind == OPTIM_SF_ADAMW) {
+    if (OPTIM_IS_SF(o->hp.kind)) {
         out[n++] = (optim_buffer){"z", m->m};
         out[n++] = (optim_buffer){"v", m->v};
         out[n++] = (optim_buffer){"y", o->ybak};
@@ -116,7 +117,7 @@ int optim_buffers(lmc_optim *o, gpt2_model *m, optim_buffer *out, int cap) {
 
 int optim_scalars(lmc_optim *o, optim_scalar *out, int cap) {
     int n = 0;
-    if (o->hp.kind == OPTIM_SF_ADAMW && cap >= 2) {
+    if (OPTIM_IS_SF(o->hp.kind) && cap >= 2) {
         out[n++] = (optim_scalar){"sf_weight_sum", &o->weight_sum};
         out[n++] = (optim_scalar){"sf_lr_max", &o->lr_max};
     }
@@ -168,6 +169,6 @@ size_t optim_state_bytes(const lmc_optim *o, const gpt2_model *m) {
         else nf += 2 * n;                                                /* m, v / z, v */
     }
     if (o->hp.kind == OPTIM_SOAP || o->hp.kind == OPTIM_GALORE) nf += o->soap_n; /* L, R, QL, QR / P */
-    if (o->hp.kind == OPTIM_SF_ADAMW) nf += m->n_floats;                  /* y while x is swapped in */
+    if (OPTIM_IS_SF(o->hp.kind)) nf += m->n_floats;                  /* y while x is swapped in */
     return nf * sizeof(float);
 }

@@ -5,6 +5,8 @@
  *
  *   adamw      torch.optim.AdamW (gpt2_adamw_step; state m, v = the model's m / v buffers)
  *   sf-adamw   Schedule-Free AdamW, schedulefree.AdamWScheduleFree (state z, v; sf_adamw.c)
+ *   sf-adamw-refined  the same with the averaging weight of "Through the River" (Song et al. 2025):
+ *              c_t = min(1, (1 - beta1) C / t) instead of w_t / sum w (sf_adamw.c)
  *   muon       torch.optim.Muon on the 2-D hidden weights, AdamW on the rest (state m, v; muon.c)
  *   soap       SOAP (Vyas et al. 2024, the authors' soap.py): Adam in the eigenbasis of Shampoo's
  *              factors (state m, v + per-matrix L, R, QL, QR; soap.c)
@@ -29,7 +31,10 @@
 #include "base/error.h"
 #include "model/gpt2.h"
 
-enum { OPTIM_ADAMW = 0, OPTIM_SF_ADAMW = 1, OPTIM_MUON = 2, OPTIM_SOAP = 3, OPTIM_GALORE = 4 };
+enum { OPTIM_ADAMW = 0, OPTIM_SF_ADAMW = 1, OPTIM_MUON = 2, OPTIM_SOAP = 3, OPTIM_GALORE = 4, OPTIM_SF_REFINED = 5,
+       OPTIM_N_KINDS = 6 };
+/* the schedule-free kinds (y / z / x sequences, eval at x) */
+#define OPTIM_IS_SF(kind) ((kind) == OPTIM_SF_ADAMW || (kind) == OPTIM_SF_REFINED)
 enum { OPTIM_MUON_LR_ORIGINAL = 0, OPTIM_MUON_LR_MATCH_RMS_ADAMW = 1 };
 
 typedef struct optim_hparams {
@@ -39,6 +44,7 @@ typedef struct optim_hparams {
     int64_t sf_warmup_steps;        /* the reference's linear warmup: lr * (k+1)/warmup for k < warmup */
     double sf_r;                    /* polynomial weighting power r of the average */
     double sf_weight_lr_power;      /* weight of step k in the average: (k+1)^r * lr_max^power */
+    double sf_c;                    /* sf-adamw-refined: the constant C of c_t = min(1, (1-beta1) C / t) */
     /* muon */
     double lr;                      /* the run's peak lr (train.lr): muon scales its own lr by lr(t)/lr */
     double muon_lr;                 /* muon's peak lr (0 = train.lr) */

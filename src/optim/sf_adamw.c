@@ -8,7 +8,13 @@
  *
  * The parameters hold y (the gradient point); the evaluation point is x = lerp(y, z, 1 - 1/b1),
  * which is what the reference's optimizer.eval() writes. Weight decay applies to the views with
- * decay = 1 (the 2-D tensors) as for AdamW. torch.lerp's two-branch formula is reproduced. */
+ * decay = 1 (the 2-D tensors) as for AdamW. torch.lerp's two-branch formula is reproduced.
+ *
+ * sf-adamw-refined ("Through the River", Song, Baek, Ahn, Yun 2025): the same sequences with the
+ * averaging weight c_t = min(1, (1 - b1) C / t), t = k + 1, so the window of the average is set by C
+ * alone and b1 only sets the interpolation of y. The clip at 1 and t = k + 1 are my reading of the
+ * paper (there is no reference code); the reference in tests/reference is written from the paper as
+ * explicit x, y, z sequences. */
 #include "optim/optim_internal.h"
 
 #include <math.h>
@@ -40,6 +46,10 @@ int optim_sf_step(lmc_optim *o, gpt2_model *m, double lr, double *lr_used, lmc_e
     double weight = pow(k + 1, h->sf_r) * pow(o->lr_max, h->sf_weight_lr_power);
     o->weight_sum += weight;
     double ckp1 = o->weight_sum != 0.0 ? weight / o->weight_sum : 0.0;
+    if (h->kind == OPTIM_SF_REFINED) { /* "Through the River": averaging decoupled from beta1 */
+        ckp1 = (1.0 - h->beta1) * h->sf_c / (k + 1);
+        if (ckp1 > 1.0) ckp1 = 1.0;
+    }
     if (lr_used) *lr_used = lr_k;
     const float b2 = (float)h->beta2, a2 = (float)(1.0 - h->beta2), bc2f = (float)bc2, eps = (float)h->eps;
     const float c = (float)ckp1, ay = (float)(lr_k * (h->beta1 * (1.0 - ckp1) - 1.0)), lrf = (float)lr_k;

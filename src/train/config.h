@@ -47,8 +47,8 @@ typedef struct train_config {
     int64_t max_nonfinite;
     char precision[16];   /* auto | fp32 | bf16; the run's config.yaml records the resolved value */
     /* optimizer (src/optim/optimizer.h): */
-    char optimizer[16];   /* adamw | sf-adamw | muon */
-    double sf_r, sf_weight_lr_power;
+    char optimizer[24];   /* adamw | sf-adamw | sf-adamw-refined | muon | soap | galore */
+    double sf_r, sf_weight_lr_power, sf_c;
     double muon_lr, muon_momentum, muon_weight_decay, muon_eps;
     int64_t muon_ns_steps;
     char muon_nesterov[8], muon_adjust_lr[24];

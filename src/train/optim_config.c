@@ -14,6 +14,7 @@ int train_optim_hparams(const train_config *c, optim_hparams *hp, lmc_err *err) 
     hp->sf_warmup_steps = c->warmup_steps;
     hp->sf_r = c->sf_r;
     hp->sf_weight_lr_power = c->sf_weight_lr_power;
+    hp->sf_c = c->sf_c;
     hp->muon_lr = c->muon_lr;
     hp->muon_momentum = c->muon_momentum;
     hp->muon_weight_decay = c->muon_weight_decay;
@@ -29,7 +30,7 @@ int train_optim_hparams(const train_config *c, optim_hparams *hp, lmc_err *err) 
     hp->galore_scale = c->galore_scale;
     hp->galore_importance = !strcmp(c->galore_subspace, "importance");
     hp->galore_seed = (uint64_t)c->seed;
-    if (hp->kind == OPTIM_SF_ADAMW && !(c->beta1 > 0))
+    if (OPTIM_IS_SF(hp->kind) && !(c->beta1 > 0))
         return lmc_errf(err, LMC_EINVAL, "train.beta1 must be > 0 for sf-adamw (x = lerp(y, z, 1 - 1/beta1))");
     return 0;
 }

@@ -67,7 +67,8 @@ static void run_case(gpt2_model *m, const st_file *model, const char *file) {
     hp.eps = meta_num(&f, "eps");
     hp.weight_decay = meta_num(&f, "weight_decay");
     int schedule = 0;
-    if (hp.kind == OPTIM_SF_ADAMW) {
+    if (OPTIM_IS_SF(hp.kind)) {
+        if (hp.kind == OPTIM_SF_REFINED) hp.sf_c = meta_num(&f, "C");
         hp.sf_warmup_steps = (int64_t)meta_num(&f, "warmup_steps");
         hp.sf_r = meta_num(&f, "r");
         hp.sf_weight_lr_power = meta_num(&f, "weight_lr_power");
@@ -125,7 +126,7 @@ static void run_case(gpt2_model *m, const st_file *model, const char *file) {
     load_views(model, "init.", m, init);
     double mr;
     CHECK(rel_l2(m, init, m->params, &mr) > 1e-3);
-    if (hp.kind == OPTIM_SF_ADAMW) {
+    if (OPTIM_IS_SF(hp.kind)) {
         float *y = malloc(m->n_floats * sizeof(float));
         memcpy(y, m->params, m->n_floats * sizeof(float));
         optim_to_eval(o, m);
@@ -168,6 +169,7 @@ int main(void) {
     CHECK_EQ_INT(optim_kind_parse("sgd"), -1);
     run_case(m, &model, "adamw.safetensors");
     run_case(m, &model, "sf-adamw.safetensors");
+    run_case(m, &model, "sf-adamw-refined.safetensors");
     run_case(m, &model, "muon.safetensors");
     run_case(m, &model, "muon-original.safetensors");
     run_case(m, &model, "soap.safetensors");
@@ -188,7 +190,7 @@ int main(void) {
     c.vocab_size = 512;
     CHECK_EQ_INT(gpt2_create(&m, &c, &err), 0);
     CHECK_EQ_INT(gpt2_enable_training(m, &err), 0);
-    for (int k = OPTIM_ADAMW; k <= OPTIM_GALORE; k++) {
+    for (int k = OPTIM_ADAMW; k < OPTIM_N_KINDS; k++) {
         gpt2_init_random(m, 3);
         memset(m->m, 0, m->n_floats * sizeof(float));
         memset(m->v, 0, m->n_floats * sizeof(float));
@@ -196,7 +198,7 @@ int main(void) {
         for (size_t j = 0; j < m->n_floats; j++) m->grads[j] = 1e-3f * (float)((j * 2654435761u) % 1000) - 0.5f;
         optim_hparams hp = {0};
         hp.kind = k; hp.lr = 1e-2; hp.beta1 = 0.9; hp.beta2 = 0.95; hp.eps = 1e-8; hp.weight_decay = 0.1;
-        hp.sf_weight_lr_power = 2; hp.muon_momentum = 0.95; hp.muon_nesterov = 1; hp.muon_ns_steps = 5;
+        hp.sf_weight_lr_power = 2; hp.sf_c = 200; hp.muon_momentum = 0.95; hp.muon_nesterov = 1; hp.muon_ns_steps = 5;
         hp.muon_eps = 1e-7; hp.soap_precondition_frequency = 2; hp.soap_max_precond_dim = 16;
         hp.soap_shampoo_beta = -1; hp.galore_rank = 4; hp.galore_update_proj_gap = 2; hp.galore_scale = 0.25;
         lmc_optim *o;

@@ -7,6 +7,8 @@ and a fixed gradient sequence, through the reference implementations:
   sf-adamw.safetensors     schedulefree.AdamWScheduleFree (package schedulefree), two param groups
                            (weight decay on 2-D tensors, none on the rest); y after each step and the
                            evaluation point x (optimizer.eval()) after the last
+  sf-adamw-refined.safetensors  "Through the River" refined SF, a reference written here from the paper
+                           (explicit x, y, z; C = 20 so the clip c_t = 1 acts for the first steps only)
   muon.safetensors         torch.optim.Muon (adjust_lr_fn="match_rms_adamw", nesterov) on the 2-D
                            block weights + torch.optim.AdamW on the rest, a varying lr schedule
   muon-original.safetensors  the same with adjust_lr_fn="original", nesterov off, muon lr 0.02
@@ -127,6 +129,46 @@ def sf_finish(opts, P, out):
     opts[0].eval()
     for n, _ in VIEWS: out[f"x.{n}"] = P[n].detach().clone().contiguous()
 run(mk_sf, lambda o, t: None, dict(S, optimizer="sf-adamw"), "sf-adamw.safetensors", finish=sf_finish)
+
+# ---- sf-adamw-refined ("Through the River", Song, Baek, Ahn, Yun 2025; no package): written here from
+# the paper as explicit z, x, y sequences (the layout of schedulefree's AdamWScheduleFreeReference, a
+# different code path from the memory-light form lmc and AdamWScheduleFree use), with the averaging
+# weight c_t = min(1, (1 - beta1) C / t), t = k + 1 (the clip at 1 and this indexing are our reading). ----
+class RefinedSF(torch.optim.Optimizer):
+    def __init__(self, params, lr, betas, eps, weight_decay, warmup_steps, C):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      warmup_steps=warmup_steps, C=C, k=0))
+    @torch.no_grad()
+    def step(self):
+        for gr in self.param_groups:
+            k, (b1, b2) = gr["k"], gr["betas"]
+            lr = gr["lr"] * ((k + 1) / gr["warmup_steps"] if k < gr["warmup_steps"] else 1.0)
+            c = min(1.0, (1 - b1) * gr["C"] / (k + 1))
+            bc2 = 1 - b2 ** (k + 1)
+            for p in gr["params"]:
+                st = self.state[p]
+                if not st:
+                    st["z"], st["x"], st["v"] = p.clone(), p.clone(), torch.zeros_like(p)
+                z, x, v, y = st["z"], st["x"], st["v"], p
+                if gr["weight_decay"]: z.sub_(y, alpha=lr * gr["weight_decay"])   # decay at y
+                v.mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
+                z.addcdiv_(p.grad, v.div(bc2).sqrt_().add_(gr["eps"]), value=-lr)
+                x.mul_(1 - c).add_(z, alpha=c)
+                y.copy_(x.mul(b1).add_(z, alpha=1 - b1))
+            gr["k"] = k + 1
+    @torch.no_grad()
+    def eval_point(self, P):
+        for n, _ in VIEWS: P[n].copy_(self.state[P[n]]["x"])
+R = dict(lr=1e-2, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.1, warmup_steps=3, C=20.0, r=0.0, weight_lr_power=2.0)
+def mk_rsf(P):
+    return [RefinedSF([{"params": groups(P, lambda n, s: len(s) == 2), "weight_decay": R["weight_decay"]},
+                       {"params": groups(P, lambda n, s: len(s) != 2), "weight_decay": 0.0}],
+                      lr=R["lr"], betas=(R["beta1"], R["beta2"]), eps=R["eps"], weight_decay=R["weight_decay"],
+                      warmup_steps=R["warmup_steps"], C=R["C"])]
+def rsf_finish(opts, P, out):
+    opts[0].eval_point(P)
+    for n, _ in VIEWS: out[f"x.{n}"] = P[n].detach().clone().contiguous()
+run(mk_rsf, lambda o, t: None, dict(R, optimizer="sf-adamw-refined"), "sf-adamw-refined.safetensors", finish=rsf_finish)
 
 # ---- muon ----
 class Fp32Torch:

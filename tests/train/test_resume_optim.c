@@ -39,8 +39,8 @@ int main(void) {
     char *dir = test_tmpdir();
     lmc_err err;
     train_result res;
-    const char *opts[] = {"sf-adamw", "muon", "soap", "galore"};
-    for (int k = 0; k < 4; k++) {
+    const char *opts[] = {"sf-adamw", "muon", "soap", "galore", "sf-adamw-refined"};
+    for (int k = 0; k < 5; k++) {
         train_config a, b;
         char na[64], nb[64];
         snprintf(na, sizeof na, "%s-a", opts[k]);
@@ -67,7 +67,7 @@ int main(void) {
         st_file f;
         CHECK_EQ_INT(st_open(&f, p, &err), 0);
         CHECK(st_meta(&f, "optimizer") && !strcmp(st_meta(&f, "optimizer"), opts[k]));
-        if (k == 0) {
+        if (k == 0 || k == 4) {
             /* model.safetensors is x, optimizer.safetensors' y differs from it */
             st_file mf;
             snprintf(p, sizeof p, "%s/model.safetensors", da);
