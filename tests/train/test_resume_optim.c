@@ -28,6 +28,8 @@ static void setup(train_config *c, const char *dir, const char *name, const char
     tiny_config(c, dir, name);
     snprintf(c->optimizer, sizeof c->optimizer, "%s", opt);
     if (!strcmp(opt, "muon")) c->muon_lr = 0.01;
+    /* C = 200 would clip c_t to 1 (x = y = z) for all 12 steps; C = 2 averages from step 1 */
+    if (!strcmp(opt, "sf-adamw-refined")) c->sf_c = 2;
     if (!strcmp(opt, "soap")) c->soap_precondition_frequency = 3; /* refreshes before and after the stop */
     if (!strcmp(opt, "galore")) {
         c->galore_rank = 8;
