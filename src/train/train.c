@@ -23,6 +23,7 @@
 #include "train/checkpoint.h"
 #include "train/dp.h"
 #include "train/loader.h"
+#include "train/optim_config.h"
 #include "train/schedule.h"
 
 #define SAMPLE_STREAM 0x73616d70ull /* "samp" */
@@ -36,6 +37,7 @@ typedef struct trainer {
     int metrics_open;
     int sampled_last;      /* samples.txt already holds a section for the resumed step */
     gpt2_model *m;
+    lmc_optim *opt;        /* train.optimizer (src/optim/optimizer.h) */
     tok_tokenizer *tok;
     char *tok_json;       /* the tokenizer.json copied into checkpoints (NULL = none) */
     train_loader train, val;
@@ -165,6 +167,7 @@ static int trim_samples(const char *path, int64_t max_step, int *has_last, lmc_e
 }
 
 static int eval_val(trainer *t, double *val_loss, lmc_err *err) {
+    optim_to_eval(t->opt, t->m); /* sf-adamw: evaluate at x */
     int64_t mb = t->cfg->micro_batch, T = t->cfg->seq_len;
     if (t->dp && t->dist->size > 1) {
         /* rank r evaluates the batches b % N == r; the mean is taken in batch order, as one process does */
@@ -189,6 +192,7 @@ static int eval_val(trainer *t, double *val_loss, lmc_err *err) {
         if (gpt2_forward(t->m, t->in, t->tg, (int)mb, (int)T, &loss, err)) return -1;
         sum += loss;
     }
+    optim_to_train(t->opt, t->m);
     *val_loss = sum / (double)t->cfg->eval_batches;
     return 0;
 }
@@ -249,7 +253,10 @@ out:
  * reported and the run goes on. */
 static void try_sample(trainer *t) {
     lmc_err e = {0};
-    if (write_sample(t, &e)) event(t, "step %lld: no sample written: %s", (long long)t->st.step, e.msg);
+    optim_to_eval(t->opt, t->m);
+    int rc = write_sample(t, &e);
+    optim_to_train(t->opt, t->m);
+    if (rc) event(t, "step %lld: no sample written: %s", (long long)t->st.step, e.msg);
 }
 
 static int save_ckpt(trainer *t, train_result *res, lmc_err *err) {
@@ -260,9 +267,12 @@ static int save_ckpt(trainer *t, train_result *res, lmc_err *err) {
     t->st.elapsed_s += lmc_now() - t->t_start;
     t->t_start = lmc_now();
     double t0 = lmc_now();
+    /* ZeRO-1: rank 0 gathers the AdamW slices into m->m / m->v for the save */
     if (t->dp && train_dp_state_gather(t->dp, t->m, err)) return -1;
-    int rc = t->writer ? train_ckpt_save(t->ckpt_root, t->m, &t->st, t->tok_json, t->config_yaml,
-                                         (int)t->cfg->keep_checkpoints, err) : 0;
+    optim_to_eval(t->opt, t->m); /* checkpoints hold the evaluation point */
+    int rc = t->writer ? train_ckpt_save_opt(t->ckpt_root, t->m, t->opt, &t->st, t->tok_json, t->config_yaml,
+                                             (int)t->cfg->keep_checkpoints, err) : 0;
+    optim_to_train(t->opt, t->m);
     if (t->dp) train_dp_state_release(t->dp, t->m);
     if (rc) return -1;
     snprintf(res->last_ckpt, sizeof res->last_ckpt, "%s/step_%08lld", t->ckpt_root, (long long)t->st.step);
@@ -394,6 +404,8 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
     if (train_model_config(c, &mc, err)) return -1;
     if (gpt2_create(&t->m, &mc, err) || gpt2_enable_training(t->m, err)) return -1;
     gpt2_init_random(t->m, (uint64_t)c->seed);
+    optim_hparams ohp;
+    if (train_optim_hparams(c, &ohp, err) || optim_create(&t->opt, &ohp, t->m, err)) return -1;
     if (t->tok) {
         /* HF's generate stops at eos: the end-of-text token begins and ends every document here */
         int64_t eot = tok_eot_id(t->tok);
@@ -452,7 +464,8 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
         } else if (rc) {
             return -1;
         } else {
-            rc = train_ckpt_load(dir, t->m, &t->st, err);
+            rc = train_ckpt_load_opt(dir, t->m, t->opt, &t->st, err);
+            optim_to_train(t->opt, t->m);
             if (!rc) rc = train_loader_seek(&t->train, t->st.data_epoch, t->st.data_pos, err);
             if (!rc) snprintf(res->last_ckpt, sizeof res->last_ckpt, "%s", dir);
             free(dir);
@@ -470,7 +483,9 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
     } else if (!res->last_ckpt[0] && c->init_from[0]) {
         /* A branch: the whole state of another run's checkpoint, continued under this config
          * (typically the same run with a decaying schedule from here on). */
-        if (train_ckpt_load(c->init_from, t->m, &t->st, err) ||
+        int lrc = train_ckpt_load_opt(c->init_from, t->m, t->opt, &t->st, err);
+        optim_to_train(t->opt, t->m);
+        if (lrc ||
             train_loader_seek(&t->train, t->st.data_epoch, t->st.data_pos, err))
             return lmc_err_wrap(err, "run.init_from");
         lmc_rng_restore(&t->sample_rng, t->st.sample_rng);
@@ -478,8 +493,9 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
         event(t, "initialised from %s (step %lld)", c->init_from, (long long)t->st.step);
     }
     if (tree) {
-        if (train_dp_init(&t->dp_state, t->dist, t->m, c->batch_size / c->micro_batch,
-                          !strcmp(c->shard_optimizer, "true"), err)) {
+        /* ZeRO-1 shards AdamW; the other optimizers run replicated on every rank (docs/distributed.md) */
+        int shard = !strcmp(c->shard_optimizer, "true") && optim_kind(t->opt) == OPTIM_ADAMW;
+        if (train_dp_init(&t->dp_state, t->dist, t->m, c->batch_size / c->micro_batch, shard, err)) {
             train_dp_free(&t->dp_state, t->m);
             return -1;
         }
@@ -501,10 +517,13 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
           resolved.precision, strcmp(c->precision, "auto") ? "" : " (auto)");
     if (t->dp)
         event(t, "data parallel: %d rank%s (%s), %d threads each; %lld micro-batches per step summed in a fixed tree "
-                 "(%lld per rank, %d extra gradient buffers); AdamW state %s",
+                 "(%lld per rank, %d extra gradient buffers); optimizer state %s",
               ranks, ranks > 1 ? "s" : "", dist_library(), lmc_kernels_get_threads(),
               (long long)t->dp->accum, (long long)t->dp->local, t->dp->ntmp,
               t->dp->shard ? "sharded over the ranks (ZeRO-1)" : "replicated");
+    if (t->dp && ranks > 1 && !t->dp->shard && !strcmp(c->shard_optimizer, "true"))
+        event(t, "train.optimizer %s is not sharded (ZeRO-1 covers adamw): every rank keeps its full state",
+              c->optimizer);
     return 0;
 }
 
@@ -513,6 +532,7 @@ static void teardown(trainer *t) {
     if (t->dp) train_dp_free(t->dp, t->m);
     if (t->metrics_open) lmc_jsonl_close(&t->metrics, &e);
     if (t->log) fclose(t->log);
+    optim_free(t->opt);
     gpt2_free(t->m);
     if (t->tok) tok_free(t->tok);
     train_loader_close(&t->train);
@@ -539,7 +559,7 @@ static int dp_leaf(void *ctx, int64_t k, float *loss, lmc_err *err) {
 
 /* The data-parallel step: this rank's share of the global batch (the loader skips the others'), the
  * tree reduction, the global norm, the sharded update (src/train/dp.h). */
-static int train_step_dp(trainer *t, double lr, double *loss, double *norm, lmc_err *err) {
+static int train_step_dp(trainer *t, double *lr, double *loss, double *norm, lmc_err *err) {
     const train_config *c = t->cfg;
     uint64_t per_rank = (uint64_t)t->dp->local * (uint64_t)c->micro_batch;
     uint64_t r = (uint64_t)t->dist->rank, n = (uint64_t)t->dist->size;
@@ -551,13 +571,14 @@ static int train_step_dp(trainer *t, double lr, double *loss, double *norm, lmc_
     *loss = lf;
     if (train_dp_clip(t->dp, t->m, c->grad_clip, norm, err)) return -1;
     if (!isfinite(*loss) || !isfinite(*norm)) return 1; /* the same decision on every rank */
-    gpt2_adamw hp = {(float)lr, (float)c->beta1, (float)c->beta2, (float)c->eps, (float)c->weight_decay};
+    if (!t->dp->shard) return optim_step(t->opt, t->m, *lr, lr, err) ? -1 : 0; /* replicated: any optimizer */
+    gpt2_adamw hp = {(float)*lr, (float)c->beta1, (float)c->beta2, (float)c->eps, (float)c->weight_decay};
     return train_dp_adamw(t->dp, t->m, &hp, err) ? -1 : 0;
 }
 
 /* One optimizer step; *loss / *norm get the step's mean loss and pre-clip gradient norm.
  * Returns 1 when the update was skipped (non-finite), 0 when applied, <0 on error. */
-static int train_step(trainer *t, double lr, double *loss, double *norm, lmc_err *err) {
+static int train_step(trainer *t, double *lr, double *loss, double *norm, lmc_err *err) {
     const train_config *c = t->cfg;
     if (t->dp) return train_step_dp(t, lr, loss, norm, err);
     int64_t accum = c->batch_size / c->micro_batch;
@@ -576,8 +597,7 @@ static int train_step(trainer *t, double lr, double *loss, double *norm, lmc_err
     *norm = gpt2_clip_grad(t->m, c->grad_clip);
     /* The finiteness check comes before the optimizer: a NaN must never reach the weights or m, v. */
     if (!isfinite(*loss) || !isfinite(*norm)) return 1;
-    gpt2_adamw hp = {(float)lr, (float)c->beta1, (float)c->beta2, (float)c->eps, (float)c->weight_decay};
-    if (gpt2_adamw_step(t->m, &hp, err)) return -1;
+    if (optim_step(t->opt, t->m, *lr, lr, err)) return -1;
     return 0;
 }
 
@@ -620,10 +640,11 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
     }
     while (t.st.step < c->steps && !res->stopped) {
         int64_t step = t.st.step + 1;
-        double lr = c->lr * train_schedule_factor(&t.sched, step - 1);
+        /* sf-adamw: constant lr (its own warmup inside; the lr it applied is what is logged) */
+        double lr = c->lr * (optim_uses_schedule(t.opt) ? train_schedule_factor(&t.sched, step - 1) : 1.0);
         double loss, norm, t0 = lmc_now();
         dist_crash_point(t.dist, step);
-        int skipped = train_step(&t, lr, &loss, &norm, err);
+        int skipped = train_step(&t, &lr, &loss, &norm, err);
         if (skipped < 0) { rc = -1; goto out; }
         double dt = lmc_now() - t0;
         t.st.step = step;
