@@ -5,6 +5,7 @@
 #include "base/base.h"
 #include "cli/cli.h"
 #include "gen/gen.h"
+#include "gen/gen_canon.h"
 #include "kernels/cpu/kernels.h"
 #include "model/gpt2.h"
 #include "tokenizer/tokenizer.h"
@@ -53,6 +54,7 @@ static int run_sample(lmc_args *a) {
     tok_tokenizer *tok = NULL;
     tok_ids prompt = {0};
     int32_t *ids = NULL;
+    tok_canon *canon = NULL;
     int rc = 0;
     if (gpt2_load_hf(model, &m, &err)) { rc = lmc_fail(a, "%s", err.msg); goto out; }
     const char *tok_path = lmc_arg_str(a, "tokenizer");
@@ -104,6 +106,10 @@ static int run_sample(lmc_args *a) {
     stream_ctx sc = {tok, lmc_arg_flag(a, "ids"), 0, gp.stop_token};
     if (text && *text && !sc.ids) fputs(text, stdout);
     int n_out = 0, slide = lmc_arg_flag(a, "slide"), slides = 0, T = m->cfg.max_seq;
+    int canonical = lmc_arg_flag(a, "canonical");
+    gen_canon_stats cst = {0, 0};
+    if (canonical && !tok) { rc = lmc_fail(a, "--canonical needs a tokenizer (%s/tokenizer.json or --tokenizer)", model); goto out; }
+    if (canonical && tok_canon_new(&canon, tok, &err)) { rc = lmc_fail(a, "%s", err.msg); goto out; }
     double t0 = lmc_now();
     /* The first pass continues the prompt until --max-tokens, the end-of-text token or the context
      * is full. With --slide, a full context is followed by another pass over the last T/2 tokens as
@@ -115,7 +121,9 @@ static int run_sample(lmc_args *a) {
         gen_params gq = gp;
         gq.max_tokens = gp.max_tokens - n_out;
         int start = slides ? len - T / 2 : 0, plen = slides ? T / 2 : n_prompt;
-        if (gen_generate(m, ids + start, plen, &gq, &rng, ids + len, &got, stream_token, &sc, &err)) {
+        if (canonical ? gen_generate_canonical(m, canon, ids + start, plen, &gq, &rng, ids + len, &got, stream_token,
+                                               &sc, &cst, &err)
+                      : gen_generate(m, ids + start, plen, &gq, &rng, ids + len, &got, stream_token, &sc, &err)) {
             rc = lmc_fail(a, "%s", err.msg);
             goto out;
         }
@@ -127,6 +135,8 @@ static int run_sample(lmc_args *a) {
     double dt = lmc_now() - t0;
     printf("\n");
     fflush(stdout); /* before the stderr summary */
+    if (canonical && lmc_progress_default_mode() != LMC_PROGRESS_QUIET)
+        fprintf(stderr, "[canonical: %ld sampled tokens masked, %ld dead ends]\n", cst.rejected, cst.dead_ends);
     int at_limit = n_out < gp.max_tokens && !(n_out > 0 && ids[n_prompt + n_out - 1] == gp.stop_token);
     if (at_limit)
         fprintf(stderr, "note: stopped after %d of %d tokens: the prompt and the output filled the model's context "
@@ -140,6 +150,7 @@ static int run_sample(lmc_args *a) {
         fprintf(stderr, "]\n");
     }
 out:
+    tok_canon_free(canon);
     free(ids);
     tok_ids_free(&prompt);
     if (tok) tok_free(tok);
@@ -161,6 +172,7 @@ static const lmc_opt sample_opts[] = {
     {"ids", 0, OPT_FLAG, NULL, NULL, "print token ids instead of text"},
     {"no-stop", 0, OPT_FLAG, NULL, NULL, "do not stop at the end-of-text token"},
     {"slide", 0, OPT_FLAG, NULL, NULL, "when the context is full, go on from the last half of it (re-encoded)"},
+    {"canonical", 0, OPT_FLAG, NULL, NULL, "mask next tokens after which the text cannot be canonical (per-step renormalised)"},
     LMC_OPTS_END};
 
 static const lmc_command sample_cmd = {
