@@ -188,6 +188,7 @@ static int eval_val(trainer *t, double *val_loss, lmc_err *err) {
         }
         if (!rc) rc = train_dp_mean(t->dp, v, n, val_loss, err);
         free(v);
+        optim_to_train(t->opt, t->m);
         return rc;
     }
     double sum = 0;

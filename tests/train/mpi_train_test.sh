@@ -57,6 +57,11 @@ grep -q '"comm_s"' "$tmp/runs/np2/metrics.jsonl" || { echo "FAIL: no comm_s metr
 $mpi -np 2 "$lmc" --quiet train "$tmp/cfg.yaml" --set run.name=np2rep --set train.shard_optimizer=false
 same_run one np2rep
 
+# an optimizer that needs whole matrices runs replicated on every rank: the same bits too
+"$lmc" --quiet train "$tmp/cfg.yaml" --set run.name=muon1 --set train.optimizer=muon
+$mpi -np 2 "$lmc" --quiet train "$tmp/cfg.yaml" --set run.name=muon2 --set train.optimizer=muon
+same_run muon1 muon2
+
 # resume across rank counts: 2 ranks to step 6, then 1 process; 1 process to 6, then 4 ranks
 $mpi -np 2 "$lmc" --quiet train "$tmp/cfg.yaml" --set run.name=r21 --stop-at 6
 "$lmc" --quiet train "$tmp/cfg.yaml" --set run.name=r21 --resume
