@@ -407,10 +407,10 @@ int gpt2_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, i
         PROF(GPT2_PROF_LAYERNORM);
         k_matmul_fwd(qkv, ln1, p.qkv_w, p.qkv_b, N, C, Q);
         PROF(GPT2_PROF_MATMUL);
-        if (m->attn_probe) m->attn_probe(m->attn_probe_ctx, l, x, qkv, B, T);
         if (c->qk_norm)
             k_qknorm_fwd(qkv, a->qk_raw + s * N * (NH + KV) * hd, a->qk_rstd + s * N * (NH + KV), p.qn_w, p.kn_w, N,
                          (size_t)Q, NH, KV, hd, c->ln_eps);
+        if (m->attn_probe) m->attn_probe(m->attn_probe_ctx, l, x, qkv, B, T);
         /* RoPE rotates the q and k heads (adjacent columns) in place; attention sees rotated q, k */
         if (m->rope_cos) k_rope_apply(qkv, (size_t)Q, B, T, 0, 0, NH + KV, hd, m->rope_cos, m->rope_sin, 0);
         if ((rc = c->attention == GPT2_ATTN_SOFTMAX ? k_attention_fwd_gqa(atty, lse, qkv, B, T, NH, KV, hd, m->alibi)

@@ -138,8 +138,8 @@ typedef struct gpt2_model {
     double prof_s[16];
 
     /* Diagnostics (lmc eval --diag, src/model/posdiag.c); NULL = off. attn_probe is called by
-     * gpt2_forward for every layer with the layer input x (N x d) and qkv (N x (H + 2 KV) hd) before
-     * QK-norm and RoPE. head_mask [n_layer * n_head]: 1 zeroes that head's attention output (ablation). */
+     * gpt2_forward for every layer with the layer input x (N x d) and qkv (N x (H + 2 KV) hd) after
+     * QK-norm, before RoPE. head_mask [n_layer * n_head]: 1 zeroes that head's attention output (ablation). */
     void (*attn_probe)(void *ctx, int layer, const float *x, const float *qkv, int B, int T);
     void *attn_probe_ctx;
     const unsigned char *head_mask;
