@@ -9,8 +9,8 @@ root=$(cd "$here/../.." && pwd)
 LMC=${1:-$root/build}/lmc
 OUT=${2:-$root/runs/lssar}
 STEPS=${STEPS:-200}
-EVAL_TOKENS=${EVAL_TOKENS:-32768}
-ATTNS=${ATTNS:-"softmax lssar lssa"}
+EVAL_TOKENS=${EVAL_TOKENS:-16384}
+ATTNS=${ATTNS:-"softmax lssar"}
 TXT=$root/../shared/data/tinyshakespeare.txt
 [ -f "$TXT" ] || { echo "skip: $TXT not found" >&2; exit 0; }
 mkdir -p "$OUT"
