@@ -14,20 +14,55 @@
 #include "kernels/cpu/gemm.h"
 #include "base/error.h"
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define QB 64
 #define NORM_EPS 1e-12f /* F.normalize's default */
 
-static inline float softplus(float x) { return fmaxf(x, 0.0f) + log1pf(expf(-fabsf(x))); }
-static inline float sigm(float x) { return 1.0f / (1.0f + expf(-x)); }
+/* Branch-free elementwise math, so the row loops vectorise under `omp simd` (libm's expf/log1pf do
+ * not): exp as vmath.h's (range reduction + degree-6 polynomial, ~2e-7 relative), log1p(y) for
+ * y in [0, 1] as 2 atanh(y / (2 + y)) (odd series to s^17, s <= 1/3: < 1e-9 relative). */
+static inline float fmx(float a, float b) { return a > b ? a : b; }  /* fmaxf is a libm call here */
+static inline float fexp(float x) {
+    x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
+    float n = rintf(x * 1.44269504088896341f);
+    float r = x - n * 0.693145751953125f;
+    r = r - n * 1.428606765330187045e-06f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    int32_t e = ((int32_t)n + 127) << 23;
+    float sc;
+    memcpy(&sc, &e, 4);
+    return p * sc;
+}
+static inline float log1p01(float y) {
+    float s = y / (2.0f + y), s2 = s * s;
+    float q = 1.0f / 17;
+    q = q * s2 + 1.0f / 15;
+    q = q * s2 + 1.0f / 13;
+    q = q * s2 + 1.0f / 11;
+    q = q * s2 + 1.0f / 9;
+    q = q * s2 + 1.0f / 7;
+    q = q * s2 + 1.0f / 5;
+    q = q * s2 + 1.0f / 3;
+    q = q * s2 + 1.0f;
+    return 2.0f * s * q;
+}
+static inline float softplus(float x) { return fmx(x, 0.0f) + log1p01(fexp(-fabsf(x))); }
+static inline float sigm(float x) { return 1.0f / (1.0f + fexp(-x)); }
+/* x^p for 0 <= p < 128, branch-free */
 static inline float powi(float x, int p) {
     float r = 1.0f;
-    while (p) {
-        if (p & 1) r *= x;
+    for (int b = 0; b < 7; b++) {
+        r *= (p >> b) & 1 ? x : 1.0f;
         x *= x;
-        p >>= 1;
     }
     return r;
 }
@@ -38,6 +73,7 @@ typedef struct { float c, sum1, umax, sum2; int reweighted; } rowstat;
 static void row_fwd(const float *cos, float *A, float *Ap, int n, int i, float logd, int power, rowstat *st) {
     const float c = logd * logf((float)(i + 1));
     float sum = 0.0f;
+#pragma omp simd reduction(+:sum)
     for (int j = 0; j < n; j++) {
         A[j] = softplus(c * cos[j]);
         sum += A[j];
@@ -53,13 +89,15 @@ static void row_fwd(const float *cos, float *A, float *Ap, int n, int i, float l
     }
     const float nn = (float)(i + 1), o = i < 3 ? 0.0f : 1.0f;
     float umax = -INFINITY;
-    for (int j = 0; j < n; j++) umax = fmaxf(umax, nn * A[j] - o);
+#pragma omp simd reduction(max:umax)
+    for (int j = 0; j < n; j++) umax = fmx(umax, nn * A[j] - o);
     if (!(umax > 0.0f)) { /* an exactly uniform row: nothing is above 1/n; keep stage 1 */
         memcpy(Ap, A, (size_t)n * sizeof(float));
         return;
     }
     const float iu = 1.0f / umax;
     float s2 = 0.0f;
+#pragma omp simd reduction(+:s2)
     for (int j = 0; j < n; j++) {
         float u = nn * A[j] - o;
         Ap[j] = u > 0.0f ? powi(u * iu, power) : 0.0f;
@@ -79,15 +117,19 @@ static void row_bwd(float *d, const float *cos, const float *A, const float *Ap,
         const float nn = (float)(i + 1), o = i < 3 ? 0.0f : 1.0f, iu = 1.0f / st->umax;
         const float k = (float)power / (st->umax * st->sum2);
         float D2 = 0.0f;
+#pragma omp simd reduction(+:D2)
         for (int j = 0; j < n; j++) D2 += Ap[j] * d[j];
+#pragma omp simd
         for (int j = 0; j < n; j++) {
             float u = nn * A[j] - o;
             d[j] = u > 0.0f ? nn * k * powi(u * iu, power - 1) * (d[j] - D2) : 0.0f;
         }
     }
     float D1 = 0.0f;
+#pragma omp simd reduction(+:D1)
     for (int j = 0; j < n; j++) D1 += A[j] * d[j];
     const float is = 1.0f / st->sum1, c = st->c;
+#pragma omp simd
     for (int j = 0; j < n; j++) d[j] = c * (d[j] - D1) * is * sigm(c * cos[j]);
 }
 
