@@ -6,6 +6,7 @@ PKGS=(
   build-essential cmake pkg-config git
   libdnnl-dev                                  # oneDNN: the GEMMs (fp32 + bf16, AMX/AVX512-BF16 at run time)
   libopenblas-openmp-dev libblis-openmp-dev   # BLAS (OpenMP builds): attention GEMMs; -DLMC_BLAS=openblas|blis for all GEMMs
+  liblapacke-dev                               # LAPACK's C interface: eigh / QR of the SOAP and GaLore optimizers
   libpcre2-dev                                 # regex pre-tokenization (PCRE2 JIT)
   libzstd-dev zlib1g-dev zstd                  # compressed corpora
   libjansson-dev libyaml-dev                   # JSON (tokenizer.json, safetensors headers, metrics), YAML configs

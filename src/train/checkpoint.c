@@ -13,6 +13,7 @@
 #include "base/json.h"
 #include "base/mem.h"
 #include "interop/safetensors.h"
+#include "optim/optimizer.h"
 #include "tokenizer/tokenizer.h"
 
 #define STATE_FORMAT 1
@@ -105,53 +106,133 @@ out:
 
 /* ---- optimizer.safetensors ---- */
 
-static int save_optimizer(const char *path, const gpt2_model *m, lmc_err *err) {
-    size_t n = (size_t)m->n_views * 2;
+/* The state buffers to save: the optimizer's list, or AdamW's m and v when there is no optimizer
+ * object (the plain train_ckpt_save / train_ckpt_load). */
+static int state_list(lmc_optim *opt, gpt2_model *m, optim_buffer *b, optim_scalar *s, int *nb, int *ns) {
+    if (opt) {
+        *nb = optim_buffers(opt, m, b, 8);
+        *ns = optim_scalars(opt, s, 8);
+    } else {
+        b[0] = (optim_buffer){"m", m->m};
+        b[1] = (optim_buffer){"v", m->v};
+        *nb = 2;
+        *ns = 0;
+    }
+    return 0;
+}
+
+static int save_optimizer(const char *path, const gpt2_model *m, lmc_optim *opt, lmc_err *err) {
+    optim_buffer bufs[8];
+    optim_scalar sc[8];
+    int nb, ns;
+    state_list(opt, (gpt2_model *)m, bufs, sc, &nb, &ns);
+    int nt = opt ? optim_tensors(opt, m, NULL, 0) : 0;
+    optim_tensor *ts = nt ? calloc((size_t)nt, sizeof *ts) : NULL;
+    if (nt && ts) optim_tensors(opt, m, ts, nt);
+    size_t n = (size_t)m->n_views * (size_t)nb + (size_t)nt;
     st_out *outs = calloc(n, sizeof *outs);
     char (*names)[64] = calloc(n, sizeof *names);
-    if (!outs || !names) {
+    char (*vals)[40] = calloc((size_t)ns + 1, sizeof *vals);
+    const char **meta = calloc(2 * (size_t)ns + 5, sizeof *meta);
+    if (!outs || !names || !vals || !meta || (nt && !ts)) {
+        free(ts);
         free(outs);
         free(names);
+        free(vals);
+        free(meta);
         return lmc_errf(err, LMC_ENOMEM, "%s: out of memory", path);
     }
     for (int i = 0; i < m->n_views; i++) {
         const gpt2_view *v = &m->views[i];
-        for (int k = 0; k < 2; k++) {
-            st_out *o = &outs[2 * i + k];
-            snprintf(names[2 * i + k], sizeof names[0], "%s.%s", k ? "v" : "m", v->name);
-            o->name = names[2 * i + k];
+        for (int k = 0; k < nb; k++) {
+            size_t j = (size_t)nb * (size_t)i + (size_t)k;
+            st_out *o = &outs[j];
+            snprintf(names[j], sizeof names[0], "%s.%s", bufs[k].name, v->name);
+            o->name = names[j];
             o->dtype = ST_F32;
             o->ndim = v->ndim;
             o->shape[0] = v->shape[0];
             o->shape[1] = v->shape[1];
-            o->data = (k ? m->v : m->m) + v->offset;
+            o->data = bufs[k].data + v->offset;
         }
     }
-    char step[32];
-    snprintf(step, sizeof step, "%lld", (long long)m->step);
-    const char *meta[] = {"optimizer", "adamw", "adam_step", step, NULL};
+    for (int k = 0; k < nt; k++) {
+        st_out *o = &outs[(size_t)m->n_views * (size_t)nb + (size_t)k];
+        o->name = ts[k].name;
+        o->dtype = ST_F32;
+        o->ndim = 2;
+        o->shape[0] = ts[k].rows;
+        o->shape[1] = ts[k].cols;
+        o->data = ts[k].data;
+    }
+    snprintf(vals[ns], sizeof vals[0], "%lld", (long long)m->step);
+    int q = 0;
+    meta[q++] = "optimizer";
+    meta[q++] = opt ? optim_kind_name(optim_kind(opt)) : "adamw";
+    meta[q++] = "adam_step";
+    meta[q++] = vals[ns];
+    for (int k = 0; k < ns; k++) {
+        snprintf(vals[k], sizeof vals[0], "%a", *sc[k].value); /* hex float: exact */
+        meta[q++] = sc[k].name;
+        meta[q++] = vals[k];
+    }
+    meta[q] = NULL;
     int rc = st_write(path, outs, n, meta, err);
+    free(ts);
     free(outs);
     free(names);
+    free(vals);
+    free(meta);
     return rc;
 }
 
-static int load_optimizer(const char *path, gpt2_model *m, lmc_err *err) {
+static int load_optimizer(const char *path, gpt2_model *m, lmc_optim *opt, lmc_err *err) {
+    optim_buffer bufs[8];
+    optim_scalar sc[8];
+    int nb, ns;
+    state_list(opt, m, bufs, sc, &nb, &ns);
     st_file f;
     if (st_open(&f, path, err)) return -1;
     int rc = 0;
+    const char *want = opt ? optim_kind_name(optim_kind(opt)) : "adamw";
+    const char *have = st_meta(&f, "optimizer");
+    if (!have) have = "adamw";
+    if (strcmp(have, want))
+        rc = lmc_errf(err, LMC_EINVAL, "%s: optimizer state of %s, but this run's train.optimizer is %s", path, have,
+                      want);
+    for (int k = 0; k < ns && !rc; k++) {
+        const char *s = st_meta(&f, sc[k].name);
+        char *end = NULL;
+        double x = s ? strtod(s, &end) : 0;
+        if (!s || !*s || *end)
+            rc = lmc_errf(err, LMC_EFORMAT, "%s: metadata \"%s\": expected a number", path, sc[k].name);
+        else *sc[k].value = x;
+    }
     for (int i = 0; i < m->n_views && !rc; i++) {
         const gpt2_view *v = &m->views[i];
-        for (int k = 0; k < 2 && !rc; k++) {
+        for (int k = 0; k < nb && !rc; k++) {
             char name[64];
-            snprintf(name, sizeof name, "%s.%s", k ? "v" : "m", v->name);
+            snprintf(name, sizeof name, "%s.%s", bufs[k].name, v->name);
             const st_tensor *t = st_find(&f, name);
             if (!t) rc = lmc_errf(err, LMC_ENOTFOUND, "%s: tensor %s is missing", path, name);
             else if (t->dtype != ST_F32 || t->numel != v->numel)
                 rc = lmc_errf(err, LMC_EFORMAT, "%s: tensor %s: expected F32 with %zu elements", path, name, v->numel);
-            else rc = st_read_f32(&f, t, (k ? m->v : m->m) + v->offset, v->numel, err);
+            else rc = st_read_f32(&f, t, bufs[k].data + v->offset, v->numel, err);
         }
     }
+    int nt = opt ? optim_tensors(opt, m, NULL, 0) : 0;
+    optim_tensor *ts = nt ? calloc((size_t)nt, sizeof *ts) : NULL;
+    if (nt && !ts && !rc) rc = lmc_errf(err, LMC_ENOMEM, "%s: out of memory", path);
+    if (ts) optim_tensors(opt, m, ts, nt);
+    for (int k = 0; k < nt && !rc; k++) {
+        const st_tensor *t = st_find(&f, ts[k].name);
+        size_t want_n = (size_t)ts[k].rows * (size_t)ts[k].cols;
+        if (!t) rc = lmc_errf(err, LMC_ENOTFOUND, "%s: tensor %s is missing", path, ts[k].name);
+        else if (t->dtype != ST_F32 || t->numel != want_n)
+            rc = lmc_errf(err, LMC_EFORMAT, "%s: tensor %s: expected F32 with %zu elements", path, ts[k].name, want_n);
+        else rc = st_read_f32(&f, t, ts[k].data, want_n, err);
+    }
+    free(ts);
     st_close(&f);
     return rc;
 }
@@ -317,6 +398,11 @@ static void name_checkpoint(lmc_err *err, const char *tmp, const char *final) {
 
 int train_ckpt_save(const char *root, const gpt2_model *m, const train_state *st, const char *tokenizer_path,
                     const char *config_yaml, int keep, lmc_err *err) {
+    return train_ckpt_save_opt(root, m, NULL, st, tokenizer_path, config_yaml, keep, err);
+}
+
+int train_ckpt_save_opt(const char *root, const gpt2_model *m, lmc_optim *opt, const train_state *st,
+                        const char *tokenizer_path, const char *config_yaml, int keep, lmc_err *err) {
     char name[64], tmpname[80];
     snprintf(name, sizeof name, "step_%08lld", (long long)st->step);
     snprintf(tmpname, sizeof tmpname, ".tmp_%s", name);
@@ -341,7 +427,7 @@ int train_ckpt_save(const char *root, const gpt2_model *m, const train_state *st
         if (train_write_tokenizer_config(tmp, tokenizer_path, m, err)) goto out;
     }
     p = lmc_path_join(tmp, "optimizer.safetensors");
-    if (save_optimizer(p, m, err)) goto out;
+    if (save_optimizer(p, m, opt, err)) goto out;
     free(p);
     crash_point("save-optimizer");
     p = lmc_path_join(tmp, "trainer_state.json");
@@ -388,9 +474,13 @@ out:
 }
 
 int train_ckpt_load(const char *dir, gpt2_model *m, train_state *st, lmc_err *err) {
+    return train_ckpt_load_opt(dir, m, NULL, st, err);
+}
+
+int train_ckpt_load_opt(const char *dir, gpt2_model *m, lmc_optim *opt, train_state *st, lmc_err *err) {
     if (gpt2_load_hf_into(m, dir, err)) return -1;
     char *p = lmc_path_join(dir, "optimizer.safetensors");
-    int rc = load_optimizer(p, m, err);
+    int rc = load_optimizer(p, m, opt, err);
     free(p);
     if (rc) return -1;
     p = lmc_path_join(dir, "trainer_state.json");
@@ -398,6 +488,7 @@ int train_ckpt_load(const char *dir, gpt2_model *m, train_state *st, lmc_err *er
     free(p);
     if (rc) return -1;
     m->step = st->adam_step;
+    if (opt) optim_loaded(opt);
     return 0;
 }
 

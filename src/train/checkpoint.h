@@ -4,7 +4,10 @@
  *   step_00000100/
  *     config.json, model.safetensors     HF GPT-2 (gpt2_save_hf)
  *     tokenizer.json                     copied from data.tokenizer (when set)
- *     optimizer.safetensors              AdamW m and v, F32, named "m.<view>" / "v.<view>"
+ *     optimizer.safetensors              optimizer state, F32, named "<buffer>.<view>": AdamW and muon
+ *                                        m, v; sf-adamw z, v, y (the training point; model.safetensors
+ *                                        holds the evaluation point x); metadata "optimizer" (its
+ *                                        train.optimizer), "adam_step" and exact scalars (hex floats)
  *     trainer_state.json                 step, AdamW step, data position, RNG state, counters
  *     lmc_config.yaml                    the resolved run config
  *     DONE                               completion marker, written last
@@ -25,6 +28,7 @@
 #include "base/error.h"
 #include "base/rng.h"
 #include "model/gpt2.h"
+#include "optim/optimizer.h"
 
 typedef struct train_state {
     int64_t step;            /* optimizer steps completed (including skipped ones) */
@@ -40,11 +44,18 @@ typedef struct train_state {
 /* Save a checkpoint for st->step into root (RUN/checkpoints). tokenizer_path / config_yaml may be NULL. */
 int train_ckpt_save(const char *root, const gpt2_model *m, const train_state *st, const char *tokenizer_path,
                     const char *config_yaml, int keep, lmc_err *err);
+/* The same with an optimizer object (src/optim/optimizer.h), which must be in eval mode: its state
+ * buffers and scalars are saved, and m->params (the evaluation point) is model.safetensors. */
+int train_ckpt_save_opt(const char *root, const gpt2_model *m, lmc_optim *opt, const train_state *st,
+                        const char *tokenizer_path, const char *config_yaml, int keep, lmc_err *err);
 /* Newest complete checkpoint: *path (malloc'd) and *step. LMC_ENOTFOUND when there is none. */
 int train_ckpt_latest(const char *root, char **path, int64_t *step, lmc_err *err);
 /* Load weights, optimizer state and trainer state from a checkpoint folder into an existing
  * training-enabled model with the same config. */
 int train_ckpt_load(const char *dir, gpt2_model *m, train_state *st, lmc_err *err);
+/* The same into an optimizer's state; the checkpoint's optimizer must be opt's kind. Leaves opt in
+ * eval mode (m->params = the evaluation point): call optim_to_train before the next step. */
+int train_ckpt_load_opt(const char *dir, gpt2_model *m, lmc_optim *opt, train_state *st, lmc_err *err);
 /* 1 if dir is an lmc checkpoint (has trainer_state.json), 0 for a plain HF folder. */
 int train_ckpt_is_lmc(const char *dir);
 /* tokenizer_config.json for AutoTokenizer (PreTrainedTokenizerFast over tokenizer.json) with the

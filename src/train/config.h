@@ -48,6 +48,20 @@ typedef struct train_config {
     int64_t eval_every, eval_batches, checkpoint_every, keep_checkpoints, threads;
     int64_t max_nonfinite;
     char precision[16];   /* auto | fp32 | bf16; the run's config.yaml records the resolved value */
+    char grad_accum[16];      /* auto | inplace | tree (src/train/dp.h) */
+    char shard_optimizer[8];  /* true | false: ZeRO-1 under MPI */
+    double dist_timeout_s;
+    /* optimizer (src/optim/optimizer.h): */
+    char optimizer[24];   /* adamw | sf-adamw | sf-adamw-refined | muon | soap | galore */
+    double sf_r, sf_weight_lr_power, sf_c;
+    double muon_lr, muon_momentum, muon_weight_decay, muon_eps;
+    int64_t muon_ns_steps;
+    char muon_nesterov[8], muon_adjust_lr[24];
+    int64_t soap_precondition_frequency, soap_max_precond_dim;
+    double soap_shampoo_beta;
+    int64_t galore_rank, galore_update_proj_gap;
+    double galore_scale;
+    char galore_subspace[16];
 } train_config;
 
 typedef enum { TRAIN_KEY_INT, TRAIN_KEY_FLOAT, TRAIN_KEY_STR, TRAIN_KEY_ENUM } train_key_type;

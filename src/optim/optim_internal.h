@@ -1,0 +1,41 @@
+/* Private to src/optim/: the optimizer object and the per-optimizer entry points. */
+#ifndef LMC_OPTIM_INTERNAL_H
+#define LMC_OPTIM_INTERNAL_H
+
+#include "optim/optimizer.h"
+
+struct lmc_optim {
+    optim_hparams hp;
+    int eval;                /* 1: m->params holds the evaluation point */
+    /* sf-adamw: z = m->m, v = m->v; ybak holds the training point y while in eval mode */
+    float *ybak;
+    double weight_sum, lr_max;
+    /* muon: Newton-Schulz scratch (two iterates, the Gram matrix and its polynomial) */
+    float *ns_x, *ns_y, *ns_g, *ns_b;
+    /* soap: per view the offsets of L, QL (r x r) and R, QR (c x c) in soap_mats, -1 = identity side */
+    float *soap_mats;
+    size_t soap_n;
+    int64_t (*soap_off)[4];
+    float *sw[4];            /* scratch: two r x c, two n x n */
+    float *sw_tau, *sw_est;
+    int *sw_idx;
+    double *sw_key;          /* galore importance sampling keys */
+};
+
+int optim_sf_create(lmc_optim *o, gpt2_model *m, lmc_err *err);
+int optim_sf_step(lmc_optim *o, gpt2_model *m, double lr, double *lr_used, lmc_err *err);
+void optim_sf_to_eval(lmc_optim *o, gpt2_model *m);
+
+int optim_muon_create(lmc_optim *o, gpt2_model *m, lmc_err *err);
+int optim_muon_step(lmc_optim *o, gpt2_model *m, double lr, lmc_err *err);
+
+int optim_soap_create(lmc_optim *o, gpt2_model *m, lmc_err *err);
+int optim_soap_step(lmc_optim *o, gpt2_model *m, double lr, lmc_err *err);
+void optim_soap_free(lmc_optim *o);
+
+/* galore reuses soap_off (per view: P's offset in soap_mats, rank, left side) and the scratch */
+int optim_galore_create(lmc_optim *o, gpt2_model *m, lmc_err *err);
+int optim_galore_step(lmc_optim *o, gpt2_model *m, double lr, lmc_err *err);
+int optim_galore_view(const gpt2_model *m, int v);
+
+#endif
