@@ -10,7 +10,7 @@ LMC=${1:-$root/build}/lmc
 OUT=${2:-$root/runs/lssar}
 STEPS=${STEPS:-200}
 EVAL_TOKENS=${EVAL_TOKENS:-16384}
-ATTNS=${ATTNS:-"softmax lssar"}
+ATTNS=${ATTNS:-"softmax lssar"}  # "softmax lssar lssa" adds LSSA
 TXT=$root/../shared/data/tinyshakespeare.txt
 [ -f "$TXT" ] || { echo "skip: $TXT not found" >&2; exit 0; }
 mkdir -p "$OUT"
