@@ -2,6 +2,8 @@
 #include "cli/cli.h"
 #include "dist/dist.h"
 #include "model/gpt2.h"
+#include "model/gpt2_context.h"
+#include "model/posdiag.h"
 #include "kernels/cpu/kernels.h"
 #include "data/shard.h"
 #include "base/progress.h"
@@ -22,7 +24,75 @@ static const lmc_opt eval_opts[] = {
     {"threads", 0, OPT_INT, "0", "N", "worker threads (0 = all cores)"},
     {"precision", 0, OPT_STR, "fp32", "P", "GEMM precision: fp32, bf16 or auto (bf16 where the CPU has it)"},
     {"tokenizer", 0, OPT_STR, NULL, "FILE", "tokenizer for bits per byte (default: DIR/tokenizer.json when present)"},
+    {"diag", 0, OPT_FLAG, NULL, NULL, "also print the positional diagnostic (logit decomposition, per-head ablation; docs/model.md)"},
+    {"diag-windows", 0, OPT_INT, "8", "N", "--diag: probe batch of the first N windows"},
+    {"extrapolate", 0, OPT_FLAG, NULL, NULL, "allow --seq-len beyond n_positions (RoPE/ALiBi/NoPE models: length extrapolation)"},
     LMC_OPTS_END};
+
+static void json_num(double v) {
+    if (isfinite(v)) printf("%.6g", v);
+    else printf("null");
+}
+
+/* --diag: posdiag on the first nw windows; one JSON line {"diag": {...}} on stdout, a table on stderr. */
+static int run_diag(gpt2_model *m, lmc_shard *sh, int64_t T, int64_t nw, lmc_err *err) {
+    int32_t *x = (int32_t *)malloc((size_t)(nw * T) * sizeof(int32_t));
+    int32_t *y = (int32_t *)malloc((size_t)(nw * T) * sizeof(int32_t));
+    if (!x || !y) { free(x); free(y); return lmc_errf(err, LMC_ENOMEM, "out of memory"); }
+    for (int64_t b = 0; b < nw; b++) {
+        lmc_shard_read(sh, (uint64_t)(b * T), (uint64_t)T, x + b * T);
+        lmc_shard_read(sh, (uint64_t)(b * T) + 1, (uint64_t)T, y + b * T);
+    }
+    posdiag d;
+    int rc = posdiag_run(m, x, y, (int)nw, (int)T, &d, err);
+    free(x);
+    free(y);
+    if (rc) return rc;
+    static const char *pos[] = {"learned", "rope", "alibi", "none"}, *att[] = {"softmax", "lssa", "lssar"};
+    printf("{\"diag\": {\"position\": \"%s\", \"attention\": \"%s\", \"qk_norm\": %s, \"windows\": %lld, \"seq_len\": %lld, "
+           "\"pairs_per_head\": %lld, \"base_loss\": ", pos[d.position], att[m->cfg.attention], m->cfg.qk_norm ? "true" : "false",
+           (long long)nw, (long long)T, (long long)d.pairs);
+    json_num(d.base_loss);
+    printf(", \"layers\": [");
+    fprintf(stderr, "positional diagnostic (%s, %lld windows x %lld): per head position share of the logit variance | ablation dloss\n",
+            pos[d.position], (long long)nw, (long long)T);
+    for (int l = 0; l < d.n_layer; l++) {
+        const double *ps = d.pos_share + (size_t)l * d.n_head, *ab = d.ablate + (size_t)l * d.n_head;
+        int top = 0;
+        double tot = 0;
+        for (int h = 0; h < d.n_head; h++) {
+            if (ab[h] > ab[top]) top = h;
+            if (ab[h] > 0) tot += ab[h];
+        }
+        printf("%s{\"layer\": %d, \"pos_share\": [", l ? ", " : "", l);
+        for (int h = 0; h < d.n_head; h++) { if (h) printf(", "); json_num(ps[h]); }
+        printf("], \"ablate\": [");
+        for (int h = 0; h < d.n_head; h++) { if (h) printf(", "); json_num(ab[h]); }
+        printf("], \"top_head\": %d, \"top_share\": ", top);
+        json_num(tot > 0 ? (ab[top] > 0 ? ab[top] : 0) / tot : NAN);
+        printf("}");
+        fprintf(stderr, "layer %2d |", l);
+        for (int h = 0; h < d.n_head; h++) fprintf(stderr, " %6.3f", ps[h]);
+        fprintf(stderr, " |");
+        for (int h = 0; h < d.n_head; h++) fprintf(stderr, " %+7.4f", ab[h]);
+        fprintf(stderr, " | top head %d (%.0f%% of the layer's ablation loss)\n", top, tot > 0 && ab[top] > 0 ? 100 * ab[top] / tot : 0.0);
+    }
+    printf("]");
+    if (d.terms) {
+        printf(", \"layer0_terms\": {\"order\": [\"cc\", \"cp\", \"pc\", \"pp\"], \"shares\": [");
+        for (int h = 0; h < d.n_head; h++) {
+            printf("%s[", h ? ", " : "");
+            for (int t = 0; t < 4; t++) { if (t) printf(", "); json_num(d.terms[h * 4 + t]); }
+            printf("]");
+        }
+        printf("], \"recon_err\": ");
+        json_num(d.recon_err);
+        printf("}");
+    }
+    printf("}}\n");
+    posdiag_free(&d);
+    return 0;
+}
 
 /* Bytes each id stands for, for bits per byte; special tokens (<|endoftext|>) stand for no text. */
 static uint32_t *token_byte_lengths(const char *path, int V, lmc_err *err) {
@@ -95,9 +165,13 @@ static int run_eval_inner(lmc_args *a, dist_ctx *d) {
     if (lmc_kernels_set_precision((lmc_precision)prec, &err)) return lmc_fail(a, "--precision: %s", err.msg);
     gpt2_model *m = NULL;
     if (gpt2_load_hf(dir, &m, &err)) return lmc_fail(a, "%s", err.msg);
+    if (T > m->cfg.max_seq && lmc_arg_flag(a, "extrapolate") && gpt2_set_context(m, (int)T, &err)) {
+        gpt2_free(m);
+        return lmc_fail(a, "--extrapolate: %s", err.msg);
+    }
     if (T > m->cfg.max_seq) {
         gpt2_free(m);
-        return lmc_fail(a, "--seq-len %lld exceeds the model's n_positions %d", (long long)T, m->cfg.max_seq);
+        return lmc_fail(a, "--seq-len %lld exceeds the model's n_positions %d (--extrapolate evaluates longer windows with RoPE/ALiBi/NoPE)", (long long)T, m->cfg.max_seq);
     }
     const char *tok_path = lmc_arg_str(a, "tokenizer");
     char *def_tok = lmc_path_join(dir, "tokenizer.json");
@@ -180,11 +254,16 @@ static int run_eval_inner(lmc_args *a, dist_ctx *d) {
     free(round);
     free(x);
     free(y);
+    int64_t dwin = lmc_arg_int(a, "diag-windows");
+    if (dwin > (int64_t)nwin) dwin = (int64_t)nwin;
+    int diag = !rc && lmc_arg_flag(a, "diag");
+    if (diag && dwin < 1) {
+        free(tok_bytes); lmc_shard_close(&sh); gpt2_free(m);
+        return lmc_usage_error(a, "--diag-windows must be >= 1");
+    }
     free(tok_bytes);
-    lmc_shard_close(&sh);
-    gpt2_free(m);
-    if (rc) return lmc_fail(a, "%s: %s", data, err.msg);
-    if (d->rank != 0) return 0;
+    if (rc) { lmc_shard_close(&sh); gpt2_free(m); return lmc_fail(a, "%s: %s", data, err.msg); }
+    if (d->rank != 0) { lmc_shard_close(&sh); gpt2_free(m); return 0; }
     double loss = sum / (double)done;
     printf("{\"loss\": %.9g, \"ppl\": %.9g, \"tokens\": %llu", loss, exp(loss), (unsigned long long)done);
     /* bits per byte: total nats / ln 2 over the UTF-8 bytes of the predicted tokens */
@@ -192,6 +271,11 @@ static int run_eval_inner(lmc_args *a, dist_ctx *d) {
     printf(", \"precision\": \"%s\"", lmc_precision_name(lmc_kernels_get_precision()));
     if (N > 1) printf(", \"ranks\": %d", N);
     printf("}\n");
+    fflush(stdout);
+    if (diag) rc = run_diag(m, &sh, T, dwin, &err);
+    lmc_shard_close(&sh);
+    gpt2_free(m);
+    if (rc) return lmc_fail(a, "--diag: %s", err.msg);
     return 0;
 }
 
@@ -201,6 +285,9 @@ static const lmc_command eval_cmd = {
     "tokens[jT, jT+T) and targets the next tokens. Prints one JSON line {\"loss\": mean nats per\n"
     "token, \"ppl\": exp(loss), \"tokens\": predicted tokens counted}; with a tokenizer also \"bytes\"\n"
     "(UTF-8 bytes of the predicted tokens, special tokens 0) and \"bpb\" (bits per byte). Loads HF GPT-2 folders as the\n"
-    "hub serves them (with or without the transformer. prefix, F32/F16/BF16).",
+    "hub serves them (with or without the transformer. prefix, F32/F16/BF16). --diag adds a second JSON line\n"
+    "{\"diag\": ...}: per layer and head the share of the attention-logit variance carried by position\n"
+    "(RoPE, ALiBi, learned at layer 0) and the loss increase when the head is ablated (docs/model.md).\n"
+    "--extrapolate evaluates RoPE/ALiBi/NoPE models past their training context.",
     eval_opts, 0, 0, run_eval, NULL, 40};
 LMC_COMMAND(eval_cmd)

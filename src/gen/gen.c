@@ -9,6 +9,7 @@
 #include <string.h>
 #include "base/mem.h"
 #include "kernels/cpu/kernels.h"
+#include "kernels/cpu/attn_switch.h"
 
 int gen_kv_init(gen_kv *kv, const gpt2_model *m, int max_len, lmc_err *err) {
     lmc_kernels_weights_changed();   /* a new generation reads the current weights (bf16 copies re-rounded) */
@@ -32,7 +33,7 @@ int gen_kv_init(gen_kv *kv, const gpt2_model *m, int max_len, lmc_err *err) {
     kv->fc = lmc_alloc_array(FC, sizeof(float), err);
     kv->act = lmc_alloc_array((size_t)c->d_ff, sizeof(float), err);
     kv->logits = lmc_alloc_array((size_t)c->padded_vocab, sizeof(float), err);
-    kv->scores = lmc_alloc_array((size_t)max_len, sizeof(float), err);
+    kv->scores = lmc_alloc_array(2 * (size_t)max_len, sizeof(float), err);  /* LSSA decode: 2 rows */
     if (!kv->k || !kv->v || !kv->x || !kv->h || !kv->qkv || !kv->att || !kv->fc || !kv->act || !kv->logits || !kv->scores) {
         gen_kv_free(kv);
         return -1;
@@ -75,11 +76,16 @@ int gen_kv_step(gen_kv *kv, const gpt2_model *m, int32_t token, lmc_err *err) {
         float *vc = kv->v + (size_t)l * (size_t)kv->max_len * W;
         norm_row(c, kv->h, kv->x, L.ln1_w, L.ln1_b);
         k_matmul_fwd(kv->qkv, kv->h, L.qkv_w, L.qkv_b, 1, C, Q);
+        if (c->qk_norm) k_qknorm_fwd(kv->qkv, NULL, NULL, L.qn_w, L.kn_w, 1, (size_t)Q, NH, KV, hd, c->ln_eps);
         /* rotate q and k at position t; the cache holds rotated keys, as the full forward attends to */
         if (m->rope_cos) k_rope_apply(kv->qkv, (size_t)Q, 1, 1, t, 0, NH + KV, hd, m->rope_cos, m->rope_sin, 0);
         memcpy(kc + (size_t)t * W, kv->qkv + (size_t)NH * hd, W * sizeof(float));
         memcpy(vc + (size_t)t * W, kv->qkv + (size_t)(NH + KV) * hd, W * sizeof(float));
-        k_attention_decode_gqa(kv->att, kv->qkv, kc, vc, t + 1, W, NH, KV, hd, m->alibi, kv->scores);
+        if (c->attention == GPT2_ATTN_SOFTMAX)
+            k_attention_decode_gqa(kv->att, kv->qkv, kc, vc, t + 1, W, NH, KV, hd, m->alibi, kv->scores);
+        else
+            k_attention_lssa_decode(kv->att, kv->qkv, kc, vc, t + 1, W, NH, KV, hd,
+                                    c->attention == GPT2_ATTN_LSSAR ? c->lssar_power : 0, kv->scores);
         k_matmul_fwd_acc(kv->x, kv->att, L.proj_w, L.proj_b, 1, C, C);
         norm_row(c, kv->h, kv->x, L.ln2_w, L.ln2_b);
         k_matmul_fwd(kv->fc, kv->h, L.fc_w, L.fc_b, 1, C, FC);

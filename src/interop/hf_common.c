@@ -38,6 +38,7 @@ int hf_write_special_ids(json_t *config, const gpt2_model *m, const char *dir, l
 }
 
 int hf_expressible(const gpt2_config *c) {
+    if (c->attention != GPT2_ATTN_SOFTMAX || c->qk_norm) return 0;  /* issue 13 switches: lmc_switches only */
     if (c->arch == GPT2_ARCH_LLAMA)  /* qkv_bias with no_bias is Qwen2 */
         return c->norm == GPT2_NORM_RMSNORM && c->position == GPT2_POS_ROPE && c->mlp == GPT2_MLP_SWIGLU;
     if (c->qkv_bias && c->no_bias) return 0;
@@ -48,6 +49,7 @@ int hf_expressible(const gpt2_config *c) {
 static const char *const norm_names[] = {"layernorm", "rmsnorm"};
 static const char *const pos_names[] = {"learned", "rope", "alibi", "none"};
 static const char *const mlp_names[] = {"gelu", "swiglu"};
+static const char *const attn_names[] = {"softmax", "lssa", "lssar"};
 
 void hf_write_switches(json_t *config, const gpt2_config *c) {
     if (hf_expressible(c)) return;
@@ -63,6 +65,9 @@ void hf_write_switches(json_t *config, const gpt2_config *c) {
     json_object_set_new(s, "tie_embeddings", json_boolean(!c->untied));
     json_object_set_new(s, "rope_theta", json_real(c->rope_theta));
     json_object_set_new(s, "norm_eps", json_real(c->ln_eps));
+    json_object_set_new(s, "attention", json_string(attn_names[c->attention]));
+    json_object_set_new(s, "lssar_power", json_integer(c->lssar_power));
+    json_object_set_new(s, "qk_norm", json_boolean(c->qk_norm));
     json_object_set_new(config, "lmc_switches", s);
 }
 
@@ -84,6 +89,7 @@ int hf_read_switches(json_t *config, const char *path, gpt2_config *c, lmc_err *
     if ((rc = pick(s, "norm", norm_names, 2, &c->norm, path, err))) return rc;
     if ((rc = pick(s, "position", pos_names, 4, &c->position, path, err))) return rc;
     if ((rc = pick(s, "mlp", mlp_names, 2, &c->mlp, path, err))) return rc;
+    if ((rc = pick(s, "attention", attn_names, 3, &c->attention, path, err))) return rc;
     int64_t v;
     if (lmc_json_get_int(s, "n_kv_head", &v, path, err) == 0) c->n_kv_head = (int)v;
     if (lmc_json_get_int(s, "d_ff", &v, path, err) == 0) c->d_ff = (int)v;
@@ -91,6 +97,8 @@ int hf_read_switches(json_t *config, const char *path, gpt2_config *c, lmc_err *
     if (lmc_json_get_bool(s, "bias", &b, path, err) == 0) c->no_bias = !b;
     if (lmc_json_get_bool(s, "qkv_bias", &b, path, err) == 0) c->qkv_bias = b;
     if (lmc_json_get_bool(s, "tie_embeddings", &b, path, err) == 0) c->untied = !b;
+    if (lmc_json_get_bool(s, "qk_norm", &b, path, err) == 0) c->qk_norm = b;
+    if (lmc_json_get_int(s, "lssar_power", &v, path, err) == 0) c->lssar_power = (int)v;
     double d;
     if (lmc_json_get_num(s, "rope_theta", &d, path, err) == 0) c->rope_theta = (float)d;
     if (lmc_json_get_num(s, "norm_eps", &d, path, err) == 0) c->ln_eps = (float)d;

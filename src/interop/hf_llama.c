@@ -111,11 +111,11 @@ int hf_llama_config(json_t *j, const char *path, gpt2_config *cfg, lmc_err *err)
     return 0;
 }
 
-/* The HF tensors of a model (n <= 16 per layer + 4); *n gets the count. */
+/* The HF tensors of a model (n <= 18 per layer + 4); *n gets the count. */
 static hf_entry *build_map(const gpt2_model *m, int *n, lmc_err *err) {
     const gpt2_config *c = &m->cfg;
     const int L = c->n_layer, H = c->n_head, KV = c->n_kv_head, D = c->d_model, hd = D / H, F = c->d_ff;
-    hf_entry *e = (hf_entry *)lmc_alloc_array((size_t)L * 16 + 8, sizeof(hf_entry), err);
+    hf_entry *e = (hf_entry *)lmc_alloc_array((size_t)L * 18 + 8, sizeof(hf_entry), err);
     if (!e) return NULL;
     int k = 0;
     /* ADD(name format, its int argument, view, HF rows, HF cols (0 = 1-D), first lmc column, transpose);
@@ -150,6 +150,8 @@ static hf_entry *build_map(const gpt2_model *m, int *n, lmc_err *err) {
         }
         ADD("model.layers.%d.mlp.down_proj.weight", l, lv[10], D, F, 0, 1);
         ADD("model.layers.%d.mlp.down_proj.bias", l, lv[11], D, 0, 0, 0);
+        ADD("model.layers.%d.self_attn.q_norm.weight", l, lv[12], hd, 0, 0, 0);  /* Qwen3's names (lmc_switches only) */
+        ADD("model.layers.%d.self_attn.k_norm.weight", l, lv[13], hd, 0, 0, 0);
     }
     ADD("model.norm.weight%.0d", 0, m->lnf_w_view, D, 0, 0, 0);
     ADD("model.norm.bias%.0d", 0, m->lnf_b_view, D, 0, 0, 0);

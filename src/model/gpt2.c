@@ -1,6 +1,7 @@
 /* GPT-2 model: parameter layout, activations, forward, backward, gradient utilities, AdamW. */
 #include "model/gpt2.h"
 #include "kernels/cpu/kernels.h"
+#include "kernels/cpu/attn_switch.h"
 #include "optim/optim.h"
 #include "base/mem.h"
 #include "base/rng.h"
@@ -24,6 +25,7 @@ struct gpt2_acts {
     float *lnf, *lnf_mean, *lnf_rstd, *logits, *ce_lse, *losses;
     float *d_res, *d_small, *d_big;   /* backward scratch (d_big: N x max(qkv width, c_fc width)) */
     float *d_mid;            /* SwiGLU backward: gradient of the activation output, N x d_ff */
+    float *qk_raw, *qk_rstd; /* qk_norm: q|k before the norm (L x N x (H+KV) hd) and 1/rms (L x N x (H+KV)) */
 };
 
 const char *gpt2_prof_name(int i) {
@@ -63,6 +65,12 @@ int gpt2_config_check(gpt2_config *c, lmc_err *err) {
     if (c->norm < 0 || c->norm > GPT2_NORM_RMSNORM) return lmc_errf(err, LMC_EINVAL, "norm %d unknown", c->norm);
     if (c->position < 0 || c->position > GPT2_POS_NONE) return lmc_errf(err, LMC_EINVAL, "position %d unknown", c->position);
     if (c->mlp < 0 || c->mlp > GPT2_MLP_SWIGLU) return lmc_errf(err, LMC_EINVAL, "mlp %d unknown", c->mlp);
+    if (c->attention < 0 || c->attention > GPT2_ATTN_LSSAR) return lmc_errf(err, LMC_EINVAL, "attention %d unknown", c->attention);
+    if (c->qk_norm < 0 || c->qk_norm > 1) return lmc_errf(err, LMC_EINVAL, "qk_norm %d must be 0 or 1", c->qk_norm);
+    if (c->lssar_power == 0) c->lssar_power = 15;
+    if (c->lssar_power < 1 || c->lssar_power > 64) return lmc_errf(err, LMC_EINVAL, "lssar_power %d out of range (1..64)", c->lssar_power);
+    if (c->attention != GPT2_ATTN_SOFTMAX && c->position == GPT2_POS_ALIBI)
+        return lmc_errf(err, LMC_EINVAL, "ALiBi adds to softmax logits; it is not defined for LSSA/LSSAR attention");
     if (c->n_kv_head == 0) c->n_kv_head = c->n_head;
     if (c->n_kv_head < 0 || c->n_kv_head > c->n_head || c->n_head % c->n_kv_head)
         return lmc_errf(err, LMC_EINVAL, "n_kv_head %d must divide n_head %d", c->n_kv_head, c->n_head);
@@ -100,7 +108,7 @@ size_t gpt2_param_count(const gpt2_config *c_in) {
     if (!c.d_ff) c.d_ff = gpt2_default_d_ff(c.d_model, c.mlp);
     size_t d = (size_t)c.d_model, Q = (size_t)qkv_width(&c), FC = (size_t)fc_width(&c), F = (size_t)c.d_ff;
     size_t nb = norm_bias(&c) ? d : 0, lb = lin_bias(&c) ? 1 : 0;
-    size_t layer = 2 * (d + nb) + d * Q + (qkv_bias(&c) ? Q : 0) + d * d + lb * d + d * FC + lb * FC + F * d + lb * d;
+    size_t layer = (c.qk_norm ? 2 * (d / (size_t)c.n_head) : 0) + 2 * (d + nb) + d * Q + (qkv_bias(&c) ? Q : 0) + d * d + lb * d + d * FC + lb * FC + F * d + lb * d;
     return (size_t)c.vocab_size * d * (c.untied ? 2 : 1) + (c.position == GPT2_POS_LEARNED ? (size_t)c.max_seq * d : 0)
          + d + nb + (size_t)c.n_layer * layer;
 }
@@ -167,6 +175,7 @@ int gpt2_create(gpt2_model **out, const gpt2_config *cfg_in, lmc_err *err) {
         V1(1, "ln_2.weight", C); V1(nb, "ln_2.bias", C);
         V2("mlp.c_fc.weight", C, FC); V1(lb, "mlp.c_fc.bias", FC);
         V2("mlp.c_proj.weight", F, C); V1(lb, "mlp.c_proj.bias", C);
+        V1(cfg.qk_norm, "attn.q_norm.weight", C / cfg.n_head); V1(cfg.qk_norm, "attn.k_norm.weight", C / cfg.n_head);
 #undef V1
 #undef V2
     }
@@ -246,6 +255,7 @@ gpt2_layer gpt2_layer_ptrs(const gpt2_model *m, float *buf, int l) {
     r.ln2_w = p[6];    r.ln2_b = p[7];
     r.fc_w = p[8];     r.fc_b = p[9];
     r.fcproj_w = p[10]; r.fcproj_b = p[11];
+    r.qn_w = p[12];    r.kn_w = p[13];
     return r;
 }
 
@@ -303,6 +313,8 @@ static int acts_ensure(gpt2_model *m, size_t N, int kept, lmc_err *err) {
         {&a->fchg, L * N * F}, {&a->lnf, N * C}, {&a->lnf_mean, N}, {&a->lnf_rstd, N},
         {&a->logits, N * Vp}, {&a->ce_lse, N}, {&a->losses, N},
         {&a->d_res, N * C}, {&a->d_small, N * C}, {&a->d_big, N * BIG}, {&a->d_mid, MID},
+        {&a->qk_raw, m->cfg.qk_norm ? L * N * (Q - C / NH * m->cfg.n_kv_head) : 0},
+        {&a->qk_rstd, m->cfg.qk_norm ? L * N * (NH + m->cfg.n_kv_head) : 0},
         {(float **)&a->inputs, N}, {(float **)&a->targets, N},
     };
     size_t np = sizeof parts / sizeof parts[0], total = 0;
@@ -395,10 +407,19 @@ int gpt2_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, i
         PROF(GPT2_PROF_LAYERNORM);
         k_matmul_fwd(qkv, ln1, p.qkv_w, p.qkv_b, N, C, Q);
         PROF(GPT2_PROF_MATMUL);
+        if (c->qk_norm)
+            k_qknorm_fwd(qkv, a->qk_raw + s * N * (NH + KV) * hd, a->qk_rstd + s * N * (NH + KV), p.qn_w, p.kn_w, N,
+                         (size_t)Q, NH, KV, hd, c->ln_eps);
+        if (m->attn_probe) m->attn_probe(m->attn_probe_ctx, l, x, qkv, B, T);
         /* RoPE rotates the q and k heads (adjacent columns) in place; attention sees rotated q, k */
         if (m->rope_cos) k_rope_apply(qkv, (size_t)Q, B, T, 0, 0, NH + KV, hd, m->rope_cos, m->rope_sin, 0);
-        if ((rc = k_attention_fwd_gqa(atty, lse, qkv, B, T, NH, KV, hd, m->alibi)))
+        if ((rc = c->attention == GPT2_ATTN_SOFTMAX ? k_attention_fwd_gqa(atty, lse, qkv, B, T, NH, KV, hd, m->alibi)
+                  : k_attention_lssa_fwd(atty, qkv, B, T, NH, KV, hd, c->attention == GPT2_ATTN_LSSAR ? c->lssar_power : 0)))
             return lmc_errf(err, rc, "forward: out of memory in attention");
+        if (m->head_mask)
+            for (int h = 0; h < NH; h++)
+                if (m->head_mask[(size_t)l * NH + h])
+                    for (size_t n = 0; n < N; n++) memset(atty + n * C + (size_t)h * hd, 0, (size_t)hd * sizeof(float));
         PROF(GPT2_PROF_ATTENTION);
         k_matmul_fwd_res(mid, x, atty, p.proj_w, p.proj_b, N, C, C);
         PROF(GPT2_PROF_MATMUL);
@@ -444,6 +465,7 @@ int gpt2_backward(gpt2_model *m, float loss_scale, lmc_err *err) {
         return lmc_errf(err, LMC_EINVAL, "backward: needs a forward pass with targets first");
     if (a->kept != m->cfg.n_layer)
         return lmc_errf(err, LMC_EINVAL, "backward: the last forward ran before gpt2_enable_training (no activations kept)");
+    if (m->head_mask) return lmc_errf(err, LMC_EINVAL, "backward: head_mask (an ablation diagnostic) is forward-only");
     const gpt2_config *c = &m->cfg;
     const int B = m->B, T = m->T, L = c->n_layer, NH = c->n_head, KV = c->n_kv_head, C = c->d_model, Vp = c->padded_vocab;
     const int hd = C / NH, Q = qkv_width(c), FC = fc_width(c), F = c->d_ff;
@@ -488,10 +510,16 @@ int gpt2_backward(gpt2_model *m, float loss_scale, lmc_err *err) {
         /* attention: mid = x + proj(attn(rope(qkv(ln1(x))))) */
         k_matmul_bwd(a->d_small, dp.proj_w, dp.proj_b, a->d_res, atty, p.proj_w, N, C, C);
         PROF(GPT2_PROF_MATMUL);
-        if ((rc = k_attention_bwd_gqa(a->d_big, a->d_small, qkv, atty, lse, B, T, NH, KV, hd, m->alibi)))
+        if ((rc = c->attention == GPT2_ATTN_SOFTMAX
+                  ? k_attention_bwd_gqa(a->d_big, a->d_small, qkv, atty, lse, B, T, NH, KV, hd, m->alibi)
+                  : k_attention_lssa_bwd(a->d_big, a->d_small, qkv, B, T, NH, KV, hd,
+                                         c->attention == GPT2_ATTN_LSSAR ? c->lssar_power : 0)))
             return lmc_errf(err, rc, "backward: out of memory in attention");
         /* the rotation is orthogonal: its backward rotates the gradient back */
         if (m->rope_cos) k_rope_apply(a->d_big, (size_t)Q, B, T, 0, 0, NH + KV, hd, m->rope_cos, m->rope_sin, 1);
+        if (c->qk_norm)
+            k_qknorm_bwd(a->d_big, dp.qn_w, dp.kn_w, a->qk_raw + (size_t)l * N * (NH + KV) * hd,
+                         a->qk_rstd + (size_t)l * N * (NH + KV), p.qn_w, p.kn_w, N, (size_t)Q, NH, KV, hd);
         PROF(GPT2_PROF_ATTENTION);
         k_matmul_bwd(a->d_small, dp.qkv_w, dp.qkv_b, a->d_big, ln1, p.qkv_w, N, C, Q);
         PROF(GPT2_PROF_MATMUL);

@@ -55,7 +55,13 @@ typedef struct gpt2_config {
     int no_bias;       /* 1 = no biases anywhere (linears and LayerNorm) */
     int untied;        /* 1 = output head lm_head.weight separate from wte */
     int qkv_bias;      /* with no_bias: 1 = biases on q/k/v only (Qwen2) */
+    /* attention switches (issue 13; kernels in kernels/cpu/attention_lssa.c and qknorm.c) */
+    int attention;     /* GPT2_ATTN_*: softmax | LSSA (softplus, length scale) | LSSAR (LSSA + re-weighting) */
+    int lssar_power;   /* LSSAR's integer power p (0 = 15, the paper's extrapolation setting) */
+    int qk_norm;       /* 1 = RMSNorm of each q and k head before RoPE, learnable gains [hd] (Qwen3 style) */
 } gpt2_config;
+
+enum { GPT2_ATTN_SOFTMAX = 0, GPT2_ATTN_LSSA = 1, GPT2_ATTN_LSSAR = 2 };
 
 /* A config with arch's defaults: gpt2 = all switches 0; llama = RMSNorm, RoPE theta 10000, SwiGLU,
  * no biases, untied head. Sizes are left 0 (the caller sets them). */
@@ -94,9 +100,10 @@ typedef struct gpt2_layer {
     float *ln2_w, *ln2_b;       /* [d] */
     float *fc_w, *fc_b;         /* mlp.c_fc: [d, d_ff] or, SwiGLU, [d, 2 d_ff] (gate | up) */
     float *fcproj_w, *fcproj_b; /* mlp.c_proj: [d_ff, d], [d] */
+    float *qn_w, *kn_w;         /* qk_norm gains attn.q_norm / attn.k_norm: [hd] each (NULL without qk_norm) */
 } gpt2_layer;
 
-enum { GPT2_LAYER_VIEWS = 12 }; /* slots per layer in gpt2_model.layer_views (order of gpt2_layer) */
+enum { GPT2_LAYER_VIEWS = 14 }; /* slots per layer in gpt2_model.layer_views (order of gpt2_layer) */
 
 typedef struct gpt2_acts gpt2_acts; /* private: activation buffer and its views */
 
@@ -129,6 +136,13 @@ typedef struct gpt2_model {
      * accumulated) with names from gpt2_prof_name(i), i < GPT2_PROF_N. */
     int profile;
     double prof_s[16];
+
+    /* Diagnostics (lmc eval --diag, src/model/posdiag.c); NULL = off. attn_probe is called by
+     * gpt2_forward for every layer with the layer input x (N x d) and qkv (N x (H + 2 KV) hd) after
+     * QK-norm, before RoPE. head_mask [n_layer * n_head]: 1 zeroes that head's attention output (ablation). */
+    void (*attn_probe)(void *ctx, int layer, const float *x, const float *qkv, int B, int T);
+    void *attn_probe_ctx;
+    const unsigned char *head_mask;
 } gpt2_model;
 
 enum { GPT2_PROF_ENCODER, GPT2_PROF_LAYERNORM, GPT2_PROF_MATMUL, GPT2_PROF_ATTENTION, GPT2_PROF_GELU,

@@ -36,6 +36,8 @@ typedef struct train_config {
     int64_t n_layer, n_head, n_kv_head, d_model, d_ff, seq_len, vocab_size;
     char norm[16], position[16], mlp[16], bias[16], tie_embeddings[16]; /* "preset" = the arch's */
     double norm_eps, rope_theta;
+    char attention[16], qk_norm[8]; /* issue 13 attention switches */
+    int64_t lssar_power;
     /* train: */
     int64_t steps, batch_size, micro_batch;
     double lr, min_lr_ratio;

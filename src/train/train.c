@@ -91,6 +91,10 @@ int train_model_config(const train_config *cfg, gpt2_config *mc, lmc_err *err) {
     if (!strcmp(cfg->tie_embeddings, "false")) mc->untied = 1;
     if (cfg->norm_eps > 0) mc->ln_eps = (float)cfg->norm_eps;
     if (cfg->rope_theta > 0) mc->rope_theta = (float)cfg->rope_theta;
+    mc->attention = !strcmp(cfg->attention, "lssa") ? GPT2_ATTN_LSSA : !strcmp(cfg->attention, "lssar") ? GPT2_ATTN_LSSAR
+                  : GPT2_ATTN_SOFTMAX;
+    mc->lssar_power = (int)cfg->lssar_power;
+    mc->qk_norm = !strcmp(cfg->qk_norm, "true");
     mc->n_kv_head = (int)cfg->n_kv_head;
     mc->d_ff = (int)cfg->d_ff;
     mc->n_layer = (int)cfg->n_layer;
@@ -298,6 +302,7 @@ static int init_from_hf(trainer *t, const char *dir, const gpt2_config *mc, lmc_
         {"model.vocab_size", mc->vocab_size, hc.vocab_size}, {"model.norm", mc->norm, hc.norm},
         {"model.position", mc->position, hc.position}, {"model.mlp", mc->mlp, hc.mlp},
         {"model.bias (0 = true)", mc->no_bias, hc.no_bias}, {"model.tie_embeddings (0 = true)", mc->untied, hc.untied},
+        {"model.attention", mc->attention, hc.attention}, {"model.qk_norm", mc->qk_norm, hc.qk_norm},
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         if (f[i].ours != f[i].theirs)

@@ -62,5 +62,15 @@ int main(void) {
     gpt2_config_preset(&c, GPT2_ARCH_GPT2);
     c.mlp = GPT2_MLP_SWIGLU; c.n_kv_head = 2; c.position = GPT2_POS_ROPE;
     variant("LN RoPE SwiGLU", c);
+    /* issue 13: QK-norm and softplus attention in the KV-cache path */
+    gpt2_config_preset(&c, GPT2_ARCH_LLAMA);
+    c.n_kv_head = 2; c.qk_norm = 1; c.attention = GPT2_ATTN_LSSAR; c.lssar_power = 15;
+    variant("GQA qk LSSAR15", c);
+    gpt2_config_preset(&c, GPT2_ARCH_GPT2);
+    c.attention = GPT2_ATTN_LSSA;
+    variant("learned LSSA", c);
+    gpt2_config_preset(&c, GPT2_ARCH_LLAMA);
+    c.qk_norm = 1;
+    variant("llama qk_norm", c);
     return test_summary("gen/gen_family");
 }

@@ -60,6 +60,25 @@ int main(void) {
     snprintf(args, sizeof args, "--model %s/gpt2_tiny --data %s/gpt2_tiny_eval.bin --seq-len 65", fix, fix);
     run(args, out, sizeof out, &status);
     CHECK_EQ_INT(status, 1);   /* longer than n_positions */
+    snprintf(args, sizeof args, "--model %s/gpt2_tiny --data %s/gpt2_tiny_eval.bin --seq-len 65 --extrapolate", fix, fix);
+    run(args, out, sizeof out, &status);
+    CHECK_EQ_INT(status, 1);   /* learned positions cannot extrapolate */
+    /* --diag: the loss line unchanged, then one {"diag": ...} line with a record per layer */
+    snprintf(args, sizeof args, "--model %s/gpt2_tiny --data %s/gpt2_tiny_eval.bin --seq-len 32 --diag --diag-windows 2",
+             fix, fix);
+    CHECK(run(args, out, sizeof out, &status) == 0);
+    CHECK_EQ_INT(status, 0);
+    char *l2 = strchr(out, '\n');
+    CHECK(l2 && strncmp(out, "{\"loss\"", 7) == 0);
+    if (l2) {
+        lmc_err e2;
+        json_t *dj = lmc_json_loadb(l2 + 1, strlen(l2 + 1), "diag line", &e2);
+        json_t *dd = dj ? json_object_get(dj, "diag") : NULL;
+        CHECK(dd && !strcmp(json_string_value(json_object_get(dd, "position")), "learned"));
+        CHECK(dd && json_array_size(json_object_get(dd, "layers")) > 0);
+        CHECK(dd && json_object_get(dd, "layer0_terms") != NULL);
+        json_decref(dj);
+    }
     snprintf(args, sizeof args, "--model %s/nope --data %s/gpt2_tiny_eval.bin --seq-len 8", fix, fix);
     run(args, out, sizeof out, &status);
     CHECK_EQ_INT(status, 1);

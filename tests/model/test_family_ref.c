@@ -9,7 +9,7 @@
 
 
 static int meta_int(const st_file *f, const char *k) { return atoi(st_meta(f, k)); }
-static int meta_is(const st_file *f, const char *k, const char *v) { return strcmp(st_meta(f, k), v) == 0; }
+static int meta_is(const st_file *f, const char *k, const char *v) { return st_meta(f, k) && strcmp(st_meta(f, k), v) == 0; }
 
 /* The fixture's switches as a gpt2_config (the same mapping train_model_config does). */
 static gpt2_config fixture_config(const st_file *f) {
@@ -26,6 +26,11 @@ static gpt2_config fixture_config(const st_file *f) {
     c.untied = meta_is(f, "tie_embeddings", "false");
     c.ln_eps = 1e-5f;
     c.rope_theta = 10000.0f;
+    /* issue 13 attention switches (tests/reference/make_attn_fixtures.py; absent in family_*) */
+    c.attention = meta_is(f, "attention", "lssa") ? GPT2_ATTN_LSSA : meta_is(f, "attention", "lssar") ? GPT2_ATTN_LSSAR
+                : GPT2_ATTN_SOFTMAX;
+    c.lssar_power = st_meta(f, "lssar_power") ? meta_int(f, "lssar_power") : 0;
+    c.qk_norm = meta_is(f, "qk_norm", "true");
     return c;
 }
 
@@ -44,7 +49,8 @@ static void load_params(gpt2_model *m, const st_file *f) {
 
 static void variant(const char *vname) {
     char path[4200];
-    snprintf(path, sizeof path, "%s/tests/model/fixtures/family_%s.safetensors", test_source_dir(), vname);
+    snprintf(path, sizeof path, "%s/tests/model/fixtures/%s%s.safetensors", test_source_dir(),
+             strncmp(vname, "attn_", 5) ? "family_" : "", vname);
     lmc_err err = {0};
     st_file ref;
     int rc = st_open(&ref, path, &err);
@@ -128,7 +134,9 @@ static void variant(const char *vname) {
 
 int main(void) {
     lmc_kernels_set_threads(2);
-    const char *vs[] = {"llama", "llama_mqa", "alibi", "nope", "ln_rope_swiglu", "learned_rms"};
+    const char *vs[] = {"llama", "llama_mqa", "alibi", "nope", "ln_rope_swiglu", "learned_rms",
+                        /* issue 13: model.qk_norm, model.attention lssa | lssar */
+                        "attn_qknorm", "attn_lssa", "attn_lssar3", "attn_lssar15_qknorm"};
     for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++) variant(vs[i]);
     return test_summary("family_ref");
 }

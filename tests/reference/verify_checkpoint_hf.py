@@ -17,6 +17,11 @@ lmc = sys.argv[4] if len(sys.argv) > 4 else "build/lmc"
 raw = np.fromfile(shard, dtype=np.int32, count=256)
 assert raw[0] == 20240520, "expects a uint16 llm.c shard"
 toks = np.fromfile(shard, dtype=np.uint16, offset=1024).astype(np.int64)
+with open(f"{ckpt}/config.json") as f:
+    sw = json.load(f).get("lmc_switches")
+if sw is not None:  # e.g. attention lssa/lssar, qk_norm, RoPE on arch gpt2: transformers would run another model
+    sys.exit(f"{ckpt}: config.json has lmc_switches {sw}: transformers cannot represent this model "
+             "(it would load the tensors and silently compute something else); evaluate it with lmc eval")
 model = GPT2LMHeadModel.from_pretrained(ckpt).eval()
 nwin = (len(toks) - 1) // T
 total, count = 0.0, 0
