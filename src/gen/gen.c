@@ -9,6 +9,8 @@
 #include <string.h>
 #include "base/mem.h"
 #include "kernels/cpu/kernels.h"
+#include "kernels/cpu/activations.h"
+#include "model/switches.h"
 
 int gen_kv_init(gen_kv *kv, const gpt2_model *m, int max_len, lmc_err *err) {
     lmc_kernels_weights_changed();   /* a new generation reads the current weights (bf16 copies re-rounded) */
@@ -74,6 +76,7 @@ int gen_kv_step(gen_kv *kv, const gpt2_model *m, int32_t token, lmc_err *err) {
         float *kc = kv->k + (size_t)l * (size_t)kv->max_len * W;
         float *vc = kv->v + (size_t)l * (size_t)kv->max_len * W;
         norm_row(c, kv->h, kv->x, L.ln1_w, L.ln1_b);
+        if (gpt2_lns_scale(c, l) != 1.0f) k_scale(kv->h, gpt2_lns_scale(c, l), (size_t)C);
         k_matmul_fwd(kv->qkv, kv->h, L.qkv_w, L.qkv_b, 1, C, Q);
         /* rotate q and k at position t; the cache holds rotated keys, as the full forward attends to */
         if (m->rope_cos) k_rope_apply(kv->qkv, (size_t)Q, 1, 1, t, 0, NH + KV, hd, m->rope_cos, m->rope_sin, 0);
@@ -82,8 +85,10 @@ int gen_kv_step(gen_kv *kv, const gpt2_model *m, int32_t token, lmc_err *err) {
         k_attention_decode_gqa(kv->att, kv->qkv, kc, vc, t + 1, W, NH, KV, hd, m->alibi, kv->scores);
         k_matmul_fwd_acc(kv->x, kv->att, L.proj_w, L.proj_b, 1, C, C);
         norm_row(c, kv->h, kv->x, L.ln2_w, L.ln2_b);
+        if (gpt2_lns_scale(c, l) != 1.0f) k_scale(kv->h, gpt2_lns_scale(c, l), (size_t)C);
         k_matmul_fwd(kv->fc, kv->h, L.fc_w, L.fc_b, 1, C, FC);
         if (c->mlp == GPT2_MLP_SWIGLU) k_swiglu_fwd(kv->act, kv->fc, 1, F);
+        else if (c->act) k_act_fwd(c->act, c->act_degree, kv->act, kv->fc, gpt2_act_coef(m, m->params, l), (size_t)F);
         else k_gelu_fwd(kv->act, kv->fc, (size_t)F);
         k_matmul_fwd_acc(kv->x, kv->act, L.fcproj_w, L.fcproj_b, 1, F, C);
     }

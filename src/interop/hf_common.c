@@ -38,6 +38,7 @@ int hf_write_special_ids(json_t *config, const gpt2_model *m, const char *dir, l
 }
 
 int hf_expressible(const gpt2_config *c) {
+    if (hf_research_switch(c)) return 0;
     if (c->arch == GPT2_ARCH_LLAMA)  /* qkv_bias with no_bias is Qwen2 */
         return c->norm == GPT2_NORM_RMSNORM && c->position == GPT2_POS_ROPE && c->mlp == GPT2_MLP_SWIGLU;
     if (c->qkv_bias && c->no_bias) return 0;
@@ -63,6 +64,7 @@ void hf_write_switches(json_t *config, const gpt2_config *c) {
     json_object_set_new(s, "tie_embeddings", json_boolean(!c->untied));
     json_object_set_new(s, "rope_theta", json_real(c->rope_theta));
     json_object_set_new(s, "norm_eps", json_real(c->ln_eps));
+    hf_write_research_switches(s, c);
     json_object_set_new(config, "lmc_switches", s);
 }
 
@@ -95,6 +97,7 @@ int hf_read_switches(json_t *config, const char *path, gpt2_config *c, lmc_err *
     if (lmc_json_get_num(s, "rope_theta", &d, path, err) == 0) c->rope_theta = (float)d;
     if (lmc_json_get_num(s, "norm_eps", &d, path, err) == 0) c->ln_eps = (float)d;
     lmc_err_clear(err);
+    if ((rc = hf_read_research_switches(s, path, c, err))) return rc;
     return 0;
 }
 

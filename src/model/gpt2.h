@@ -35,6 +35,10 @@ enum { GPT2_ARCH_GPT2 = 0, GPT2_ARCH_LLAMA = 1 };
 enum { GPT2_NORM_LAYERNORM = 0, GPT2_NORM_RMSNORM = 1 };
 enum { GPT2_POS_LEARNED = 0, GPT2_POS_ROPE = 1, GPT2_POS_ALIBI = 2, GPT2_POS_NONE = 3 };
 enum { GPT2_MLP_GELU = 0, GPT2_MLP_SWIGLU = 1 };
+/* research switches (issue 13; docs/model.md "Research switches") */
+enum { GPT2_DEPTH_NONE = 0, GPT2_DEPTH_LNS = 1 };
+enum { GPT2_ACT_MLP = 0, GPT2_ACT_HERMITE = 1, GPT2_ACT_FOURIER = 2, GPT2_ACT_TROPICAL = 3 };
+enum { GPT2_MTP_MAX = 8 };
 
 typedef struct gpt2_config {
     int n_layer;
@@ -55,6 +59,12 @@ typedef struct gpt2_config {
     int no_bias;       /* 1 = no biases anywhere (linears and LayerNorm) */
     int untied;        /* 1 = output head lm_head.weight separate from wte */
     int qkv_bias;      /* with no_bias: 1 = biases on q/k/v only (Qwen2) */
+    /* research switches (0 = off; HF cannot express any of them: config.json "lmc_switches") */
+    int depth_scaling; /* GPT2_DEPTH_*: LNS multiplies both pre-norm outputs of block l (1-based) by 1/sqrt(l) */
+    int act;           /* GPT2_ACT_*: MLP = the mlp switch's GELU/SwiGLU; the others replace GELU in the
+                        * non-gated MLP by a learnable activation (src/kernels/cpu/activations.h) */
+    int act_degree;    /* degree n of the learnable activation (0 = 3) */
+    int mtp_heads;     /* K extra multi-token heads (0..GPT2_MTP_MAX-1): head i predicts token t+1+i */
 } gpt2_config;
 
 /* A config with arch's defaults: gpt2 = all switches 0; llama = RMSNorm, RoPE theta 10000, SwiGLU,
@@ -129,6 +139,16 @@ typedef struct gpt2_model {
      * accumulated) with names from gpt2_prof_name(i), i < GPT2_PROF_N. */
     int profile;
     double prof_s[16];
+
+    /* research switches (src/model/mtp.c): views of the per-layer activation coefficients
+     * ("h.L.mlp.act.coef", -1 without a learnable activation) and of the extra heads ("mtp.I.weight") */
+    int *act_views;         /* [n_layer] */
+    int mtp_view0;          /* view index of mtp.1.weight; heads are consecutive views (-1 = none) */
+    int mtp_active;         /* extra heads that get a loss now (0..mtp_heads; gpt2_create sets mtp_heads);
+                             * inactive heads get no gradient and no optimizer update */
+    float mtp_losses[GPT2_MTP_MAX]; /* per head mean loss of the last training forward (0 = next token) */
+    float mtp_loss;         /* sum of the active heads' mean losses (what backward differentiates) */
+    struct gpt2_mtp *mtp;   /* private scratch of the extra heads */
 } gpt2_model;
 
 enum { GPT2_PROF_ENCODER, GPT2_PROF_LAYERNORM, GPT2_PROF_MATMUL, GPT2_PROF_ATTENTION, GPT2_PROF_GELU,

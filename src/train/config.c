@@ -51,6 +51,10 @@ static const train_key keys[] = {
     KE("model", "mlp", mlp, "preset", "preset|gelu|swiglu", "MLP: GELU-tanh or SwiGLU"),
     KE("model", "bias", bias, "preset", "preset|true|false", "biases in linear layers and LayerNorm"),
     KE("model", "tie_embeddings", tie_embeddings, "preset", "preset|true|false", "output head shares the token embedding"),
+    KE("model", "depth_scaling", depth_scaling, "none", "none|lns", "lns = LayerNorm Scaling: each pre-sublayer norm output of block l (1-based) times 1/sqrt(l), final norm unscaled, no depth-scaled init"),
+    KE("model", "activation", activation, "preset", "preset|gelu|swiglu|hermite|fourier|tropical", "MLP activation: preset = model.mlp's; gelu/swiglu set model.mlp; hermite/fourier/tropical = learnable activation (ICLR 2026) in the non-gated MLP"),
+    KI("model", "activation_degree", activation_degree, "3", 1, 16, "degree of the hermite/fourier/tropical activation"),
+    KI("model", "mtp_heads", mtp_heads, "0", 0, 7, "extra multi-token prediction heads K (head i predicts token t+1+i; sampling uses the next-token head)"),
     KI("train", "steps", steps, "1000", 1, BIG, "optimizer steps"),
     KI("train", "batch_size", batch_size, "16", 1, 1 << 24, "sequences per optimizer step"),
     KI("train", "micro_batch", micro_batch, "16", 1, 1 << 24, "sequences per forward/backward (accumulation = batch_size/micro_batch)"),
@@ -72,6 +76,7 @@ static const train_key keys[] = {
     KI("train", "threads", threads, "0", 0, 4096, "OpenMP threads (0 = all cores)"),
     KE("train", "precision", precision, "auto", "auto|fp32|bf16",
        "GEMM precision: bf16 = mixed precision (fp32 master weights and optimizer state, bf16 GEMM inputs); auto = bf16 when the CPU has AMX-BF16 or AVX512_BF16"),
+    KE("train", "mtp_curriculum", mtp_curriculum, "none", "none|forward|reverse", "multi-token heads over training (ACL 2025): none = all K active; forward = 1 -> K+1 heads, reverse = K+1 -> 1, in K+1 equal stages"),
     KI("train", "max_nonfinite", max_nonfinite, "5", 1, 1 << 20, "consecutive non-finite steps (skipped) before the run stops"),
 };
 

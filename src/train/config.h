@@ -35,6 +35,10 @@ typedef struct train_config {
     int64_t n_layer, n_head, n_kv_head, d_model, d_ff, seq_len, vocab_size;
     char norm[16], position[16], mlp[16], bias[16], tie_embeddings[16]; /* "preset" = the arch's */
     double norm_eps, rope_theta;
+    /* research switches (issue 13, docs/model.md): model.depth_scaling, activation, activation_degree,
+     * mtp_heads; train.mtp_curriculum */
+    char depth_scaling[16], activation[16], mtp_curriculum[16];
+    int64_t activation_degree, mtp_heads;
     /* train: */
     int64_t steps, batch_size, micro_batch;
     double lr, min_lr_ratio;

@@ -4,6 +4,7 @@
  * Everything that influences the numbers (data position, AdamW state, sample RNG) is in the
  * checkpoint, and nothing else (wall time, output files) feeds back into them. */
 #include "train/train.h"
+#include "train/switches.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -78,6 +79,7 @@ int train_model_config(const train_config *cfg, gpt2_config *mc, lmc_err *err) {
     if (!strcmp(cfg->tie_embeddings, "true")) mc->untied = 0;
     if (!strcmp(cfg->tie_embeddings, "false")) mc->untied = 1;
     if (cfg->norm_eps > 0) mc->ln_eps = (float)cfg->norm_eps;
+    if (train_model_switches(cfg, mc, err)) return -1;
     if (cfg->rope_theta > 0) mc->rope_theta = (float)cfg->rope_theta;
     mc->n_kv_head = (int)cfg->n_kv_head;
     mc->d_ff = (int)cfg->d_ff;
@@ -451,6 +453,7 @@ static int train_step(trainer *t, double lr, double *loss, double *norm, lmc_err
     const train_config *c = t->cfg;
     int64_t accum = c->batch_size / c->micro_batch;
     gpt2_zero_grad(t->m);
+    train_mtp_schedule(c, t->m, t->st.step);
     double sum = 0;
     for (int64_t k = 0; k < accum; k++) {
         if (train_loader_next(&t->train, c->micro_batch, t->in, t->tg, err)) return -1;

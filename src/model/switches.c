@@ -1,0 +1,40 @@
+/* Research switches: config validation, parameter count, LNS factor, views (see switches.h). */
+#include "model/switches.h"
+#include "kernels/cpu/activations.h"
+
+#include <math.h>
+
+int gpt2_switches_check(gpt2_config *c, lmc_err *err) {
+    if (c->depth_scaling < GPT2_DEPTH_NONE || c->depth_scaling > GPT2_DEPTH_LNS)
+        return lmc_errf(err, LMC_EINVAL, "depth_scaling %d unknown", c->depth_scaling);
+    if (c->act < GPT2_ACT_MLP || c->act > GPT2_ACT_TROPICAL) return lmc_errf(err, LMC_EINVAL, "activation %d unknown", c->act);
+    if (c->act_degree == 0) c->act_degree = 3;
+    if (c->act && (c->act_degree < 1 || c->act_degree > K_ACT_MAX_DEGREE))
+        return lmc_errf(err, LMC_EINVAL, "activation degree %d out of range (1..%d)", c->act_degree, K_ACT_MAX_DEGREE);
+    if (c->act && c->mlp != GPT2_MLP_GELU)
+        return lmc_errf(err, LMC_EINVAL, "a learnable activation (hermite, fourier, tropical) replaces GELU in the "
+                                         "non-gated MLP: it needs mlp gelu, not swiglu");
+    if (c->mtp_heads < 0 || c->mtp_heads >= GPT2_MTP_MAX)
+        return lmc_errf(err, LMC_EINVAL, "mtp_heads %d out of range (0..%d)", c->mtp_heads, GPT2_MTP_MAX - 1);
+    return 0;
+}
+
+size_t gpt2_switches_param_count(const gpt2_config *c) {
+    int deg = c->act_degree ? c->act_degree : 3;
+    size_t n = c->act ? (size_t)c->n_layer * (size_t)k_act_ncoef(c->act, deg) : 0;
+    return n + (size_t)c->mtp_heads * (size_t)c->vocab_size * (size_t)c->d_model;
+}
+
+float gpt2_lns_scale(const gpt2_config *c, int l) {
+    if (c->depth_scaling != GPT2_DEPTH_LNS || l <= 0) return 1.0f;
+    return (float)(1.0 / sqrt((double)l + 1.0));
+}
+
+float *gpt2_act_coef(const gpt2_model *m, float *buf, int l) {
+    if (!m->act_views || m->act_views[l] < 0) return NULL;
+    return buf + m->views[m->act_views[l]].offset;
+}
+
+int gpt2_view_frozen(const gpt2_model *m, int i) {
+    return m->mtp_view0 >= 0 && i >= m->mtp_view0 + m->mtp_active && i < m->mtp_view0 + m->cfg.mtp_heads;
+}
