@@ -586,3 +586,9 @@ int gpt2_adamw_step(gpt2_model *m, const gpt2_adamw *hp, lmc_err *err) {
     if (m->profile) m->prof_s[GPT2_PROF_OPTIM] += lmc_now() - t0_;
     return 0;
 }
+
+const float *gpt2_residual(const gpt2_model *m, int l) {
+    const gpt2_acts *a = m->acts;
+    if (!a || a->kept != m->cfg.n_layer || l < 0 || l > m->cfg.n_layer || m->B <= 0) return NULL;
+    return a->res + (size_t)l * (size_t)m->B * (size_t)m->T * (size_t)m->cfg.d_model;
+}

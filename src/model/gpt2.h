@@ -149,6 +149,8 @@ typedef struct gpt2_model {
     float mtp_losses[GPT2_MTP_MAX]; /* per head mean loss of the last training forward (0 = next token) */
     float mtp_loss;         /* sum of the active heads' mean losses (what backward differentiates) */
     struct gpt2_mtp *mtp;   /* private scratch of the extra heads */
+    int32_t *mtp_argmax;    /* caller-owned [mtp_heads][B*T] or NULL: a forward with targets writes each
+                             * active extra head's most likely token per position (self-speculative drafts) */
 } gpt2_model;
 
 enum { GPT2_PROF_ENCODER, GPT2_PROF_LAYERNORM, GPT2_PROF_MATMUL, GPT2_PROF_ATTENTION, GPT2_PROF_GELU,

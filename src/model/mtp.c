@@ -67,6 +67,13 @@ int gpt2_mtp_forward(gpt2_model *m, const float *lnf, const int32_t *targets, in
             for (int t = 0; t < T; t++)
                 tg[(size_t)b * T + t] = t + i < T ? targets[(size_t)b * T + t + i] : -1;
         k_lmhead_fwd(s->logits, lnf, head_w(m, m->params, i), N, C, Vp);
+        if (m->mtp_argmax)
+            for (size_t r = 0; r < N; r++) {
+                const float *row = s->logits + r * (size_t)Vp;
+                int32_t best = 0;
+                for (int v = 1; v < V; v++) if (row[v] > row[best]) best = v;
+                m->mtp_argmax[(size_t)(i - 1) * N + r] = best;
+            }
         double sum = 0.0;
         int64_t cnt = 0;
         k_crossentropy_fwd(s->losses, s->lse + (size_t)(i - 1) * N, s->logits, tg, N, V, Vp, &sum, &cnt);

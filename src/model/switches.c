@@ -38,3 +38,34 @@ float *gpt2_act_coef(const gpt2_model *m, float *buf, int l) {
 int gpt2_view_frozen(const gpt2_model *m, int i) {
     return m->mtp_view0 >= 0 && i >= m->mtp_view0 + m->mtp_active && i < m->mtp_view0 + m->cfg.mtp_heads;
 }
+
+int gpt2_depth_stats(gpt2_model *m, const int32_t *inputs, int B, int T, double *var, double *ang, lmc_err *err) {
+    if (!m->grads) return lmc_errf(err, LMC_EINVAL, "depth stats: call gpt2_enable_training first (every layer's activations are needed)");
+    int rc = gpt2_forward(m, inputs, NULL, B, T, NULL, err);
+    if (rc) return rc;
+    const int L = m->cfg.n_layer, C = m->cfg.d_model;
+    const size_t N = (size_t)B * (size_t)T;
+    for (int l = 0; l <= L; l++) {
+        const float *h = gpt2_residual(m, l);
+        double s = 0, s2 = 0;
+        for (size_t i = 0; i < N * (size_t)C; i++) { s += h[i]; s2 += (double)h[i] * h[i]; }
+        const double n = (double)N * C, mean = s / n;
+        var[l] += s2 / n - mean * mean;
+        if (l == L) break;
+        const float *g = gpt2_residual(m, l + 1);
+        double acc = 0;
+        for (size_t t = 0; t < N; t++) {
+            double dot = 0, na = 0, nb = 0;
+            for (int c = 0; c < C; c++) {
+                const double x = h[t * C + c], y = g[t * C + c];
+                dot += x * y; na += x * x; nb += y * y;
+            }
+            double cs = na > 0 && nb > 0 ? dot / sqrt(na * nb) : 1.0;
+            if (cs > 1) cs = 1;
+            if (cs < -1) cs = -1;
+            acc += acos(cs) / M_PI;
+        }
+        ang[l] += acc / (double)N;
+    }
+    return 0;
+}

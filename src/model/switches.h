@@ -28,6 +28,15 @@ int gpt2_mtp_forward(gpt2_model *m, const float *lnf, const int32_t *targets, in
 int gpt2_mtp_backward(gpt2_model *m, const float *lnf, float loss_scale, float *dlnf, lmc_err *err);
 void gpt2_mtp_free(gpt2_model *m);
 
+/* The residual stream after block l (l = 0: the embeddings; l = n_layer: before the final norm) of the
+ * last forward, (B, T, d); NULL unless the forward kept every layer (after gpt2_enable_training). */
+const float *gpt2_residual(const gpt2_model *m, int l);
+/* Depth diagnostics of one forward over inputs (B, T) (needs gpt2_enable_training): var[l], l = 0..L,
+ * the variance of all entries of the residual stream after block l; ang[l], l = 0..L-1, the mean over
+ * tokens of arccos(cos(h_l, h_{l+1})) / pi, the angular distance between block l+1's input and output
+ * (Gromov et al. 2024, as the LNS paper uses it). Both are ADDED to (accumulate over batches). */
+int gpt2_depth_stats(gpt2_model *m, const int32_t *inputs, int B, int T, double *var, double *ang, lmc_err *err);
+
 enum { GPT2_MTP_CURRICULUM_NONE = 0, GPT2_MTP_CURRICULUM_FORWARD = 1, GPT2_MTP_CURRICULUM_REVERSE = 2 };
 /* Active extra heads at step e (0-based) of E under the ACL 2025 curriculum with k_max = K + 1 heads
  * in E/k_max equal stages: forward k = min(k_max, floor(e k_max / E) + 1), reverse
