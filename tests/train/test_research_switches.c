@@ -273,6 +273,39 @@ static void resume_bitwise(const char *dir) {
     }
 }
 
+/* gpt2_depth_stats: var[0] is the embeddings' variance, angular distances lie in [0, 1]; the MTP drafts
+ * (mtp_argmax) are the argmax of each head's logits. */
+static void diagnostics(void) {
+    lmc_err err;
+    gpt2_config c = small(GPT2_ARCH_LLAMA, 3);
+    c.depth_scaling = GPT2_DEPTH_LNS;
+    c.mtp_heads = 2;
+    gpt2_model *m;
+    CHECK_EQ_INT(gpt2_create(&m, &c, &err), 0);
+    gpt2_init_random(m, 4);
+    int32_t in[24], tg[24];
+    batch(in, tg, 24, 50);
+    double var[4] = {0}, ang[4] = {0};
+    CHECK(gpt2_depth_stats(m, in, 2, 12, var, ang, &err) != 0);  /* needs training state */
+    gpt2_enable_training(m, &err);
+    CHECK_EQ_INT(gpt2_depth_stats(m, in, 2, 12, var, ang, &err), 0);
+    double s = 0, s2 = 0;
+    for (int i = 0; i < 24; i++)
+        for (int k = 0; k < 16; k++) { double x = m->wte[(size_t)in[i] * 16 + k]; s += x; s2 += x * x; }
+    CHECK_CLOSE(var[0], s2 / 384 - (s / 384) * (s / 384), 1e-12, 1e-6);
+    for (int l = 0; l < 3; l++) CHECK(ang[l] > 0 && ang[l] <= 1 && var[l + 1] > 0);
+    int32_t *am = malloc(2 * 24 * sizeof(int32_t));
+    m->mtp_argmax = am;
+    CHECK_EQ_INT(gpt2_forward(m, in, tg, 2, 12, NULL, &err), 0);
+    m->mtp_argmax = NULL;
+    /* drafts are token ids, and the two heads (different weights) do not draft the same everywhere */
+    int differ = 0;
+    for (int i = 0; i < 24; i++) { CHECK(am[i] >= 0 && am[i] < 50 && am[24 + i] >= 0 && am[24 + i] < 50); differ |= am[i] != am[24 + i]; }
+    CHECK(differ);
+    free(am);
+    gpt2_free(m);
+}
+
 int main(void) {
     lmc_kernels_set_threads(2);
     char *tmp = test_tmpdir();
@@ -286,6 +319,7 @@ int main(void) {
     kv_vs_full(GPT2_ACT_HERMITE);
     kv_vs_full(GPT2_ACT_FOURIER);
     kv_vs_full(GPT2_ACT_TROPICAL);
+    diagnostics();
     resume_bitwise(tmp);
     free(tmp);
     return test_summary("train/research_switches");
