@@ -144,7 +144,7 @@ int gpt2_create(gpt2_model **out, const gpt2_config *cfg_in, lmc_err *err) {
     m->bos_id = m->eos_id = -1;
     int L = cfg.n_layer;
     int64_t C = cfg.d_model, Q = qkv_width(&cfg), FC = fc_width(&cfg), F = cfg.d_ff;
-    m->views = (gpt2_view *)lmc_alloc_array((size_t)L * GPT2_LAYER_VIEWS + 6 + (size_t)L + GPT2_MTP_MAX, sizeof(gpt2_view), err);
+    m->views = (gpt2_view *)lmc_alloc_array((size_t)L * GPT2_LAYER_VIEWS + 7 + (size_t)L * 5 + GPT2_MTP_MAX, sizeof(gpt2_view), err);
     m->layer_views = (int *)lmc_alloc_array((size_t)L * GPT2_LAYER_VIEWS, sizeof(int), err);
     if (!m->views || !m->layer_views) { gpt2_free(m); return LMC_ENOMEM; }
     size_t off = 0;
@@ -203,6 +203,15 @@ int gpt2_create(gpt2_model **out, const gpt2_config *cfg_in, lmc_err *err) {
         add_view(m, &off, nm, 2, cfg.vocab_size, C, (size_t)cfg.padded_vocab * C, 1);
     }
     m->mtp_active = cfg.mtp_heads;
+    m->ngpt_view0 = cfg.normalized ? m->n_views : -1;  /* nGPT's scalars (no weight decay) */
+    for (int l = 0; cfg.normalized && l <= L; l++) {
+        static const char *const nn[4] = {"alpha_attn", "alpha_mlp", "sqk", "suv"};
+        for (int k = 0; k < (l < L ? 4 : 0); k++) {
+            snprintf(nm, sizeof nm, "h.%d.ngpt.%s", l & 0xfffff, nn[k]);
+            add_view(m, &off, nm, 1, k == 3 ? 2 * F : C, 0, 0, 0);
+        }
+        if (l == L) add_view(m, &off, "ngpt.sz", 1, cfg.vocab_size, 0, (size_t)cfg.padded_vocab, 0);
+    }
     m->n_floats = off;
     m->params = (float *)lmc_alloc_array(off, sizeof(float), err);
     if (!m->params) { gpt2_free(m); return LMC_ENOMEM; }
@@ -254,6 +263,7 @@ void gpt2_free(gpt2_model *m) {
     lmc_free(m->alibi);
     lmc_free(m->act_views);
     gpt2_mtp_free(m);
+    gpt2_ngpt_free(m);
     acts_free(m->acts);
     lmc_free(m);
 }
@@ -305,6 +315,7 @@ void gpt2_init_random(gpt2_model *m, uint64_t seed) {
     }
     for (int l = 0; l < m->cfg.n_layer; l++)  /* the activation's variance-preserving init */
         if (m->act_views[l] >= 0) k_act_init(m->cfg.act, m->cfg.act_degree, m->params + m->views[m->act_views[l]].offset);
+    if (m->cfg.normalized) gpt2_ngpt_init(m);  /* scalars, and every matrix onto the unit sphere */
     m->step = 0;
 }
 
@@ -391,6 +402,11 @@ int gpt2_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, i
         for (size_t i = 0; i < N; i++)
             if (targets[i] >= c->vocab_size)
                 return lmc_errf(err, LMC_EINVAL, "forward: target token %d at position %zu is outside [0, %d)", targets[i], i, c->vocab_size);
+    if (c->normalized) {  /* nGPT has its own forward (src/model/ngpt.c) */
+        int rn = gpt2_ngpt_forward(m, inputs, targets, B, T, err);
+        if (!rn && loss_out) *loss_out = m->loss;
+        return rn;
+    }
     /* Without training state nothing will run backward: keep one layer's activations, not all. */
     int rc = acts_ensure(m, N, m->grads ? c->n_layer : 1, err);
     if (rc) return rc;
@@ -470,6 +486,7 @@ static float *grad_of(gpt2_model *m, int view) { return view >= 0 ? m->grads + m
 int gpt2_backward(gpt2_model *m, float loss_scale, lmc_err *err) {
     gpt2_acts *a = m->acts;
     if (!m->grads) return lmc_errf(err, LMC_EINVAL, "backward: call gpt2_enable_training first");
+    if (m->cfg.normalized) return gpt2_ngpt_backward(m, loss_scale, err);
     if (!a || !a->has_targets || !m->logits)
         return lmc_errf(err, LMC_EINVAL, "backward: needs a forward pass with targets first");
     if (a->kept != m->cfg.n_layer)
@@ -582,6 +599,7 @@ int gpt2_adamw_step(gpt2_model *m, const gpt2_adamw *hp, lmc_err *err) {
         optim_adamw_team(m->params + o, m->grads + o, m->m + o, m->v + o, v->numel, hp->lr, hp->beta1, hp->beta2,
                          hp->eps, v->decay ? hp->weight_decay : 0.0f, bc1, bc2);
     }
+    if (m->cfg.normalized) gpt2_ngpt_project(m);  /* nGPT: matrices back onto the unit sphere */
     lmc_kernels_weights_changed();
     if (m->profile) m->prof_s[GPT2_PROF_OPTIM] += lmc_now() - t0_;
     return 0;

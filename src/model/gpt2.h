@@ -39,6 +39,7 @@ enum { GPT2_MLP_GELU = 0, GPT2_MLP_SWIGLU = 1 };
 enum { GPT2_DEPTH_NONE = 0, GPT2_DEPTH_LNS = 1 };
 enum { GPT2_ACT_MLP = 0, GPT2_ACT_HERMITE = 1, GPT2_ACT_FOURIER = 2, GPT2_ACT_TROPICAL = 3 };
 enum { GPT2_MTP_MAX = 8 };
+enum { GPT2_NORMALIZED_NONE = 0, GPT2_NORMALIZED_NGPT = 1 };
 
 typedef struct gpt2_config {
     int n_layer;
@@ -65,6 +66,7 @@ typedef struct gpt2_config {
                         * non-gated MLP by a learnable activation (src/kernels/cpu/activations.h) */
     int act_degree;    /* degree n of the learnable activation (0 = 3) */
     int mtp_heads;     /* K extra multi-token heads (0..GPT2_MTP_MAX-1): head i predicts token t+1+i */
+    int normalized;    /* GPT2_NORMALIZED_*: nGPT (Loshchilov et al. 2025), src/model/ngpt.c */
 } gpt2_config;
 
 /* A config with arch's defaults: gpt2 = all switches 0; llama = RMSNorm, RoPE theta 10000, SwiGLU,
@@ -149,6 +151,8 @@ typedef struct gpt2_model {
     float mtp_losses[GPT2_MTP_MAX]; /* per head mean loss of the last training forward (0 = next token) */
     float mtp_loss;         /* sum of the active heads' mean losses (what backward differentiates) */
     struct gpt2_mtp *mtp;   /* private scratch of the extra heads */
+    int ngpt_view0;         /* nGPT: first of its scalar views (4 per layer, then ngpt.sz); -1 = none */
+    struct gpt2_ngpt *ngpt; /* nGPT's private activations */
     int32_t *mtp_argmax;    /* caller-owned [mtp_heads][B*T] or NULL: a forward with targets writes each
                              * active extra head's most likely token per position (self-speculative drafts) */
 } gpt2_model;

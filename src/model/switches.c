@@ -16,13 +16,22 @@ int gpt2_switches_check(gpt2_config *c, lmc_err *err) {
                                          "non-gated MLP: it needs mlp gelu, not swiglu");
     if (c->mtp_heads < 0 || c->mtp_heads >= GPT2_MTP_MAX)
         return lmc_errf(err, LMC_EINVAL, "mtp_heads %d out of range (0..%d)", c->mtp_heads, GPT2_MTP_MAX - 1);
+    if (c->normalized < GPT2_NORMALIZED_NONE || c->normalized > GPT2_NORMALIZED_NGPT)
+        return lmc_errf(err, LMC_EINVAL, "normalized %d unknown", c->normalized);
+    if (c->normalized && (c->mlp != GPT2_MLP_SWIGLU || !c->no_bias || !c->untied || c->n_kv_head != c->n_head ||
+                          c->position == GPT2_POS_LEARNED || c->act || c->mtp_heads || c->depth_scaling))
+        return lmc_errf(err, LMC_EINVAL, "normalized: ngpt is the paper's Llama-style model: it needs mlp swiglu, no biases, "
+                                         "an untied head, n_kv_head = n_head, rope/alibi/none positions, and no activation, "
+                                         "mtp_heads or depth_scaling switch (use arch: llama)");
     return 0;
 }
 
 size_t gpt2_switches_param_count(const gpt2_config *c) {
     int deg = c->act_degree ? c->act_degree : 3;
     size_t n = c->act ? (size_t)c->n_layer * (size_t)k_act_ncoef(c->act, deg) : 0;
-    return n + (size_t)c->mtp_heads * (size_t)c->vocab_size * (size_t)c->d_model;
+    size_t ff = c->d_ff ? (size_t)c->d_ff : (size_t)gpt2_default_d_ff(c->d_model, c->mlp);
+    size_t ng = c->normalized ? (size_t)c->n_layer * (3 * (size_t)c->d_model + 2 * ff) + (size_t)c->vocab_size : 0;
+    return n + ng + (size_t)c->mtp_heads * (size_t)c->vocab_size * (size_t)c->d_model;
 }
 
 float gpt2_lns_scale(const gpt2_config *c, int l) {

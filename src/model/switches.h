@@ -37,6 +37,17 @@ const float *gpt2_residual(const gpt2_model *m, int l);
  * (Gromov et al. 2024, as the LNS paper uses it). Both are ADDED to (accumulate over batches). */
 int gpt2_depth_stats(gpt2_model *m, const int32_t *inputs, int B, int T, double *var, double *ang, lmc_err *err);
 
+/* nGPT (src/model/ngpt.c; docs/model.md): forward/backward of the normalized transformer, the
+ * projection of every matrix back onto the unit sphere (call after each optimizer step; gpt2_adamw_step
+ * and gpt2_init_random do), the init of its scalars, and the effective value of a stored scalar. */
+int gpt2_ngpt_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, int B, int T, lmc_err *err);
+int gpt2_ngpt_backward(gpt2_model *m, float loss_scale, lmc_err *err);
+void gpt2_ngpt_project(gpt2_model *m);
+void gpt2_ngpt_init(gpt2_model *m);
+void gpt2_ngpt_free(gpt2_model *m);
+/* Layer l's nGPT scalars in buf: alpha_attn [d], alpha_mlp [d], sqk [d], suv [2 d_ff]; l = n_layer: sz [V]. */
+float *gpt2_ngpt_param(const gpt2_model *m, float *buf, int l, int which);
+
 enum { GPT2_MTP_CURRICULUM_NONE = 0, GPT2_MTP_CURRICULUM_FORWARD = 1, GPT2_MTP_CURRICULUM_REVERSE = 2 };
 /* Active extra heads at step e (0-based) of E under the ACL 2025 curriculum with k_max = K + 1 heads
  * in E/k_max equal stages: forward k = min(k_max, floor(e k_max / E) + 1), reverse

@@ -33,6 +33,7 @@ static gpt2_config fixture_config(const st_file *f) {
           : meta_is(f, "activation", "tropical") ? GPT2_ACT_TROPICAL : GPT2_ACT_MLP;
     c.act_degree = meta_int(f, "activation_degree");
     c.mtp_heads = meta_int(f, "mtp_heads");
+    c.normalized = meta_is(f, "normalized", "ngpt") ? GPT2_NORMALIZED_NGPT : GPT2_NORMALIZED_NONE;
     return c;
 }
 
@@ -47,6 +48,29 @@ static void load_params(gpt2_model *m, const st_file *f) {
         memcpy(m->params + v->offset, p, v->numel * sizeof(float));
         free(p);
     }
+}
+
+/* nGPT: after every step each matrix's d-long vectors have norm 1 (to 1e-5 in fp32). */
+static double vec_norm(const float *w, size_t n, size_t stride) {
+    double ss = 0;
+    for (size_t i = 0; i < n; i++) ss += (double)w[i * stride] * w[i * stride];
+    return sqrt(ss);
+}
+
+static void sphere_check(gpt2_model *m, const char *vname, int step) {
+    const size_t C = (size_t)m->cfg.d_model, F = (size_t)m->cfg.d_ff, V = (size_t)m->cfg.vocab_size;
+    double worst = 0;
+#define UPD(x) do { double e_ = fabs((x) - 1.0); if (e_ > worst) worst = e_; } while (0)
+    for (size_t r = 0; r < V; r++) { UPD(vec_norm(m->wte + r * C, C, 1)); UPD(vec_norm(m->lm_head + r * C, C, 1)); }
+    for (int l = 0; l < m->cfg.n_layer; l++) {
+        gpt2_layer p = gpt2_layer_ptrs(m, m->params, l);
+        for (size_t j = 0; j < 3 * C; j++) UPD(vec_norm(p.qkv_w + j, C, 3 * C));
+        for (size_t j = 0; j < 2 * F; j++) UPD(vec_norm(p.fc_w + j, C, 2 * F));
+        for (size_t r = 0; r < C; r++) UPD(vec_norm(p.proj_w + r * C, C, 1));
+        for (size_t r = 0; r < F; r++) UPD(vec_norm(p.fcproj_w + r * C, C, 1));
+    }
+#undef UPD
+    CHECK_MSG(worst < 1e-5, "%s step %d: a matrix vector is off the unit sphere by %.3g", vname, step, worst);
 }
 
 static void variant(const char *vname) {
@@ -121,6 +145,7 @@ static void variant(const char *vname) {
         double norm = gpt2_clip_grad(m, 1.0);
         rc |= gpt2_adamw_step(m, &hp, &err);
         CHECK_MSG(rc == 0, "%s", err.msg);
+        if (m->cfg.normalized) sphere_check(m, vname, s);
         double rl = read_f64(&ref, "train_losses", (size_t)s), rn = read_f64(&ref, "train_norms", (size_t)s);
         if (fabs(l - rl) / rl > worst_l) worst_l = fabs(l - rl) / rl;
         if (fabs(norm - rn) / rn > worst_n) worst_n = fabs(norm - rn) / rn;
@@ -136,7 +161,7 @@ static void variant(const char *vname) {
 
 int main(void) {
     lmc_kernels_set_threads(2);
-    const char *vs[] = {"lns_gpt2", "lns_llama", "hermite", "fourier", "tropical", "hermite5_lns", "mtp2_llama", "mtp3_gpt2"};
+    const char *vs[] = {"lns_gpt2", "lns_llama", "hermite", "fourier", "tropical", "hermite5_lns", "mtp2_llama", "mtp3_gpt2", "ngpt", "ngpt_nope"};
     for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++) variant(vs[i]);
     return test_summary("switch_ref");
 }

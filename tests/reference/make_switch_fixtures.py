@@ -38,6 +38,8 @@ VARIANTS = {
     "hermite5_lns": dict(GPT2, L=2, lns=True, act="hermite", deg=5, mtp=0, norm="rmsnorm", bias=False),
     "mtp2_llama": dict(LLAMA, L=2, lns=False, act="mlp", deg=3, mtp=2),
     "mtp3_gpt2": dict(GPT2, L=2, lns=True, act="tropical", deg=3, mtp=3),
+    "ngpt":      dict(LLAMA, KV=4, L=2, lns=False, act="mlp", deg=3, mtp=0, ngpt=True),
+    "ngpt_nope": dict(LLAMA, KV=4, L=3, lns=False, act="mlp", deg=3, mtp=0, ngpt=True, pos="none", FF=48),
 }
 
 
@@ -51,7 +53,67 @@ def names(c):
     if c["act"] != "mlp":
         out += [(f"h.{l}.mlp.act.coef", (ncoef(c),)) for l in range(c["L"])]
     out += [(f"mtp.{i}.weight", (V, c["D"])) for i in range(1, c["mtp"] + 1)]
+    if c.get("ngpt"):
+        for l in range(c["L"]):
+            out += [(f"h.{l}.ngpt.alpha_attn", (c["D"],)), (f"h.{l}.ngpt.alpha_mlp", (c["D"],)),
+                    (f"h.{l}.ngpt.sqk", (c["D"],)), (f"h.{l}.ngpt.suv", (2 * fam.d_ff(c),))]
+        out.append(("ngpt.sz", (V,)))
     return out
+
+
+def justnorm(x, dim=-1):
+    return x / x.norm(dim=dim, keepdim=True)
+
+
+def forward_ngpt(c, ps, idx, targets):
+    """nGPT (Loshchilov et al., ICLR 2025; NVIDIA/ngpt model.py) in lmc's layout (Conv1D [in, out])."""
+    Bn, Tn = idx.shape
+    H, D = c["H"], c["D"]
+    hd, FF = D // H, fam.d_ff(c)
+    base = 1.0 / math.sqrt(D)
+    x = ps["wte.weight"][idx]
+    mask = torch.tril(torch.ones(Tn, Tn, dtype=torch.bool))
+    inv = 1.0 / (10000.0 ** (torch.arange(0, hd, 2, dtype=torch.float64) / hd))
+    ang = torch.arange(Tn, dtype=torch.float64)[:, None] * inv[None, :]
+    emb = torch.cat((ang, ang), dim=-1)
+    cos, sin = emb.cos(), emb.sin()
+    for l in range(c["L"]):
+        p = lambda s: ps[f"h.{l}.{s}"]
+        qkv = x @ p("attn.c_attn.weight")
+        q, k, v = qkv.split([D, D, D], dim=2)
+        q = q.view(Bn, Tn, H, hd).transpose(1, 2)
+        k = k.view(Bn, Tn, H, hd).transpose(1, 2)
+        v = v.view(Bn, Tn, H, hd).transpose(1, 2)
+        if c["pos"] == "rope":
+            q = q * cos + fam.rotate_half(q) * sin
+            k = k * cos + fam.rotate_half(k) * sin
+        sqk = (p("ngpt.sqk") * (1.0 / base)).view(1, H, 1, hd)
+        q = sqk * justnorm(q)
+        k = sqk * justnorm(k)
+        att = (q @ k.transpose(-2, -1)) * math.sqrt(hd)
+        att = att.masked_fill(~mask, float("-inf")).softmax(dim=-1)
+        y = (att @ v).transpose(1, 2).contiguous().view(Bn, Tn, D)
+        hA = justnorm(y @ p("attn.c_proj.weight"))
+        aA = torch.abs(p("ngpt.alpha_attn") * (0.05 / base))
+        x = justnorm(x + aA * (hA - x))
+        uv = (x @ p("mlp.c_fc.weight")) * (p("ngpt.suv") * math.sqrt(D))
+        hM = justnorm((F.silu(uv[..., :FF]) * uv[..., FF:]) @ p("mlp.c_proj.weight"))
+        aM = torch.abs(p("ngpt.alpha_mlp") * (0.05 / base))
+        x = justnorm(x + aM * (hM - x))
+    logits = (x @ ps["lm_head.weight"].t()) * (ps["ngpt.sz"] * (1.0 / base))
+    loss = F.cross_entropy(logits.reshape(-1, V), targets.reshape(-1))
+    return logits, loss, loss
+
+
+def ngpt_project(c, ps):
+    """The weight projection after each optimizer step, on lmc's layout."""
+    with torch.no_grad():
+        ps["wte.weight"].copy_(justnorm(ps["wte.weight"], 1))
+        ps["lm_head.weight"].copy_(justnorm(ps["lm_head.weight"], 1))
+        for l in range(c["L"]):
+            for n, dim in (("attn.c_attn.weight", 0), ("attn.c_proj.weight", 1), ("mlp.c_fc.weight", 0), ("mlp.c_proj.weight", 1)):
+                t = ps[f"h.{l}.{n}"]
+                t.copy_(justnorm(t, dim))
 
 
 def init_coef(c, gen):
@@ -89,6 +151,8 @@ def activation(c, x, coef):
 
 def forward(c, ps, idx, targets):
     """Returns next-token logits, next-token loss, total (summed) loss."""
+    if c.get("ngpt"):
+        return forward_ngpt(c, ps, idx, targets)
     Bn, Tn = idx.shape
     H, KV, D = c["H"], c["KV"], c["D"]
     hd, G, FF = D // H, H // KV, fam.d_ff(c)
@@ -161,6 +225,8 @@ def train(c, ps0, idx, tgt):
         total.backward()
         norms.append(float(torch.nn.utils.clip_grad_norm_([ps[n] for n in nm], CLIP)))
         opt.step()
+        if c.get("ngpt"):
+            ngpt_project(c, ps)
         losses.append(loss.item())
     return losses, norms
 
@@ -175,6 +241,14 @@ def main():
                 ps[f"h.{l}.mlp.act.coef"] = init_coef(c, gen)
         for i in range(1, c["mtp"] + 1):
             ps[f"mtp.{i}.weight"] = torch.randn((V, c["D"]), generator=gen, dtype=torch.float64) * 0.5
+        if c.get("ngpt"):
+            base = 1.0 / math.sqrt(c["D"])
+            for l in range(c["L"]):
+                for n in ("alpha_attn", "alpha_mlp", "sqk"):
+                    ps[f"h.{l}.ngpt.{n}"] = base * (1.0 + 0.3 * torch.randn(c["D"], generator=gen, dtype=torch.float64))
+                ps[f"h.{l}.ngpt.suv"] = 1.0 + 0.3 * torch.randn(2 * fam.d_ff(c), generator=gen, dtype=torch.float64)
+            ps["ngpt.sz"] = base * (1.0 + 0.3 * torch.randn(V, generator=gen, dtype=torch.float64))
+            ngpt_project(c, ps)
         ps = {n: t.float().double() for n, t in ps.items()}
         idx = torch.randint(0, V, (B, T), generator=gen)
         tgt = torch.randint(0, V, (B, T), generator=gen)
@@ -187,7 +261,8 @@ def main():
                "loss_total": np.array([total.item()], np.float64)}
         for n, _ in names(c):
             ref["p." + n] = ps[n].float().numpy()
-            ref["grad." + n] = leaf[n].grad.float().numpy()
+            g = leaf[n].grad if leaf[n].grad is not None else torch.zeros_like(leaf[n])  # nGPT: unused norm gains
+            ref["grad." + n] = g.float().numpy()
         l64, n64 = train(c, ps, idx, tgt)
         ref["train_losses"] = np.array(l64, np.float64)
         ref["train_norms"] = np.array(n64, np.float64)
@@ -196,7 +271,8 @@ def main():
                 "position": c["pos"], "mlp": c["mlp"], "bias": str(c["bias"]).lower(),
                 "tie_embeddings": str(c["tie"]).lower(), "norm_eps": "1e-5", "rope_theta": "10000",
                 "depth_scaling": "lns" if c["lns"] else "none", "activation": c["act"],
-                "activation_degree": str(c["deg"]), "mtp_heads": str(c["mtp"])}
+                "activation_degree": str(c["deg"]), "mtp_heads": str(c["mtp"]),
+                "normalized": "ngpt" if c.get("ngpt") else "none"}
         fam.write_safetensors(os.path.join(OUT, f"switch_{vname}.safetensors"), ref, meta)
         print(vname, "loss", loss.item(), "total", total.item(), "train", l64[0], "->", l64[-1], file=sys.stderr)
 
