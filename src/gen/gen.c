@@ -69,6 +69,12 @@ int gen_kv_step(gen_kv *kv, const gpt2_model *m, int32_t token, lmc_err *err) {
     if (t >= kv->max_len) return lmc_errf(err, LMC_EINVAL, "KV cache is full (%d positions)", kv->max_len);
     if (token < 0 || token >= c->vocab_size)
         return lmc_errf(err, LMC_EINVAL, "token id %d is outside the vocabulary (%d)", token, c->vocab_size);
+    if (c->normalized) {  /* nGPT's own block (src/model/ngpt.c) */
+        int rn = gpt2_ngpt_decode_step(m, token, t, kv->k, kv->v, kv->max_len, kv->x, kv->h, kv->qkv, kv->att, kv->fc,
+                                       kv->act, kv->scores, kv->logits, err);
+        if (!rn) kv->len = t + 1;
+        return rn;
+    }
     if (m->wpe) k_encoder_fwd(kv->x, &token, m->wte, m->wpe + (size_t)t * (size_t)C, 1, 1, C);
     else k_embed_fwd(kv->x, &token, m->wte, 1, C);
     for (int l = 0; l < c->n_layer; l++) {

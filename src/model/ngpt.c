@@ -406,3 +406,42 @@ void gpt2_ngpt_init(gpt2_model *m) {
     }
     gpt2_ngpt_project(m);
 }
+
+int gpt2_ngpt_decode_step(const gpt2_model *m, int32_t token, int t, float *kcache, float *vcache, int max_len,
+                          float *x, float *h, float *qkv, float *att, float *fc, float *act, float *scores,
+                          float *logits, lmc_err *err) {
+    const gpt2_config *c = &m->cfg;
+    const int L = c->n_layer, H = c->n_head, C = c->d_model, hd = C / H, F = c->d_ff, Q = 3 * C;
+    float *sc = (float *)lmc_alloc_array((size_t)(3 * C + 2 * F), sizeof(float), err);
+    if (!sc) return LMC_ENOMEM;
+    float *aA = sc, *aM = sc + C, *sqk = sc + 2 * C, *suv = sc + 3 * C;
+    float ui, ti;
+    k_embed_fwd(x, &token, m->wte, 1, C);
+    for (int l = 0; l < L; l++) {
+        gpt2_layer p = gpt2_layer_ptrs(m, m->params, l);
+        eff_scalars(m, l, aA, aM, sqk, suv);
+        float *kc = kcache + (size_t)l * (size_t)max_len * C, *vc = vcache + (size_t)l * (size_t)max_len * C;
+        k_matmul_fwd(qkv, x, p.qkv_w, NULL, 1, C, Q);
+        if (m->rope_cos) k_rope_apply(qkv, (size_t)Q, 1, 1, t, 0, 2 * H, hd, m->rope_cos, m->rope_sin, 0);
+        for (int hh = 0; hh < 2 * H; hh++) {
+            const float inv = inv_norm(qkv + hh * hd, hd), gain = hh < H ? (float)hd : 1.0f;
+            for (int e = 0; e < hd; e++) qkv[hh * hd + e] *= gain * sqk[(hh % H) * hd + e] * inv;
+        }
+        memcpy(kc + (size_t)t * C, qkv + C, (size_t)C * sizeof(float));
+        memcpy(vc + (size_t)t * C, qkv + 2 * C, (size_t)C * sizeof(float));
+        k_attention_decode_gqa(att, qkv, kc, vc, t + 1, (size_t)C, H, H, hd, m->alibi, scores);
+        k_matmul_fwd(h, att, p.proj_w, NULL, 1, C, C);
+        lerp_norm(x, &ui, &ti, x, h, aA, 1, C);
+        k_matmul_fwd(fc, x, p.fc_w, NULL, 1, C, 2 * F);
+        for (int j = 0; j < 2 * F; j++) fc[j] *= suv[j];
+        k_swiglu_fwd(act, fc, 1, F);
+        k_matmul_fwd(h, act, p.fcproj_w, NULL, 1, F, C);
+        lerp_norm(x, &ui, &ti, x, h, aM, 1, C);
+    }
+    const float *sz = gpt2_ngpt_param(m, m->params, L, 0);
+    const float szf = sqrtf((float)C);
+    k_lmhead_fwd(logits, x, m->lm_head, 1, C, c->padded_vocab);
+    for (int v = 0; v < c->padded_vocab; v++) logits[v] = v < c->vocab_size ? logits[v] * sz[v] * szf : 0.0f;
+    lmc_free(sc);
+    return 0;
+}

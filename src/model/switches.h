@@ -45,6 +45,12 @@ int gpt2_ngpt_backward(gpt2_model *m, float loss_scale, lmc_err *err);
 void gpt2_ngpt_project(gpt2_model *m);
 void gpt2_ngpt_init(gpt2_model *m);
 void gpt2_ngpt_free(gpt2_model *m);
+/* One token at position t through nGPT with a KV cache (src/gen/gen.c): caches [n_layer, max_len, d]
+ * hold the normalised, scaled, rotated keys and the values; scratch x, h, att [d], qkv [3d], fc [2 d_ff],
+ * act [d_ff], scores [t+1]; logits [padded_vocab]. */
+int gpt2_ngpt_decode_step(const gpt2_model *m, int32_t token, int t, float *kcache, float *vcache, int max_len,
+                          float *x, float *h, float *qkv, float *att, float *fc, float *act, float *scores,
+                          float *logits, lmc_err *err);
 /* Layer l's nGPT scalars in buf: alpha_attn [d], alpha_mlp [d], sqk [d], suv [2 d_ff]; l = n_layer: sz [V]. */
 float *gpt2_ngpt_param(const gpt2_model *m, float *buf, int l, int which);
 

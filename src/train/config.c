@@ -54,6 +54,7 @@ static const train_key keys[] = {
     KE("model", "depth_scaling", depth_scaling, "none", "none|lns", "lns = LayerNorm Scaling: each pre-sublayer norm output of block l (1-based) times 1/sqrt(l), final norm unscaled, no depth-scaled init"),
     KE("model", "activation", activation, "preset", "preset|gelu|swiglu|hermite|fourier|tropical", "MLP activation: preset = model.mlp's; gelu/swiglu set model.mlp; hermite/fourier/tropical = learnable activation (ICLR 2026) in the non-gated MLP"),
     KI("model", "activation_degree", activation_degree, "3", 1, 16, "degree of the hermite/fourier/tropical activation"),
+    KE("model", "normalized", normalized, "none", "none|ngpt", "ngpt = the normalized transformer (nGPT, ICLR 2025): unit-norm hidden states and matrices (projected after every optimizer step), learned eigen learning rates; needs arch llama's switches (swiglu, no bias, untied), n_kv_head = n_head; use weight_decay 0, warmup 0"),
     KI("model", "mtp_heads", mtp_heads, "0", 0, 7, "extra multi-token prediction heads K (head i predicts token t+1+i; sampling uses the next-token head)"),
     KI("train", "steps", steps, "1000", 1, BIG, "optimizer steps"),
     KI("train", "batch_size", batch_size, "16", 1, 1 << 24, "sequences per optimizer step"),

@@ -233,18 +233,25 @@ static void kv_vs_full(int act) {
     gpt2_free(m);
 }
 
-static void resume_bitwise(const char *dir) {
+static void resume_bitwise(const char *dir, int ngpt) {
     lmc_err err;
     train_result res;
     train_config a, b;
     train_opts o;
-    tiny_config(&a, dir, "sw_a");
-    snprintf(a.depth_scaling, sizeof a.depth_scaling, "lns");
-    snprintf(a.activation, sizeof a.activation, "tropical");
-    a.mtp_heads = 2;
-    snprintf(a.mtp_curriculum, sizeof a.mtp_curriculum, "forward");
+    tiny_config(&a, dir, ngpt ? "ng_a" : "sw_a");
+    if (ngpt) {
+        snprintf(a.arch, sizeof a.arch, "llama");
+        snprintf(a.normalized, sizeof a.normalized, "ngpt");
+        a.weight_decay = 0;
+        a.warmup_steps = 0;
+    } else {
+        snprintf(a.depth_scaling, sizeof a.depth_scaling, "lns");
+        snprintf(a.activation, sizeof a.activation, "tropical");
+        a.mtp_heads = 2;
+        snprintf(a.mtp_curriculum, sizeof a.mtp_curriculum, "forward");
+    }
     b = a;
-    snprintf(b.run_name, sizeof b.run_name, "sw_b");
+    snprintf(b.run_name, sizeof b.run_name, ngpt ? "ng_b" : "sw_b");
     memset(&o, 0, sizeof o);
     CHECK_MSG(train_run(&a, &o, &res, &err) == 0, "%s", err.msg);
     CHECK_EQ_INT(res.step, 12);
@@ -261,8 +268,8 @@ static void resume_bitwise(const char *dir) {
     free(ma);
     free(mb);
     char pa[2048], pb[2048];
-    snprintf(pa, sizeof pa, "%s/runs/sw_a/checkpoints/step_00000012", dir);
-    snprintf(pb, sizeof pb, "%s/runs/sw_b/checkpoints/step_00000012", dir);
+    snprintf(pa, sizeof pa, "%s/runs/%s/checkpoints/step_00000012", dir, a.run_name);
+    snprintf(pb, sizeof pb, "%s/runs/%s/checkpoints/step_00000012", dir, b.run_name);
     const char *files[] = {"model.safetensors", "optimizer.safetensors"};
     for (int i = 0; i < 2; i++) {
         size_t la = 0, lb = 0;
@@ -306,6 +313,76 @@ static void diagnostics(void) {
     gpt2_free(m);
 }
 
+/* nGPT: config key and its requirements, HF round trip, KV-cache decoding = full forward, and the
+ * matrices on the unit sphere after init and after AdamW steps with weight decay. */
+static void ngpt(const char *tmp) {
+    lmc_err err;
+    gpt2_config mc;
+    CHECK(mc_of("model: {arch: llama, vocab_size: 300, n_head: 4, normalized: ngpt}\n", &mc, &err) == 0);
+    CHECK(mc.normalized == GPT2_NORMALIZED_NGPT);
+    CHECK(mc_of("model: {vocab_size: 300, normalized: ngpt}\n", &mc, &err) != 0);  /* gpt2 preset: biases, GELU */
+    CHECK_STR_CONTAINS(err.msg, "ngpt");
+    gpt2_config c = small(GPT2_ARCH_LLAMA, 2);
+    c.normalized = GPT2_NORMALIZED_NGPT;
+    gpt2_model *m, *b;
+    CHECK_EQ_INT(gpt2_create(&m, &c, &err), 0);
+    gpt2_init_random(m, 21);
+    const gpt2_view *sz = gpt2_find_view(m, "ngpt.sz");
+    CHECK(sz && fabs(m->params[sz->offset] - 0.25) < 1e-7);  /* base = 1/sqrt(16) */
+    double n0 = sqrt(k_sumsq(m->wte + 16 * 7, 16));
+    CHECK_CLOSE(n0, 1.0, 0, 1e-6);
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/hf_ngpt", tmp);
+    CHECK_MSG(gpt2_save_hf(m, dir, &err) == 0, "%s", err.msg);
+    CHECK_MSG(gpt2_load_hf(dir, &b, &err) == 0, "%s", err.msg);
+    if (b) {
+        CHECK(b->cfg.normalized == GPT2_NORMALIZED_NGPT);
+        CHECK(!memcmp(m->params, b->params, m->n_floats * sizeof(float)));
+        gpt2_free(b);
+    }
+    int32_t seq[12];
+    for (int i = 0; i < 12; i++) seq[i] = (i * 5 + 1) % 50;
+    CHECK_EQ_INT(gpt2_forward(m, seq, NULL, 1, 12, NULL, &err), 0);
+    gen_kv kv;
+    CHECK_EQ_INT(gen_kv_init(&kv, m, 12, &err), 0);
+    double md = 0, ma = 0;
+    for (int t = 0; t < 12; t++) {
+        CHECK_EQ_INT(gen_kv_step(&kv, m, seq[t], &err), 0);
+        for (int v = 0; v < 50; v++) {
+            double d = fabs((double)kv.logits[v] - m->logits[(size_t)t * m->cfg.padded_vocab + v]);
+            if (d > md) md = d;
+            if (fabs(kv.logits[v]) > ma) ma = fabs(kv.logits[v]);
+        }
+    }
+    CHECK_MSG(md <= 1e-5 * (1 + ma), "nGPT KV logits differ by %g (max %g)", md, ma);
+    gen_kv_free(&kv);
+    /* steps with weight decay (which would shrink the rows): still on the sphere */
+    gpt2_enable_training(m, &err);
+    int32_t in[24], tg[24];
+    batch(in, tg, 24, 50);
+    gpt2_adamw hp = {1e-2f, 0.9f, 0.95f, 1e-8f, 0.1f};
+    float first = 0;
+    for (int st = 0; st < 5; st++) {
+        fwd_bwd(m, in, tg, 2, 12);
+        if (st == 0) first = m->loss;
+        gpt2_adamw_step(m, &hp, &err);
+        gpt2_layer p = gpt2_layer_ptrs(m, m->params, 1);
+        double worst = 0;
+        for (int j = 0; j < 48; j++) {  /* columns of W_qkv over d */
+            double ss = 0;
+            for (int r = 0; r < 16; r++) ss += (double)p.qkv_w[r * 48 + j] * p.qkv_w[r * 48 + j];
+            if (fabs(sqrt(ss) - 1) > worst) worst = fabs(sqrt(ss) - 1);
+        }
+        for (int r = 0; r < 16; r++) {  /* rows of W_o */
+            double e = fabs(sqrt(k_sumsq(p.proj_w + r * 16, 16)) - 1);
+            if (e > worst) worst = e;
+        }
+        CHECK_MSG(worst < 1e-5, "step %d: off the sphere by %g", st, worst);
+    }
+    CHECK(m->loss < first);
+    gpt2_free(m);
+}
+
 int main(void) {
     lmc_kernels_set_threads(2);
     char *tmp = test_tmpdir();
@@ -320,7 +397,9 @@ int main(void) {
     kv_vs_full(GPT2_ACT_FOURIER);
     kv_vs_full(GPT2_ACT_TROPICAL);
     diagnostics();
-    resume_bitwise(tmp);
+    ngpt(tmp);
+    resume_bitwise(tmp, 0);
+    resume_bitwise(tmp, 1);
     free(tmp);
     return test_summary("train/research_switches");
 }
