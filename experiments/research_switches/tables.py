@@ -49,4 +49,20 @@ def mtp():
         print(f"| {n} | {r['K']} | {r['curriculum']} | {r['val_loss']:.4f} | {hl} | {ag} | {tp} | {r.get('tps', 0):.0f} |")
 
 
-{"lns": lns, "act": act, "mtp": mtp}[sys.argv[1]]()
+def ngpt():
+    b, n = load("ngpt_base.json"), load("ngpt_ngpt.json")
+    target = b["final"]
+    reach = next((s for s, v in n["curve"] if v <= target), None)
+    breach = next((s for s, v in b["curve"] if v <= target), None)
+    print("| step | baseline val loss | nGPT val loss |")
+    print("|---|---|---|")
+    nb = dict((s, v) for s, v in n["curve"])
+    for s, v in b["curve"]:
+        if s % 100 == 0 or s == b["curve"][-1][0] or s == reach:
+            print(f"| {s} | {v:.4f} | {nb.get(s, float('nan')):.4f} |")
+    sp = f"{breach / reach:.2f}x" if reach else "not reached"
+    print(f"\nbaseline final val loss {target:.4f} at step {breach}; nGPT reaches it at step {reach} ({sp} fewer steps); "
+          f"nGPT final {n['final']:.4f}; train tokens/s baseline {b['tps']:.0f}, nGPT {n['tps']:.0f}")
+
+
+{"lns": lns, "act": act, "mtp": mtp, "ngpt": ngpt}[sys.argv[1]]()

@@ -122,6 +122,20 @@ void k_act_bwd(int kind, int deg, float *dx, float *dcoef, const float *dout, co
         for (size_t b = 0; b < nb; b++) {
             memset(part, 0, sizeof part);
             const size_t i1 = (b + 1) * ACT_BLOCK < n ? (b + 1) * ACT_BLOCK : n;
+            if (kind == K_ACT_TROPICAL) {  /* one coefficient per element gets the gradient: no g array */
+                const float sc = sqrtf(2.0f) / (float)deg;
+                for (size_t i = b * ACT_BLOCK; i < i1; i++) {
+                    const float xi = x[i];
+                    int best = 0;
+                    float bv = coef[0];
+                    for (int k = 1; k <= deg; k++) {
+                        float v = (float)k * xi + coef[k];
+                        if (v > bv) { bv = v; best = k; }
+                    }
+                    part[best] += (double)(dout[i] * sc);
+                    dx[i] = dout[i] * (sc * (float)best);
+                }
+            } else
             for (size_t i = b * ACT_BLOCK; i < i1; i++) {
                 float d, g[MAXC];
                 const float go = dout[i];
