@@ -11,7 +11,7 @@ R=runs/research_switches
 STEPS=${STEPS:-600}
 mkdir -p "$E/results"
 "$E/prepare.sh" > /dev/null
-for act in gelu swiglu hermite fourier tropical; do
+for act in ${ACTS:-gelu swiglu hermite fourier tropical}; do
   name=act_$act
   extra=()
   [ $act = swiglu ] && extra=(--set model.d_ff=170)

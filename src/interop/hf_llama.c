@@ -155,7 +155,8 @@ static hf_entry *build_map(const gpt2_model *m, int *n, lmc_err *err) {
     ADD("model.norm.bias%.0d", 0, m->lnf_b_view, D, 0, 0, 0);
     ADD("lm_head.weight%.0d", 0, m->head_view, c->vocab_size, D, 0, 0);
     /* research switches (lmc_switches only): learnable activation coefficients, extra MTP heads */
-    for (int l = 0; l < L; l++) ADD("model.layers.%d.mlp.act_fn.coef", l, m->act_views[l], (int)m->views[m->act_views[l] >= 0 ? m->act_views[l] : 0].numel, 0, 0, 0);
+    for (int l = 0; l < L; l++)
+        if (m->act_views[l] >= 0) ADD("model.layers.%d.mlp.act_fn.coef", l, m->act_views[l], (int)m->views[m->act_views[l]].numel, 0, 0, 0);
     for (int i = 1; i <= c->mtp_heads; i++) ADD("lmc_mtp_heads.%d.weight", i, m->mtp_view0 + i - 1, c->vocab_size, D, 0, 0);
     for (int l = 0; c->normalized && l < L; l++) {  /* nGPT's scalars */
         ADD("model.layers.%d.ngpt.alpha_attn", l, m->ngpt_view0 + 4 * l, D, 0, 0, 0);

@@ -7,6 +7,8 @@
  *   norm      LayerNorm | RMSNorm            position  learned (wpe) | RoPE (HF rotate-half) | ALiBi | none
  *   mlp       GELU-tanh | SwiGLU             n_kv_head multi-head | grouped-query | multi-query
  *   no_bias   biases in linears and norms    untied    output head tied to wte | separate lm_head
+ * research switches (issue 13, src/model/switches.h): LayerNorm Scaling, learnable activations,
+ *   multi-token heads, nGPT (depth_scaling, act, mtp_heads, normalized)
  * arch only picks the HF names and config.json on save/load (GPT2LMHeadModel or LlamaForCausalLM);
  * gpt2_config_preset() gives each arch's defaults.
  *
