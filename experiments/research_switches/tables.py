@@ -50,19 +50,23 @@ def mtp():
 
 
 def ngpt():
-    b, n = load("ngpt_base.json"), load("ngpt_ngpt.json")
-    target = b["final"]
-    reach = next((s for s, v in n["curve"] if v <= target), None)
-    breach = next((s for s, v in b["curve"] if v <= target), None)
-    print("| step | baseline val loss | nGPT val loss |")
-    print("|---|---|---|")
-    nb = dict((s, v) for s, v in n["curve"])
-    for s, v in b["curve"]:
-        if s % 100 == 0 or s == b["curve"][-1][0] or s == reach:
-            print(f"| {s} | {v:.4f} | {nb.get(s, float('nan')):.4f} |")
-    sp = f"{breach / reach:.2f}x" if reach else "not reached"
-    print(f"\nbaseline final val loss {target:.4f} at step {breach}; nGPT reaches it at step {reach} ({sp} fewer steps); "
-          f"nGPT final {n['final']:.4f}; train tokens/s baseline {b['tps']:.0f}, nGPT {n['tps']:.0f}")
+    for suffix, lr in (("", "3e-3"), ("_lr1e-2", "1e-2")):
+        if not os.path.exists(os.path.join(R, f"ngpt_base{suffix}.json")):
+            continue
+        b, n = load(f"ngpt_base{suffix}.json"), load(f"ngpt_ngpt{suffix}.json")
+        target = b["final"]
+        reach = next((s for s, v in n["curve"] if v <= target), None)
+        breach = next((s for s, v in b["curve"] if v <= target), None)
+        print(f"\nlr {lr}:\n")
+        print("| step | baseline val loss | nGPT val loss |")
+        print("|---|---|---|")
+        nb = dict((s, v) for s, v in n["curve"])
+        for s, v in b["curve"]:
+            if s % 100 == 0 or s == b["curve"][-1][0] or s == reach:
+                print(f"| {s} | {v:.4f} | {nb.get(s, float('nan')):.4f} |")
+        sp = f"at step {reach} ({breach / reach:.2f}x fewer steps)" if reach else "never"
+        print(f"\nbaseline final val loss {target:.4f} at step {breach}; nGPT reaches it {sp}; "
+              f"nGPT final {n['final']:.4f}; train tokens/s baseline {b['tps']:.0f}, nGPT {n['tps']:.0f}")
 
 
 {"lns": lns, "act": act, "mtp": mtp, "ngpt": ngpt}[sys.argv[1]]()
