@@ -10,6 +10,8 @@
 #include "base/mem.h"
 #include "kernels/cpu/kernels.h"
 #include "kernels/cpu/attn_switch.h"
+#include "kernels/cpu/activations.h"
+#include "model/switches.h"
 
 int gen_kv_init(gen_kv *kv, const gpt2_model *m, int max_len, lmc_err *err) {
     lmc_kernels_weights_changed();   /* a new generation reads the current weights (bf16 copies re-rounded) */
@@ -68,6 +70,12 @@ int gen_kv_step(gen_kv *kv, const gpt2_model *m, int32_t token, lmc_err *err) {
     if (t >= kv->max_len) return lmc_errf(err, LMC_EINVAL, "KV cache is full (%d positions)", kv->max_len);
     if (token < 0 || token >= c->vocab_size)
         return lmc_errf(err, LMC_EINVAL, "token id %d is outside the vocabulary (%d)", token, c->vocab_size);
+    if (c->normalized) {  /* nGPT's own block (src/model/ngpt.c) */
+        int rn = gpt2_ngpt_decode_step(m, token, t, kv->k, kv->v, kv->max_len, kv->x, kv->h, kv->qkv, kv->att, kv->fc,
+                                       kv->act, kv->scores, kv->logits, err);
+        if (!rn) kv->len = t + 1;
+        return rn;
+    }
     if (m->wpe) k_encoder_fwd(kv->x, &token, m->wte, m->wpe + (size_t)t * (size_t)C, 1, 1, C);
     else k_embed_fwd(kv->x, &token, m->wte, 1, C);
     for (int l = 0; l < c->n_layer; l++) {
@@ -75,6 +83,7 @@ int gen_kv_step(gen_kv *kv, const gpt2_model *m, int32_t token, lmc_err *err) {
         float *kc = kv->k + (size_t)l * (size_t)kv->max_len * W;
         float *vc = kv->v + (size_t)l * (size_t)kv->max_len * W;
         norm_row(c, kv->h, kv->x, L.ln1_w, L.ln1_b);
+        if (gpt2_lns_scale(c, l) != 1.0f) k_scale(kv->h, gpt2_lns_scale(c, l), (size_t)C);
         k_matmul_fwd(kv->qkv, kv->h, L.qkv_w, L.qkv_b, 1, C, Q);
         if (c->qk_norm) k_qknorm_fwd(kv->qkv, NULL, NULL, L.qn_w, L.kn_w, 1, (size_t)Q, NH, KV, hd, c->ln_eps);
         /* rotate q and k at position t; the cache holds rotated keys, as the full forward attends to */
@@ -88,8 +97,10 @@ int gen_kv_step(gen_kv *kv, const gpt2_model *m, int32_t token, lmc_err *err) {
                                     c->attention == GPT2_ATTN_LSSAR ? c->lssar_power : 0, kv->scores);
         k_matmul_fwd_acc(kv->x, kv->att, L.proj_w, L.proj_b, 1, C, C);
         norm_row(c, kv->h, kv->x, L.ln2_w, L.ln2_b);
+        if (gpt2_lns_scale(c, l) != 1.0f) k_scale(kv->h, gpt2_lns_scale(c, l), (size_t)C);
         k_matmul_fwd(kv->fc, kv->h, L.fc_w, L.fc_b, 1, C, FC);
         if (c->mlp == GPT2_MLP_SWIGLU) k_swiglu_fwd(kv->act, kv->fc, 1, F);
+        else if (c->act) k_act_fwd(c->act, c->act_degree, kv->act, kv->fc, gpt2_act_coef(m, m->params, l), (size_t)F);
         else k_gelu_fwd(kv->act, kv->fc, (size_t)F);
         k_matmul_fwd_acc(kv->x, kv->act, L.fcproj_w, L.fcproj_b, 1, F, C);
     }

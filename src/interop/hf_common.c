@@ -39,6 +39,7 @@ int hf_write_special_ids(json_t *config, const gpt2_model *m, const char *dir, l
 
 int hf_expressible(const gpt2_config *c) {
     if (c->attention != GPT2_ATTN_SOFTMAX || c->qk_norm) return 0;  /* issue 13 switches: lmc_switches only */
+    if (hf_research_switch(c)) return 0;
     if (c->arch == GPT2_ARCH_LLAMA)  /* qkv_bias with no_bias is Qwen2 */
         return c->norm == GPT2_NORM_RMSNORM && c->position == GPT2_POS_ROPE && c->mlp == GPT2_MLP_SWIGLU;
     if (c->qkv_bias && c->no_bias) return 0;
@@ -68,6 +69,7 @@ void hf_write_switches(json_t *config, const gpt2_config *c) {
     json_object_set_new(s, "attention", json_string(attn_names[c->attention]));
     json_object_set_new(s, "lssar_power", json_integer(c->lssar_power));
     json_object_set_new(s, "qk_norm", json_boolean(c->qk_norm));
+    hf_write_research_switches(s, c);
     json_object_set_new(config, "lmc_switches", s);
 }
 
@@ -103,6 +105,7 @@ int hf_read_switches(json_t *config, const char *path, gpt2_config *c, lmc_err *
     if (lmc_json_get_num(s, "rope_theta", &d, path, err) == 0) c->rope_theta = (float)d;
     if (lmc_json_get_num(s, "norm_eps", &d, path, err) == 0) c->ln_eps = (float)d;
     lmc_err_clear(err);
+    if ((rc = hf_read_research_switches(s, path, c, err))) return rc;
     return 0;
 }
 

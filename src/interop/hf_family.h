@@ -20,6 +20,11 @@ int hf_write_special_ids(json_t *config, const gpt2_model *m, const char *dir, l
  * reloads its own checkpoints exactly (HF itself cannot load such a model). */
 void hf_write_switches(json_t *config, const gpt2_config *c);
 int hf_read_switches(json_t *config, const char *path, gpt2_config *c, lmc_err *err);
+/* Research switches (src/interop/hf_switches.c): the name of the first one c has on that no HF
+ * architecture expresses (NULL if none); their lmc_switches fields. */
+const char *hf_research_switch(const gpt2_config *c);
+void hf_write_research_switches(json_t *s, const gpt2_config *c);
+int hf_read_research_switches(json_t *s, const char *path, gpt2_config *c, lmc_err *err);
 /* 1 if c is expressible as arch's HF model (then no lmc_switches are written). */
 int hf_expressible(const gpt2_config *c);
 

@@ -115,7 +115,8 @@ int hf_llama_config(json_t *j, const char *path, gpt2_config *cfg, lmc_err *err)
 static hf_entry *build_map(const gpt2_model *m, int *n, lmc_err *err) {
     const gpt2_config *c = &m->cfg;
     const int L = c->n_layer, H = c->n_head, KV = c->n_kv_head, D = c->d_model, hd = D / H, F = c->d_ff;
-    hf_entry *e = (hf_entry *)lmc_alloc_array((size_t)L * 18 + 8, sizeof(hf_entry), err);
+    /* capacity: 16 per layer, + 2 QK-norm gains (attn switches), + 5 research-switch tensors, + globals */
+    hf_entry *e = (hf_entry *)lmc_alloc_array((size_t)L * 24 + 10 + GPT2_MTP_MAX, sizeof(hf_entry), err);
     if (!e) return NULL;
     int k = 0;
     /* ADD(name format, its int argument, view, HF rows, HF cols (0 = 1-D), first lmc column, transpose);
@@ -156,6 +157,17 @@ static hf_entry *build_map(const gpt2_model *m, int *n, lmc_err *err) {
     ADD("model.norm.weight%.0d", 0, m->lnf_w_view, D, 0, 0, 0);
     ADD("model.norm.bias%.0d", 0, m->lnf_b_view, D, 0, 0, 0);
     ADD("lm_head.weight%.0d", 0, m->head_view, c->vocab_size, D, 0, 0);
+    /* research switches (lmc_switches only): learnable activation coefficients, extra MTP heads */
+    for (int l = 0; l < L; l++)
+        if (m->act_views[l] >= 0) ADD("model.layers.%d.mlp.act_fn.coef", l, m->act_views[l], (int)m->views[m->act_views[l]].numel, 0, 0, 0);
+    for (int i = 1; i <= c->mtp_heads; i++) ADD("lmc_mtp_heads.%d.weight", i, m->mtp_view0 + i - 1, c->vocab_size, D, 0, 0);
+    for (int l = 0; c->normalized && l < L; l++) {  /* nGPT's scalars */
+        ADD("model.layers.%d.ngpt.alpha_attn", l, m->ngpt_view0 + 4 * l, D, 0, 0, 0);
+        ADD("model.layers.%d.ngpt.alpha_mlp", l, m->ngpt_view0 + 4 * l + 1, D, 0, 0, 0);
+        ADD("model.layers.%d.ngpt.sqk", l, m->ngpt_view0 + 4 * l + 2, D, 0, 0, 0);
+        ADD("model.layers.%d.ngpt.suv", l, m->ngpt_view0 + 4 * l + 3, 2 * F, 0, 0, 0);
+    }
+    if (c->normalized) ADD("lmc_ngpt.sz%.0d", 0, m->ngpt_view0 + 4 * L, c->vocab_size, 0, 0, 0);
 #undef ADD
     *n = k;
     return e;

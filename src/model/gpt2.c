@@ -2,6 +2,8 @@
 #include "model/gpt2.h"
 #include "kernels/cpu/kernels.h"
 #include "kernels/cpu/attn_switch.h"
+#include "kernels/cpu/activations.h"
+#include "model/switches.h"
 #include "optim/optim.h"
 #include "base/mem.h"
 #include "base/rng.h"
@@ -84,6 +86,8 @@ int gpt2_config_check(gpt2_config *c, lmc_err *err) {
     if (c->padded_vocab == 0) c->padded_vocab = vp;
     if (c->padded_vocab < c->vocab_size) return lmc_errf(err, LMC_EINVAL, "padded_vocab %d < vocab_size %d", c->padded_vocab, c->vocab_size);
     if (c->ln_eps == 0.0f) c->ln_eps = 1e-5f;
+    int rc_sw = gpt2_switches_check(c, err);
+    if (rc_sw) return rc_sw;
     if (!(c->ln_eps > 0.0f) || !isfinite(c->ln_eps)) return lmc_errf(err, LMC_EINVAL, "layer_norm_epsilon must be positive");
     /* keep every element count of one tensor and of the activations well inside size_t and int */
     double d = c->d_model, ff = (double)c->d_ff * (c->mlp == GPT2_MLP_SWIGLU ? 3 : 2);
@@ -110,7 +114,7 @@ size_t gpt2_param_count(const gpt2_config *c_in) {
     size_t nb = norm_bias(&c) ? d : 0, lb = lin_bias(&c) ? 1 : 0;
     size_t layer = (c.qk_norm ? 2 * (d / (size_t)c.n_head) : 0) + 2 * (d + nb) + d * Q + (qkv_bias(&c) ? Q : 0) + d * d + lb * d + d * FC + lb * FC + F * d + lb * d;
     return (size_t)c.vocab_size * d * (c.untied ? 2 : 1) + (c.position == GPT2_POS_LEARNED ? (size_t)c.max_seq * d : 0)
-         + d + nb + (size_t)c.n_layer * layer;
+         + d + nb + (size_t)c.n_layer * layer + gpt2_switches_param_count(&c);
 }
 
 double gpt2_flops_per_token(const gpt2_config *c_in, int T) {
@@ -120,7 +124,7 @@ double gpt2_flops_per_token(const gpt2_config *c_in, int T) {
     double d = c.d_model, L = c.n_layer, hd = (double)c.d_model / c.n_head;
     double mlp = (c.mlp == GPT2_MLP_SWIGLU ? 3.0 : 2.0) * d * c.d_ff;
     double per_layer = d * qkv_width(&c) + c.n_head * hd * d + mlp;
-    return 6.0 * (L * per_layer + d * c.vocab_size) + 12.0 * L * c.n_head * hd * T;
+    return 6.0 * (L * per_layer + d * c.vocab_size * (1.0 + c.mtp_heads)) + 12.0 * L * c.n_head * hd * T;
 }
 
 static void add_view(gpt2_model *m, size_t *off, const char *name, int ndim, int64_t s0, int64_t s1,
@@ -148,7 +152,7 @@ int gpt2_create(gpt2_model **out, const gpt2_config *cfg_in, lmc_err *err) {
     m->bos_id = m->eos_id = -1;
     int L = cfg.n_layer;
     int64_t C = cfg.d_model, Q = qkv_width(&cfg), FC = fc_width(&cfg), F = cfg.d_ff;
-    m->views = (gpt2_view *)lmc_alloc_array((size_t)L * GPT2_LAYER_VIEWS + 6, sizeof(gpt2_view), err);
+    m->views = (gpt2_view *)lmc_alloc_array((size_t)L * GPT2_LAYER_VIEWS + 7 + (size_t)L * 5 + GPT2_MTP_MAX, sizeof(gpt2_view), err);
     m->layer_views = (int *)lmc_alloc_array((size_t)L * GPT2_LAYER_VIEWS, sizeof(int), err);
     if (!m->views || !m->layer_views) { gpt2_free(m); return LMC_ENOMEM; }
     size_t off = 0;
@@ -190,6 +194,32 @@ int gpt2_create(gpt2_model **out, const gpt2_config *cfg_in, lmc_err *err) {
     if (cfg.untied) {
         m->head_view = m->n_views;
         add_view(m, &off, "lm_head.weight", 2, cfg.vocab_size, C, (size_t)cfg.padded_vocab * C, 1);
+    }
+    /* research switches: the learnable activation's coefficients per layer (no weight decay), then the
+     * extra multi-token heads [V, d] (padded rows like wte) */
+    m->act_views = (int *)lmc_alloc_array((size_t)L, sizeof(int), err);
+    if (!m->act_views) { gpt2_free(m); return LMC_ENOMEM; }
+    for (int l = 0; l < L; l++) {
+        m->act_views[l] = -1;
+        if (!cfg.act) continue;
+        m->act_views[l] = m->n_views;
+        snprintf(nm, sizeof nm, "h.%d.mlp.act.coef", l & 0xfffff);
+        add_view(m, &off, nm, 1, k_act_ncoef(cfg.act, cfg.act_degree), 0, 0, 0);
+    }
+    m->mtp_view0 = cfg.mtp_heads ? m->n_views : -1;
+    for (int i = 1; i <= cfg.mtp_heads; i++) {
+        snprintf(nm, sizeof nm, "mtp.%d.weight", i);
+        add_view(m, &off, nm, 2, cfg.vocab_size, C, (size_t)cfg.padded_vocab * C, 1);
+    }
+    m->mtp_active = cfg.mtp_heads;
+    m->ngpt_view0 = cfg.normalized ? m->n_views : -1;  /* nGPT's scalars (no weight decay) */
+    for (int l = 0; cfg.normalized && l <= L; l++) {
+        static const char *const nn[4] = {"alpha_attn", "alpha_mlp", "sqk", "suv"};
+        for (int k = 0; k < (l < L ? 4 : 0); k++) {
+            snprintf(nm, sizeof nm, "h.%d.ngpt.%s", l & 0xfffff, nn[k]);
+            add_view(m, &off, nm, 1, k == 3 ? 2 * F : C, 0, 0, 0);
+        }
+        if (l == L) add_view(m, &off, "ngpt.sz", 1, cfg.vocab_size, 0, (size_t)cfg.padded_vocab, 0);
     }
     m->n_floats = off;
     m->params = (float *)lmc_alloc_array(off, sizeof(float), err);
@@ -240,6 +270,9 @@ void gpt2_free(gpt2_model *m) {
     lmc_free(m->rope_cos);
     lmc_free(m->rope_sin);
     lmc_free(m->alibi);
+    lmc_free(m->act_views);
+    gpt2_mtp_free(m);
+    gpt2_ngpt_free(m);
     acts_free(m->acts);
     lmc_free(m);
 }
@@ -281,7 +314,8 @@ void gpt2_init_random(gpt2_model *m, uint64_t seed) {
         const gpt2_view *v = &m->views[i];
         float *p = m->params + v->offset;
         if (v->ndim == 2) {
-            float sd = m->cfg.arch == GPT2_ARCH_GPT2 &&
+            /* LNS: no depth-scaled init (the paper: LNS with scaled init trains worse) */
+            float sd = m->cfg.arch == GPT2_ARCH_GPT2 && m->cfg.depth_scaling != GPT2_DEPTH_LNS &&
                        (ends_with(v->name, "attn.c_proj.weight") || ends_with(v->name, "mlp.c_proj.weight"))
                        ? resid_std : 0.02f;
             for (size_t j = 0; j < v->numel; j++) p[j] = sd * lmc_rng_normal(&rng);
@@ -289,6 +323,9 @@ void gpt2_init_random(gpt2_model *m, uint64_t seed) {
             for (size_t j = 0; j < v->numel; j++) p[j] = 1.0f;
         }
     }
+    for (int l = 0; l < m->cfg.n_layer; l++)  /* the activation's variance-preserving init */
+        if (m->act_views[l] >= 0) k_act_init(m->cfg.act, m->cfg.act_degree, m->params + m->views[m->act_views[l]].offset);
+    if (m->cfg.normalized) gpt2_ngpt_init(m);  /* scalars, and every matrix onto the unit sphere */
     m->step = 0;
 }
 
@@ -377,6 +414,11 @@ int gpt2_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, i
         for (size_t i = 0; i < N; i++)
             if (targets[i] >= c->vocab_size)
                 return lmc_errf(err, LMC_EINVAL, "forward: target token %d at position %zu is outside [0, %d)", targets[i], i, c->vocab_size);
+    if (c->normalized) {  /* nGPT has its own forward (src/model/ngpt.c) */
+        int rn = gpt2_ngpt_forward(m, inputs, targets, B, T, err);
+        if (!rn && loss_out) *loss_out = m->loss;
+        return rn;
+    }
     /* Without training state nothing will run backward: keep one layer's activations, not all. */
     int rc = acts_ensure(m, N, m->grads ? c->n_layer : 1, err);
     if (rc) return rc;
@@ -404,6 +446,7 @@ int gpt2_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, i
         float *fch = a->fch + s * N * FC, *fchg = a->fchg + s * N * F;
         float *y = a->res + r1 * N * C;
         norm_fwd(c, ln1, a->ln1_mean + s * N, a->ln1_rstd + s * N, x, p.ln1_w, p.ln1_b, N);
+        if (gpt2_lns_scale(c, l) != 1.0f) k_scale(ln1, gpt2_lns_scale(c, l), N * (size_t)C);
         PROF(GPT2_PROF_LAYERNORM);
         k_matmul_fwd(qkv, ln1, p.qkv_w, p.qkv_b, N, C, Q);
         PROF(GPT2_PROF_MATMUL);
@@ -424,10 +467,12 @@ int gpt2_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, i
         k_matmul_fwd_res(mid, x, atty, p.proj_w, p.proj_b, N, C, C);
         PROF(GPT2_PROF_MATMUL);
         norm_fwd(c, ln2, a->ln2_mean + s * N, a->ln2_rstd + s * N, mid, p.ln2_w, p.ln2_b, N);
+        if (gpt2_lns_scale(c, l) != 1.0f) k_scale(ln2, gpt2_lns_scale(c, l), N * (size_t)C);
         PROF(GPT2_PROF_LAYERNORM);
         k_matmul_fwd(fch, ln2, p.fc_w, p.fc_b, N, C, FC);
         PROF(GPT2_PROF_MATMUL);
         if (c->mlp == GPT2_MLP_SWIGLU) k_swiglu_fwd(fchg, fch, N, F);
+        else if (c->act) k_act_fwd(c->act, c->act_degree, fchg, fch, gpt2_act_coef(m, m->params, l), N * (size_t)F);
         else k_gelu_fwd(fchg, fch, N * (size_t)F);
         PROF(GPT2_PROF_GELU);
         k_matmul_fwd_res(y, mid, fchg, p.fcproj_w, p.fcproj_b, N, F, C);
@@ -447,6 +492,7 @@ int gpt2_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, i
         m->losses = a->losses;
         m->n_targets = cnt;
         m->loss = cnt ? (float)(sum / (double)cnt) : 0.0f;
+        if ((rc = gpt2_mtp_forward(m, a->lnf, targets, B, T, err))) return rc;
     } else {
         m->losses = NULL;
         m->n_targets = 0;
@@ -461,6 +507,7 @@ static float *grad_of(gpt2_model *m, int view) { return view >= 0 ? m->grads + m
 int gpt2_backward(gpt2_model *m, float loss_scale, lmc_err *err) {
     gpt2_acts *a = m->acts;
     if (!m->grads) return lmc_errf(err, LMC_EINVAL, "backward: call gpt2_enable_training first");
+    if (m->cfg.normalized) return gpt2_ngpt_backward(m, loss_scale, err);
     if (!a || !a->has_targets || !m->logits)
         return lmc_errf(err, LMC_EINVAL, "backward: needs a forward pass with targets first");
     if (a->kept != m->cfg.n_layer)
@@ -482,6 +529,7 @@ int gpt2_backward(gpt2_model *m, float loss_scale, lmc_err *err) {
     m->logits = NULL; /* now dlogits */
     PROF(GPT2_PROF_XENT);
     k_lmhead_bwd(a->d_small, dhead, a->logits, a->lnf, m->lm_head, N, C, Vp);
+    if ((rc = gpt2_mtp_backward(m, a->lnf, loss_scale, a->d_small, err))) return rc;
     PROF(GPT2_PROF_LMHEAD);
     memset(a->d_res, 0, N * C * sizeof(float));
     norm_bwd(c, a->d_res, dlnf_w, dlnf_b, a->d_small, a->res + (size_t)L * N * C, m->lnf_w,
@@ -500,9 +548,12 @@ int gpt2_backward(gpt2_model *m, float loss_scale, lmc_err *err) {
         k_matmul_bwd(dact, dp.fcproj_w, dp.fcproj_b, a->d_res, fchg, p.fcproj_w, N, F, C);
         PROF(GPT2_PROF_MATMUL);
         if (c->mlp == GPT2_MLP_SWIGLU) k_swiglu_bwd(a->d_big, fch, a->d_mid, N, F);
+        else if (c->act) k_act_bwd(c->act, c->act_degree, a->d_big, gpt2_act_coef(m, g, l), a->d_big, fch,
+                                   gpt2_act_coef(m, m->params, l), N * (size_t)F);
         else k_gelu_bwd(a->d_big, fch, a->d_big, N * (size_t)F);
         PROF(GPT2_PROF_GELU);
         k_matmul_bwd(a->d_small, dp.fc_w, dp.fc_b, a->d_big, ln2, p.fc_w, N, C, FC);
+        if (gpt2_lns_scale(c, l) != 1.0f) k_scale(a->d_small, gpt2_lns_scale(c, l), N * (size_t)C);
         PROF(GPT2_PROF_MATMUL);
         norm_bwd(c, a->d_res, dp.ln2_w, dp.ln2_b, a->d_small, mid, p.ln2_w,
                  a->ln2_mean + (size_t)l * N, a->ln2_rstd + (size_t)l * N, N);
@@ -522,6 +573,7 @@ int gpt2_backward(gpt2_model *m, float loss_scale, lmc_err *err) {
                          a->qk_rstd + (size_t)l * N * (NH + KV), p.qn_w, p.kn_w, N, (size_t)Q, NH, KV, hd);
         PROF(GPT2_PROF_ATTENTION);
         k_matmul_bwd(a->d_small, dp.qkv_w, dp.qkv_b, a->d_big, ln1, p.qkv_w, N, C, Q);
+        if (gpt2_lns_scale(c, l) != 1.0f) k_scale(a->d_small, gpt2_lns_scale(c, l), N * (size_t)C);
         PROF(GPT2_PROF_MATMUL);
         norm_bwd(c, a->d_res, dp.ln1_w, dp.ln1_b, a->d_small, x, p.ln1_w,
                  a->ln1_mean + (size_t)l * N, a->ln1_rstd + (size_t)l * N, N);
@@ -569,12 +621,20 @@ int gpt2_adamw_step(gpt2_model *m, const gpt2_adamw *hp, lmc_err *err) {
     /* one parallel region for all tensors (no barrier between them): fewer thread wake-ups */
 #pragma omp parallel
     for (int i = 0; i < m->n_views; i++) {
+        if (gpt2_view_frozen(m, i)) continue;  /* an inactive MTP head: no loss, so no update (as grad None) */
         const gpt2_view *v = &m->views[i];
         size_t o = v->offset;
         optim_adamw_team(m->params + o, m->grads + o, m->m + o, m->v + o, v->numel, hp->lr, hp->beta1, hp->beta2,
                          hp->eps, v->decay ? hp->weight_decay : 0.0f, bc1, bc2);
     }
+    if (m->cfg.normalized) gpt2_ngpt_project(m);  /* nGPT: matrices back onto the unit sphere */
     lmc_kernels_weights_changed();
     if (m->profile) m->prof_s[GPT2_PROF_OPTIM] += lmc_now() - t0_;
     return 0;
+}
+
+const float *gpt2_residual(const gpt2_model *m, int l) {
+    const gpt2_acts *a = m->acts;
+    if (!a || a->kept != m->cfg.n_layer || l < 0 || l > m->cfg.n_layer || m->B <= 0) return NULL;
+    return a->res + (size_t)l * (size_t)m->B * (size_t)m->T * (size_t)m->cfg.d_model;
 }

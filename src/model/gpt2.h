@@ -7,6 +7,8 @@
  *   norm      LayerNorm | RMSNorm            position  learned (wpe) | RoPE (HF rotate-half) | ALiBi | none
  *   mlp       GELU-tanh | SwiGLU             n_kv_head multi-head | grouped-query | multi-query
  *   no_bias   biases in linears and norms    untied    output head tied to wte | separate lm_head
+ * research switches (issue 13, src/model/switches.h): LayerNorm Scaling, learnable activations,
+ *   multi-token heads, nGPT (depth_scaling, act, mtp_heads, normalized)
  * arch only picks the HF names and config.json on save/load (GPT2LMHeadModel or LlamaForCausalLM);
  * gpt2_config_preset() gives each arch's defaults.
  *
@@ -35,6 +37,11 @@ enum { GPT2_ARCH_GPT2 = 0, GPT2_ARCH_LLAMA = 1 };
 enum { GPT2_NORM_LAYERNORM = 0, GPT2_NORM_RMSNORM = 1 };
 enum { GPT2_POS_LEARNED = 0, GPT2_POS_ROPE = 1, GPT2_POS_ALIBI = 2, GPT2_POS_NONE = 3 };
 enum { GPT2_MLP_GELU = 0, GPT2_MLP_SWIGLU = 1 };
+/* research switches (issue 13; docs/model.md "Research switches") */
+enum { GPT2_DEPTH_NONE = 0, GPT2_DEPTH_LNS = 1 };
+enum { GPT2_ACT_MLP = 0, GPT2_ACT_HERMITE = 1, GPT2_ACT_FOURIER = 2, GPT2_ACT_TROPICAL = 3 };
+enum { GPT2_MTP_MAX = 8 };
+enum { GPT2_NORMALIZED_NONE = 0, GPT2_NORMALIZED_NGPT = 1 };
 
 typedef struct gpt2_config {
     int n_layer;
@@ -59,6 +66,13 @@ typedef struct gpt2_config {
     int attention;     /* GPT2_ATTN_*: softmax | LSSA (softplus, length scale) | LSSAR (LSSA + re-weighting) */
     int lssar_power;   /* LSSAR's integer power p (0 = 15, the paper's extrapolation setting) */
     int qk_norm;       /* 1 = RMSNorm of each q and k head before RoPE, learnable gains [hd] (Qwen3 style) */
+    /* research switches (0 = off; HF cannot express any of them: config.json "lmc_switches") */
+    int depth_scaling; /* GPT2_DEPTH_*: LNS multiplies both pre-norm outputs of block l (1-based) by 1/sqrt(l) */
+    int act;           /* GPT2_ACT_*: MLP = the mlp switch's GELU/SwiGLU; the others replace GELU in the
+                        * non-gated MLP by a learnable activation (src/kernels/cpu/activations.h) */
+    int act_degree;    /* degree n of the learnable activation (0 = 3) */
+    int mtp_heads;     /* K extra multi-token heads (0..GPT2_MTP_MAX-1): head i predicts token t+1+i */
+    int normalized;    /* GPT2_NORMALIZED_*: nGPT (Loshchilov et al. 2025), src/model/ngpt.c */
 } gpt2_config;
 
 enum { GPT2_ATTN_SOFTMAX = 0, GPT2_ATTN_LSSA = 1, GPT2_ATTN_LSSAR = 2 };
@@ -143,6 +157,19 @@ typedef struct gpt2_model {
     void (*attn_probe)(void *ctx, int layer, const float *x, const float *qkv, int B, int T);
     void *attn_probe_ctx;
     const unsigned char *head_mask;
+    /* research switches (src/model/mtp.c): views of the per-layer activation coefficients
+     * ("h.L.mlp.act.coef", -1 without a learnable activation) and of the extra heads ("mtp.I.weight") */
+    int *act_views;         /* [n_layer] */
+    int mtp_view0;          /* view index of mtp.1.weight; heads are consecutive views (-1 = none) */
+    int mtp_active;         /* extra heads that get a loss now (0..mtp_heads; gpt2_create sets mtp_heads);
+                             * inactive heads get no gradient and no optimizer update */
+    float mtp_losses[GPT2_MTP_MAX]; /* per head mean loss of the last training forward (0 = next token) */
+    float mtp_loss;         /* sum of the active heads' mean losses (what backward differentiates) */
+    struct gpt2_mtp *mtp;   /* private scratch of the extra heads */
+    int ngpt_view0;         /* nGPT: first of its scalar views (4 per layer, then ngpt.sz); -1 = none */
+    struct gpt2_ngpt *ngpt; /* nGPT's private activations */
+    int32_t *mtp_argmax;    /* caller-owned [mtp_heads][B*T] or NULL: a forward with targets writes each
+                             * active extra head's most likely token per position (self-speculative drafts) */
 } gpt2_model;
 
 enum { GPT2_PROF_ENCODER, GPT2_PROF_LAYERNORM, GPT2_PROF_MATMUL, GPT2_PROF_ATTENTION, GPT2_PROF_GELU,

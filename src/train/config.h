@@ -38,6 +38,10 @@ typedef struct train_config {
     double norm_eps, rope_theta;
     char attention[16], qk_norm[8]; /* issue 13 attention switches */
     int64_t lssar_power;
+    /* research switches (issue 13, docs/model.md): model.depth_scaling, activation, activation_degree,
+     * mtp_heads; train.mtp_curriculum */
+    char depth_scaling[16], activation[16], mtp_curriculum[16], normalized[16];
+    int64_t activation_degree, mtp_heads;
     /* train: */
     int64_t steps, batch_size, micro_batch;
     double lr, min_lr_ratio;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include "base/mem.h"
 #include "kernels/cpu/kernels.h"
+#include "model/switches.h"
 #include "optim/optim.h"
 
 #define ALIGN K_SUMSQ_CHUNK /* slices are whole gradient-norm chunks */
@@ -148,6 +149,7 @@ int train_dp_adamw(train_dp *p, gpt2_model *m, const gpt2_adamw *hp, lmc_err *er
     /* the views' parts inside [lo, hi): AdamW is elementwise, so a slice updates exactly as the whole */
 #pragma omp parallel
     for (int i = 0; i < m->n_views; i++) {
+        if (gpt2_view_frozen(m, i)) continue; /* an inactive MTP head: no update, as gpt2_adamw_step */
         const gpt2_view *v = &m->views[i];
         size_t a = v->offset > p->lo ? v->offset : p->lo;
         size_t b = v->offset + v->numel < p->hi ? v->offset + v->numel : p->hi;
@@ -156,6 +158,8 @@ int train_dp_adamw(train_dp *p, gpt2_model *m, const gpt2_adamw *hp, lmc_err *er
                          hp->beta1, hp->beta2, hp->eps, v->decay ? hp->weight_decay : 0.0f, bc1, bc2);
     }
     int rc = dist_allgather_slices(p->d, m->params, m->n_floats, ALIGN, err);
+    /* nGPT: every rank projects the whole gathered matrices, as gpt2_adamw_step does after its update */
+    if (!rc && m->cfg.normalized) gpt2_ngpt_project(m);
     lmc_kernels_weights_changed();
     p->comm_step_s += p->d->comm_s - c0;
     return rc;

@@ -4,6 +4,8 @@
  * Everything that influences the numbers (data position, AdamW state, sample RNG) is in the
  * checkpoint, and nothing else (wall time, output files) feeds back into them. */
 #include "train/train.h"
+#include "train/switches.h"
+#include "model/switches.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -90,6 +92,7 @@ int train_model_config(const train_config *cfg, gpt2_config *mc, lmc_err *err) {
     if (!strcmp(cfg->tie_embeddings, "true")) mc->untied = 0;
     if (!strcmp(cfg->tie_embeddings, "false")) mc->untied = 1;
     if (cfg->norm_eps > 0) mc->ln_eps = (float)cfg->norm_eps;
+    if (train_model_switches(cfg, mc, err)) return -1;
     if (cfg->rope_theta > 0) mc->rope_theta = (float)cfg->rope_theta;
     mc->attention = !strcmp(cfg->attention, "lssa") ? GPT2_ATTN_LSSA : !strcmp(cfg->attention, "lssar") ? GPT2_ATTN_LSSAR
                   : GPT2_ATTN_SOFTMAX;
@@ -417,6 +420,14 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
     gpt2_init_random(t->m, (uint64_t)c->seed);
     optim_hparams ohp;
     if (train_optim_hparams(c, &ohp, err) || optim_create(&t->opt, &ohp, t->m, err)) return -1;
+    /* switch x optimizer combinations that would break a switch's invariant */
+    if (mc.normalized && OPTIM_IS_SF(optim_kind(t->opt)))
+        return lmc_errf(err, LMC_EINVAL, "model.normalized: ngpt needs the weights it projects to be the ones it "
+                                         "evaluates; train.optimizer %s keeps y, z and x apart (use adamw, muon, soap or galore)",
+                        c->optimizer);
+    if (mc.mtp_heads > 0 && strcmp(c->mtp_curriculum, "none") && optim_kind(t->opt) != OPTIM_ADAMW)
+        return lmc_errf(err, LMC_EINVAL, "train.mtp_curriculum: %s freezes inactive heads, which only train.optimizer "
+                                         "adamw implements so far (got %s)", c->mtp_curriculum, c->optimizer);
     if (t->tok) {
         /* HF's generate stops at eos: the end-of-text token begins and ends every document here */
         int64_t eot = tok_eot_id(t->tok);
@@ -569,6 +580,18 @@ static void teardown(trainer *t) {
     free(t->tok_json);
 }
 
+/* The run's optimizer on m->grads. gpt2_adamw_step already skips frozen MTP heads and projects nGPT's
+ * matrices; for the other optimizers nGPT's projection follows here (its invariant: unit-norm rows
+ * after every step), and a curriculum that freezes heads is refused at setup. */
+static int step_optimizer(trainer *t, double *lr, lmc_err *err) {
+    if (optim_step(t->opt, t->m, *lr, lr, err)) return -1;
+    if (optim_kind(t->opt) != OPTIM_ADAMW && t->m->cfg.normalized) {
+        gpt2_ngpt_project(t->m);
+        lmc_kernels_weights_changed();
+    }
+    return 0;
+}
+
 /* One micro-batch of a data-parallel step (train_dp_leaf): the rank's loader stands at it. */
 static int dp_leaf(void *ctx, int64_t k, float *loss, lmc_err *err) {
     trainer *t = ctx;
@@ -593,7 +616,7 @@ static int train_step_dp(trainer *t, double *lr, double *loss, double *norm, lmc
     *loss = lf;
     if (train_dp_clip(t->dp, t->m, c->grad_clip, norm, err)) return -1;
     if (!isfinite(*loss) || !isfinite(*norm)) return 1; /* the same decision on every rank */
-    if (!t->dp->shard) return optim_step(t->opt, t->m, *lr, lr, err) ? -1 : 0; /* replicated: any optimizer */
+    if (!t->dp->shard) return step_optimizer(t, lr, err) ? -1 : 0; /* replicated: any optimizer */
     gpt2_adamw hp = {(float)*lr, (float)c->beta1, (float)c->beta2, (float)c->eps, (float)c->weight_decay};
     return train_dp_adamw(t->dp, t->m, &hp, err) ? -1 : 0;
 }
@@ -605,6 +628,7 @@ static int train_step(trainer *t, double *lr, double *loss, double *norm, lmc_er
     if (t->dp) return train_step_dp(t, lr, loss, norm, err);
     int64_t accum = c->batch_size / c->micro_batch;
     gpt2_zero_grad(t->m);
+    train_mtp_schedule(c, t->m, t->st.step);
     double sum = 0;
     for (int64_t k = 0; k < accum; k++) {
         if (train_loader_next(&t->train, c->micro_batch, t->in, t->tg, err)) return -1;
@@ -619,7 +643,7 @@ static int train_step(trainer *t, double *lr, double *loss, double *norm, lmc_er
     *norm = gpt2_clip_grad(t->m, c->grad_clip);
     /* The finiteness check comes before the optimizer: a NaN must never reach the weights or m, v. */
     if (!isfinite(*loss) || !isfinite(*norm)) return 1;
-    if (optim_step(t->opt, t->m, *lr, lr, err)) return -1;
+    if (step_optimizer(t, lr, err)) return -1;
     return 0;
 }
 
