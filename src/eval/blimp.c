@@ -39,7 +39,7 @@ static int blimp_line(void *vc, json_t *obj, const char *path, uint64_t line, lm
         memcpy(t + 1, s[k], len + 1);
         int rc = lmc_eval_req_pair(c->lm, "", 0, t, len + 1, &c->reqs[c->n], err);
         free(t);
-        if (rc) return lmc_err_at(err, err->code, path, line, 1, "%s", err->msg);
+        if (rc) return lmc_err_wrap(err, "%s:%llu", path, (unsigned long long)line);
         c->n++;
     }
     json_t *uid = json_object_get(obj, "UID");

@@ -39,7 +39,7 @@ static int lam_line(void *vc, json_t *obj, const char *path, uint64_t line, lmc_
     memcpy(t + 1, last, last_len);
     int rc = lmc_eval_req_pair(c->lm, s, ctx_len, t, last_len + 1, &c->reqs[c->n], err);
     free(t);
-    if (rc) return lmc_err_at(err, err->code, path, line, 1, "%s", err->msg);
+    if (rc) return lmc_err_wrap(err, "%s:%llu", path, (unsigned long long)line);
     c->n++;
     return 0;
 }

@@ -233,9 +233,10 @@ int lmc_eval_score(lmc_eval_lm *lm, lmc_eval_req *reqs, size_t n, lmc_err *err) 
     gpt2_model *m = lm->m;
     int Tmax = reqs[order[0]].n - 1;
     if (Tmax < 1) Tmax = 1;
-    int Bmax = lm->batch_tokens / Tmax > 0 ? lm->batch_tokens / Tmax : 1;
-    int32_t *x = malloc((size_t)Bmax * (size_t)Tmax * sizeof *x);
-    int32_t *y = malloc((size_t)Bmax * (size_t)Tmax * sizeof *y);
+    /* a chunk has B = batch_tokens / T rows of its longest length T (one row when T > batch_tokens) */
+    size_t cap = (size_t)(Tmax > lm->batch_tokens ? Tmax : lm->batch_tokens);
+    int32_t *x = malloc(cap * sizeof *x);
+    int32_t *y = malloc(cap * sizeof *y);
     int rc = 0;
     if (!x || !y) { rc = lmc_errf(err, LMC_ENOMEM, "out of memory"); goto out; }
     const int V = m->cfg.vocab_size, Vp = m->cfg.padded_vocab;

@@ -95,7 +95,7 @@ static int mc_line(void *vc, json_t *obj, const char *path, uint64_t line, lmc_e
         memcpy(t + 1, cs, len + 1);
         rc = lmc_eval_req_pair(c->lm, context, clen, t, len + 1, &c->reqs[c->n], err);
         free(t);
-        if (rc) { lmc_err_at(err, err->code, path, line, 1, "%s", err->msg); break; }
+        if (rc) { lmc_err_wrap(err, "%s:%llu", path, (unsigned long long)line); break; }
         c->n++;
     }
     free(context);

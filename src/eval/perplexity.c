@@ -46,7 +46,7 @@ static int ppl_line(void *vc, json_t *obj, const char *path, uint64_t line, lmc_
     json_t *v = json_object_get(obj, c->field);
     if (!json_is_string(v)) return lmc_err_at(err, LMC_EFORMAT, path, line, 1, "expected a string field '%s'", c->field);
     if (add_doc(c, json_string_value(v), json_string_length(v), json_string_value(v), json_string_length(v), err))
-        return lmc_err_at(err, err->code, path, line, 1, "%s", err->msg);
+        return lmc_err_wrap(err, "%s:%llu", path, (unsigned long long)line);
     return 0;
 }
 
@@ -84,7 +84,7 @@ int lmc_eval_perplexity(lmc_eval_lm *lm, const lmc_eval_opts *o, int wikitext, j
                 free(sp);
             }
         }
-        if (rc) lmc_errf(err, err->code, "%s: %s", o->data[f], err->msg);
+        if (rc) lmc_err_wrap(err, "%s", o->data[f]);
         free(text);
     }
     if (!rc && c.ndoc == 0) rc = lmc_errf(err, LMC_EINVAL, "no documents in the input");

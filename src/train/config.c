@@ -4,6 +4,7 @@
  * value is typed by the key it belongs to and every error can point at the exact line and column:
  * a quoted "3e-4" for a float key is an error, a plain 123 for a string key is the string "123". */
 #include "train/config.h"
+#include "train/eval_tasks.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -233,6 +234,10 @@ static int walk_section(walker *w, train_config *c, const char *section) {
         if (w->ev.type != YAML_SCALAR_EVENT) return at(w, "%s: expected a key", section);
         char key[256];
         snprintf(key, sizeof key, "%s", scalar(w));
+        if (!strcmp(section, "train") && !strcmp(key, "eval_tasks")) { /* a list, not a table key */
+            if (train_eval_tasks_parse(&w->p, &w->ev, c, w->name, w->err)) return -1;
+            continue;
+        }
         const train_key *k = find_key(section, key);
         if (!k) return at(w, "unknown key '%s.%s' (lmc train --print-config lists the keys)", section, key);
         size_t line = w->ev.start_mark.line + 1;
@@ -458,6 +463,8 @@ int train_config_to_yaml(const train_config *c, lmc_buf *out, lmc_err *err) {
         size_t width = out->len - start;
         if (lmc_buf_printf(out, err, "%*s# %s\n", width < 34 ? (int)(34 - width) : 1, "", k->help)) return -1;
     }
+    /* the table ends in the train section, so the list lands under train: */
+    if (train_eval_tasks_to_yaml(c, out, err)) return -1;
     return 0;
 }
 

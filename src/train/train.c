@@ -4,6 +4,7 @@
  * Everything that influences the numbers (data position, AdamW state, sample RNG) is in the
  * checkpoint, and nothing else (wall time, output files) feeds back into them. */
 #include "train/train.h"
+#include "train/eval_tasks.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -527,6 +528,11 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
             if (eval_val(&t, &val_loss, err)) { rc = -1; goto out; }
             res->last_val_loss = val_loss;
         }
+        train_eval_results tasks = {0}; /* train.eval_tasks (src/train/eval_tasks.c) */
+        if (train_eval_tasks_due(c, step)) {
+            if (!t.tok_json) { rc = lmc_errf(err, LMC_EINVAL, "train.eval_tasks needs data.tokenizer"); goto out; }
+            if (train_eval_tasks_run(t.m, c, t.tok_json, step, &tasks, err)) { rc = -1; goto out; }
+        }
         lmc_jsonl *w = &t.metrics;
         lmc_jsonl_begin(w);
         lmc_jsonl_int(w, "step", step);
@@ -538,6 +544,7 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
         lmc_jsonl_num(w, "mfu", mfu);
         lmc_jsonl_num(w, "elapsed_s", t.st.elapsed_s + (lmc_now() - t.t_start));
         if (do_eval) lmc_jsonl_num(w, "val_loss", val_loss);
+        train_eval_tasks_log(w, &tasks);
         if (skipped) lmc_jsonl_bool(w, "skipped", 1);
         if (lmc_jsonl_end(w, err)) { rc = -1; goto out; }
 
