@@ -17,6 +17,10 @@ static void print_human(json_t *s) {
             const char *k2;
             json_t *v2;
             json_object_foreach(v, k2, v2) printf("  %-48s %.4f\n", k2, json_number_value(v2));
+        } else if (json_is_array(v)) {
+            char *d = json_dumps(v, JSON_COMPACT);
+            printf("%-20s %s\n", k, d ? d : "");
+            free(d);
         } else if (json_is_string(v)) printf("%-20s %s\n", k, json_string_value(v));
         else if (json_is_integer(v)) printf("%-20s %lld\n", k, (long long)json_integer_value(v));
         else printf("%-20s %.6f\n", k, json_number_value(v));
@@ -39,10 +43,10 @@ static int write_examples(const char *path, json_t *ex, lmc_err *err) {
 
 int lmc_cmd_eval_task(lmc_args *a) {
     const char *task = lmc_arg_str(a, "task"), *dir = lmc_arg_str(a, "model"), *out = lmc_arg_str(a, "output");
-    static const char *const known[] = {"blimp", "mc", "perplexity", "wikitext", "lambada", NULL};
+    static const char *const known[] = {"blimp", "mc", "perplexity", "wikitext", "lambada", "heads", NULL};
     int ok = 0;
     for (int i = 0; known[i]; i++) ok |= !strcmp(task, known[i]);
-    if (!ok) return lmc_usage_error(a, "--task must be blimp, mc, perplexity, wikitext or lambada");
+    if (!ok) return lmc_usage_error(a, "--task must be blimp, mc, perplexity, wikitext, lambada or heads");
     if (lmc_arg_is_set(a, "seq-len") || lmc_arg_is_set(a, "max-tokens"))
         return lmc_usage_error(a, "--seq-len/--max-tokens are for token shards; with --task use --max-length/--limit");
     int nd = 0;
@@ -52,6 +56,7 @@ int lmc_cmd_eval_task(lmc_args *a) {
     int64_t limit = lmc_arg_int(a, "limit"), threads = lmc_arg_int(a, "threads"), maxlen = lmc_arg_int(a, "max-length");
     int64_t prefix = lmc_arg_int(a, "prefix-token"), bt = lmc_arg_int(a, "batch-tokens");
     if (limit < 0) return lmc_usage_error(a, "--limit must be >= 0");
+    if (!(lmc_arg_float(a, "threshold") > 0)) return lmc_usage_error(a, "--threshold must be > 0");
     if (threads < 0) return lmc_usage_error(a, "--threads must be >= 0");
     if (maxlen < 0 || maxlen > 1 << 20) return lmc_usage_error(a, "--max-length must be >= 0");
     if (bt < 1 || bt > 1 << 24) return lmc_usage_error(a, "--batch-tokens must be in [1, 16777216]");
@@ -79,7 +84,8 @@ int lmc_cmd_eval_task(lmc_args *a) {
     lmc_progress prog;
     lmc_progress_start(&prog, task, 0, "req");
     lm.progress = &prog;
-    lmc_eval_opts o = {files, n, limit, lmc_arg_str(a, "field")};
+    double tau = lmc_arg_float(a, "threshold");
+    lmc_eval_opts o = {files, n, limit, lmc_arg_str(a, "field"), tau};
     json_t *summary = NULL, *examples = NULL;
     double t0 = lmc_now();
     int rc = lmc_eval_task(&lm, task, &o, &summary, out ? &examples : NULL, &err);

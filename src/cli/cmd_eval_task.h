@@ -4,7 +4,8 @@
 #include "cli/cli.h"
 
 #define LMC_EVAL_TASK_OPTS \
-    {"task", 0, OPT_STR, NULL, "NAME", "blimp, mc, perplexity, wikitext or lambada (docs/eval.md)"}, \
+    {"task", 0, OPT_STR, NULL, "NAME", "blimp, mc, perplexity, wikitext, lambada or heads (docs/eval.md)"}, \
+    {"threshold", 0, OPT_FLOAT, "0.3", "TAU", "--task heads: AHON_LN below TAU is inactive"}, \
     {"limit", 0, OPT_INT, "0", "N", "--task: first N examples (BLiMP: per file; 0 = all)"}, \
     {"field", 0, OPT_STR, "text", "NAME", "--task perplexity/lambada: JSONL text field"}, \
     {"json", 0, OPT_FLAG, NULL, NULL, "--task: print only the one JSON line of results"}, \
@@ -22,6 +23,7 @@
     "              byte_perplexity, bits_per_byte\n" \
     "  wikitext    the same over WikiText files split into articles and detokenized as the harness's wikitext\n" \
     "  lambada     last-word accuracy and perplexity of JSONL texts\n" \
+    "  heads       inactive attention heads (AHON, layer-normalised) on a probe set of texts (a diagnostic)\n" \
     "Example: lmc eval --model DIR --task blimp --data ../shared/data/blimp/*.jsonl --threads 2 --json"
 
 int lmc_cmd_eval_task(lmc_args *a);

@@ -80,7 +80,8 @@ typedef struct lmc_eval_opts {
     const char *const *data; /* input files */
     int n_data;
     int64_t limit;
-    const char *field;      /* perplexity/lambada: JSONL text field (NULL = "text") */
+    const char *field;      /* perplexity/lambada/heads: JSONL text field (NULL = "text") */
+    double threshold;       /* heads: AHON_LN below this is inactive (0 = 0.3) */
 } lmc_eval_opts;
 
 int lmc_eval_blimp(lmc_eval_lm *lm, const lmc_eval_opts *o, json_t **summary, json_t **examples, lmc_err *err);
@@ -90,7 +91,10 @@ int lmc_eval_mc(lmc_eval_lm *lm, const lmc_eval_opts *o, json_t **summary, json_
 int lmc_eval_perplexity(lmc_eval_lm *lm, const lmc_eval_opts *o, int wikitext, json_t **summary,
                         json_t **examples, lmc_err *err);
 int lmc_eval_lambada(lmc_eval_lm *lm, const lmc_eval_opts *o, json_t **summary, json_t **examples, lmc_err *err);
-/* Run a task by name ("blimp", "mc", "perplexity", "wikitext", "lambada"). */
+/* Inactive attention heads (AHON / AHON_LN of TECHNIQUES.md 12d) on a probe set; puts lm->m in
+ * training mode (gpt2_enable_training) to keep every layer's attention output. Per-example = per head. */
+int lmc_eval_heads(lmc_eval_lm *lm, const lmc_eval_opts *o, json_t **summary, json_t **examples, lmc_err *err);
+/* Run a task by name ("blimp", "mc", "perplexity", "wikitext", "lambada", "heads"). */
 int lmc_eval_task(lmc_eval_lm *lm, const char *task, const lmc_eval_opts *o, json_t **summary, json_t **examples,
                   lmc_err *err);
 

@@ -293,7 +293,8 @@ int lmc_eval_task(lmc_eval_lm *lm, const char *task, const lmc_eval_opts *o, jso
     if (!strcmp(task, "perplexity")) return lmc_eval_perplexity(lm, o, 0, summary, examples, err);
     if (!strcmp(task, "wikitext")) return lmc_eval_perplexity(lm, o, 1, summary, examples, err);
     if (!strcmp(task, "lambada")) return lmc_eval_lambada(lm, o, summary, examples, err);
-    return lmc_errf(err, LMC_EINVAL, "unknown task '%s' (expected blimp, mc, perplexity, wikitext or lambada)", task);
+    if (!strcmp(task, "heads")) return lmc_eval_heads(lm, o, summary, examples, err);
+    return lmc_errf(err, LMC_EINVAL, "unknown task '%s' (expected blimp, mc, perplexity, wikitext, lambada or heads)", task);
 }
 
 int lmc_eval_read_jsonl(const char *path, int64_t limit, lmc_eval_line_fn fn, void *ctx, lmc_err *err) {

@@ -125,7 +125,7 @@ int train_eval_tasks_run(gpt2_model *m, const train_config *c, const char *token
         char **paths = NULL;
         size_t np = 0;
         if ((rc = lmc_glob(t->data, &paths, &np, err))) break;
-        lmc_eval_opts o = {(const char *const *)paths, (int)np, t->limit, NULL};
+        lmc_eval_opts o = {(const char *const *)paths, (int)np, t->limit, NULL, 0};
         json_t *s = NULL;
         rc = lmc_eval_task(&lm, t->task, &o, &s, NULL, err);
         if (!rc) collect(r, t->task, s);

@@ -12,7 +12,7 @@
 #include "base/json.h"
 
 static json_t *run(lmc_eval_lm *lm, const char *task, const char **files, int n, json_t **ex) {
-    lmc_eval_opts o = {files, n, 0, NULL};
+    lmc_eval_opts o = {files, n, 0, NULL, 0};
     json_t *s = NULL;
     lmc_err err = {0};
     int rc = lmc_eval_task(lm, task, &o, &s, ex, &err);
