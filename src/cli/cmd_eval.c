@@ -45,8 +45,8 @@ static uint32_t *token_byte_lengths(const char *path, int V, lmc_err *err) {
 
 static int run_eval(lmc_args *a) {
     const char *dir = lmc_arg_str(a, "model"), *data = lmc_arg_str(a, "data");
-    if (!dir) return lmc_usage_error(a, "--model DIR is required");
     if (lmc_arg_is_set(a, "task")) return lmc_cmd_eval_task(a);
+    if (!dir) return lmc_usage_error(a, "--model DIR is required");
     if (!data) return lmc_usage_error(a, "--data SHARD is required");
     int nd = 0;
     lmc_arg_list(a, "data", &nd);

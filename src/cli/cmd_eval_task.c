@@ -1,6 +1,7 @@
 /* lmc eval --task: parse, open the model, run the task, print the results, write per-example scores. */
 #include "cli/cmd_eval_task.h"
 #include "eval/eval.h"
+#include "eval/trec.h"
 #include "kernels/cpu/kernels.h"
 #include "base/io.h"
 #include "base/progress.h"
@@ -41,12 +42,40 @@ static int write_examples(const char *path, json_t *ex, lmc_err *err) {
     return lmc_atomic_commit(&w, err);
 }
 
+static void print_json_or_human(lmc_args *a, json_t *summary) {
+    if (lmc_arg_flag(a, "json")) {
+        char *s = json_dumps(summary, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+        if (s) printf("%s\n", s);
+        free(s);
+    } else
+        print_human(summary);
+}
+
+static int run_trec(lmc_args *a) {
+    const char *run = lmc_arg_str(a, "run"), *out = lmc_arg_str(a, "output");
+    if (!run) return lmc_usage_error(a, "--task trec needs --run RUN_DIR");
+    int64_t every = lmc_arg_int(a, "every"), threads = lmc_arg_int(a, "threads");
+    if (every < 0) return lmc_usage_error(a, "--every must be >= 0");
+    if (threads < 0) return lmc_usage_error(a, "--threads must be >= 0");
+    lmc_kernels_set_threads((int)threads);
+    lmc_err err = {0};
+    json_t *summary = NULL, *ex = NULL;
+    int rc = lmc_eval_trec(run, lmc_arg_str(a, "model"), every, &summary, out ? &ex : NULL, &err);
+    if (!rc && out) rc = write_examples(out, ex, &err);
+    if (!rc) print_json_or_human(a, summary);
+    json_decref(summary);
+    json_decref(ex);
+    return rc ? lmc_fail(a, "%s", err.msg) : 0;
+}
+
 int lmc_cmd_eval_task(lmc_args *a) {
     const char *task = lmc_arg_str(a, "task"), *dir = lmc_arg_str(a, "model"), *out = lmc_arg_str(a, "output");
-    static const char *const known[] = {"blimp", "mc", "perplexity", "wikitext", "lambada", "heads", NULL};
+    static const char *const known[] = {"blimp", "mc", "perplexity", "wikitext", "lambada", "heads", "trec", NULL};
     int ok = 0;
     for (int i = 0; known[i]; i++) ok |= !strcmp(task, known[i]);
-    if (!ok) return lmc_usage_error(a, "--task must be blimp, mc, perplexity, wikitext, lambada or heads");
+    if (!ok) return lmc_usage_error(a, "--task must be blimp, mc, perplexity, wikitext, lambada, heads or trec");
+    if (!strcmp(task, "trec")) return run_trec(a);
+    if (!dir) return lmc_usage_error(a, "--model DIR is required");
     if (lmc_arg_is_set(a, "seq-len") || lmc_arg_is_set(a, "max-tokens"))
         return lmc_usage_error(a, "--seq-len/--max-tokens are for token shards; with --task use --max-length/--limit");
     int nd = 0;

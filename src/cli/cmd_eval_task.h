@@ -4,7 +4,9 @@
 #include "cli/cli.h"
 
 #define LMC_EVAL_TASK_OPTS \
-    {"task", 0, OPT_STR, NULL, "NAME", "blimp, mc, perplexity, wikitext, lambada or heads (docs/eval.md)"}, \
+    {"task", 0, OPT_STR, NULL, "NAME", "blimp, mc, perplexity, wikitext, lambada, heads or trec (docs/eval.md)"}, \
+    {"run", 0, OPT_STR, NULL, "RUN_DIR", "--task trec: the run whose training batches are re-evaluated"}, \
+    {"every", 0, OPT_INT, "0", "K", "--task trec: every K-th step (0 = steps/50)"}, \
     {"threshold", 0, OPT_FLOAT, "0.3", "TAU", "--task heads: AHON_LN below TAU is inactive"}, \
     {"limit", 0, OPT_INT, "0", "N", "--task: first N examples (BLiMP: per file; 0 = all)"}, \
     {"field", 0, OPT_STR, "text", "NAME", "--task perplexity/lambada: JSONL text field"}, \
@@ -24,6 +26,7 @@
     "  wikitext    the same over WikiText files split into articles and detokenized as the harness's wikitext\n" \
     "  lambada     last-word accuracy and perplexity of JSONL texts\n" \
     "  heads       inactive attention heads (AHON, layer-normalised) on a probe set of texts (a diagnostic)\n" \
+    "  trec        training re-evaluation curve: --run RUN_DIR [--model CKPT] re-scores each step's training batch\n" \
     "Example: lmc eval --model DIR --task blimp --data ../shared/data/blimp/*.jsonl --threads 2 --json"
 
 int lmc_cmd_eval_task(lmc_args *a);
