@@ -73,6 +73,7 @@ static const train_key keys[] = {
     KI("train", "threads", threads, "0", 0, 4096, "OpenMP threads (0 = all cores)"),
     KE("train", "precision", precision, "auto", "auto|fp32|bf16",
        "GEMM precision: bf16 = mixed precision (fp32 master weights and optimizer state, bf16 GEMM inputs); auto = bf16 when the CPU has AMX-BF16 or AVX512_BF16"),
+    KI("train", "diag_every", diag_every, "0", 0, BIG, "steps between probe-batch diagnostics logged as zsl_D, zsl_M, gwa, gwa_gamma (0 = off; docs/eval.md)"),
     KI("train", "max_nonfinite", max_nonfinite, "5", 1, 1 << 20, "consecutive non-finite steps (skipped) before the run stops"),
 };
 

@@ -45,6 +45,7 @@ typedef struct train_config {
     double weight_decay, beta1, beta2, eps, grad_clip;
     int64_t eval_every, eval_batches, checkpoint_every, keep_checkpoints, threads;
     int64_t max_nonfinite;
+    int64_t diag_every;   /* probe-batch diagnostics (zero-sum learning, GWA) every K steps; 0 = off */
     char precision[16];   /* auto | fp32 | bf16; the run's config.yaml records the resolved value */
     /* train.eval_tasks: a YAML list of {task, data, every, limit} (src/train/eval_tasks.c), not a table key */
     int64_t n_eval_tasks;

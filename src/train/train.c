@@ -5,6 +5,7 @@
  * checkpoint, and nothing else (wall time, output files) feeds back into them. */
 #include "train/train.h"
 #include "train/eval_tasks.h"
+#include "train/diag_hook.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -474,6 +475,7 @@ static int train_step(trainer *t, double lr, double *loss, double *norm, lmc_err
 int train_run(const train_config *cfg, const train_opts *o, train_result *res, lmc_err *err) {
     trainer t;
     memset(&t, 0, sizeof t);
+    train_diag diag = {0}; /* train.diag_every (src/train/diag_hook.c) */
     memset(res, 0, sizeof *res);
     res->last_val_loss = NAN;
     res->last_loss = NAN;
@@ -508,13 +510,20 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
         res->stopped = 1; /* already there (a resume with --stop-at at or below the checkpoint) */
         event(&t, "already at step %lld (--stop-at %lld): nothing to do", (long long)t.st.step, (long long)o->stop_at);
     }
+    if (c->diag_every > 0 && train_diag_open(&diag, t.have_val ? &t.val : &t.train, c->micro_batch, c->seq_len, err)) {
+        rc = -1;
+        goto out;
+    }
     while (t.st.step < c->steps && !res->stopped) {
         int64_t step = t.st.step + 1;
         double lr = c->lr * train_schedule_factor(&t.sched, step - 1);
+        int diag_now = c->diag_every > 0 && step % c->diag_every == 0;
+        if (diag_now && train_diag_before(&diag, t.m, err)) { rc = -1; goto out; }
         double loss, norm, t0 = lmc_now();
         int skipped = train_step(&t, lr, &loss, &norm, err);
         if (skipped < 0) { rc = -1; goto out; }
         double dt = lmc_now() - t0;
+        if (diag_now && train_diag_after(&diag, t.m, err)) { rc = -1; goto out; }
         t.st.step = step;
         t.st.tokens += (uint64_t)tok_per_step;
         double tps = tok_per_step / dt, mfu = t.flops_per_token * tps / t.peak_flops;
@@ -545,6 +554,7 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
         lmc_jsonl_num(w, "elapsed_s", t.st.elapsed_s + (lmc_now() - t.t_start));
         if (do_eval) lmc_jsonl_num(w, "val_loss", val_loss);
         train_eval_tasks_log(w, &tasks);
+        train_diag_log(w, &diag);
         if (skipped) lmc_jsonl_bool(w, "skipped", 1);
         if (lmc_jsonl_end(w, err)) { rc = -1; goto out; }
 
@@ -604,6 +614,7 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
     }
     if (pr) lmc_progress_finish(pr);
 out:
+    train_diag_close(&diag);
     /* The run's log tells why it stopped (a disk-full checkpoint, a bad shard), not only stderr. */
     if (rc && t.log && err && err->msg[0]) event(&t, "error: %s", err->msg);
     teardown(&t);

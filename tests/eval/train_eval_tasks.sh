@@ -21,6 +21,7 @@ train:
   checkpoint_every: 0
   precision: fp32
   threads: 1
+  diag_every: 3
   eval_tasks:
     - {task: blimp, data: "$F/blimp/*.jsonl", every: 4, limit: 10}
     - {task: lambada, data: $F/lambada.jsonl, limit: 5}
@@ -38,6 +39,17 @@ direct=$("$LMC" eval -q --model "$ck" --task blimp --limit 10 --threads 1 --json
 python3 -c "import sys; a,b=float('$logged'),float('$direct'); sys.exit(0 if a==b else 1)" ||
     { echo "logged $logged != lmc eval $direct"; exit 1; }
 grep -q 'eval_tasks:' "$T/runs/r/config.yaml" || { echo "config.yaml lost the list"; exit 1; }
+# train.diag_every: zsl_D / gwa at steps 3 and 6, D in [0, 1]; the probe forwards and the tasks leave
+# training untouched: the same run without them has bitwise the same losses
+steps=$(grep -n '"zsl_D"' "$M" | cut -d: -f1 | tr '\n' ' ')
+[ "$steps" = "3 6 " ] || { echo "zsl_D at lines '$steps', want '3 6 '"; exit 1; }
+grep -o '"zsl_D":[^,]*' "$M" | cut -d: -f2 | python3 -c "import sys; v=[float(x) for x in sys.stdin]; sys.exit(0 if all(0 <= x <= 1 for x in v) else 1)" ||
+    { echo "zsl_D outside [0, 1]"; exit 1; }
+grep -q '"gwa":' "$M" || { echo "gwa missing"; exit 1; }
+sed -e '/eval_tasks:/,$d' -e '/diag_every/d' -e 's/name: r,/name: plain,/' "$T/c.yaml" > "$T/plain.yaml"
+"$LMC" train -q "$T/plain.yaml"
+diff <(grep -o '"loss":[^,]*' "$M") <(grep -o '"loss":[^,]*' "$T/runs/plain/metrics.jsonl") ||
+    { echo "eval_tasks / diag_every changed the training losses"; exit 1; }
 # bad lists
 sed 's/limit: 5}/limt: 5}/' "$T/c.yaml" > "$T/bad.yaml"
 if msg=$("$LMC" train --print-config "$T/bad.yaml" 2>&1); then echo "unknown field accepted"; exit 1; fi
