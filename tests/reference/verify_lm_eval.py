@@ -22,6 +22,7 @@ import json
 import os
 import random
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -238,26 +239,32 @@ def time_runs(n, limit, threads, include):
     for arch in ["gpt2", "llama"]:
         for i in range(n):
             cmd = [sys.executable, "-c",
-                   "import sys; sys.path.insert(0, %r); import verify_lm_eval as v; import time; t=time.time(); "
-                   "v.run_harness(%r, %r, %r, batch_size=32, limit=%d, threads=%d); print('T', time.time()-t)"
+                   "import sys; sys.path.insert(0, %r); import verify_lm_eval as v; import time, resource; t=time.time(); "
+                   "r0=resource.getrusage(resource.RUSAGE_SELF); "
+                   "v.run_harness(%r, %r, %r, batch_size=32, limit=%d, threads=%d); r1=resource.getrusage(resource.RUSAGE_SELF); "
+                   "print('T', time.time()-t, r1.ru_utime+r1.ru_stime-r0.ru_utime-r0.ru_stime)"
                    % (os.path.dirname(os.path.abspath(__file__)), os.path.join(FIX, arch), tasks, d, limit, threads)]
             r = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS=str(threads)))
-            t = [float(l.split()[1]) for l in r.stdout.splitlines() if l.startswith("T ")]
+            t = [(float(l.split()[1]), float(l.split()[2])) for l in r.stdout.splitlines() if l.startswith("T ")]
             if not t:
                 print(r.stderr[-3000:])
                 raise SystemExit("harness run failed")
-            th.append((arch, t[0]))
+            th.append((arch, t[0][0], t[0][1]))
             t0 = time.time()
+            c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             subprocess.run([lmc, "eval", "--model", os.path.join(FIX, arch), "--task", "blimp", "--limit", str(limit),
                             "--threads", str(threads), "--json", "--quiet", "--data"] +
                            [os.path.join(data, f) for f in files], check=True, capture_output=True)
-            tl.append((arch, time.time() - t0))
-            print(arch, "harness %.2fs lmc %.2fs" % (th[-1][1], tl[-1][1]), flush=True)
+            c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            tl.append((arch, time.time() - t0, c1.ru_utime + c1.ru_stime - c0.ru_utime - c0.ru_stime))
+            print(arch, "harness %.2fs (cpu %.2fs) lmc %.2fs (cpu %.2fs)" % (th[-1][1], th[-1][2], tl[-1][1], tl[-1][2]),
+                  flush=True)
     for arch in ["gpt2", "llama"]:
-        mh = statistics.median(t for a, t in th if a == arch)
-        ml = statistics.median(t for a, t in tl if a == arch)
-        print(f"{arch}: median harness {mh:.2f}s (model load + task setup + scoring, in-process) "
-              f"lmc {ml:.2f}s (whole process) ratio {mh / ml:.2f}x")
+        for k, what in ((1, "wall"), (2, "cpu")):
+            mh = statistics.median(x[k] for x in th if x[0] == arch)
+            ml = statistics.median(x[k] for x in tl if x[0] == arch)
+            print(f"{arch}: {what} median harness {mh:.2f}s (model load + task setup + scoring, in-process) "
+                  f"lmc {ml:.2f}s (whole process) ratio {mh / ml:.2f}x")
 
 
 def main():
