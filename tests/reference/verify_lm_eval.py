@@ -164,6 +164,25 @@ def run_harness(model_dir, tasks, include, batch_size=1, limit=None, threads=Non
                                    limit=limit, bootstrap_iters=0)
 
 
+SCORE_TIME = [0.0, 0.0]
+
+
+def time_scoring():
+    """Accumulate wall and CPU time spent inside HFLM.loglikelihood (the scoring, without model load and
+    task setup) into SCORE_TIME."""
+    from lm_eval.models.huggingface import HFLM
+    orig = HFLM.loglikelihood
+
+    def timed(self, *a, **k):
+        t, c = time.time(), time.process_time()
+        try:
+            return orig(self, *a, **k)
+        finally:
+            SCORE_TIME[0] += time.time() - t
+            SCORE_TIME[1] += time.process_time() - c
+    HFLM.loglikelihood = timed
+
+
 def first_metric(m, key):
     for k, v in m.items():
         if k.split(",")[0] == key:
@@ -241,26 +260,28 @@ def time_runs(n, limit, threads, include):
             cmd = [sys.executable, "-c",
                    "import sys; sys.path.insert(0, %r); import verify_lm_eval as v; import time, resource; t=time.time(); "
                    "r0=resource.getrusage(resource.RUSAGE_SELF); "
-                   "v.run_harness(%r, %r, %r, batch_size=32, limit=%d, threads=%d); r1=resource.getrusage(resource.RUSAGE_SELF); "
-                   "print('T', time.time()-t, r1.ru_utime+r1.ru_stime-r0.ru_utime-r0.ru_stime)"
+                   "v.time_scoring(); v.run_harness(%r, %r, %r, batch_size=32, limit=%d, threads=%d); "
+                   "r1=resource.getrusage(resource.RUSAGE_SELF); "
+                   "print('T', time.time()-t, r1.ru_utime+r1.ru_stime-r0.ru_utime-r0.ru_stime, *v.SCORE_TIME)"
                    % (os.path.dirname(os.path.abspath(__file__)), os.path.join(FIX, arch), tasks, d, limit, threads)]
             r = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS=str(threads)))
-            t = [(float(l.split()[1]), float(l.split()[2])) for l in r.stdout.splitlines() if l.startswith("T ")]
+            t = [tuple(float(x) for x in l.split()[1:5]) for l in r.stdout.splitlines() if l.startswith("T ")]
             if not t:
                 print(r.stderr[-3000:])
                 raise SystemExit("harness run failed")
-            th.append((arch, t[0][0], t[0][1]))
+            th.append((arch,) + t[0])
             t0 = time.time()
             c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-            subprocess.run([lmc, "eval", "--model", os.path.join(FIX, arch), "--task", "blimp", "--limit", str(limit),
-                            "--threads", str(threads), "--json", "--quiet", "--data"] +
-                           [os.path.join(data, f) for f in files], check=True, capture_output=True)
+            out = subprocess.run([lmc, "eval", "--model", os.path.join(FIX, arch), "--task", "blimp", "--limit", str(limit),
+                                  "--threads", str(threads), "--json", "--quiet", "--data"] +
+                                 [os.path.join(data, f) for f in files], check=True, capture_output=True, text=True)
             c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-            tl.append((arch, time.time() - t0, c1.ru_utime + c1.ru_stime - c0.ru_utime - c0.ru_stime))
-            print(arch, "harness %.2fs (cpu %.2fs) lmc %.2fs (cpu %.2fs)" % (th[-1][1], th[-1][2], tl[-1][1], tl[-1][2]),
-                  flush=True)
+            score = json.loads(out.stdout)["seconds"]
+            tl.append((arch, time.time() - t0, c1.ru_utime + c1.ru_stime - c0.ru_utime - c0.ru_stime, score, float("nan")))
+            print(arch, "harness %.2fs (cpu %.2fs; scoring %.2fs, cpu %.2fs) lmc %.2fs (cpu %.2fs; scoring %.2fs)"
+                  % (th[-1][1:] + tl[-1][1:4]), flush=True)
     for arch in ["gpt2", "llama"]:
-        for k, what in ((1, "wall"), (2, "cpu")):
+        for k, what in ((1, "whole-process wall"), (2, "whole-process cpu"), (3, "scoring wall")):
             mh = statistics.median(x[k] for x in th if x[0] == arch)
             ml = statistics.median(x[k] for x in tl if x[0] == arch)
             print(f"{arch}: {what} median harness {mh:.2f}s (model load + task setup + scoring, in-process) "
