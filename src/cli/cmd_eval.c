@@ -1,6 +1,7 @@
 /* lmc eval: mean loss / perplexity of a GPT-2 checkpoint folder on a token shard. */
 #include "cli/cli.h"
 #include "cli/cmd_eval_task.h"
+#include "dist/dist.h"
 #include "model/gpt2.h"
 #include "kernels/cpu/kernels.h"
 #include "data/shard.h"
@@ -10,6 +11,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const lmc_opt eval_opts[] = {
     {"model", 'm', OPT_STR, NULL, "DIR", "HF GPT-2 folder (config.json + model.safetensors)"},
@@ -43,9 +45,38 @@ static uint32_t *token_byte_lengths(const char *path, int V, lmc_err *err) {
     return len;
 }
 
+/* Window batch `batch` (B windows from window batch*B): inputs x, targets y (-1 past `want`); returns
+ * the number of windows in it (0 past the end). */
+static int64_t read_batch(lmc_shard *sh, uint64_t batch, int64_t B, int64_t T, uint64_t need_win, uint64_t want,
+                          int32_t *x, int32_t *y) {
+    int64_t b = 0;
+    for (uint64_t win = batch * (uint64_t)B; b < B && win < need_win; b++, win++) {
+        uint64_t start = win * (uint64_t)T;
+        if (x) lmc_shard_read(sh, start, (uint64_t)T, x + b * T);
+        lmc_shard_read(sh, start + 1, (uint64_t)T, y + b * T);
+        for (int64_t t = 0; t < T; t++)
+            if (start + (uint64_t)t >= want) y[b * T + t] = -1;  /* past --max-tokens: not counted */
+    }
+    return b;
+}
+
+static int run_eval_inner(lmc_args *a, dist_ctx *d);
+
+/* Under mpirun the ranks split the window batches (batch q of each round of N goes to rank q) and rank 0
+ * adds the gathered per-token losses in the one-process order: the same sum, bit for bit. */
 static int run_eval(lmc_args *a) {
+    if (lmc_arg_is_set(a, "task")) return lmc_cmd_eval_task(a); /* one process: src/eval */
+    dist_ctx d;
+    lmc_err err = {0};
+    if (dist_init(&d, 600, &err)) return lmc_fail(a, "%s", err.msg);
+    int rc = run_eval_inner(a, &d);
+    if (rc && d.size > 1) dist_abort(&d, rc);
+    dist_finalize(&d);
+    return rc;
+}
+
+static int run_eval_inner(lmc_args *a, dist_ctx *d) {
     const char *dir = lmc_arg_str(a, "model"), *data = lmc_arg_str(a, "data");
-    if (lmc_arg_is_set(a, "task")) return lmc_cmd_eval_task(a);
     if (!dir) return lmc_usage_error(a, "--model DIR is required");
     if (!data) return lmc_usage_error(a, "--data SHARD is required");
     int nd = 0;
@@ -107,42 +138,66 @@ static int run_eval(lmc_args *a) {
         free(x); free(y); lmc_shard_close(&sh); gpt2_free(m);
         return lmc_fail(a, "out of memory");
     }
-    lmc_progress prog;
-    lmc_progress_start(&prog, "eval", want, "tok");
-    double sum = 0.0;
-    uint64_t done = 0, win = 0;
-    int rc = 0;
-    while (done < want) {
-        int64_t b = 0;
-        for (; b < B && win < need_win; b++, win++) {
-            uint64_t start = win * (uint64_t)T;
-            lmc_shard_read(&sh, start, (uint64_t)T, x + b * T);
-            lmc_shard_read(&sh, start + 1, (uint64_t)T, y + b * T);
-            for (int64_t t = 0; t < T; t++)
-                if (start + (uint64_t)t >= want) y[b * T + t] = -1;  /* past --max-tokens: not counted */
-        }
-        if ((rc = gpt2_forward(m, x, y, (int)b, (int)T, NULL, &err))) break;
-        for (int64_t i = 0; i < b * T; i++)
-            if (y[i] >= 0) {
-                sum += m->losses[i];
-                done++;
-                if (tok_bytes && y[i] < m->cfg.vocab_size) bytes += tok_bytes[y[i]];
-            }
-        lmc_progress_set(&prog, done);
-        lmc_progress_note(&prog, "loss %.4f", sum / (double)done);
+    int N = d->size;
+    double *round = N > 1 ? calloc((size_t)N * (size_t)(B * T), sizeof *round) : NULL;
+    if (N > 1 && !round) {
+        free(x); free(y); lmc_shard_close(&sh); gpt2_free(m);
+        return lmc_fail(a, "out of memory");
     }
-    lmc_progress_finish(&prog);
+    lmc_progress prog;
+    if (d->rank == 0) lmc_progress_start(&prog, "eval", want, "tok");
+    double sum = 0.0;
+    uint64_t done = 0, batch = 0;
+    int rc = 0;
+    while (done < want && !rc) {
+        if (N == 1) {
+            int64_t b = read_batch(&sh, batch++, B, T, need_win, want, x, y);
+            if ((rc = gpt2_forward(m, x, y, (int)b, (int)T, NULL, &err))) break;
+            for (int64_t i = 0; i < b * T; i++)
+                if (y[i] >= 0) {
+                    sum += m->losses[i];
+                    done++;
+                    if (tok_bytes && y[i] < m->cfg.vocab_size) bytes += tok_bytes[y[i]];
+                }
+        } else {
+            memset(round, 0, (size_t)N * (size_t)(B * T) * sizeof *round);
+            int64_t b = read_batch(&sh, batch + (uint64_t)d->rank, B, T, need_win, want, x, y);
+            if (b > 0 && (rc = gpt2_forward(m, x, y, (int)b, (int)T, NULL, &err))) break;
+            for (int64_t i = 0; i < b * T; i++)
+                if (y[i] >= 0) round[(size_t)d->rank * (size_t)(B * T) + (size_t)i] = m->losses[i];
+            if ((rc = dist_combine_disjoint(d, round, N * (int)(B * T), &err))) break;
+            for (int q = 0; q < N; q++) { /* in batch order, as one process adds them */
+                int64_t bq = read_batch(&sh, batch + (uint64_t)q, B, T, need_win, want, NULL, y);
+                for (int64_t i = 0; i < bq * T; i++)
+                    if (y[i] >= 0) {
+                        sum += round[(size_t)q * (size_t)(B * T) + (size_t)i];
+                        done++;
+                        if (tok_bytes && y[i] < m->cfg.vocab_size) bytes += tok_bytes[y[i]];
+                    }
+            }
+            batch += (uint64_t)N;
+        }
+        if (d->rank == 0) {
+            lmc_progress_set(&prog, done);
+            lmc_progress_note(&prog, "loss %.4f", sum / (double)done);
+        }
+    }
+    if (d->rank == 0) lmc_progress_finish(&prog);
+    free(round);
     free(x);
     free(y);
     free(tok_bytes);
     lmc_shard_close(&sh);
     gpt2_free(m);
     if (rc) return lmc_fail(a, "%s: %s", data, err.msg);
+    if (d->rank != 0) return 0;
     double loss = sum / (double)done;
     printf("{\"loss\": %.9g, \"ppl\": %.9g, \"tokens\": %llu", loss, exp(loss), (unsigned long long)done);
     /* bits per byte: total nats / ln 2 over the UTF-8 bytes of the predicted tokens */
     if (tok_path && bytes) printf(", \"bytes\": %llu, \"bpb\": %.9g", (unsigned long long)bytes, sum / log(2.0) / (double)bytes);
-    printf(", \"precision\": \"%s\"}\n", lmc_precision_name(lmc_kernels_get_precision()));
+    printf(", \"precision\": \"%s\"", lmc_precision_name(lmc_kernels_get_precision()));
+    if (N > 1) printf(", \"ranks\": %d", N);
+    printf("}\n");
     return 0;
 }
 

@@ -5,6 +5,7 @@
 #include "base/base.h"
 #include "cli/cli.h"
 #include "gen/gen.h"
+#include "gen/gen_canon.h"
 #include "kernels/cpu/kernels.h"
 #include "model/gpt2.h"
 #include "tokenizer/tokenizer.h"
@@ -53,6 +54,7 @@ static int run_sample(lmc_args *a) {
     tok_tokenizer *tok = NULL;
     tok_ids prompt = {0};
     int32_t *ids = NULL;
+    tok_canon *canon = NULL;
     int rc = 0;
     if (gpt2_load_hf(model, &m, &err)) { rc = lmc_fail(a, "%s", err.msg); goto out; }
     const char *tok_path = lmc_arg_str(a, "tokenizer");
@@ -104,17 +106,26 @@ static int run_sample(lmc_args *a) {
     stream_ctx sc = {tok, lmc_arg_flag(a, "ids"), 0, gp.stop_token};
     if (text && *text && !sc.ids) fputs(text, stdout);
     int n_out;
+    int canonical = lmc_arg_flag(a, "canonical");
+    gen_canon_stats cst = {0, 0};
+    if (canonical && !tok) { rc = lmc_fail(a, "--canonical needs a tokenizer (%s/tokenizer.json or --tokenizer)", model); goto out; }
+    if (canonical && tok_canon_new(&canon, tok, &err)) { rc = lmc_fail(a, "%s", err.msg); goto out; }
     double t0 = lmc_now();
-    if (gen_generate(m, ids, n_prompt, &gp, &rng, ids + n_prompt, &n_out, stream_token, &sc, &err)) {
+    if (canonical ? gen_generate_canonical(m, canon, ids, n_prompt, &gp, &rng, ids + n_prompt, &n_out, stream_token, &sc,
+                                           &cst, &err)
+                  : gen_generate(m, ids, n_prompt, &gp, &rng, ids + n_prompt, &n_out, stream_token, &sc, &err)) {
         rc = lmc_fail(a, "%s", err.msg);
         goto out;
     }
     double dt = lmc_now() - t0;
     printf("\n");
     fflush(stdout); /* before the stderr summary */
+    if (canonical && lmc_progress_default_mode() != LMC_PROGRESS_QUIET)
+        fprintf(stderr, "[canonical: %ld sampled tokens masked, %ld dead ends]\n", cst.rejected, cst.dead_ends);
     if (lmc_progress_default_mode() != LMC_PROGRESS_QUIET)
         fprintf(stderr, "[%d tokens in %.2f s, %.1f tok/s, model %s]\n", n_out, dt, dt > 0 ? n_out / dt : 0, model);
 out:
+    tok_canon_free(canon);
     free(ids);
     tok_ids_free(&prompt);
     if (tok) tok_free(tok);
@@ -135,6 +146,7 @@ static const lmc_opt sample_opts[] = {
     {"tokenizer", 0, OPT_STR, NULL, "FILE", "tokenizer.json (default: DIR/tokenizer.json)"},
     {"ids", 0, OPT_FLAG, NULL, NULL, "print token ids instead of text"},
     {"no-stop", 0, OPT_FLAG, NULL, NULL, "do not stop at the end-of-text token"},
+    {"canonical", 0, OPT_FLAG, NULL, NULL, "mask next tokens after which the text cannot be canonical (per-step renormalised)"},
     LMC_OPTS_END};
 
 static const lmc_command sample_cmd = {

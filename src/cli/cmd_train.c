@@ -1,10 +1,14 @@
 /* lmc train: run, stop and resume a training run from a YAML config. */
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 #include "base/base.h"
 #include "cli/cli.h"
+#include "dist/dist.h"
 #include "train/config.h"
 #include "train/train.h"
 
@@ -50,7 +54,38 @@ static int load_config(lmc_args *a, train_config *c, lmc_err *err) {
     return 0;
 }
 
+/* Threads per rank when train.threads is 0: the CPUs the launcher bound this rank to, or, unbound, the
+ * machine's CPUs shared among the ranks on this node. */
+static int default_rank_threads(void) {
+    cpu_set_t set;
+    int aff = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : get_nprocs();
+    if (aff < get_nprocs()) return aff;
+    const char *ls = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+    if (!ls) ls = getenv("MPI_LOCALNRANKS");
+    if (!ls) ls = getenv("SLURM_NTASKS_PER_NODE");
+    int local = ls ? atoi(ls) : 1;
+    int n = local > 0 ? aff / local : aff;
+    return n > 0 ? n : 1;
+}
+
+static int run_train_inner(lmc_args *a, dist_ctx *dist);
+
+/* Under mpirun / srun every rank runs this command; rank 0 alone prints and writes the run folder. An
+ * error on any rank stops the whole job (MPI_Abort), so no rank waits for a dead peer. */
 static int run_train(lmc_args *a) {
+    if (!dist_launched() || lmc_arg_flag(a, "keys-markdown") || lmc_arg_flag(a, "print-config"))
+        return run_train_inner(a, NULL);
+    lmc_err err = {0};
+    dist_ctx d;
+    /* the deadline is the config's; until it is read, MPI start-up waits forever */
+    if (dist_init(&d, 0, &err)) return lmc_fail(a, "%s", err.msg);
+    int rc = run_train_inner(a, &d);
+    if (rc) dist_abort(&d, rc);
+    dist_finalize(&d);
+    return rc;
+}
+
+static int run_train_inner(lmc_args *a, dist_ctx *dist) {
     lmc_err err = {0};
     train_config cfg;
     if (lmc_arg_flag(a, "keys-markdown")) {
@@ -70,8 +105,12 @@ static int run_train(lmc_args *a) {
         return 0;
     }
     if (lmc_arg_npos(a) < 1) return lmc_usage_error(a, "missing CONFIG.yaml (or use --print-config)");
+    if (dist) {
+        dist->timeout_s = cfg.dist_timeout_s;
+        if (cfg.threads == 0 && dist->size > 1) cfg.threads = default_rank_threads();
+    }
 
-    int quiet = lmc_progress_default_mode() == LMC_PROGRESS_QUIET;
+    int quiet = lmc_progress_default_mode() == LMC_PROGRESS_QUIET || (dist && dist->rank != 0);
     int tty = !quiet && lmc_progress_default_mode() != LMC_PROGRESS_PLAIN && isatty(fileno(stderr));
     lmc_progress prog;
     event_ctx ev = {tty ? &prog : NULL, quiet};
@@ -83,9 +122,14 @@ static int run_train(lmc_args *a) {
     o.progress = tty ? &prog : NULL;
     o.on_event = print_event;
     o.event_ctx = &ev;
+    o.dist = dist;
     install_handlers();
     train_result res;
     int rc = train_run(&cfg, &o, &res, &err);
+    if (rc && dist && dist->size > 1) {
+        fprintf(stderr, "lmc train: rank %d of %d: %s\n", dist->rank, dist->size, err.msg);
+        return 1;
+    }
     if (rc) return lmc_fail(a, "%s", err.msg);
     if (!quiet) {
         fprintf(stderr, "\nrun directory: %s\n", res.run_path);

@@ -75,6 +75,12 @@ static const train_key keys[] = {
        "GEMM precision: bf16 = mixed precision (fp32 master weights and optimizer state, bf16 GEMM inputs); auto = bf16 when the CPU has AMX-BF16 or AVX512_BF16"),
     KI("train", "diag_every", diag_every, "0", 0, BIG, "steps between probe-batch diagnostics logged as zsl_D, zsl_M, gwa, gwa_gamma (0 = off; docs/eval.md)"),
     KI("train", "max_nonfinite", max_nonfinite, "5", 1, 1 << 20, "consecutive non-finite steps (skipped) before the run stops"),
+    KE("train", "grad_accum", grad_accum, "auto", "auto|inplace|tree",
+       "micro-batch gradient sum: inplace (each backward adds into one buffer), tree (a fixed pairwise tree over the micro-batches, bitwise equal for any number of MPI ranks), auto = tree under MPI"),
+    KE("train", "shard_optimizer", shard_optimizer, "true", "true|false",
+       "under MPI: each rank keeps and updates only its slice of the AdamW state, then the weights are all-gathered (ZeRO-1)"),
+    KF("train", "dist_timeout_s", dist_timeout_s, "600", 0, 1e7,
+       "under MPI: a collective waiting longer than this stops the run with an error naming the rank (0 = wait forever)"),
 };
 
 const train_key *train_config_keys(size_t *n) {

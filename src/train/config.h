@@ -47,6 +47,9 @@ typedef struct train_config {
     int64_t max_nonfinite;
     int64_t diag_every;   /* probe-batch diagnostics (zero-sum learning, GWA) every K steps; 0 = off */
     char precision[16];   /* auto | fp32 | bf16; the run's config.yaml records the resolved value */
+    char grad_accum[16];      /* auto | inplace | tree (src/train/dp.h) */
+    char shard_optimizer[8];  /* true | false: ZeRO-1 under MPI */
+    double dist_timeout_s;
     /* train.eval_tasks: a YAML list of {task, data, every, limit} (src/train/eval_tasks.c), not a table key */
     int64_t n_eval_tasks;
     struct train_eval_task {

@@ -120,6 +120,16 @@ int train_loader_next(train_loader *l, int64_t n, int32_t *inputs, int32_t *targ
     return 0;
 }
 
+int train_loader_skip(train_loader *l, uint64_t n, lmc_err *err) {
+    while (n > 0) {
+        if (l->pos >= l->nseq && train_loader_seek(l, l->epoch + 1, 0, err)) return -1;
+        uint64_t step = l->nseq - l->pos < n ? l->nseq - l->pos : n;
+        l->pos += step;
+        n -= step;
+    }
+    return 0;
+}
+
 int train_loader_fixed(train_loader *l, uint64_t start, int64_t n, int32_t *inputs, int32_t *targets,
                        lmc_err *err) {
     for (int64_t i = 0; i < n; i++)

@@ -41,6 +41,9 @@ int train_loader_open(train_loader *l, const char *glob, int64_t T, uint64_t see
 void train_loader_close(train_loader *l);
 /* Fill n sequences: inputs[n*T] and targets[n*T] (int32, as the model takes them); advances. */
 int train_loader_next(train_loader *l, int64_t n, int32_t *inputs, int32_t *targets, lmc_err *err);
+/* Advance past n sequences without reading them, exactly as train_loader_next would (epochs included):
+ * a data-parallel rank skips the other ranks' part of each global batch. */
+int train_loader_skip(train_loader *l, uint64_t n, lmc_err *err);
 /* Fill n sequences starting at global natural-order index `start` (wrapping); does not advance.
  * Used for the fixed validation batches. */
 int train_loader_fixed(train_loader *l, uint64_t start, int64_t n, int32_t *inputs, int32_t *targets, lmc_err *err);

@@ -23,6 +23,7 @@
 #include "kernels/cpu/kernels.h"
 #include "tokenizer/tokenizer.h"
 #include "train/checkpoint.h"
+#include "train/dp.h"
 #include "train/loader.h"
 #include "train/schedule.h"
 
@@ -48,6 +49,10 @@ typedef struct trainer {
     char *config_yaml;
     double flops_per_token, peak_flops;
     double t_start;
+    /* data parallel (src/train/dp.h): NULL with train.grad_accum inplace in one process */
+    dist_ctx *dist, local_dist;
+    train_dp dp_state, *dp;
+    int writer;            /* rank 0 (or the only process): the one that writes the run folder */
 } trainer;
 
 static void event(trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -61,7 +66,7 @@ static void event(trainer *t, const char *fmt, ...) {
         fprintf(t->log, "%s\n", line);
         fflush(t->log);
     }
-    if (t->o->on_event) t->o->on_event(t->o->event_ctx, TRAIN_EV_EVENT, line);
+    if (t->o->on_event && t->writer) t->o->on_event(t->o->event_ctx, TRAIN_EV_EVENT, line);
 }
 
 int train_model_config(const train_config *cfg, gpt2_config *mc, lmc_err *err) {
@@ -163,6 +168,22 @@ static int trim_samples(const char *path, int64_t max_step, int *has_last, lmc_e
 
 static int eval_val(trainer *t, double *val_loss, lmc_err *err) {
     int64_t mb = t->cfg->micro_batch, T = t->cfg->seq_len;
+    if (t->dp && t->dist->size > 1) {
+        /* rank r evaluates the batches b % N == r; the mean is taken in batch order, as one process does */
+        int n = (int)t->cfg->eval_batches;
+        double *v = calloc((size_t)n, sizeof *v);
+        if (!v) return lmc_errf(err, LMC_ENOMEM, "out of memory");
+        int rc = 0;
+        for (int b = t->dist->rank; b < n && !rc; b += t->dist->size) {
+            float loss;
+            rc = train_loader_fixed(&t->val, (uint64_t)((int64_t)b * mb), mb, t->in, t->tg, err);
+            if (!rc) rc = gpt2_forward(t->m, t->in, t->tg, (int)mb, (int)T, &loss, err);
+            if (!rc) v[b] = loss;
+        }
+        if (!rc) rc = train_dp_mean(t->dp, v, n, val_loss, err);
+        free(v);
+        return rc;
+    }
     double sum = 0;
     for (int64_t b = 0; b < t->cfg->eval_batches; b++) {
         if (train_loader_fixed(&t->val, (uint64_t)(b * mb), mb, t->in, t->tg, err)) return -1;
@@ -241,9 +262,11 @@ static int save_ckpt(trainer *t, train_result *res, lmc_err *err) {
     t->st.elapsed_s += lmc_now() - t->t_start;
     t->t_start = lmc_now();
     double t0 = lmc_now();
-    if (train_ckpt_save(t->ckpt_root, t->m, &t->st, t->tok_json, t->config_yaml,
-                        (int)t->cfg->keep_checkpoints, err))
-        return -1;
+    if (t->dp && train_dp_state_gather(t->dp, t->m, err)) return -1;
+    int rc = t->writer ? train_ckpt_save(t->ckpt_root, t->m, &t->st, t->tok_json, t->config_yaml,
+                                         (int)t->cfg->keep_checkpoints, err) : 0;
+    if (t->dp) train_dp_state_release(t->dp, t->m);
+    if (rc) return -1;
     snprintf(res->last_ckpt, sizeof res->last_ckpt, "%s/step_%08lld", t->ckpt_root, (long long)t->st.step);
     event(t, "step %lld: checkpoint %s (%.2f s)", (long long)t->st.step, res->last_ckpt, lmc_now() - t0);
     return 0;
@@ -297,6 +320,21 @@ static void remove_stale_temporaries(const char *run) {
 static int setup(trainer *t, train_result *res, lmc_err *err) {
     const train_config *c = t->cfg;
     if (train_config_validate(c, 1, err)) return -1;
+    int launched = t->o->dist && t->o->dist->size >= 1 && dist_launched();
+    if (t->o->dist) {
+        t->dist = t->o->dist;
+    } else { /* one process: a one-rank context (train.grad_accum: tree runs the same code as MPI) */
+        memset(&t->local_dist, 0, sizeof t->local_dist);
+        t->local_dist.size = 1;
+        t->local_dist.crash_step = -1;
+        t->dist = &t->local_dist;
+    }
+    t->writer = t->dist->rank == 0;
+    int ranks = t->dist->size;
+    int tree = !strcmp(c->grad_accum, "tree") || (!strcmp(c->grad_accum, "auto") && launched);
+    if (ranks > 1 && !tree)
+        return lmc_errf(err, LMC_EINVAL, "train.grad_accum: inplace cannot be split over %d MPI ranks (use tree or auto)",
+                        ranks);
     if (c->threads > 0) lmc_kernels_set_threads((int)c->threads);
     /* Precision: auto resolves once, here; the resolved value is what config.yaml and the log say. */
     if (lmc_kernels_set_precision((lmc_precision)lmc_precision_parse(c->precision), err))
@@ -309,24 +347,33 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
     t->samples_path = lmc_path_join(t->run, "samples.txt");
     snprintf(res->run_path, sizeof res->run_path, "%s", t->run);
     /* Never silently mix a new run into an old one. */
-    if (!t->o->resume && lmc_file_exists(t->metrics_path))
+    /* Only the writer (rank 0) touches the run folder; the other ranks read data and checkpoints. */
+    if (t->writer && !t->o->resume && lmc_file_exists(t->metrics_path))
         return lmc_errf(err, LMC_EINVAL, "%s already holds a run; pass --resume to continue it, or choose another run.name",
                         t->run);
-    if (lmc_mkdirs(t->ckpt_root, err)) return -1;
-    remove_stale_temporaries(t->run);
+    if (t->writer && lmc_mkdirs(t->ckpt_root, err)) return -1;
+    if (t->writer) remove_stale_temporaries(t->run);
+    /* A kill inside a rotation leaves a step_N without DONE; a resume that has nothing left to train
+     * writes no checkpoint and so would never rotate it away (test_crash under load): sweep it now. */
+    if (t->writer && t->o->resume && lmc_is_dir(t->ckpt_root) &&
+        train_ckpt_rotate(t->ckpt_root, (int)c->keep_checkpoints, err))
+        return -1;
 
     lmc_buf y = {0};
     if (train_config_to_yaml(&resolved, &y, err)) return -1;
     t->config_yaml = y.data;
-    char *p = lmc_path_join(t->run, "config.yaml");
-    int rc = lmc_write_file_atomic(p, y.data, y.len, err);
-    free(p);
-    if (rc) return -1;
-    p = lmc_path_join(t->run, "train.log");
-    t->log = fopen(p, "ab");
-    if (!t->log) rc = lmc_err_sys(err, p, "open");
-    free(p);
-    if (rc) return -1;
+    int rc = 0;
+    if (t->writer) {
+        char *p = lmc_path_join(t->run, "config.yaml");
+        rc = lmc_write_file_atomic(p, y.data, y.len, err);
+        free(p);
+        if (rc) return -1;
+        p = lmc_path_join(t->run, "train.log");
+        t->log = fopen(p, "ab");
+        if (!t->log) rc = lmc_err_sys(err, p, "open");
+        free(p);
+        if (rc) return -1;
+    }
 
     if (c->data_tokenizer[0] && tok_load(&t->tok, c->data_tokenizer, NULL, err))
         return lmc_err_wrap(err, "data.tokenizer");
@@ -336,6 +383,8 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
         size_t l = strlen(c->data_tokenizer);
         if (l >= 5 && !strcmp(c->data_tokenizer + l - 5, ".json")) {
             t->tok_json = strdup(c->data_tokenizer);
+        } else if (!t->writer) {
+            t->tok_json = strdup(""); /* checkpoints are the writer's */
         } else {
             t->tok_json = lmc_path_join(t->run, "tokenizer.json");
             if (t->tok_json && tok_save_hf_json(t->tok, t->tok_json, err))
@@ -384,6 +433,22 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
         char *dir = NULL;
         int64_t step;
         rc = train_ckpt_latest(t->ckpt_root, &dir, &step, err);
+        if (ranks > 1) {
+            /* every rank resumes from the checkpoint rank 0 found (a shared file system is assumed) */
+            char path[2048] = "";
+            int code = rc;
+            if (t->writer && !rc) snprintf(path, sizeof path, "%s", dir);
+            if (dist_bcast(t->dist, &code, sizeof code, 0, err) || dist_bcast(t->dist, path, sizeof path, 0, err)) {
+                free(dir);
+                return -1;
+            }
+            free(dir);
+            dir = code ? NULL : strdup(path);
+            if (!code && !dir) return lmc_errf(err, LMC_ENOMEM, "out of memory");
+            if (code && code != LMC_ENOTFOUND)
+                return t->writer ? -1 : lmc_errf(err, LMC_EIO, "resume: rank 0 could not read %s", t->ckpt_root);
+            rc = code;
+        }
         if (rc == LMC_ENOTFOUND) {
             event(t, "resume: no complete checkpoint in %s, starting from step 0", t->ckpt_root);
         } else if (rc) {
@@ -414,10 +479,20 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
         snprintf(res->last_ckpt, sizeof res->last_ckpt, "%s", c->init_from);
         event(t, "initialised from %s (step %lld)", c->init_from, (long long)t->st.step);
     }
-    if (trim_metrics(t->metrics_path, t->st.step, err)) return -1;
-    if (trim_samples(t->samples_path, t->st.step, &t->sampled_last, err)) return -1;
-    if (lmc_jsonl_open(&t->metrics, t->metrics_path, 1, err)) return -1;
-    t->metrics_open = 1;
+    if (tree) {
+        if (train_dp_init(&t->dp_state, t->dist, t->m, c->batch_size / c->micro_batch,
+                          !strcmp(c->shard_optimizer, "true"), err)) {
+            train_dp_free(&t->dp_state, t->m);
+            return -1;
+        }
+        t->dp = &t->dp_state;
+    }
+    if (t->writer) {
+        if (trim_metrics(t->metrics_path, t->st.step, err)) return -1;
+        if (trim_samples(t->samples_path, t->st.step, &t->sampled_last, err)) return -1;
+        if (lmc_jsonl_open(&t->metrics, t->metrics_path, 1, err)) return -1;
+        t->metrics_open = 1;
+    }
     char pbuf[32];
     event(t, "run %s: %s parameters, %lld layers, d_model %lld, vocab %d, seq_len %lld, batch %lld x %lld tokens, "
              "%llu training sequences, peak %.1f GFLOP/s%s",
@@ -426,11 +501,18 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
           (unsigned long long)t->train.nseq, t->peak_flops / 1e9, c->peak_tflops > 0 ? "" : " (measured)");
     event(t, "compute: %d threads, GEMMs %s, precision %s%s", lmc_kernels_get_threads(), lmc_kernels_gemm_backend(),
           resolved.precision, strcmp(c->precision, "auto") ? "" : " (auto)");
+    if (t->dp)
+        event(t, "data parallel: %d rank%s (%s), %d threads each; %lld micro-batches per step summed in a fixed tree "
+                 "(%lld per rank, %d extra gradient buffers); AdamW state %s",
+              ranks, ranks > 1 ? "s" : "", dist_library(), lmc_kernels_get_threads(),
+              (long long)t->dp->accum, (long long)t->dp->local, t->dp->ntmp,
+              t->dp->shard ? "sharded over the ranks (ZeRO-1)" : "replicated");
     return 0;
 }
 
 static void teardown(trainer *t) {
     lmc_err e;
+    if (t->dp) train_dp_free(t->dp, t->m);
     if (t->metrics_open) lmc_jsonl_close(&t->metrics, &e);
     if (t->log) fclose(t->log);
     gpt2_free(t->m);
@@ -447,10 +529,39 @@ static void teardown(trainer *t) {
     free(t->tok_json);
 }
 
+/* One micro-batch of a data-parallel step (train_dp_leaf): the rank's loader stands at it. */
+static int dp_leaf(void *ctx, int64_t k, float *loss, lmc_err *err) {
+    trainer *t = ctx;
+    const train_config *c = t->cfg;
+    (void)k;
+    if (train_loader_next(&t->train, c->micro_batch, t->in, t->tg, err)) return -1;
+    if (gpt2_forward(t->m, t->in, t->tg, (int)c->micro_batch, (int)c->seq_len, loss, err)) return -1;
+    return gpt2_backward(t->m, 1.0f / (float)t->dp->accum, err);
+}
+
+/* The data-parallel step: this rank's share of the global batch (the loader skips the others'), the
+ * tree reduction, the global norm, the sharded update (src/train/dp.h). */
+static int train_step_dp(trainer *t, double lr, double *loss, double *norm, lmc_err *err) {
+    const train_config *c = t->cfg;
+    uint64_t per_rank = (uint64_t)t->dp->local * (uint64_t)c->micro_batch;
+    uint64_t r = (uint64_t)t->dist->rank, n = (uint64_t)t->dist->size;
+    float lf;
+    if (train_loader_skip(&t->train, r * per_rank, err)) return -1;
+    if (train_dp_gradients(t->dp, t->m, dp_leaf, t, &lf, err)) return -1;
+    if (train_loader_skip(&t->train, (n - r - 1) * per_rank, err)) return -1;
+    if (t->o->after_backward) t->o->after_backward(t->o->hook_ctx, t->st.step + 1, t->m, &lf);
+    *loss = lf;
+    if (train_dp_clip(t->dp, t->m, c->grad_clip, norm, err)) return -1;
+    if (!isfinite(*loss) || !isfinite(*norm)) return 1; /* the same decision on every rank */
+    gpt2_adamw hp = {(float)lr, (float)c->beta1, (float)c->beta2, (float)c->eps, (float)c->weight_decay};
+    return train_dp_adamw(t->dp, t->m, &hp, err) ? -1 : 0;
+}
+
 /* One optimizer step; *loss / *norm get the step's mean loss and pre-clip gradient norm.
  * Returns 1 when the update was skipped (non-finite), 0 when applied, <0 on error. */
 static int train_step(trainer *t, double lr, double *loss, double *norm, lmc_err *err) {
     const train_config *c = t->cfg;
+    if (t->dp) return train_step_dp(t, lr, loss, norm, err);
     int64_t accum = c->batch_size / c->micro_batch;
     gpt2_zero_grad(t->m);
     double sum = 0;
@@ -510,16 +621,17 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
         res->stopped = 1; /* already there (a resume with --stop-at at or below the checkpoint) */
         event(&t, "already at step %lld (--stop-at %lld): nothing to do", (long long)t.st.step, (long long)o->stop_at);
     }
-    if (c->diag_every > 0 && train_diag_open(&diag, t.have_val ? &t.val : &t.train, c->micro_batch, c->seq_len, err)) {
+    if (c->diag_every > 0 && t.writer && train_diag_open(&diag, t.have_val ? &t.val : &t.train, c->micro_batch, c->seq_len, err)) {
         rc = -1;
         goto out;
     }
     while (t.st.step < c->steps && !res->stopped) {
         int64_t step = t.st.step + 1;
         double lr = c->lr * train_schedule_factor(&t.sched, step - 1);
-        int diag_now = c->diag_every > 0 && step % c->diag_every == 0;
+        int diag_now = c->diag_every > 0 && t.writer && step % c->diag_every == 0; /* rank 0 only */
         if (diag_now && train_diag_before(&diag, t.m, err)) { rc = -1; goto out; }
         double loss, norm, t0 = lmc_now();
+        dist_crash_point(t.dist, step);
         int skipped = train_step(&t, lr, &loss, &norm, err);
         if (skipped < 0) { rc = -1; goto out; }
         double dt = lmc_now() - t0;
@@ -538,11 +650,12 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
             res->last_val_loss = val_loss;
         }
         train_eval_results tasks = {0}; /* train.eval_tasks (src/train/eval_tasks.c) */
-        if (train_eval_tasks_due(c, step)) {
+        if (t.writer && train_eval_tasks_due(c, step)) { /* rank 0 only: the weights are the same on every rank */
             if (!t.tok_json) { rc = lmc_errf(err, LMC_EINVAL, "train.eval_tasks needs data.tokenizer"); goto out; }
             if (train_eval_tasks_run(t.m, c, t.tok_json, step, &tasks, err)) { rc = -1; goto out; }
         }
         lmc_jsonl *w = &t.metrics;
+        if (t.writer) {
         lmc_jsonl_begin(w);
         lmc_jsonl_int(w, "step", step);
         lmc_jsonl_num(w, "loss", loss);
@@ -556,7 +669,9 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
         train_eval_tasks_log(w, &tasks);
         train_diag_log(w, &diag);
         if (skipped) lmc_jsonl_bool(w, "skipped", 1);
+        if (t.dp && t.dist->size > 1) lmc_jsonl_num(w, "comm_s", t.dp->comm_step_s);
         if (lmc_jsonl_end(w, err)) { rc = -1; goto out; }
+        }
 
         if (skipped) {
             t.st.nonfinite_run++;
@@ -588,7 +703,7 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
                 fprintf(t.log, "%s\n", line);
                 fflush(t.log);
             }
-            if (o->on_event && !pr) o->on_event(o->event_ctx, TRAIN_EV_STATUS, line);
+            if (o->on_event && !pr && t.writer) o->on_event(o->event_ctx, TRAIN_EV_STATUS, line);
         }
         if (pr) {
             char tp[32];
@@ -596,8 +711,10 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
                               (long long)c->steps, loss, lmc_fmt_count(tp, sizeof tp, ema_tps), 100 * mfu);
             lmc_progress_set(pr, (uint64_t)(step - first_step));
         }
-        if (c->sample_every > 0 && step % c->sample_every == 0 && step != c->steps) try_sample(&t);
+        if (t.writer && c->sample_every > 0 && step % c->sample_every == 0 && step != c->steps) try_sample(&t);
         int stop = (o->stop_at > 0 && step >= o->stop_at) || (o->stop_flag && *o->stop_flag);
+        /* a signal reaches the ranks at different moments: they stop at the same step boundary */
+        if (t.dist->size > 1 && dist_max_int(t.dist, &stop, err)) { rc = -1; goto out; }
         int do_ckpt = step == c->steps || stop || (c->checkpoint_every > 0 && step % c->checkpoint_every == 0);
         if (do_ckpt && save_ckpt(&t, res, err)) { rc = -1; goto out; }
         if (stop && step < c->steps) {
@@ -609,7 +726,7 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
     }
     /* the final sample; also on a resume of a run killed between its last checkpoint and this sample */
     if (!res->stopped && t.st.step >= c->steps && (t.st.step > first_step || !t.sampled_last)) {
-        try_sample(&t);
+        if (t.writer) try_sample(&t);
         event(&t, "done: %lld steps, loss %.4f%s", (long long)t.st.step, res->last_loss, "");
     }
     if (pr) lmc_progress_finish(pr);

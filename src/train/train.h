@@ -38,6 +38,9 @@ typedef struct train_opts {
      * and may poison the gradients or the loss (the non-finite test). NULL in real runs. */
     void (*after_backward)(void *ctx, int64_t step, gpt2_model *m, float *loss);
     void *hook_ctx;
+    /* Data parallel (src/dist/dist.h): the MPI context this process belongs to, or NULL for one process
+     * (then train.grad_accum: tree still works, as one rank). Rank 0 writes the run folder. */
+    struct dist_ctx *dist;
 } train_opts;
 
 typedef struct train_result {

@@ -32,6 +32,8 @@ gzip -c "$F/good.txt" | head -c 100 > "$F/trunc.txt.gz"
 gzip -c "$F/good.jsonl" | head -c 100 > "$F/trunc.jsonl.gz"
 "$LMC" -q tokenizer train -o "$F/tok.json" --vocab-size 300 --special '<|endoftext|>' "$F/good.txt" || die "tokenizer train"
 "$LMC" -q tokenizer encode -t "$F/tok.json" -o "$F/train.bin" "$F/good.txt" || die "tokenizer encode"
+"$LMC" -q tokenizer train -o "$F/tok280.json" --vocab-size 280 --special '<|endoftext|>' "$F/good.txt" || die "tokenizer train 280"
+printf '1 2 3\n4 99999 5\n' > "$F/oov_ids.txt"
 "$LMC" -q tokenizer encode -t "$F/tok.json" -o "$F/short.bin" "$F/empty.txt" 2>/dev/null || die "encode empty"
 size=$(stat -c %s "$F/train.bin")
 head -c $((size - 10)) "$F/train.bin" > "$F/trunc.bin"            # header count > what is there

@@ -23,31 +23,31 @@ void k_copy_bias(float *out, const float *x, const float *bias, size_t N, int C)
 }
 
 /* Fixed 64K-element chunks, each summed in double, chunk sums added in order: the result does not
- * depend on the thread count. */
+ * depend on the thread count. One out-of-line routine sums a chunk wherever it is called from, so the
+ * data-parallel trainer (which sums its own chunks, src/train/dp.c) gets the same partial sums. */
+__attribute__((noinline)) static double sumsq_chunk(const float *x, size_t n, size_t c) {
+    double s = 0.0;
+    size_t b = c * K_SUMSQ_CHUNK, e = (c + 1) * K_SUMSQ_CHUNK < n ? (c + 1) * K_SUMSQ_CHUNK : n;
+#pragma omp simd reduction(+:s)
+    for (size_t i = b; i < e; i++) s += (double)x[i] * x[i];
+    return s;
+}
+
+void k_sumsq_parts(const float *x, size_t n, size_t c0, size_t c1, double *part) {
+#pragma omp parallel for schedule(static)
+    for (size_t c = c0; c < c1; c++) part[c - c0] = sumsq_chunk(x, n, c);
+}
+
 double k_sumsq(const float *x, size_t n) {
-    const size_t CH = 65536;
-    size_t nch = (n + CH - 1) / CH;
+    size_t nch = (n + K_SUMSQ_CHUNK - 1) / K_SUMSQ_CHUNK;
     if (nch == 0) return 0.0;
     double *part = (double *)malloc(nch * sizeof(double));
-    if (!part) {  /* serial fallback, same chunking */
-        double tot = 0.0;
-        for (size_t c = 0; c < nch; c++) {
-            double s = 0.0;
-            size_t e = (c + 1) * CH < n ? (c + 1) * CH : n;
-            for (size_t i = c * CH; i < e; i++) s += (double)x[i] * x[i];
-            tot += s;
-        }
+    double tot = 0.0;
+    if (!part) { /* serial fallback, same chunks, same order */
+        for (size_t c = 0; c < nch; c++) tot += sumsq_chunk(x, n, c);
         return tot;
     }
-#pragma omp parallel for schedule(static)
-    for (size_t c = 0; c < nch; c++) {
-        double s = 0.0;
-        size_t e = (c + 1) * CH < n ? (c + 1) * CH : n;
-#pragma omp simd reduction(+:s)
-        for (size_t i = c * CH; i < e; i++) s += (double)x[i] * x[i];
-        part[c] = s;
-    }
-    double tot = 0.0;
+    k_sumsq_parts(x, n, 0, nch, part);
     for (size_t c = 0; c < nch; c++) tot += part[c];
     free(part);
     return tot;

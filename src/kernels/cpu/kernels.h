@@ -132,6 +132,10 @@ void k_add_inplace(float *y, const float *x, size_t n);
 void k_copy_bias(float *out, const float *x, const float *bias, size_t N, int C);
 /* sum of squares of n floats in double (fixed-order blocked reduction). */
 double k_sumsq(const float *x, size_t n);
+/* The chunks k_sumsq adds: part[c - c0] = sum of squares of chunk c (K_SUMSQ_CHUNK floats), c0 <= c < c1.
+ * k_sumsq(x, n) is the in-order double sum of all n's chunks. */
+#define K_SUMSQ_CHUNK ((size_t)65536)
+void k_sumsq_parts(const float *x, size_t n, size_t c0, size_t c1, double *part);
 void k_scale(float *x, float s, size_t n);
 
 /* ---- transformer-family kernels (RMSNorm, RoPE, SwiGLU, token-only embedding, GQA/ALiBi attention) ----
