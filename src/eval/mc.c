@@ -4,11 +4,15 @@
  * to the first choice (numpy argmax).
  *
  * Fields of a JSONL line (docs/eval.md):
+ *   HellaSwag's raw rows (activity_label, ctx_a, ctx_b, endings, label) go through the harness's
+ *   hellaswag process_docs first (see hellaswag_doc);
  *   context: "query" | "ctx" | "context"; or ARC's "question" -> "Question: {question}\nAnswer:"
  *   choices: "choices" | "endings": an array of strings, or ARC's {"text": [...], "label": [...]}
  *   gold:    "gold" | "label": an integer (or a string of one); or ARC's "answerKey" (found in
  *            choices.label). */
 #include "eval/eval.h"
+#include "eval/text_internal.h"
+#include "base/mem.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,7 +31,92 @@ static json_t *first_of(json_t *obj, const char *const *keys) {
     return NULL;
 }
 
+/* The harness's hellaswag preprocess(): strip, " [title]" -> ". ", drop "[...]" (no newline inside),
+ * "  " -> " " (one pass). Appends to b. */
+static int hs_preprocess(lmc_buf *b, const char *s, size_t n, lmc_err *err) {
+    size_t a = 0, e = n, l;
+    while (a < e && lmc_py_space(lmc_cp_at(s, a, e, &l))) a += l;
+    while (e > a) {
+        size_t st;
+        if (!lmc_py_space(lmc_cp_before(s, e, &st)) || st < a) break;
+        e = st;
+    }
+    lmc_buf t1 = {0}, t2 = {0};
+    int rc = 0;
+    for (size_t i = a; i < e && !rc;) {
+        if (e - i >= 8 && !memcmp(s + i, " [title]", 8)) { rc = lmc_buf_append(&t1, ". ", 2, err); i += 8; }
+        else { rc = lmc_buf_append(&t1, s + i, 1, err); i++; }
+    }
+    for (size_t i = 0; i < t1.len && !rc;) {
+        if (t1.data[i] == '[') {
+            size_t j = i + 1;
+            while (j < t1.len && t1.data[j] != ']' && t1.data[j] != '\n') j++;
+            if (j < t1.len && t1.data[j] == ']') { i = j + 1; continue; }
+        }
+        rc = lmc_buf_append(&t2, t1.data + i, 1, err);
+        i++;
+    }
+    for (size_t i = 0; i < t2.len && !rc;) {
+        if (i + 1 < t2.len && t2.data[i] == ' ' && t2.data[i + 1] == ' ') { rc = lmc_buf_append(b, " ", 1, err); i += 2; }
+        else { rc = lmc_buf_append(b, t2.data + i, 1, err); i++; }
+    }
+    lmc_buf_free(&t1);
+    lmc_buf_free(&t2);
+    return rc;
+}
+
+/* HellaSwag's raw rows (activity_label, ctx_a, ctx_b, endings, label) -> the harness's process_docs:
+ * query = preprocess(activity_label + ": " + ctx_a + " " + ctx_b.capitalize()), choices = preprocess(e).
+ * capitalize() is applied to ASCII letters only. Returns NULL when the row is not of that shape. */
+static json_t *hellaswag_doc(json_t *obj, lmc_err *err) {
+    json_t *al = json_object_get(obj, "activity_label"), *ca = json_object_get(obj, "ctx_a"),
+           *cb = json_object_get(obj, "ctx_b"), *en = json_object_get(obj, "endings");
+    if (!json_is_string(al) || !json_is_string(ca) || !json_is_string(cb) || !json_is_array(en)) return NULL;
+    lmc_buf raw = {0}, q = {0};
+    const char *b = json_string_value(cb);
+    size_t bl = json_string_length(cb);
+    int rc = lmc_buf_printf(&raw, err, "%s: %s ", json_string_value(al), json_string_value(ca));
+    for (size_t i = 0; i < bl && !rc; i++) {
+        char ch = b[i];
+        if (i == 0 && ch >= 'a' && ch <= 'z') ch = (char)(ch - 32);
+        else if (i > 0 && ch >= 'A' && ch <= 'Z') ch = (char)(ch + 32);
+        rc = lmc_buf_append(&raw, &ch, 1, err);
+    }
+    if (!rc) rc = hs_preprocess(&q, raw.data, raw.len, err);
+    json_t *out = NULL;
+    if (!rc) {
+        out = json_object();
+        json_object_set_new(out, "query", json_stringn(q.data ? q.data : "", q.len));
+        json_t *ch = json_array();
+        size_t i;
+        json_t *e;
+        json_array_foreach(en, i, e) {
+            lmc_buf t = {0};
+            if (json_is_string(e) && !hs_preprocess(&t, json_string_value(e), json_string_length(e), err))
+                json_array_append_new(ch, json_stringn(t.data ? t.data : "", t.len));
+            else
+                json_array_append(ch, e); /* not a string: mc_line reports it */
+            lmc_buf_free(&t);
+        }
+        json_object_set_new(out, "choices", ch);
+        json_object_set(out, "label", json_object_get(obj, "label"));
+    }
+    lmc_buf_free(&raw);
+    lmc_buf_free(&q);
+    return out;
+}
+
+static int mc_line_doc(void *vc, json_t *obj, const char *path, uint64_t line, lmc_err *err);
+
 static int mc_line(void *vc, json_t *obj, const char *path, uint64_t line, lmc_err *err) {
+    json_t *hs = hellaswag_doc(obj, err);
+    if (!hs) return mc_line_doc(vc, obj, path, line, err);
+    int rc = mc_line_doc(vc, hs, path, line, err);
+    json_decref(hs);
+    return rc;
+}
+
+static int mc_line_doc(void *vc, json_t *obj, const char *path, uint64_t line, lmc_err *err) {
     mc_ctx *c = vc;
     static const char *const ctx_keys[] = {"query", "ctx", "context", NULL};
     static const char *const ch_keys[] = {"choices", "endings", NULL};

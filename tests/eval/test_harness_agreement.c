@@ -3,7 +3,8 @@
  * tests/reference/verify_lm_eval.py (harness_<arch>.json). Checked:
  *   BLiMP: every pair's decision identical, per-phenomenon accuracy equal, each log-likelihood within
  *          1e-5 relative (float32 forwards in two implementations);
- *   mc (HellaSwag- and ARC-shaped): acc and acc_norm equal, per-document acc / acc_norm identical;
+ *   mc (HellaSwag- and ARC-shaped, and raw HellaSwag rows through the harness's hellaswag process_docs):
+ *          acc and acc_norm equal, per-document acc / acc_norm identical;
  *   lambada: per-text greedy identical, acc equal, perplexity within 1e-4 relative;
  *   wikitext (rolling): article count, words and bytes equal; word/byte perplexity and bits per byte
  *          within 1e-4 relative. */
@@ -73,8 +74,9 @@ static void check_arch(const char *arch) {
     }
 
     /* multiple choice */
-    static const char *mc[][2] = {{"mc_hellaswag.jsonl", "lmcx_mc_hellaswag"}, {"mc_arc.jsonl", "lmcx_mc_arc"}};
-    for (int k = 0; k < 2; k++) {
+    static const char *mc[][2] = {{"mc_hellaswag.jsonl", "lmcx_mc_hellaswag"}, {"mc_arc.jsonl", "lmcx_mc_arc"},
+                                  {"mc_hellaswag_raw.jsonl", "lmcx_mc_hellaswag_raw"}};
+    for (int k = 0; k < 3; k++) {
         char file[4096];
         snprintf(file, sizeof file, "%s/tests/eval/fixtures/%s", src, mc[k][0]);
         const char *files[] = {file};

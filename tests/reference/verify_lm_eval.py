@@ -105,6 +105,28 @@ def make_inputs():
             f.write(json.dumps({"text": ofthe[rng.randrange(len(ofthe))]}) + "\n")
 
 
+def make_hellaswag_raw():
+    """HellaSwag-shaped raw rows (activity_label, ctx_a, ctx_b, endings, label as a string) with the
+    artifacts the harness's hellaswag preprocess() cleans: " [title]", [bracketed] spans, double spaces."""
+    with open(os.path.join(SHARED, "tinyshakespeare.txt"), encoding="utf-8") as f:
+        sl = [l.strip() for l in f if len(l.strip().split()) >= 6]
+    rng = random.Random(1616)
+    with open(os.path.join(FIX, "mc_hellaswag_raw.jsonl"), "w") as f:
+        for i in range(30):
+            w = sl[rng.randrange(len(sl))].split()
+            k = len(w) // 2
+            ctx_a = " ".join(w[:2]) + (" [title]" if i % 3 == 0 else "")
+            ctx_b = " ".join(w[2:k]).lower() + (" [header] x" if i % 4 == 0 else "")
+            ends = [" ".join(w[k:]) + ("  again" if i % 5 == 0 else "")] + \
+                   [" ".join(sl[rng.randrange(len(sl))].split()[k:]) + (" [step]" if j == 0 else "") or "so"
+                    for j in range(3)]
+            order = list(range(4))
+            rng.shuffle(order)
+            f.write(json.dumps({"activity_label": ["Cooking", "Making a fire", "Sword fighting"][i % 3],
+                                "ctx_a": ctx_a, "ctx_b": ctx_b, "endings": [ends[o] for o in order],
+                                "label": str(order.index(0))}) + "\n")
+
+
 def task_yamls(d):
     """Task YAMLs (and the wikitext helper module) in directory d; returns the task names."""
     def ds(path):
@@ -122,6 +144,13 @@ def task_yamls(d):
         f.write("task: lmcx_mc_hellaswag\n" + ds(os.path.join(FIX, "mc_hellaswag.jsonl")) +
                 "output_type: multiple_choice\ndoc_to_text: \"{{ctx}}\"\ndoc_to_target: \"{{label}}\"\n"
                 "doc_to_choice: \"{{endings}}\"\nmetric_list:\n  - metric: acc\n  - metric: acc_norm\n")
+    with open(os.path.join(d, "lmcx_hs_utils.py"), "w") as f:
+        f.write("from lm_eval.tasks.hellaswag.utils import process_docs\n")
+    with open(os.path.join(d, "lmcx_mc_hellaswag_raw.yaml"), "w") as f:
+        f.write("task: lmcx_mc_hellaswag_raw\n" + ds(os.path.join(FIX, "mc_hellaswag_raw.jsonl")) +
+                "output_type: multiple_choice\nprocess_docs: !function lmcx_hs_utils.process_docs\n"
+                "doc_to_text: \"{{query}}\"\ndoc_to_target: \"{{label}}\"\ndoc_to_choice: \"choices\"\n"
+                "metric_list:\n  - metric: acc\n  - metric: acc_norm\n")
     with open(os.path.join(d, "lmcx_mc_arc.yaml"), "w") as f:
         f.write("task: lmcx_mc_arc\n" + ds(os.path.join(FIX, "mc_arc.jsonl")) +
                 "output_type: multiple_choice\ndoc_to_text: \"Question: {{question}}\\nAnswer:\"\n"
@@ -148,7 +177,7 @@ def task_yamls(d):
                 "doc_to_target: !function lmcx_wikitext_utils.wikitext_detokenizer\n"
                 "process_results: !function lmcx_wikitext_utils.process_results\n"
                 "metric_list:\n  - metric: word_perplexity\n  - metric: byte_perplexity\n  - metric: bits_per_byte\n")
-    names += ["lmcx_mc_hellaswag", "lmcx_mc_arc", "lmcx_lambada", "lmcx_wikitext"]
+    names += ["lmcx_mc_hellaswag", "lmcx_mc_hellaswag_raw", "lmcx_mc_arc", "lmcx_lambada", "lmcx_wikitext"]
     return names, len(pages)
 
 
@@ -302,6 +331,7 @@ def main():
     a = ap.parse_args()
     if a.make_inputs:
         make_inputs()
+        make_hellaswag_raw()
     d = tempfile.mkdtemp()
     tasks, npages = task_yamls(d)
     if a.time:
