@@ -1,5 +1,6 @@
 /* lmc eval: mean loss / perplexity of a GPT-2 checkpoint folder on a token shard. */
 #include "cli/cli.h"
+#include "cli/cmd_eval_task.h"
 #include "dist/dist.h"
 #include "model/gpt2.h"
 #include "model/gpt2_context.h"
@@ -16,9 +17,10 @@
 
 static const lmc_opt eval_opts[] = {
     {"model", 'm', OPT_STR, NULL, "DIR", "HF GPT-2 folder (config.json + model.safetensors)"},
-    {"data", 'd', OPT_STR, NULL, "SHARD", "token shard (llm.c .bin, uint16/uint32; nanoGPT uint16 with --data-format)"},
+    {"data", 'd', OPT_LIST, NULL, "FILE", "token shard (llm.c .bin, uint16/uint32; nanoGPT uint16 with --data-format); with --task its input files (more may follow as arguments)"},
+    LMC_EVAL_TASK_OPTS
     {"data-format", 0, OPT_STR, "llmc", "llmc|nanogpt", "shard layout: llmc (header required) or nanogpt (headerless uint16)"},
-    {"seq-len", 't', OPT_INT, NULL, "T", "window length (at most the model's n_positions)"},
+    {"seq-len", 't', OPT_INT, NULL, "T", "window length (at most the model's n_positions; not with --task)"},
     {"max-tokens", 'n', OPT_INT, "0", "N", "stop after N predicted tokens (0 = all windows that fit)"},
     {"batch", 'b', OPT_INT, "0", "B", "windows per forward pass (0 = about 2048 tokens per pass)"},
     {"threads", 0, OPT_INT, "0", "N", "worker threads (0 = all cores)"},
@@ -133,6 +135,7 @@ static int run_eval_inner(lmc_args *a, dist_ctx *d);
 /* Under mpirun the ranks split the window batches (batch q of each round of N goes to rank q) and rank 0
  * adds the gathered per-token losses in the one-process order: the same sum, bit for bit. */
 static int run_eval(lmc_args *a) {
+    if (lmc_arg_is_set(a, "task")) return lmc_cmd_eval_task(a); /* one process: src/eval */
     dist_ctx d;
     lmc_err err = {0};
     if (dist_init(&d, 600, &err)) return lmc_fail(a, "%s", err.msg);
@@ -146,6 +149,9 @@ static int run_eval_inner(lmc_args *a, dist_ctx *d) {
     const char *dir = lmc_arg_str(a, "model"), *data = lmc_arg_str(a, "data");
     if (!dir) return lmc_usage_error(a, "--model DIR is required");
     if (!data) return lmc_usage_error(a, "--data SHARD is required");
+    int nd = 0;
+    lmc_arg_list(a, "data", &nd);
+    if (nd != 1 || lmc_arg_npos(a) > 0) return lmc_usage_error(a, "one --data SHARD without --task");
     if (!lmc_arg_is_set(a, "seq-len")) return lmc_usage_error(a, "--seq-len T is required");
     int64_t T = lmc_arg_int(a, "seq-len"), max_tokens = lmc_arg_int(a, "max-tokens"), B = lmc_arg_int(a, "batch");
     int64_t threads = lmc_arg_int(a, "threads");
@@ -280,7 +286,7 @@ static int run_eval_inner(lmc_args *a, dist_ctx *d) {
 }
 
 static const lmc_command eval_cmd = {
-    "eval", "loss and perplexity of a GPT-2 checkpoint on a token shard", "[options]",
+    "eval", "loss and perplexity on a token shard; harness tasks (BLiMP, multiple choice, rolling perplexity, lambada)", "[options] [FILE...]",
     "Evaluates consecutive non-overlapping windows from the start of the shard: window j has inputs\n"
     "tokens[jT, jT+T) and targets the next tokens. Prints one JSON line {\"loss\": mean nats per\n"
     "token, \"ppl\": exp(loss), \"tokens\": predicted tokens counted}; with a tokenizer also \"bytes\"\n"
@@ -288,6 +294,7 @@ static const lmc_command eval_cmd = {
     "hub serves them (with or without the transformer. prefix, F32/F16/BF16). --diag adds a second JSON line\n"
     "{\"diag\": ...}: per layer and head the share of the attention-logit variance carried by position\n"
     "(RoPE, ALiBi, learned at layer 0) and the loss increase when the head is ablated (docs/model.md).\n"
-    "--extrapolate evaluates RoPE/ALiBi/NoPE models past their training context.",
-    eval_opts, 0, 0, run_eval, NULL, 40};
+    "--extrapolate evaluates RoPE/ALiBi/NoPE models past their training context.\n\n"
+    LMC_EVAL_TASK_HELP,
+    eval_opts, 0, -1, run_eval, NULL, 40};
 LMC_COMMAND(eval_cmd)

@@ -292,6 +292,14 @@ gpt2_layer gpt2_layer_ptrs(const gpt2_model *m, float *buf, int l) {
     return r;
 }
 
+const float *gpt2_attn_out(const gpt2_model *m, int l) {
+    const gpt2_acts *a = m->acts;
+    if (!a || l < 0 || l >= m->cfg.n_layer || (a->kept != m->cfg.n_layer && l > 0) || !m->grads) return NULL;
+    return a->atty + (size_t)l * (size_t)m->B * (size_t)m->T * (size_t)m->cfg.d_model;
+}
+
+const float *gpt2_final_features(const gpt2_model *m) { return m->acts ? m->acts->lnf : NULL; }
+
 const gpt2_view *gpt2_find_view(const gpt2_model *m, const char *name) {
     if (strncmp(name, "transformer.", 12) == 0) name += 12;
     for (int i = 0; i < m->n_views; i++)

@@ -218,6 +218,14 @@ typedef struct gpt2_adamw {
 /* One AdamW step (PyTorch semantics: bias correction with step t = ++m->step). */
 int gpt2_adamw_step(gpt2_model *m, const gpt2_adamw *hp, lmc_err *err);
 
+/* Layer l's attention output of the last forward, per head before the output projection: (B*T, n_head
+ * * head size), head h in columns [h*hs, (h+1)*hs). Kept only in training mode (gpt2_enable_training);
+ * NULL otherwise or for l out of range. Valid until the next forward/backward (diagnostics: AHON). */
+const float *gpt2_attn_out(const gpt2_model *m, int l);
+/* The final norm's output of the last forward (B*T, d_model): the features the output head multiplies
+ * (logits = features x lm_head^T). Valid until the next forward/backward; NULL before any forward. */
+const float *gpt2_final_features(const gpt2_model *m);
+
 /* Views by name (prefix "transformer." accepted), NULL if absent. */
 const gpt2_view *gpt2_find_view(const gpt2_model *m, const char *name);
 /* Layer l's tensors inside `buf` (m->params, m->grads, m->m or m->v). */

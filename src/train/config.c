@@ -4,6 +4,7 @@
  * value is typed by the key it belongs to and every error can point at the exact line and column:
  * a quoted "3e-4" for a float key is an error, a plain 123 for a string key is the string "123". */
 #include "train/config.h"
+#include "train/eval_tasks.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -102,6 +103,7 @@ static const train_key keys[] = {
     KF("train", "galore.scale", galore_scale, "0.25", 0, 1e3, "galore: scale alpha of the projected-back update"),
     KE("train", "galore.subspace", galore_subspace, "svd", "svd|importance", "galore: how the subspace is chosen: svd = the top-k singular vectors of the gradient (GaLore); importance = k of them sampled without replacement with probability proportional to the singular value (SARA, NeurIPS 2025), seeded by run.seed"),
     KE("train", "mtp_curriculum", mtp_curriculum, "none", "none|forward|reverse", "multi-token heads over training (ACL 2025): none = all K active; forward = 1 -> K+1 heads, reverse = K+1 -> 1, in K+1 equal stages"),
+    KI("train", "diag_every", diag_every, "0", 0, BIG, "steps between probe-batch diagnostics logged as zsl_D, zsl_M, gwa, gwa_gamma (0 = off; docs/eval.md)"),
     KI("train", "max_nonfinite", max_nonfinite, "5", 1, 1 << 20, "consecutive non-finite steps (skipped) before the run stops"),
     KE("train", "grad_accum", grad_accum, "auto", "auto|inplace|tree",
        "micro-batch gradient sum: inplace (each backward adds into one buffer), tree (a fixed pairwise tree over the micro-batches, bitwise equal for any number of MPI ranks), auto = tree under MPI"),
@@ -269,6 +271,10 @@ static int walk_section(walker *w, train_config *c, const char *section) {
         if (w->ev.type != YAML_SCALAR_EVENT) return at(w, "%s: expected a key", section);
         char key[256];
         snprintf(key, sizeof key, "%s", scalar(w));
+        if (!strcmp(section, "train") && !strcmp(key, "eval_tasks")) { /* a list, not a table key */
+            if (train_eval_tasks_parse(&w->p, &w->ev, c, w->name, w->err)) return -1;
+            continue;
+        }
         const train_key *k = find_key(section, key);
         if (!k) return at(w, "unknown key '%s.%s' (lmc train --print-config lists the keys)", section, key);
         size_t line = w->ev.start_mark.line + 1;
@@ -497,6 +503,8 @@ int train_config_to_yaml(const train_config *c, lmc_buf *out, lmc_err *err) {
         size_t width = out->len - start;
         if (lmc_buf_printf(out, err, "%*s# %s\n", width < 34 ? (int)(34 - width) : 1, "", k->help)) return -1;
     }
+    /* the table ends in the train section, so the list lands under train: */
+    if (train_eval_tasks_to_yaml(c, out, err)) return -1;
     return 0;
 }
 

@@ -52,6 +52,7 @@ typedef struct train_config {
     double weight_decay, beta1, beta2, eps, grad_clip;
     int64_t eval_every, eval_batches, checkpoint_every, keep_checkpoints, threads;
     int64_t max_nonfinite;
+    int64_t diag_every;   /* probe-batch diagnostics (zero-sum learning, GWA) every K steps; 0 = off */
     char precision[16];   /* auto | fp32 | bf16; the run's config.yaml records the resolved value */
     char grad_accum[16];      /* auto | inplace | tree (src/train/dp.h) */
     char shard_optimizer[8];  /* true | false: ZeRO-1 under MPI */
@@ -67,6 +68,13 @@ typedef struct train_config {
     int64_t galore_rank, galore_update_proj_gap;
     double galore_scale;
     char galore_subspace[16];
+    /* train.eval_tasks: a YAML list of {task, data, every, limit} (src/train/eval_tasks.c), not a table key */
+    int64_t n_eval_tasks;
+    struct train_eval_task {
+        char task[16];              /* blimp | mc | perplexity | wikitext | lambada */
+        char data[TRAIN_CFG_STR];   /* file or glob */
+        int64_t every, limit;       /* steps between runs (0 = only at the end); examples (0 = all) */
+    } eval_tasks[8];
 } train_config;
 
 typedef enum { TRAIN_KEY_INT, TRAIN_KEY_FLOAT, TRAIN_KEY_STR, TRAIN_KEY_ENUM } train_key_type;

@@ -6,6 +6,8 @@
 #include "train/train.h"
 #include "train/switches.h"
 #include "model/switches.h"
+#include "train/eval_tasks.h"
+#include "train/diag_hook.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -420,6 +422,9 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
     gpt2_init_random(t->m, (uint64_t)c->seed);
     optim_hparams ohp;
     if (train_optim_hparams(c, &ohp, err) || optim_create(&t->opt, &ohp, t->m, err)) return -1;
+    if (ranks > 1 && c->diag_every > 0)
+        return lmc_errf(err, LMC_EINVAL, "train.diag_every: the probe-batch diagnostics read whole gradients, which "
+                                         "a ZeRO-1 rank does not hold; run them in one process");
     /* switch x optimizer combinations that would break a switch's invariant */
     if (mc.normalized && OPTIM_IS_SF(optim_kind(t->opt)))
         return lmc_errf(err, LMC_EINVAL, "model.normalized: ngpt needs the weights it projects to be the ones it "
@@ -650,6 +655,7 @@ static int train_step(trainer *t, double *lr, double *loss, double *norm, lmc_er
 int train_run(const train_config *cfg, const train_opts *o, train_result *res, lmc_err *err) {
     trainer t;
     memset(&t, 0, sizeof t);
+    train_diag diag = {0}; /* train.diag_every (src/train/diag_hook.c) */
     memset(res, 0, sizeof *res);
     res->last_val_loss = NAN;
     res->last_loss = NAN;
@@ -691,15 +697,22 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
         res->stopped = 1; /* already there (a resume with --stop-at at or below the checkpoint) */
         event(&t, "already at step %lld (--stop-at %lld): nothing to do", (long long)t.st.step, (long long)o->stop_at);
     }
+    if (c->diag_every > 0 && t.writer && train_diag_open(&diag, t.have_val ? &t.val : &t.train, c->micro_batch, c->seq_len, err)) {
+        rc = -1;
+        goto out;
+    }
     while (t.st.step < c->steps && !res->stopped) {
         int64_t step = t.st.step + 1;
         /* sf-adamw: constant lr (its own warmup inside; the lr it applied is what is logged) */
         double lr = c->lr * (optim_uses_schedule(t.opt) ? train_schedule_factor(&t.sched, step - 1) : 1.0);
+        int diag_now = c->diag_every > 0 && t.writer && step % c->diag_every == 0; /* rank 0 only */
+        if (diag_now && train_diag_before(&diag, t.m, err)) { rc = -1; goto out; }
         double loss, norm, t0 = lmc_now();
         dist_crash_point(t.dist, step);
         int skipped = train_step(&t, &lr, &loss, &norm, err);
         if (skipped < 0) { rc = -1; goto out; }
         double dt = lmc_now() - t0;
+        if (diag_now && train_diag_after(&diag, t.m, err)) { rc = -1; goto out; }
         t.st.step = step;
         t.st.tokens += (uint64_t)tok_per_step;
         double tps = tok_per_step / dt, mfu = t.flops_per_token * tps / t.peak_flops;
@@ -713,6 +726,14 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
             res->last_val_loss = val_loss;
             train_status_val(&ts, step, val_loss);
         }
+        train_eval_results tasks = {0}; /* train.eval_tasks (src/train/eval_tasks.c) */
+        if (t.writer && train_eval_tasks_due(c, step)) { /* rank 0 only: the weights are the same on every rank */
+            if (!t.tok_json) { rc = lmc_errf(err, LMC_EINVAL, "train.eval_tasks needs data.tokenizer"); goto out; }
+            optim_to_eval(t.opt, t.m); /* sf-adamw: the tasks score the evaluation point x */
+            int trc = train_eval_tasks_run(t.m, c, t.tok_json, step, &tasks, err);
+            optim_to_train(t.opt, t.m);
+            if (trc) { rc = -1; goto out; }
+        }
         lmc_jsonl *w = &t.metrics;
         if (t.writer) {
         lmc_jsonl_begin(w);
@@ -725,6 +746,8 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
         lmc_jsonl_num(w, "mfu", mfu);
         lmc_jsonl_num(w, "elapsed_s", t.st.elapsed_s + (lmc_now() - t.t_start));
         if (do_eval) lmc_jsonl_num(w, "val_loss", val_loss);
+        train_eval_tasks_log(w, &tasks);
+        train_diag_log(w, &diag);
         if (skipped) lmc_jsonl_bool(w, "skipped", 1);
         if (t.dp && t.dist->size > 1) lmc_jsonl_num(w, "comm_s", t.dp->comm_step_s);
         if (lmc_jsonl_end(w, err)) { rc = -1; goto out; }
@@ -787,6 +810,7 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
     }
     if (pr) lmc_progress_finish(pr);
 out:
+    train_diag_close(&diag);
     /* The run's log tells why it stopped (a disk-full checkpoint, a bad shard), not only stderr. */
     if (rc && t.log && err && err->msg[0]) event(&t, "error: %s", err->msg);
     train_status_free(&ts);
