@@ -1,6 +1,7 @@
 /* lmc eval: mean loss / perplexity of a GPT-2 checkpoint folder on a token shard. */
 #include "cli/cli.h"
 #include "model/gpt2.h"
+#include "interop/gguf_model.h"
 #include "kernels/cpu/kernels.h"
 #include "data/shard.h"
 #include "base/progress.h"
@@ -11,7 +12,7 @@
 #include <stdlib.h>
 
 static const lmc_opt eval_opts[] = {
-    {"model", 'm', OPT_STR, NULL, "DIR", "HF GPT-2 folder (config.json + model.safetensors)"},
+    {"model", 'm', OPT_STR, NULL, "DIR", "HF GPT-2/Llama folder (config.json + model.safetensors) or a .gguf file"},
     {"data", 'd', OPT_STR, NULL, "SHARD", "token shard (llm.c .bin, uint16/uint32; nanoGPT uint16 with --data-format)"},
     {"data-format", 0, OPT_STR, "llmc", "llmc|nanogpt", "shard layout: llmc (header required) or nanogpt (headerless uint16)"},
     {"seq-len", 't', OPT_INT, NULL, "T", "window length (at most the model's n_positions)"},
@@ -63,7 +64,7 @@ static int run_eval(lmc_args *a) {
     lmc_err err = {0};
     if (lmc_kernels_set_precision((lmc_precision)prec, &err)) return lmc_fail(a, "--precision: %s", err.msg);
     gpt2_model *m = NULL;
-    if (gpt2_load_hf(dir, &m, &err)) return lmc_fail(a, "%s", err.msg);
+    if (gpt2_load_any(dir, &m, &err)) return lmc_fail(a, "%s", err.msg);
     if (T > m->cfg.max_seq) {
         gpt2_free(m);
         return lmc_fail(a, "--seq-len %lld exceeds the model's n_positions %d", (long long)T, m->cfg.max_seq);

@@ -7,6 +7,7 @@
 #include "gen/gen.h"
 #include "kernels/cpu/kernels.h"
 #include "model/gpt2.h"
+#include "interop/gguf_model.h"
 #include "tokenizer/tokenizer.h"
 #include "train/checkpoint.h"
 
@@ -54,7 +55,7 @@ static int run_sample(lmc_args *a) {
     tok_ids prompt = {0};
     int32_t *ids = NULL;
     int rc = 0;
-    if (gpt2_load_hf(model, &m, &err)) { rc = lmc_fail(a, "%s", err.msg); goto out; }
+    if (gpt2_load_any(model, &m, &err)) { rc = lmc_fail(a, "%s", err.msg); goto out; }
     const char *tok_path = lmc_arg_str(a, "tokenizer");
     char *def_tok = lmc_path_join(model, "tokenizer.json");
     if (!tok_path && lmc_file_exists(def_tok)) tok_path = def_tok;
@@ -124,7 +125,7 @@ out:
 }
 
 static const lmc_opt sample_opts[] = {
-    {"model", 'm', OPT_STR, NULL, "DIR", "checkpoint folder (HF GPT-2) or a run directory (newest checkpoint)"},
+    {"model", 'm', OPT_STR, NULL, "DIR", "checkpoint folder (HF GPT-2/Llama), a run directory (newest checkpoint) or a .gguf file"},
     {"prompt", 'p', OPT_STR, NULL, "TEXT", "text to continue (default: start of a document)"},
     {"max-tokens", 'n', OPT_INT, "200", "N", "tokens to generate"},
     {"temperature", 't', OPT_FLOAT, "1.0", "T", "softmax temperature (0 = greedy)"},
