@@ -100,7 +100,7 @@ static int cmp_tensor(const void *a, const void *b) {
 }
 
 /* Duplicate check by sorting pointers (linear-log, so a fuzzer's million keys stay fast). */
-static int find_dup(void *base, size_t n, size_t stride, int (*cmp)(const void *, const void *), size_t name_off,
+static int find_dup(void *base, size_t n, size_t stride, int (*cmp)(const void *, const void *), int inline_name,
                     const char **dup, lmc_err *err) {
     *dup = NULL;
     if (n < 2) return 0;
@@ -110,8 +110,8 @@ static int find_dup(void *base, size_t n, size_t stride, int (*cmp)(const void *
     qsort(v, n, sizeof *v, cmp);
     for (size_t i = 1; i < n && !*dup; i++)
         if (!cmp(&v[i - 1], &v[i])) {
-            const char *p = (const char *)v[i] + name_off;
-            *dup = name_off ? p : *(const char *const *)p;
+            const char *p = (const char *)v[i];
+            *dup = inline_name ? ((const gguf_tensor *)p)->name : ((const gguf_kv *)p)->key;
         }
     free(v);
     return 0;
@@ -216,7 +216,7 @@ int gguf_parse(gguf_file *f, const uint8_t *buf, size_t len, const char *name, l
         t->nbytes = ggml_type_bytes(t->type, numel);
         if ((rc = rd(&c, &t->offset, 8, t->name))) goto fail;
     }
-    if ((rc = find_dup(f->tensors, f->n_tensors, sizeof *f->tensors, cmp_tensor, offsetof(gguf_tensor, name), &dup, err))) goto fail;
+    if ((rc = find_dup(f->tensors, f->n_tensors, sizeof *f->tensors, cmp_tensor, 1, &dup, err))) goto fail;
     if (dup) { rc = lmc_errf(err, LMC_EFORMAT, "%s: duplicate tensor name '%s'", f->path, dup); goto fail; }
     /* data section: padded start, then each tensor at the running padded offset */
     uint64_t a = f->alignment;
