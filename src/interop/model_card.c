@@ -87,7 +87,7 @@ int model_card_export_hf(const gpt2_model *m, const tok_tokenizer *tok, const ch
     const char *lic = o->license ? o->license : "unknown";
     rc = lmc_buf_printf(&b, err,
                         "---\nlibrary_name: transformers\npipeline_tag: text-generation\nlicense: %s\ntags:\n- lmc\n- %s\n---\n\n"
-                        "# %s\n\nA %s language model trained from scratch with [lmc](https://example.invalid/lmc) "
+                        "# %s\n\nA %s language model trained from scratch with lmc "
                         "(language-model pretraining in C). The folder loads in transformers with "
                         "`AutoModelForCausalLM.from_pretrained(\".\")` and `AutoTokenizer.from_pretrained(\".\")`.\n\n"
                         "## Model\n\n| field | value |\n|---|---|\n| architecture | %s |\n| parameters | %zu |\n"
