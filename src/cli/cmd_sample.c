@@ -5,6 +5,7 @@
 #include "base/base.h"
 #include "cli/cli.h"
 #include "gen/gen.h"
+#include "gen/spec.h"
 #include "kernels/cpu/kernels.h"
 #include "model/gpt2.h"
 #include "interop/gguf_model.h"
@@ -30,6 +31,34 @@ static void stream_token(void *ctx, int32_t id) {
         if (b) fwrite(b, 1, len, stdout);
     }
     fflush(stdout);
+}
+
+/* --speculative: load the draft (and FR-Spec's vocabulary) and generate with spec_generate. */
+static int run_speculative(lmc_args *a, const gpt2_model *m, const int32_t *prompt, int n_prompt, const gen_params *gp,
+                           lmc_rng *rng, int32_t *out, int *n_out, spec_stats *ss, stream_ctx *sc) {
+    lmc_err err = {0};
+    const char *dpath = lmc_arg_str(a, "draft");
+    if (!dpath) return lmc_usage_error(a, "--speculative needs --draft DIR");
+    int64_t gamma = lmc_arg_int(a, "gamma"), kv = lmc_arg_int(a, "frspec-vocab");
+    const char *counts = lmc_arg_str(a, "frspec-counts");
+    if (gamma < 1 || gamma > 63) return lmc_usage_error(a, "--gamma must be in [1, 63]");
+    if (kv < 0 || (kv > 0) != (counts != NULL)) return lmc_usage_error(a, "--frspec-vocab N and --frspec-counts FILE go together");
+    gpt2_model *d = NULL;
+    if (gpt2_load_any(dpath, &d, &err)) return lmc_fail(a, "%s", err.msg);
+    spec_opts so = {(int)gamma, NULL, 0};
+    int32_t *vh = NULL;
+    int rc = 0;
+    if (counts) {
+        int n;
+        if (spec_read_vhigh(counts, (int)kv, m->cfg.vocab_size, &vh, &n, &err)) { rc = lmc_fail(a, "%s", err.msg); goto done; }
+        so.vhigh = vh;
+        so.n_vhigh = n;
+    }
+    if (spec_generate(m, d, prompt, n_prompt, gp, &so, rng, out, n_out, ss, stream_token, sc, &err)) rc = lmc_fail(a, "%s", err.msg);
+done:
+    free(vh);
+    gpt2_free(d);
+    return rc;
 }
 
 static int run_sample(lmc_args *a) {
@@ -105,8 +134,13 @@ static int run_sample(lmc_args *a) {
     stream_ctx sc = {tok, lmc_arg_flag(a, "ids"), 0, gp.stop_token};
     if (text && *text && !sc.ids) fputs(text, stdout);
     int n_out;
+    spec_stats ss = {0};
+    int spec = lmc_arg_flag(a, "speculative");
     double t0 = lmc_now();
-    if (gen_generate(m, ids, n_prompt, &gp, &rng, ids + n_prompt, &n_out, stream_token, &sc, &err)) {
+    if (spec) {
+        rc = run_speculative(a, m, ids, n_prompt, &gp, &rng, ids + n_prompt, &n_out, &ss, &sc);
+        if (rc) goto out;
+    } else if (gen_generate(m, ids, n_prompt, &gp, &rng, ids + n_prompt, &n_out, stream_token, &sc, &err)) {
         rc = lmc_fail(a, "%s", err.msg);
         goto out;
     }
@@ -115,6 +149,10 @@ static int run_sample(lmc_args *a) {
     fflush(stdout); /* before the stderr summary */
     if (lmc_progress_default_mode() != LMC_PROGRESS_QUIET)
         fprintf(stderr, "[%d tokens in %.2f s, %.1f tok/s, model %s]\n", n_out, dt, dt > 0 ? n_out / dt : 0, model);
+    if (spec && lmc_progress_default_mode() != LMC_PROGRESS_QUIET)
+        fprintf(stderr, "[speculative: %lld target passes, %lld drafted, %lld accepted (acceptance %.3f), %.2f tokens per target pass]\n",
+                (long long)ss.rounds, (long long)ss.drafted, (long long)ss.accepted,
+                ss.drafted ? (double)ss.accepted / (double)ss.drafted : 0.0, ss.rounds ? (double)ss.emitted / (double)ss.rounds : 0.0);
 out:
     free(ids);
     tok_ids_free(&prompt);
@@ -136,6 +174,11 @@ static const lmc_opt sample_opts[] = {
     {"tokenizer", 0, OPT_STR, NULL, "FILE", "tokenizer.json (default: DIR/tokenizer.json)"},
     {"ids", 0, OPT_FLAG, NULL, NULL, "print token ids instead of text"},
     {"no-stop", 0, OPT_FLAG, NULL, NULL, "do not stop at the end-of-text token"},
+    {"speculative", 0, OPT_FLAG, NULL, NULL, "speculative sampling with --draft (same output distribution, fewer target passes)"},
+    {"draft", 0, OPT_STR, NULL, "DIR", "draft model for --speculative (same vocabulary; a folder or .gguf)"},
+    {"gamma", 0, OPT_INT, "4", "N", "--speculative: draft tokens per target pass"},
+    {"frspec-vocab", 0, OPT_INT, "0", "K", "FR-Spec: the draft samples from the K most frequent tokens only"},
+    {"frspec-counts", 0, OPT_STR, NULL, "FILE", "FR-Spec: token counts from `lmc tokenizer count`"},
     LMC_OPTS_END};
 
 static const lmc_command sample_cmd = {

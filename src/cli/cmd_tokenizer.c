@@ -307,7 +307,9 @@ static const lmc_command train_cmd = {"train", "train a byte-level BPE tokenizer
     "sequence. Equal pair counts go to the smaller pair of ids (HF's tie-break), so the merges equal HF's.",
     train_opts, 1, -1, run_train, NULL, 0};
 
-static const lmc_command *const tok_subs[] = {&encode_cmd, &decode_cmd, &train_cmd, &info_cmd, &convert_cmd, NULL};
+extern const lmc_command tokenizer_count_cmd; /* cmd_tokenizer_count.c */
+static const lmc_command *const tok_subs[] = {&encode_cmd, &decode_cmd, &train_cmd, &info_cmd, &convert_cmd,
+                                              &tokenizer_count_cmd, NULL};
 static const lmc_command tokenizer_cmd = {"tokenizer", "train, use and convert BPE tokenizers", "SUBCOMMAND [options]",
     NULL, NULL, 0, 0, NULL, tok_subs, 20};
 LMC_COMMAND(tokenizer_cmd)
