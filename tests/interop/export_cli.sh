@@ -30,6 +30,16 @@ for a in gpt2 llama; do
   mg=$("$LMC" eval -q --model "$T/m_$a" --data "$T/$a.bin" --seq-len 16 | sed 's/.*"loss": \([^,]*\),.*/\1/')
   check "$a merge of the base with itself == base ($mg vs $ref)" '[ "$mg" = "$ref" ]'
 done
+# lmc tokenizer count: every token counted once, most frequent first, ties by id
+"$LMC" tokenizer count -q "$T/gpt2.bin" -o "$T/counts.txt" 2>/dev/null || fail=1
+ntok=$("$LMC" tokenizer encode -q -t "$FIX/tiny_gpt2/tokenizer.json" --ids "$T/text.txt" | wc -w)
+check "counts sum to the shard's tokens" '[ "$(awk "{s+=\$2} END {print s}" "$T/counts.txt")" = "$((ntok + 1))" ]'
+check "counts sorted" 'sort -k2,2nr -k1,1n -s "$T/counts.txt" | cmp -s - "$T/counts.txt"'
+# speculative sampling through the binary: greedy equals plain, the summary line is printed
+s1=$("$LMC" sample -q --model "$FIX/tiny_llama" --prompt "GREMIO:" --temperature 0 --max-tokens 20 --no-stop --ids)
+s2=$("$LMC" sample -q --model "$FIX/tiny_llama" --prompt "GREMIO:" --temperature 0 --max-tokens 20 --no-stop --ids --speculative --draft "$T/llama.gguf" --gamma 3)
+check "speculative greedy ($s2) == plain ($s1)" '[ "$s1" = "$s2" ]'
+"$LMC" sample --model "$FIX/tiny_llama" --speculative 2>/dev/null; check "--speculative without --draft exits 2" '[ $? -eq 2 ]'
 "$LMC" export --model "$FIX/tiny_gpt2" -o "$T/x.gguf" --dtype q4 2>/dev/null; check "bad --dtype exits 2" '[ $? -eq 2 ]'
 "$LMC" export --model "$FIX/tiny_gpt2" -o "$T/x" --format onnx 2>/dev/null; check "bad --format exits 2" '[ $? -eq 2 ]'
 "$LMC" merge -o "$T/x" --base "$FIX/tiny_gpt2" "$FIX/tiny_gpt2" --method steer 2>/dev/null; check "steer with one model exits 2" '[ $? -eq 2 ]'
