@@ -424,7 +424,9 @@ int gpt2_load_gguf(const char *path, gpt2_model **out, lmc_err *err) {
     }
     if ((rc = gpt2_create(&m, &c, err))) goto out;
     if ((rc = build_table(m, &t, err))) goto out;
-    if ((size_t)t.n != f.n_tensors) {
+    int missing = 0;
+    for (int i = 0; i < t.n && !missing; i++) missing = !gguf_find_tensor(&f, t.e[i].name);
+    if ((size_t)t.n != f.n_tensors || missing) { /* name the tensor lmc does not know, if there is one */
         for (size_t i = 0; i < f.n_tensors; i++) {
             int known = 0;
             for (int j = 0; j < t.n && !known; j++) known = !strcmp(t.e[j].name, f.tensors[i].name);

@@ -12,10 +12,12 @@ and each --dtype (f32, f16, bf16, q8_0):
   3. The numbers go to tests/interop/fixtures/gguf/llamacpp_ref.json, which tests/interop/test_gguf.c
      compares against lmc's own per-position log-probs and greedy tokens in CI (no Python there).
 
+llama.cpp runs with an f32 KV cache (type_k = type_v = f32; its default f16 cache rounds keys and
+values, which alone gives ~7e-5 relative differences on f32 weights).
 Tolerances (max |lp_llama.cpp - lp_lmc| / max |lp|): f32 1e-4 (both compute in f32; llama.cpp uses
 its own kernels); f16 / bf16 / q8_0: llama.cpp also rounds the *activations* to the weight type in
 its dot products (f16, bf16, q8_0 blocks) where lmc dequantises the weights to f32, so they differ by
-that rounding: f16 5e-3, bf16 3e-2, q8_0 3e-2.
+that rounding (and the GPT-2 file by ggml's fp16 GELU table, ~3e-5): f16 1e-3, bf16 5e-3, q8_0 1e-2.
 
 Run from the repository root after building: /work/venv-torch/bin/python tests/reference/verify_gguf_llamacpp.py
 """
@@ -27,12 +29,27 @@ import tempfile
 
 import numpy as np
 import gguf
+import llama_cpp.llama_cpp as llama_cpp_lib
 from llama_cpp import Llama
+
+# llama.cpp's AMX extra buffer type (weight repacking for Q8_0 on AMX CPUs) dies with SIGILL in
+# ggml_backend_amx_mul_mat on this project's machine (AMX tiles present, but not usable by ggml here);
+# use the plain CPU kernels (llama_model_params.use_extra_bufts = false, llama.cpp's --no-repack).
+_default_params = llama_cpp_lib.llama_model_default_params
+
+
+def _params_without_extra_bufts():
+    p = _default_params()
+    p.use_extra_bufts = False
+    return p
+
+
+llama_cpp_lib.llama_model_default_params = _params_without_extra_bufts
 
 root = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 lmc = os.path.join(root, "build", "lmc")
 fix = os.path.join(root, "tests", "interop", "fixtures", "gguf")
-TOL = {"f32": 1e-4, "f16": 5e-3, "bf16": 3e-2, "q8_0": 3e-2}
+TOL = {"f32": 1e-4, "f16": 1e-3, "bf16": 5e-3, "q8_0": 1e-2}
 TEXT = ("KATHARINA:\nI'll see thee hang'd on Sunday first.\n\nGREMIO:\nHark, Petruchio; she says she'll see thee\n"
         "hang'd first.\n\nTRANIO:\nIs this your speeding? nay, then, good night our part!\n")
 PROMPT = "PETRUCHIO:\nBe patient, gentlemen"
@@ -98,7 +115,8 @@ def main():
                 g = os.path.join(tmp, f"{arch}-{dtype}.gguf")
                 run("export", "-q", "--model", ckpt, "-o", g, "--dtype", dtype)
                 nt = check_gguf_package(g, arch, dtype, ckpt)
-                llm = Llama(model_path=g, n_ctx=64, n_batch=64, logits_all=True, n_threads=1, verbose=False)
+                llm = Llama(model_path=g, n_ctx=64, n_batch=64, logits_all=True, n_threads=1, verbose=False,
+                            type_k=0, type_v=0)  # f32 KV cache (llama.cpp's default is f16)
                 cpp_ids = llm.tokenize(TEXT.encode(), add_bos=False, special=False)[:N_TOK]
                 assert cpp_ids == ids, f"{arch}: llama.cpp tokenizes differently: {cpp_ids[:20]} vs {ids[:20]}"
                 llm.reset()
