@@ -18,7 +18,7 @@
 
 /* samples per distribution test: fewer under the sanitizers (about 10x slower), same bound */
 #if defined(__SANITIZE_ADDRESS__)
-enum { NSAMP = 1500 };
+enum { NSAMP = 300 };
 #else
 enum { NSAMP = 6000 };
 #endif
