@@ -20,7 +20,7 @@
 #if defined(__SANITIZE_ADDRESS__)
 enum { NSAMP = 300 };
 #else
-enum { NSAMP = 6000 };
+enum { NSAMP = 3000 };
 #endif
 
 static gpt2_model *load(const char *arch) {
