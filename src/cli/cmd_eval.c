@@ -5,6 +5,7 @@
 #include "model/gpt2.h"
 #include "model/gpt2_context.h"
 #include "model/posdiag.h"
+#include "interop/gguf_model.h"
 #include "kernels/cpu/kernels.h"
 #include "data/shard.h"
 #include "base/progress.h"
@@ -16,7 +17,7 @@
 #include <string.h>
 
 static const lmc_opt eval_opts[] = {
-    {"model", 'm', OPT_STR, NULL, "DIR", "HF GPT-2 folder (config.json + model.safetensors)"},
+    {"model", 'm', OPT_STR, NULL, "DIR", "HF GPT-2/Llama folder (config.json + model.safetensors) or a .gguf file"},
     {"data", 'd', OPT_LIST, NULL, "FILE", "token shard (llm.c .bin, uint16/uint32; nanoGPT uint16 with --data-format); with --task its input files (more may follow as arguments)"},
     LMC_EVAL_TASK_OPTS
     {"data-format", 0, OPT_STR, "llmc", "llmc|nanogpt", "shard layout: llmc (header required) or nanogpt (headerless uint16)"},
@@ -170,7 +171,7 @@ static int run_eval_inner(lmc_args *a, dist_ctx *d) {
     lmc_err err = {0};
     if (lmc_kernels_set_precision((lmc_precision)prec, &err)) return lmc_fail(a, "--precision: %s", err.msg);
     gpt2_model *m = NULL;
-    if (gpt2_load_hf(dir, &m, &err)) return lmc_fail(a, "%s", err.msg);
+    if (gpt2_load_any(dir, &m, &err)) return lmc_fail(a, "%s", err.msg);
     if (T > m->cfg.max_seq && lmc_arg_flag(a, "extrapolate") && gpt2_set_context(m, (int)T, &err)) {
         gpt2_free(m);
         return lmc_fail(a, "--extrapolate: %s", err.msg);

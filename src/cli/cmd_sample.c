@@ -6,8 +6,10 @@
 #include "cli/cli.h"
 #include "gen/gen.h"
 #include "gen/gen_canon.h"
+#include "gen/spec.h"
 #include "kernels/cpu/kernels.h"
 #include "model/gpt2.h"
+#include "interop/gguf_model.h"
 #include "tokenizer/tokenizer.h"
 #include "train/checkpoint.h"
 
@@ -30,6 +32,34 @@ static void stream_token(void *ctx, int32_t id) {
         if (b) fwrite(b, 1, len, stdout);
     }
     fflush(stdout);
+}
+
+/* --speculative: load the draft (and FR-Spec's vocabulary) and generate with spec_generate. */
+static int run_speculative(lmc_args *a, const gpt2_model *m, const int32_t *prompt, int n_prompt, const gen_params *gp,
+                           lmc_rng *rng, int32_t *out, int *n_out, spec_stats *ss, stream_ctx *sc) {
+    lmc_err err = {0};
+    const char *dpath = lmc_arg_str(a, "draft");
+    if (!dpath) return lmc_usage_error(a, "--speculative needs --draft DIR");
+    int64_t gamma = lmc_arg_int(a, "gamma"), kv = lmc_arg_int(a, "frspec-vocab");
+    const char *counts = lmc_arg_str(a, "frspec-counts");
+    if (gamma < 1 || gamma > 63) return lmc_usage_error(a, "--gamma must be in [1, 63]");
+    if (kv < 0 || (kv > 0) != (counts != NULL)) return lmc_usage_error(a, "--frspec-vocab N and --frspec-counts FILE go together");
+    gpt2_model *d = NULL;
+    if (gpt2_load_any(dpath, &d, &err)) return lmc_fail(a, "%s", err.msg);
+    spec_opts so = {(int)gamma, NULL, 0};
+    int32_t *vh = NULL;
+    int rc = 0;
+    if (counts) {
+        int n;
+        if (spec_read_vhigh(counts, (int)kv, m->cfg.vocab_size, &vh, &n, &err)) { rc = lmc_fail(a, "%s", err.msg); goto done; }
+        so.vhigh = vh;
+        so.n_vhigh = n;
+    }
+    if (spec_generate(m, d, prompt, n_prompt, gp, &so, rng, out, n_out, ss, stream_token, sc, &err)) rc = lmc_fail(a, "%s", err.msg);
+done:
+    free(vh);
+    gpt2_free(d);
+    return rc;
 }
 
 static int run_sample(lmc_args *a) {
@@ -56,7 +86,7 @@ static int run_sample(lmc_args *a) {
     int32_t *ids = NULL;
     tok_canon *canon = NULL;
     int rc = 0;
-    if (gpt2_load_hf(model, &m, &err)) { rc = lmc_fail(a, "%s", err.msg); goto out; }
+    if (gpt2_load_any(model, &m, &err)) { rc = lmc_fail(a, "%s", err.msg); goto out; }
     const char *tok_path = lmc_arg_str(a, "tokenizer");
     char *def_tok = lmc_path_join(model, "tokenizer.json");
     if (!tok_path && lmc_file_exists(def_tok)) tok_path = def_tok;
@@ -108,15 +138,22 @@ static int run_sample(lmc_args *a) {
     int n_out = 0, slide = lmc_arg_flag(a, "slide"), slides = 0, T = m->cfg.max_seq;
     int canonical = lmc_arg_flag(a, "canonical");
     gen_canon_stats cst = {0, 0};
+    spec_stats ss = {0};
+    int spec = lmc_arg_flag(a, "speculative");
+    if (spec && (slide || canonical)) { rc = lmc_usage_error(a, "--speculative does not combine with --slide or --canonical"); goto out; }
     if (canonical && !tok) { rc = lmc_fail(a, "--canonical needs a tokenizer (%s/tokenizer.json or --tokenizer)", model); goto out; }
     if (canonical && tok_canon_new(&canon, tok, &err)) { rc = lmc_fail(a, "%s", err.msg); goto out; }
     double t0 = lmc_now();
+    if (spec) {
+        rc = run_speculative(a, m, ids, n_prompt, &gp, &rng, ids + n_prompt, &n_out, &ss, &sc);
+        if (rc) goto out;
+    }
     /* The first pass continues the prompt until --max-tokens, the end-of-text token or the context
      * is full. With --slide, a full context is followed by another pass over the last T/2 tokens as
      * a fresh prompt (positions restart at 0, the KV cache is rebuilt by one prefill): the window
      * nanoGPT's generate crops to, valid for every position encoding, learned ones included, since
      * no position beyond T-1 is ever used. */
-    for (;;) {
+    while (!spec) {
         int len = n_prompt + n_out, got;
         gen_params gq = gp;
         gq.max_tokens = gp.max_tokens - n_out;
@@ -149,6 +186,10 @@ static int run_sample(lmc_args *a) {
                     slides == 1 ? "" : "s", T / 2);
         fprintf(stderr, "]\n");
     }
+    if (spec && lmc_progress_default_mode() != LMC_PROGRESS_QUIET)
+        fprintf(stderr, "[speculative: %lld target passes, %lld drafted, %lld accepted (acceptance %.3f), %.2f tokens per target pass]\n",
+                (long long)ss.rounds, (long long)ss.drafted, (long long)ss.accepted,
+                ss.drafted ? (double)ss.accepted / (double)ss.drafted : 0.0, ss.rounds ? (double)ss.emitted / (double)ss.rounds : 0.0);
 out:
     tok_canon_free(canon);
     free(ids);
@@ -160,7 +201,7 @@ out:
 }
 
 static const lmc_opt sample_opts[] = {
-    {"model", 'm', OPT_STR, NULL, "DIR", "checkpoint folder (HF GPT-2) or a run directory (newest checkpoint)"},
+    {"model", 'm', OPT_STR, NULL, "DIR", "checkpoint folder (HF GPT-2/Llama), a run directory (newest checkpoint) or a .gguf file"},
     {"prompt", 'p', OPT_STR, NULL, "TEXT", "text to continue (default: start of a document)"},
     {"max-tokens", 'n', OPT_INT, "200", "N", "tokens to generate"},
     {"temperature", 't', OPT_FLOAT, "1.0", "T", "softmax temperature (0 = greedy)"},
@@ -173,6 +214,11 @@ static const lmc_opt sample_opts[] = {
     {"no-stop", 0, OPT_FLAG, NULL, NULL, "do not stop at the end-of-text token"},
     {"slide", 0, OPT_FLAG, NULL, NULL, "when the context is full, go on from the last half of it (re-encoded)"},
     {"canonical", 0, OPT_FLAG, NULL, NULL, "mask next tokens after which the text cannot be canonical (per-step renormalised)"},
+    {"speculative", 0, OPT_FLAG, NULL, NULL, "speculative sampling with --draft (same output distribution, fewer target passes)"},
+    {"draft", 0, OPT_STR, NULL, "DIR", "draft model for --speculative (same vocabulary; a folder or .gguf)"},
+    {"gamma", 0, OPT_INT, "4", "N", "--speculative: draft tokens per target pass"},
+    {"frspec-vocab", 0, OPT_INT, "0", "K", "FR-Spec: the draft samples from the K most frequent tokens only"},
+    {"frspec-counts", 0, OPT_STR, NULL, "FILE", "FR-Spec: token counts from `lmc tokenizer count`"},
     LMC_OPTS_END};
 
 static const lmc_command sample_cmd = {

@@ -307,11 +307,12 @@ static const lmc_command train_cmd = {"train", "train a byte-level BPE tokenizer
     "sequence. Equal pair counts go to the smaller pair of ids (HF's tie-break), so the merges equal HF's.",
     train_opts, 1, -1, run_train, NULL, 0};
 
-/* issue 20: cmd_tokres.c, cmd_resize_vocab.c, cmd_canon_eval.c */
+/* issue 20: cmd_tokres.c, cmd_resize_vocab.c, cmd_canon_eval.c; cmd_tokenizer_count.c */
 extern const lmc_command tok_canonical_cmd, tok_eval_cmd, tok_extend_cmd, tok_resize_cmd, tok_canon_eval_cmd;
+extern const lmc_command tokenizer_count_cmd;
 static const lmc_command *const tok_subs[] = {&encode_cmd, &decode_cmd, &train_cmd, &info_cmd, &convert_cmd,
                                              &tok_canonical_cmd, &tok_eval_cmd, &tok_extend_cmd, &tok_resize_cmd,
-                                             &tok_canon_eval_cmd, NULL};
+                                             &tok_canon_eval_cmd, &tokenizer_count_cmd, NULL};
 static const lmc_command tokenizer_cmd = {"tokenizer", "train, use and convert BPE tokenizers", "SUBCOMMAND [options]",
     NULL, NULL, 0, 0, NULL, tok_subs, 20};
 LMC_COMMAND(tokenizer_cmd)

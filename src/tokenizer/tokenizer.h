@@ -163,6 +163,13 @@ void tok_trainer_free(tok_trainer *tr);
 int tok_train_files(const tok_train_opts *o, const char *const *inputs, int n_inputs, const char *field,
                     tok_tokenizer **t, lmc_err *err);
 
+/* For exporters (tok_export.c): the merge list in rank order (*n pairs of token ids a[r] b[r]; derived
+ * on first use for a rank file); 1 if id is an ordinary (byte) token; 1 if the i-th added token is
+ * special (0 = a non-special added token). */
+int tok_merge_list(const tok_tokenizer *t, uint32_t *n, const uint32_t **a, const uint32_t **b, lmc_err *err);
+int tok_is_ordinary(const tok_tokenizer *t, uint32_t id);
+int tok_special_is_special(const tok_tokenizer *t, size_t i);
+
 /* The GPT-2 byte <-> unicode map used by byte-level tokenizer.json files. */
 uint32_t tok_byte_to_unicode(uint8_t b);
 int tok_unicode_to_byte(uint32_t cp); /* -1 if not in the map */
