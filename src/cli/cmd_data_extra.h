@@ -11,4 +11,7 @@ int lmc_data_substring(const lmc_args *a, const data_pipeline_cfg *in);
 /* `lmc data audit` */
 extern const lmc_command lmc_data_audit_cmd;
 
+/* `lmc data classify train|score` (cmd_data_classify.c) */
+extern const lmc_command lmc_data_classify_cmd;
+
 #endif
