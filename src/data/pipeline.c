@@ -161,6 +161,15 @@ static int process_doc(const data_pipeline_cfg *c, stage_rt *st, const data_minh
     const char *t = doc->text;
     for (int s = 0; s < c->nstages && d->np > 0; s++) {
         const data_stage_cfg *sc = &st[s].cfg;
+        if (sc->kind == DATA_STAGE_FILTER && sc->filter.nscore) {  /* rules on the line's number columns */
+            const char *r = doc->raw ? data_score_rules_check(&sc->filter, doc->raw, doc->raw_len) : sc->filter.score[0].missing;
+            if (r) {
+                d->reason = r;
+                d->reason_stage = s;
+                d->np = 0;
+                break;
+            }
+        }
         if (sc->kind == DATA_STAGE_FILTER) {
             size_t k = 0;
             for (size_t i = 0; i < d->np; i++) {
