@@ -555,7 +555,7 @@ static const lmc_command pipeline_cmd = {"pipeline", "run several stages from on
 
 static const lmc_command *const data_subs[] = {&filter_cmd, &dedup_cmd, &decont_cmd, &overlap_cmd, &stats_cmd,
                                                &pipeline_cmd, &lmc_data_audit_cmd,
-                                               &lmc_data_classify_cmd, NULL};
+                                               &lmc_data_classify_cmd, &lmc_data_lmscore_cmd, NULL};
 static const lmc_command data_cmd = {"data", "clean a corpus: filters, dedup, decontamination, overlap, stats",
     "SUBCOMMAND [options]", NULL, NULL, 0, 0, NULL, data_subs, 10};
 LMC_COMMAND(data_cmd)

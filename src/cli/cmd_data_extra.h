@@ -13,5 +13,7 @@ extern const lmc_command lmc_data_audit_cmd;
 
 /* `lmc data classify train|score` (cmd_data_classify.c) */
 extern const lmc_command lmc_data_classify_cmd;
+/* `lmc data score --model DIR` (cmd_data_lmscore.c) */
+extern const lmc_command lmc_data_lmscore_cmd;
 
 #endif
