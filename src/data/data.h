@@ -406,6 +406,11 @@ typedef struct data_pipeline_cfg {
     const char *const *licence_allow; /* NULL: every licence (and none) */
     int nlicence_allow;
     int dedup_verify;                 /* DATA_VERIFY_*: how a candidate pair's similarity is measured */
+    /* stages after every other one (YAML: classify, score, and a filter with score rules after them), each
+     * rewriting the output in turn (pipeline_post.c); cfg is a data_classify_score_cfg, data_lmscore_cfg or
+     * data_filter_cfg, malloc'd by data_pipeline_load */
+    int npost;
+    struct { int kind; void *cfg; } post[DATA_MAX_STAGES];
     size_t max_listed;                /* cap on listed items per report section (clusters are all listed) */
     lmc_progress *progress;           /* may be NULL */
 } data_pipeline_cfg;
@@ -424,6 +429,11 @@ int data_doc_field(const data_doc *d, const char *field, lmc_buf *out);
 /* NULL when the licence (NULL = the document has none) is allowed, else the removal reason. */
 const char *data_licence_check(const data_pipeline_cfg *c, const char *licence, size_t len);
 void data_decont_cfg_default(data_decont_cfg *c);
+enum { DATA_POST_CLASSIFY = 1, DATA_POST_LMSCORE, DATA_POST_SELECT };
+/* Run the post stages on c->output (pipeline_post.c); each one's report goes into the array *post. */
+int data_pipeline_post_run(const data_pipeline_cfg *c, json_t *post, uint64_t *docs_out, lmc_err *err);
+/* Parse a YAML post stage (classify / score / filter after them) into c->post[c->npost++]. */
+int data_pipeline_post_load(data_pipeline_cfg *c, const char *kind, json_t *o, const char *ctx, lmc_err *err);
 /* Run; *report gets a JSON object describing every stage (new reference, also on error when possible). */
 int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err);
 /* Build a pipeline from a YAML/JSON file (see docs/data.md). Strings in cfg point into *holder,

@@ -856,6 +856,16 @@ int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err)
         json_object_set(*report, "documents_out", json_object_get(sr, "documents_out"));
         json_decref(sr);
     }
+    if (c->npost && c->output) {  /* classify / score / select, each rewriting the output */
+        json_t *pa = json_array();
+        uint64_t nout = 0;
+        if (data_pipeline_post_run(c, pa, &nout, err) < 0) {
+            json_decref(pa);
+            goto done;
+        }
+        json_object_set_new(*report, "post_stages", pa);
+        json_object_set_new(*report, "documents_out", json_integer((json_int_t)nout));
+    }
     json_object_set_new(*report, "seconds", json_real(lmc_now() - t0));
     rc = 0;
 done:

@@ -140,6 +140,10 @@ int data_pipeline_load(const char *path, data_pipeline_cfg *c, json_t **holder, 
         json_t *empty = json_object();
         if (!o) o = empty;
         int rc = 0;
+        if (c->npost || !strcmp(kind, "classify") || !strcmp(kind, "score")) {  /* post stages (pipeline_post.c) */
+            rc = data_pipeline_post_load(c, kind, o, ctx, err);
+            goto next;
+        }
         if (c->substring) { rc = lmc_errf(err, LMC_EINVAL, "%s: substring must be the last stage", ctx); goto next; }
         if (!strcmp(kind, "substring")) {  /* exact-substring dedup of the output, after everything else */
             static const char *const keys[] = {"min_len", "keep", NULL};
@@ -270,6 +274,7 @@ int data_pipeline_load(const char *path, data_pipeline_cfg *c, json_t **holder, 
                 return lmc_errf(err, LMC_EINVAL, "%s: 'output' is required with filter/decontaminate/dedup stages", path);
     if (!c->output && c->dedup) return lmc_errf(err, LMC_EINVAL, "%s: 'output' is required with a dedup stage", path);
     if (!c->output && c->substring) return lmc_errf(err, LMC_EINVAL, "%s: 'output' is required with a substring stage", path);
+    if (!c->output && c->npost) return lmc_errf(err, LMC_EINVAL, "%s: 'output' is required with classify/score stages", path);
     return 0;
 }
 
@@ -283,4 +288,9 @@ void data_pipeline_cfg_release(data_pipeline_cfg *c) {
         free((void *)c->stages[s].eval);
         c->stages[s].eval = NULL;
     }
+    for (int s = 0; s < c->npost; s++) {
+        free(c->post[s].cfg);
+        c->post[s].cfg = NULL;
+    }
+    c->npost = 0;
 }
