@@ -107,6 +107,24 @@ int main(void) {
     free(a);
     free(b);
 
+    /* a score stage's options */
+    y = fopen(pathf("score.yaml"), "w");
+    fprintf(y, "inputs: [%s]\noutput: %s\nstages:\n  - score: {model: mdir, buckets: [0.33, 0.66], context: 64, column: lp}\n"
+               "  - filter: {rule: [\"score:lp<=100\"]}\n", pathf("in.jsonl"), pathf("z.jsonl"));
+    fclose(y);
+    CHECK_MSG(data_pipeline_load(pathf("score.yaml"), &yc, &holder, &err) == 0, "%s", err.msg);
+    CHECK_EQ_INT(yc.npost, 2);
+    CHECK_EQ_INT(yc.post[0].kind, DATA_POST_LMSCORE);
+    CHECK_EQ_INT(yc.post[1].kind, DATA_POST_SELECT);
+    data_pipeline_cfg_release(&yc);
+    json_decref(holder);
+    y = fopen(pathf("score2.yaml"), "w");
+    fprintf(y, "inputs: [%s]\noutput: %s\nstages:\n  - score: {model: mdir, window: 3}\n", pathf("in.jsonl"), pathf("z.jsonl"));
+    fclose(y);
+    CHECK(data_pipeline_load(pathf("score2.yaml"), &yc, &holder, &err) < 0);
+    CHECK_STR_CONTAINS(err.msg, "unknown key 'window'");
+    data_pipeline_cfg_release(&yc);
+    json_decref(holder);
     /* a dedup after classify is an error */
     y = fopen(pathf("bad.yaml"), "w");
     fprintf(y, "inputs: [%s]\noutput: %s\nstages:\n  - classify: {model: %s, name: q}\n  - dedup: {}\n",
