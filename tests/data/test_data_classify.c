@@ -101,7 +101,7 @@ static void test_agreement(void) {
 }
 
 static void test_determinism_and_file(void) {
-    exs tr = load("classify_train.jsonl");
+    exs all = load("classify_train.jsonl"), tr = all;
     tr.n = 500;
     data_clf_params p;
     params(&p, 7);
@@ -182,7 +182,7 @@ static void test_determinism_and_file(void) {
     data_clf_free(b);
     data_clf_free(c);
     data_clf_free(d);
-    exs_free(&tr);
+    exs_free(&all);
 }
 
 static void test_percentiles(void) {
