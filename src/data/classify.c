@@ -480,9 +480,122 @@ static void get_floats(rd *r, float *f, size_t n) {
     r->i += 4 * n;
 }
 
+/* ---- fastText .bin (supervised, softmax, no subwords, not quantized; TECHNIQUES §23c) ---- */
+
+#define FT_MAGIC 793712314
+#define FT_MAX_WORD 65536
+
+static int get_i32(rd *r, int32_t *v, const char *what, lmc_err *err) {
+    uint32_t u = 0;
+    if (get_u32(r, &u, what, err) < 0) return -1;
+    memcpy(v, &u, 4);
+    return 0;
+}
+
+static int get_i64(rd *r, int64_t *v, const char *what, lmc_err *err) {
+    uint32_t lo = 0, hi = 0;
+    if (get_u32(r, &lo, what, err) < 0 || get_u32(r, &hi, what, err) < 0) return -1;
+    uint64_t u = (uint64_t)hi << 32 | lo;
+    memcpy(v, &u, 8);
+    return 0;
+}
+
+static int load_fasttext(rd *r, data_clf **out, lmc_err *err) {
+    int32_t a[14];
+    static const char *const names[14] = {"magic", "version", "dim", "ws", "epoch", "minCount", "neg", "wordNgrams",
+                                          "loss", "model", "bucket", "minn", "maxn", "lrUpdateRate"};
+    for (int i = 0; i < 14; i++)
+        if (get_i32(r, &a[i], names[i], err) < 0) return -1;
+    if (a[1] != 12) return lmc_errf(err, LMC_EFORMAT, "%s: fastText model version %d, expected 12", r->name, a[1]);
+    if (a[9] != 3) return lmc_errf(err, LMC_EFORMAT, "%s: fastText model %d is not a supervised model (model 3)", r->name, a[9]);
+    if (a[8] != 3)
+        return lmc_errf(err, LMC_EFORMAT, "%s: fastText loss %d (%s) is not supported, only softmax (3)", r->name, a[8],
+                        a[8] == 1 ? "hs" : a[8] == 2 ? "ns" : a[8] == 4 ? "ova" : "unknown");
+    if (a[12] > 0) return lmc_errf(err, LMC_EFORMAT, "%s: subword n-grams (maxn %d) are not supported", r->name, a[12]);
+    if (a[2] < 1 || a[2] > MAX_DIM) return lmc_errf(err, LMC_EFORMAT, "%s: dim %d, expected 1..%d", r->name, a[2], MAX_DIM);
+    if (a[7] < 1 || a[7] > 8) return lmc_errf(err, LMC_EFORMAT, "%s: wordNgrams %d, expected 1..8", r->name, a[7]);
+    if (a[10] < 1) return lmc_errf(err, LMC_EFORMAT, "%s: bucket %d, expected >= 1", r->name, a[10]);
+    if (r->n - r->i < 8) return lmc_errf(err, LMC_EFORMAT, "%s: offset %zu: truncated, expected the double t", r->name, r->i);
+    r->i += 8;
+    int32_t size, nwords, nlabels;
+    int64_t ntokens, prune;
+    if (get_i32(r, &size, "dictionary size", err) < 0 || get_i32(r, &nwords, "nwords", err) < 0 ||
+        get_i32(r, &nlabels, "nlabels", err) < 0 || get_i64(r, &ntokens, "ntokens", err) < 0 ||
+        get_i64(r, &prune, "pruneidx_size", err) < 0)
+        return -1;
+    if (nwords < 0 || nlabels < 1 || nlabels > MAX_LABELS || (int64_t)size != (int64_t)nwords + nlabels)
+        return lmc_errf(err, LMC_EFORMAT, "%s: dictionary of %d entries with %d words and %d labels", r->name, size, nwords, nlabels);
+    if (prune > 0) return lmc_errf(err, LMC_EFORMAT, "%s: pruned (quantized) fastText models are not supported", r->name);
+    /* each entry takes >= 10 bytes (a byte, NUL, count, type), the matrices 4 (nwords + bucket + nlabels) dim */
+    uint64_t floats = ((uint64_t)nwords + (uint64_t)a[10] + (uint64_t)nlabels) * (uint64_t)a[2];
+    if (10 * (uint64_t)size + 4 * floats + 34 > r->n - r->i)
+        return lmc_errf(err, LMC_EFORMAT, "%s: %zu bytes, too few for %d dictionary entries and (%d + %d + %d) x %d weights",
+                        r->name, r->n, size, nwords, a[10], nlabels, a[2]);
+    data_clf *m = alloc_model(a[2], a[7], (uint32_t)a[10], (uint32_t)nwords, (uint32_t)nlabels, err);
+    if (!m) return -1;
+    int rc = 0;
+    uint32_t nw = 0, nl = 0;
+    for (int32_t e = 0; e < size && !rc; e++) {
+        const unsigned char *p = r->p + r->i;
+        const unsigned char *z = memchr(p, 0, r->n - r->i < FT_MAX_WORD + 1 ? r->n - r->i : FT_MAX_WORD + 1);
+        if (!z || z == p) { rc = lmc_errf(err, LMC_EFORMAT, "%s: offset %zu: dictionary entry %d: expected a non-empty NUL-terminated word", r->name, r->i, e); break; }
+        size_t wl = (size_t)(z - p);
+        r->i += wl + 1;
+        if (r->n - r->i < 9) { rc = lmc_errf(err, LMC_EFORMAT, "%s: offset %zu: truncated in dictionary entry %d", r->name, r->i, e); break; }
+        r->i += 8;   /* count */
+        int type = r->p[r->i++];
+        char *w = dupn((const char *)p, wl);
+        if (!w) { rc = lmc_errf(err, LMC_ENOMEM, "out of memory"); break; }
+        for (size_t k = 0; k < wl && !rc; k++)
+            if (is_ws(w[k])) rc = lmc_errf(err, LMC_EFORMAT, "%s: dictionary entry %d contains white space", r->name, e);
+        if (!rc && type == 0 && nw < m->nwords) { m->words[nw] = w; m->wlen[nw++] = (uint32_t)wl; }
+        else if (!rc && type == 1 && nl < m->nlabels) m->labels[nl++] = w;
+        else {
+            free(w);
+            if (!rc) rc = lmc_errf(err, LMC_EFORMAT, "%s: dictionary entry %d: type %d, or more words/labels than the header says", r->name, e, type);
+        }
+    }
+    for (uint32_t i = 0; i < nl && !rc; i++)
+        for (uint32_t j = 0; j < i && !rc; j++)
+            if (!strcmp(m->labels[i], m->labels[j])) rc = lmc_errf(err, LMC_EFORMAT, "%s: label \"%.40s\" appears twice", r->name, m->labels[i]);
+    if (!rc) rc = tab_build(m, err);
+    for (int k = 0; k < 2 && !rc; k++) {
+        if (r->n - r->i < 17) { rc = lmc_errf(err, LMC_EFORMAT, "%s: offset %zu: truncated before a matrix", r->name, r->i); break; }
+        if (r->p[r->i++]) { rc = lmc_errf(err, LMC_EFORMAT, "%s: quantized fastText matrices are not supported", r->name); break; }
+        int64_t rows = 0, cols = 0;
+        get_i64(r, &rows, "rows", err);
+        get_i64(r, &cols, "cols", err);
+        int64_t want = k ? (int64_t)m->nlabels : (int64_t)m->nwords + m->bucket;
+        if (rows != want || cols != m->dim) {
+            rc = lmc_errf(err, LMC_EFORMAT, "%s: %s matrix is %lld x %lld, expected %lld x %d", r->name, k ? "output" : "input",
+                          (long long)rows, (long long)cols, (long long)want, m->dim);
+            break;
+        }
+        size_t nf = (size_t)rows * (size_t)cols;
+        if ((r->n - r->i) / 4 < nf) { rc = lmc_errf(err, LMC_EFORMAT, "%s: offset %zu: truncated in the %s matrix", r->name, r->i, k ? "output" : "input"); break; }
+        float *dst = k ? m->out : m->in;
+        get_floats(r, dst, nf);
+        for (size_t i = 0; i < nf && !rc; i++)
+            if (!isfinite(dst[i])) rc = lmc_errf(err, LMC_EFORMAT, "%s: %s weight %zu is not finite", r->name, k ? "output" : "input", i);
+    }
+    if (!rc && r->i != r->n) rc = lmc_errf(err, LMC_EFORMAT, "%s: %zu bytes after the output matrix", r->name, r->n - r->i);
+    if (rc) {
+        data_clf_free(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
+
 int data_clf_load_mem(const void *buf, size_t len, const char *name, data_clf **out, lmc_err *err) {
     *out = NULL;
     rd r = {buf, len, 0, name ? name : "(model)"};
+    if (len >= 4) {
+        uint32_t mg = 0;
+        rd probe = r;
+        get_u32(&probe, &mg, "magic", err);
+        if (mg == FT_MAGIC) return load_fasttext(&r, out, err);
+    }
     if (len < 8 || memcmp(buf, MAGIC, 5) || r.p[5] || r.p[6])
         return lmc_errf(err, LMC_EFORMAT, "%s: not an lmc classifier model (expected magic \"LMCFT\")", r.name);
     if (r.p[7] != 1)

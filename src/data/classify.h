@@ -56,7 +56,9 @@ typedef struct data_clf_example {
 int data_clf_train(const data_clf_params *p, const data_clf_example *ex, size_t n, data_clf **out, double *loss,
                    lmc_err *err);
 int data_clf_save(const data_clf *m, const char *path, lmc_err *err);
-/* Parse a model file from memory (the fuzz target's entry) or from a path. */
+/* Parse a model file from memory (the fuzz target's entry) or from a path: lmc's format, or a fastText .bin
+ * (magic 793712314, version 12) of a supervised softmax model without subwords, not quantized (other
+ * losses, subwords, pruning and quantization are errors naming them). */
 int data_clf_load_mem(const void *buf, size_t len, const char *name, data_clf **out, lmc_err *err);
 int data_clf_load(const char *path, data_clf **out, lmc_err *err);
 void data_clf_free(data_clf *m);

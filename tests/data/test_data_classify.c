@@ -356,6 +356,62 @@ static void test_score(void) {
     exs_free(&tr);
 }
 
+/* fastText's own .bin (tests/reference/make_fasttext_bin_fixture.py): the probabilities of fastText's
+ * predict (which reports p + 1e-5) to 1e-6 on 200 texts; unsupported variants are errors naming them. */
+static void test_fasttext_bin(void) {
+    char path[4096], pp[4096];
+    snprintf(path, sizeof path, "%s/tests/data/fixtures/classify_fasttext.bin", test_source_dir());
+    snprintf(pp, sizeof pp, "%s/tests/data/fixtures/classify_fasttext_pred.json", test_source_dir());
+    data_clf *m = NULL;
+    lmc_err err = {0};
+    CHECK_MSG(data_clf_load(path, &m, &err) == 0, "%s", err.msg);
+    if (!m) return;
+    CHECK_EQ_INT(data_clf_nlabels(m), 2);
+    CHECK_EQ_INT(data_clf_dim(m), 4);
+    json_t *ref = json_load_file(pp, 0, NULL);
+    json_t *list = json_object_get(ref, "examples");
+    CHECK_EQ_INT(json_array_size(list), 200);
+    data_clf_scratch s = {0};
+    float p[2];
+    double worst = 0;
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        json_t *e = json_array_get(list, i);
+        const char *t = json_string_value(json_object_get(e, "text"));
+        CHECK_EQ_INT(data_clf_predict(m, t, strlen(t), p, &s, &err), 0);
+        for (int k = 0; k < 2; k++) {
+            double want = json_real_value(json_object_get(json_object_get(e, "p"), data_clf_label(m, k))) - 1e-5;
+            double d = fabs(want - p[k]);
+            worst = d > worst ? d : worst;
+        }
+    }
+    printf("fastText .bin: worst |p_lmc - p_fastText| over 200 texts %.2e\n", worst);
+    CHECK(worst < 1e-6);
+    json_decref(ref);
+    data_clf_scratch_free(&s);
+    data_clf_free(m);
+    char *d;
+    size_t n;
+    CHECK_EQ_INT(lmc_read_file(path, &d, &n, &err), 0);
+    data_clf *x = NULL;
+    char *b = malloc(n);
+    memcpy(b, d, n);
+    b[32] = 4;   /* loss ova */
+    CHECK(data_clf_load_mem(b, n, "ft.bin", &x, &err) < 0);
+    CHECK_STR_CONTAINS(err.msg, "ova");
+    memcpy(b, d, n);
+    b[48] = 6;   /* maxn 6: subwords */
+    CHECK(data_clf_load_mem(b, n, "ft.bin", &x, &err) < 0);
+    CHECK_STR_CONTAINS(err.msg, "subword");
+    memcpy(b, d, n);
+    b[4] = 11;   /* version */
+    CHECK(data_clf_load_mem(b, n, "ft.bin", &x, &err) < 0);
+    CHECK_STR_CONTAINS(err.msg, "version 11");
+    for (size_t cut = 4; cut < n; cut += n / 40 + 1) CHECK(data_clf_load_mem(d, cut, "ft.bin", &x, &err) < 0 && !x);
+    CHECK(data_clf_load_mem(d, n - 1, "ft.bin", &x, &err) < 0);
+    free(b);
+    free(d);
+}
+
 static void test_train_errors(void) {
     char in[4200];
     snprintf(in, sizeof in, "%s/nolabel.jsonl", tmp);
@@ -381,6 +437,7 @@ int main(void) {
     test_determinism_and_file();
     test_score();
     test_train_errors();
+    test_fasttext_bin();
     lmc_remove_tree(tmp, NULL);
     free(tmp);
     return test_summary("test_data_classify");
