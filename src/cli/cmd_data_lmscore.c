@@ -14,6 +14,8 @@ static const lmc_opt lmscore_opts[] = {
                                                 "0.33,0.66 = CCNet's head/middle/tail"},
     {"bucket-column", 0, OPT_STR, "ppl_bucket", "NAME", "bucket column"},
     {"context", 0, OPT_INT, "0", "T", "tokens per forward window (0 = the model's n_positions)"},
+    {"ref-model", 0, OPT_STR, NULL, "DIR", "DavIR: reference model; adds <davir-column> = 1 - L_ref / L_model"},
+    {"davir-column", 0, OPT_STR, "davir", "NAME", "column of the DavIR score"},
     {"max-tokens", 0, OPT_INT, "0", "N", "score only each document's first N tokens (0 = all)"},
     {"report", 0, OPT_STR, NULL, "FILE.json", "counts, thresholds, bucket sizes, docs/s and tokens/s"},
     {"field", 0, OPT_STR, "text", "NAME", "JSONL field holding the text"},
@@ -45,6 +47,8 @@ static int run_lmscore(lmc_args *a) {
     c.tokenizer = lmc_arg_str(a, "tokenizer");
     c.column = lmc_arg_str(a, "column");
     c.bucket_column = lmc_arg_str(a, "bucket-column");
+    c.ref_model_dir = lmc_arg_str(a, "ref-model");
+    c.davir_column = lmc_arg_str(a, "davir-column");
     if (!c.model_dir) return lmc_usage_error(a, "--model DIR is required");
     if (!c.output && !lmc_arg_str(a, "report")) return lmc_usage_error(a, "give -o OUT or --report");
     const char *q = lmc_arg_str(a, "buckets");

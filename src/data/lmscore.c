@@ -13,15 +13,19 @@ void data_lmscore_cfg_default(data_lmscore_cfg *c) {
     data_read_opts_default(&c->read);
     c->column = "ppl";
     c->bucket_column = "ppl_bucket";
+    c->davir_column = "davir";
 }
 
-typedef struct lm { gpt2_model *m; tok_tokenizer *t; tok_encoder *e; tok_ids ids; int64_t eot; int T; int32_t *x, *y; } lm;
+typedef struct lm { gpt2_model *m, *ref; tok_tokenizer *t; tok_encoder *e; tok_ids ids; int64_t eot; int T; int32_t *x, *y; } lm;
 
 /* Sum of next-token losses of a text and their number (0 when nothing can be predicted). */
-static int doc_nll(lm *L, const data_lmscore_cfg *c, const char *text, size_t len, double *sum, uint64_t *n, lmc_err *err) {
-    L->ids.n = 0;
-    if (L->eot >= 0 && tok_ids_push(&L->ids, (uint32_t)L->eot, err) < 0) return -1;
-    if (tok_encode(L->e, text, len, 0, &L->ids, err) < 0) return -1;
+static int doc_nll(lm *L, gpt2_model *model, const data_lmscore_cfg *c, const char *text, size_t len, double *sum,
+                   uint64_t *n, int encode, lmc_err *err) {
+    if (encode) {
+        L->ids.n = 0;
+        if (L->eot >= 0 && tok_ids_push(&L->ids, (uint32_t)L->eot, err) < 0) return -1;
+        if (tok_encode(L->e, text, len, 0, &L->ids, err) < 0) return -1;
+    }
     size_t N = L->ids.n;
     if (c->max_tokens && N > c->max_tokens + 1) N = c->max_tokens + 1;
     *sum = 0;
@@ -30,14 +34,14 @@ static int doc_nll(lm *L, const data_lmscore_cfg *c, const char *text, size_t le
         int w = (int)(N - 1 - k < (size_t)L->T ? N - 1 - k : (size_t)L->T);
         for (int i = 0; i < w; i++) {
             uint32_t a = L->ids.v[k + (size_t)i], b = L->ids.v[k + (size_t)i + 1];
-            if (a >= (uint32_t)L->m->cfg.vocab_size || b >= (uint32_t)L->m->cfg.vocab_size)
+            if (a >= (uint32_t)model->cfg.vocab_size || b >= (uint32_t)model->cfg.vocab_size)
                 return lmc_errf(err, LMC_EINVAL, "token id %u is outside the model's vocabulary (%d): tokenizer and model do not match",
-                                a > b ? a : b, L->m->cfg.vocab_size);
+                                a > b ? a : b, model->cfg.vocab_size);
             L->x[i] = (int32_t)a;
             L->y[i] = (int32_t)b;
         }
-        if (gpt2_forward(L->m, L->x, L->y, 1, w, NULL, err) < 0) return -1;
-        for (int i = 0; i < w; i++) *sum += (double)L->m->losses[i];
+        if (gpt2_forward(model, L->x, L->y, 1, w, NULL, err) < 0) return -1;
+        for (int i = 0; i < w; i++) *sum += (double)model->losses[i];
         *n += (uint64_t)w;
     }
     return 0;
@@ -68,16 +72,18 @@ int data_lmscore_run(const data_lmscore_cfg *c, json_t **report, lmc_err *err) {
         rc = tp ? tok_load(&L.t, tp, NULL, err) : lmc_errf(err, LMC_ENOMEM, "out of memory");
     }
     if (!rc) rc = tok_encoder_new(&L.e, L.t, err);
+    if (!rc && c->ref_model_dir) rc = gpt2_load_hf(c->ref_model_dir, &L.ref, err);
     if (!rc) {
         L.eot = tok_eot_id(L.t);
         L.T = c->context > 0 && c->context < L.m->cfg.max_seq ? c->context : L.m->cfg.max_seq;
+        if (L.ref && L.T > L.ref->cfg.max_seq) L.T = L.ref->cfg.max_seq;
         L.x = malloc((size_t)L.T * sizeof *L.x);
         L.y = malloc((size_t)L.T * sizeof *L.y);
         if (!L.x || !L.y) rc = lmc_errf(err, LMC_ENOMEM, "out of memory");
     }
     data_reader *r = NULL;
     if (!rc) rc = data_reader_open(&r, c->inputs, c->ninputs, &c->read, err);
-    double *ppl = NULL, thr[DATA_LMSCORE_MAX_Q];
+    double *ppl = NULL, *dav = NULL, thr[DATA_LMSCORE_MAX_Q];
     size_t np = 0, cap = 0;
     uint64_t ntok = 0, ndocs = 0, nnull = 0;
     double t0 = lmc_now();
@@ -90,17 +96,27 @@ int data_lmscore_run(const data_lmscore_cfg *c, json_t **report, lmc_err *err) {
         if (np + (size_t)nd > cap) {
             size_t nc = cap ? cap * 2 : 4096;
             while (nc < np + (size_t)nd) nc *= 2;
-            double *p = realloc(ppl, nc * sizeof *p);
-            if (!p) { rc = lmc_errf(err, LMC_ENOMEM, "out of memory holding perplexities"); break; }
-            ppl = p;
+            double *p = realloc(ppl, nc * sizeof *p), *q = p && L.ref ? realloc(dav, nc * sizeof *q) : NULL;
+            if (p) ppl = p;
+            if (q) dav = q;
+            if (!p || (L.ref && !q)) { rc = lmc_errf(err, LMC_ENOMEM, "out of memory holding perplexities"); break; }
             cap = nc;
         }
         for (long i = 0; i < nd && !rc; i++) {
             double s;
             uint64_t n;
-            if ((rc = doc_nll(&L, c, docs[i].text, docs[i].text_len, &s, &n, err)) < 0) {
+            if ((rc = doc_nll(&L, L.m, c, docs[i].text, docs[i].text_len, &s, &n, 1, err)) < 0) {
                 lmc_err_wrap(err, "%s:%llu", data_reader_path(r, docs[i].file_id), (unsigned long long)docs[i].line);
                 break;
+            }
+            if (L.ref) {
+                double sr;
+                uint64_t nr;
+                if ((rc = doc_nll(&L, L.ref, c, docs[i].text, docs[i].text_len, &sr, &nr, 0, err)) < 0) {
+                    lmc_err_wrap(err, "%s:%llu: reference model", data_reader_path(r, docs[i].file_id), (unsigned long long)docs[i].line);
+                    break;
+                }
+                dav[np] = n && s > 0 ? 1.0 - (sr / (double)nr) / (s / (double)n) : NAN;
             }
             ppl[np++] = n ? exp(s / (double)n) : NAN;
             ntok += n;
@@ -164,6 +180,12 @@ int data_lmscore_run(const data_lmscore_cfg *c, json_t **report, lmc_err *err) {
             }
             if (!rc) rc = lmc_json_escape(&line, c->column, strlen(c->column), err);
             if (!rc) rc = isnan(v) ? lmc_buf_append(&line, ":null", 5, err) : lmc_buf_printf(&line, err, ":%.4f", v);
+            if (!rc && dav) {
+                double dv = dav[ndocs];
+                rc = lmc_buf_append(&line, ",", 1, err);
+                if (!rc) rc = lmc_json_escape(&line, c->davir_column, strlen(c->davir_column), err);
+                if (!rc) rc = isnan(dv) ? lmc_buf_append(&line, ":null", 5, err) : lmc_buf_printf(&line, err, ":%.6f", dv);
+            }
             if (!rc && c->nquantiles) {
                 char b[16];
                 int bk = 0;
@@ -201,6 +223,9 @@ int data_lmscore_run(const data_lmscore_cfg *c, json_t **report, lmc_err *err) {
         json_object_set_new(rep, "tokens_scored", json_integer((json_int_t)ntok));
         json_object_set_new(rep, "context", json_integer(L.T));
         json_object_set_new(rep, "model", json_string(c->model_dir));
+        if (c->ref_model_dir) json_object_set_new(rep, "davir", json_pack("{s:s,s:s,s:s}", "column", c->davir_column,
+                                                                         "reference_model", c->ref_model_dir, "formula",
+                                                                         "1 - L_ref / L_model (mean next-token losses)"));
         json_object_set_new(rep, "first_token_context", json_string(L.eot >= 0 ? "<|endoftext|> (predicted from it)" : "none (first token not scored)"));
         if (c->nquantiles) {
             json_t *q = json_array(), *t = json_array(), *h = json_array();
@@ -224,6 +249,7 @@ int data_lmscore_run(const data_lmscore_cfg *c, json_t **report, lmc_err *err) {
     }
     lmc_buf_free(&line);
     free(ppl);
+    free(dav);
     free(tp);
     free(L.x);
     free(L.y);
@@ -231,6 +257,7 @@ int data_lmscore_run(const data_lmscore_cfg *c, json_t **report, lmc_err *err) {
     if (L.e) tok_encoder_free(L.e);
     if (L.t) tok_free(L.t);
     if (L.m) gpt2_free(L.m);
+    if (L.ref) gpt2_free(L.ref);
     data_reader_close(r);
     return rc;
 }

@@ -20,6 +20,8 @@ typedef struct data_lmscore_cfg {
     int nquantiles;
     int context;                     /* tokens per forward window (0 = the model's max_seq) */
     size_t max_tokens;               /* score only the first N tokens of a document (0 = all) */
+    const char *ref_model_dir;       /* DavIR (TECHNIQUES §15): a second model; NULL = none */
+    const char *davir_column;        /* "davir" = 1 - L_ref / L_model (mean losses, same tokens) */
 } data_lmscore_cfg;
 
 void data_lmscore_cfg_default(data_lmscore_cfg *c);
@@ -29,6 +31,9 @@ void data_lmscore_cfg_default(data_lmscore_cfg *c);
  * quantiles: <bucket_column> = "head" / "middle" / "tail" for two quantiles (CCNet's names; head = lowest
  * perplexity), else "0".."k"; thresholds = the quantiles of the input's perplexities (two passes: the
  * first keeps 8 bytes per document). Report: documents, tokens, thresholds, bucket sizes, docs/s. */
+/* With ref_model_dir, also <davir_column> = 1 - L_ref / L_base, L the mean next-token loss of the same tokens
+ * (the tokenizer is the base model's) under the reference and the base (--model) model (DavIR's
+ * length-normalised score: higher = the reference model gained more on the document). */
 int data_lmscore_run(const data_lmscore_cfg *c, json_t **report, lmc_err *err);
 
 #endif

@@ -149,7 +149,7 @@ int data_pipeline_post_load(data_pipeline_cfg *c, const char *kind, json_t *o, c
     }
     if (!strcmp(kind, "score")) {
         static const char *const keys[] = {"model", "tokenizer", "column", "buckets", "bucket_column", "context",
-                                           "max_tokens", NULL};
+                                           "max_tokens", "ref_model", "davir_column", NULL};
         if (check(o, keys, ctx, err) < 0) return -1;
         data_lmscore_cfg *s = calloc(1, sizeof *s);
         if (!s) return lmc_errf(err, LMC_ENOMEM, "out of memory");
@@ -157,7 +157,8 @@ int data_pipeline_post_load(data_pipeline_cfg *c, const char *kind, json_t *o, c
         c->post[c->npost].kind = DATA_POST_LMSCORE;
         c->post[c->npost++].cfg = s;
         if (str(o, "model", &s->model_dir, ctx, err) < 0 || str(o, "tokenizer", &s->tokenizer, ctx, err) < 0 ||
-            str(o, "column", &s->column, ctx, err) < 0 || str(o, "bucket_column", &s->bucket_column, ctx, err) < 0)
+            str(o, "column", &s->column, ctx, err) < 0 || str(o, "bucket_column", &s->bucket_column, ctx, err) < 0 ||
+            str(o, "ref_model", &s->ref_model_dir, ctx, err) < 0 || str(o, "davir_column", &s->davir_column, ctx, err) < 0)
             return -1;
         if (!s->model_dir) return lmc_errf(err, LMC_EINVAL, "%s: 'model' is required", ctx);
         int nq = nums(o, "buckets", s->quantiles, DATA_LMSCORE_MAX_Q, ctx, err);

@@ -5,6 +5,7 @@
  *  - a randomly initialised model: each document's column equals exp(mean NLL) computed here from the logits
  *    (log-softmax in double) over the same windows of --context tokens, the first token predicted from
  *    <|endoftext|>;
+ *  - DavIR: with the zero model as reference the column is 1 - ln V / L_base; with the model itself, 0;
  *  - CCNet buckets: each document's head/middle/tail agrees with the report's thresholds, the three are about
  *    a third each, and every original byte of a line is kept before the added columns. */
 #include "test.h"
@@ -222,6 +223,40 @@ int main(void) {
     free(dout);
     json_decref(ls);
     json_decref(rep);
+    /* DavIR: reference = the all-zero model (L_ref = ln V): davir = 1 - ln V / L_base; reference = the model
+     * itself: 0 */
+    {
+        data_lmscore_cfg dc;
+        data_lmscore_cfg_default(&dc);
+        const char *din_[] = {in};
+        dc.inputs = din_;
+        dc.ninputs = 1;
+        dc.output = out;
+        dc.model_dir = rdir;
+        dc.ref_model_dir = zdir;
+        dc.context = 8;
+        json_t *dr = NULL;
+        CHECK_MSG(data_lmscore_run(&dc, &dr, &err) == 0, "%s", err.msg);
+        json_decref(dr);
+        json_t *dl = lines_of(out);
+        int okd = 1;
+        for (int i = 0; i < NDOC; i++) {
+            double lb = log(reference_ppl(mr, t, texts[i], 8));
+            double want = 1 - log((double)V) / lb;
+            okd &= fabs(json_real_value(json_object_get(json_array_get(dl, (size_t)i), "davir")) - want) < 2e-6;
+        }
+        CHECK(okd);
+        CHECK(json_is_null(json_object_get(json_array_get(dl, NDOC), "davir")));
+        json_decref(dl);
+        dc.ref_model_dir = rdir;
+        CHECK_MSG(data_lmscore_run(&dc, &dr, &err) == 0, "%s", err.msg);
+        json_decref(dr);
+        dl = lines_of(out);
+        int ok0 = 1;
+        for (int i = 0; i < NDOC; i++) ok0 &= fabs(json_real_value(json_object_get(json_array_get(dl, (size_t)i), "davir"))) < 1e-6;
+        CHECK(ok0);
+        json_decref(dl);
+    }
     /* a model whose vocabulary is smaller than the tokenizer's: an error naming the document */
     char sdir[4200];
     snprintf(sdir, sizeof sdir, "%s/small", tmp);
