@@ -289,6 +289,7 @@ static int dispatch(const char *path, const lmc_command *c, int argc, char **arg
         return 0;
     }
     const lmc_command *s = find_sub(c, argv[0]);
+    if (!s && argv[0][0] == '-') return usage_line(path, "unknown option '%s' (see '%s --help')", argv[0], path);
     if (!s) return usage_line(path, "unknown subcommand '%s' (see '%s --help')", argv[0], path);
     snprintf(sub_path, sizeof sub_path, "%s %s", path, s->name);
     return dispatch(sub_path, s, argc - 1, argv + 1);

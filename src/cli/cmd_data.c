@@ -187,6 +187,7 @@ static const lmc_opt filter_opts[] = {
     {"output", 'o', OPT_STR, NULL, "OUT", "kept documents (JSONL; .zst compresses)"},
     {"rules", 0, OPT_STR, "gopher-repetition,gopher-quality,c4,fineweb", "LIST", "rule sets, comma-separated"},
     {"set", 0, OPT_LIST, NULL, "RULE.PARAM=V", "change a threshold, e.g. gopher-quality.min_doc_words=40 (0 disables)"},
+    {"rule", 0, OPT_LIST, NULL, "score:FIELD>=X", "keep by a number column (>, >=, <, <=, ==); alone, no rule set runs"},
     {"rejected", 0, OPT_STR, NULL, "FILE", "removed documents, each with \"lmc_reason\""},
     {"report", 0, OPT_STR, NULL, "FILE.json", "counts per rule, parameters, skipped input lines"},
     INPUT_OPTS,
@@ -202,9 +203,14 @@ static int run_filter(lmc_args *a) {
     lmc_err err = {0};
     unsigned rs;
     if (data_filter_parse_rulesets(lmc_arg_str(a, "rules"), &rs, &err) < 0) return lmc_usage_error(a, "%s", err.msg);
+    int nrule;
+    const char *const *rules = lmc_arg_list(a, "rule", &nrule);
+    if (nrule && !lmc_arg_is_set(a, "rules")) rs = 0;  /* --rule alone: only the score rules */
     c.nstages = 1;
     c.stages[0].kind = DATA_STAGE_FILTER;
     data_filter_cfg_default(&c.stages[0].filter, rs);
+    for (int i = 0; i < nrule; i++)
+        if (data_score_rule_add(&c.stages[0].filter, rules[i], &err) < 0) return lmc_usage_error(a, "%s", err.msg);
     int n;
     const char *const *sets = lmc_arg_list(a, "set", &n);
     for (int i = 0; i < n; i++)
@@ -548,7 +554,8 @@ static const lmc_command pipeline_cmd = {"pipeline", "run several stages from on
     pipeline_opts, 1, 1, run_pipe, NULL, 0};
 
 static const lmc_command *const data_subs[] = {&filter_cmd, &dedup_cmd, &decont_cmd, &overlap_cmd, &stats_cmd,
-                                               &pipeline_cmd, &lmc_data_audit_cmd, NULL};
+                                               &pipeline_cmd, &lmc_data_audit_cmd,
+                                               &lmc_data_classify_cmd, &lmc_data_lmscore_cmd, NULL};
 static const lmc_command data_cmd = {"data", "clean a corpus: filters, dedup, decontamination, overlap, stats",
     "SUBCOMMAND [options]", NULL, NULL, 0, 0, NULL, data_subs, 10};
 LMC_COMMAND(data_cmd)

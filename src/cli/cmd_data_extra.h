@@ -11,4 +11,9 @@ int lmc_data_substring(const lmc_args *a, const data_pipeline_cfg *in);
 /* `lmc data audit` */
 extern const lmc_command lmc_data_audit_cmd;
 
+/* `lmc data classify train|score` (cmd_data_classify.c) */
+extern const lmc_command lmc_data_classify_cmd;
+/* `lmc data score --model DIR` (cmd_data_lmscore.c) */
+extern const lmc_command lmc_data_lmscore_cmd;
+
 #endif

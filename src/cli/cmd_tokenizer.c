@@ -5,6 +5,7 @@
 #include <string.h>
 #include "base/base.h"
 #include "cli/cli.h"
+#include "data/licence_mix.h"
 #include "data/shard.h"
 #include "tokenizer/tokenizer.h"
 
@@ -38,6 +39,25 @@ static int print_ids(const tok_ids *ids) {
 }
 
 /* ---- encode ---- */
+
+/* The shard's licence mix, next to it (src/data/licence_mix.c): a second pass over the inputs. */
+static int write_licence_mix(lmc_args *a, const tok_tokenizer *t, const char *out, uint64_t shard_tokens, lmc_err *err) {
+    json_t *mix = NULL;
+    int rc = data_licence_mix(t, lmc_arg_positionals(a), (size_t)lmc_arg_npos(a), lmc_arg_str(a, "field"),
+                              lmc_arg_str(a, "licence-field"), (int)lmc_arg_int(a, "threads"), &mix, err);
+    if (!rc && (uint64_t)json_integer_value(json_object_get(mix, "tokens")) != shard_tokens)
+        rc = lmc_errf(err, LMC_EFORMAT, "licence mix: counted %lld tokens but the shard has %llu (documents read differently)",
+                      (long long)json_integer_value(json_object_get(mix, "tokens")), (unsigned long long)shard_tokens);
+    char *p = rc ? NULL : malloc(strlen(out) + 16);
+    if (!rc && !p) rc = lmc_errf(err, LMC_ENOMEM, "out of memory");
+    if (p) {
+        sprintf(p, "%s.licences.json", out);
+        rc = lmc_json_save_file(mix, p, err);
+        free(p);
+    }
+    json_decref(mix);
+    return rc;
+}
 static const lmc_opt encode_opts[] = {
     {"tok", 't', OPT_STR, NULL, "TOK", "tokenizer: tokenizer.json or .tiktoken rank file"},
     {"pattern", 0, OPT_STR, NULL, "NAME|REGEX", "pre-tokenization pattern for a rank file (gpt2, cl100k_base, o200k_base)"},
@@ -46,6 +66,7 @@ static const lmc_opt encode_opts[] = {
     {"output", 'o', OPT_STR, NULL, "OUT.bin", "write a token shard: documents each followed by <|endoftext|>"},
     {"field", 0, OPT_STR, "text", "NAME", "JSONL field holding the document text"},
     {"threads", 0, OPT_INT, "0", "N", "worker threads for -o (0 = all cores)"},
+    {"licence-field", 0, OPT_STR, NULL, "NAME", "with -o: tokens per value of this JSONL field into OUT.licences.json"},
     LMC_OPTS_END};
 
 static int run_encode(lmc_args *a) {
@@ -69,6 +90,7 @@ static int run_encode(lmc_args *a) {
         rc = tok_encode_to_shard(t, lmc_arg_positionals(a), lmc_arg_npos(a), lmc_arg_str(a, "field"), out,
                                  (int)lmc_arg_int(a, "threads"), &pr, &st, &err);
         lmc_progress_finish(&pr);
+        if (!rc && lmc_arg_str(a, "licence-field")) rc = write_licence_mix(a, t, out, st.tokens, &err);
         tok_free(t);
         if (rc) return lmc_fail(a, "%s", err.msg);
         /* Not an error (an empty part of a corpus is normal), but a line even with -q: it is most

@@ -139,8 +139,21 @@ int data_simplify(const char *s, size_t n, int keep_numbers, lmc_buf *out, lmc_e
 enum { DATA_RULESET_GOPHER_QUALITY = 1, DATA_RULESET_GOPHER_REP = 2, DATA_RULESET_C4 = 4,
        DATA_RULESET_FINEWEB = 8 };
 
+/* A rule on a number column a previous stage added (`lmc data classify score`, `lmc data score`):
+ * "score:FIELD>=X" (also >, <=, <, ==). A document whose line lacks the number field is removed as
+ * "score/missing:FIELD". */
+#define DATA_MAX_SCORE_RULES 8
+typedef struct data_score_rule {
+    char field[64];
+    int op;            /* 0 >=, 1 >, 2 <=, 3 <, 4 == */
+    double value;
+    char reason[128], missing[96];   /* "score/FIELD<X" (what failed), "score/missing:FIELD" */
+} data_score_rule;
+
 typedef struct data_filter_cfg {
     unsigned rulesets;
+    data_score_rule score[DATA_MAX_SCORE_RULES];   /* score_rule.c */
+    int nscore;
     /* gopher-quality */
     double gq_min_doc_words, gq_max_doc_words, gq_min_avg_word_length, gq_max_avg_word_length;
     double gq_max_symbol_word_ratio, gq_max_bullet_lines_ratio, gq_max_ellipsis_lines_ratio;
@@ -168,6 +181,10 @@ int data_filter_parse_rulesets(const char *list, unsigned *out, lmc_err *err);
 int data_filter_set(data_filter_cfg *c, const char *assignment, lmc_err *err);
 /* All parameters as a JSON object (for reports). */
 json_t *data_filter_cfg_json(const data_filter_cfg *c);
+/* Add a rule "score:FIELD>=X" (score_rule.c). */
+int data_score_rule_add(data_filter_cfg *c, const char *spec, lmc_err *err);
+/* NULL when the JSONL line passes every score rule, else the reason (a string inside c). */
+const char *data_score_rules_check(const data_filter_cfg *c, const char *raw, size_t len);
 
 /* Per-thread scratch for filtering. */
 typedef struct data_filter_scratch data_filter_scratch;
@@ -389,6 +406,11 @@ typedef struct data_pipeline_cfg {
     const char *const *licence_allow; /* NULL: every licence (and none) */
     int nlicence_allow;
     int dedup_verify;                 /* DATA_VERIFY_*: how a candidate pair's similarity is measured */
+    /* stages after every other one (YAML: classify, score, and a filter with score rules after them), each
+     * rewriting the output in turn (pipeline_post.c); cfg is a data_classify_score_cfg, data_lmscore_cfg or
+     * data_filter_cfg, malloc'd by data_pipeline_load */
+    int npost;
+    struct { int kind; void *cfg; } post[DATA_MAX_STAGES];
     size_t max_listed;                /* cap on listed items per report section (clusters are all listed) */
     lmc_progress *progress;           /* may be NULL */
 } data_pipeline_cfg;
@@ -407,6 +429,11 @@ int data_doc_field(const data_doc *d, const char *field, lmc_buf *out);
 /* NULL when the licence (NULL = the document has none) is allowed, else the removal reason. */
 const char *data_licence_check(const data_pipeline_cfg *c, const char *licence, size_t len);
 void data_decont_cfg_default(data_decont_cfg *c);
+enum { DATA_POST_CLASSIFY = 1, DATA_POST_LMSCORE, DATA_POST_SELECT };
+/* Run the post stages on c->output (pipeline_post.c); each one's report goes into the array *post. */
+int data_pipeline_post_run(const data_pipeline_cfg *c, json_t *post, uint64_t *docs_out, lmc_err *err);
+/* Parse a YAML post stage (classify / score / filter after them) into c->post[c->npost++]. */
+int data_pipeline_post_load(data_pipeline_cfg *c, const char *kind, json_t *o, const char *ctx, lmc_err *err);
 /* Run; *report gets a JSON object describing every stage (new reference, also on error when possible). */
 int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err);
 /* Build a pipeline from a YAML/JSON file (see docs/data.md). Strings in cfg point into *holder,

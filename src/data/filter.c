@@ -192,6 +192,14 @@ json_t *data_filter_cfg_json(const data_filter_cfg *c) {
         }
         json_object_set_new(o, rulesets[r].name, s);
     }
+    if (c->nscore) {
+        static const char *const ops[] = {">=", ">", "<=", "<", "=="};
+        json_t *a = json_array();
+        for (int i = 0; i < c->nscore; i++)
+            json_array_append_new(a, json_pack("{s:s,s:s,s:f}", "field", c->score[i].field, "op", ops[c->score[i].op],
+                                               "value", c->score[i].value));
+        json_object_set_new(o, "score", a);
+    }
     return o;
 }
 

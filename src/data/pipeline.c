@@ -161,6 +161,15 @@ static int process_doc(const data_pipeline_cfg *c, stage_rt *st, const data_minh
     const char *t = doc->text;
     for (int s = 0; s < c->nstages && d->np > 0; s++) {
         const data_stage_cfg *sc = &st[s].cfg;
+        if (sc->kind == DATA_STAGE_FILTER && sc->filter.nscore) {  /* rules on the line's number columns */
+            const char *r = doc->raw ? data_score_rules_check(&sc->filter, doc->raw, doc->raw_len) : sc->filter.score[0].missing;
+            if (r) {
+                d->reason = r;
+                d->reason_stage = s;
+                d->np = 0;
+                break;
+            }
+        }
         if (sc->kind == DATA_STAGE_FILTER) {
             size_t k = 0;
             for (size_t i = 0; i < d->np; i++) {
@@ -846,6 +855,16 @@ int data_pipeline_run(const data_pipeline_cfg *c, json_t **report, lmc_err *err)
         json_object_set(*report, "substring_dedup", json_object_get(sr, "substring_dedup"));
         json_object_set(*report, "documents_out", json_object_get(sr, "documents_out"));
         json_decref(sr);
+    }
+    if (c->npost && c->output) {  /* classify / score / select, each rewriting the output */
+        json_t *pa = json_array();
+        uint64_t nout = 0;
+        if (data_pipeline_post_run(c, pa, &nout, err) < 0) {
+            json_decref(pa);
+            goto done;
+        }
+        json_object_set_new(*report, "post_stages", pa);
+        json_object_set_new(*report, "documents_out", json_integer((json_int_t)nout));
     }
     json_object_set_new(*report, "seconds", json_real(lmc_now() - t0));
     rc = 0;

@@ -140,6 +140,10 @@ int data_pipeline_load(const char *path, data_pipeline_cfg *c, json_t **holder, 
         json_t *empty = json_object();
         if (!o) o = empty;
         int rc = 0;
+        if (c->npost || !strcmp(kind, "classify") || !strcmp(kind, "score")) {  /* post stages (pipeline_post.c) */
+            rc = data_pipeline_post_load(c, kind, o, ctx, err);
+            goto next;
+        }
         if (c->substring) { rc = lmc_errf(err, LMC_EINVAL, "%s: substring must be the last stage", ctx); goto next; }
         if (!strcmp(kind, "substring")) {  /* exact-substring dedup of the output, after everything else */
             static const char *const keys[] = {"min_len", "keep", NULL};
@@ -188,7 +192,7 @@ int data_pipeline_load(const char *path, data_pipeline_cfg *c, json_t **holder, 
         memset(sc, 0, sizeof *sc);
         data_decont_cfg_default(&sc->decont);
         if (!strcmp(kind, "filter")) {
-            static const char *const keys[] = {"rules", "set", NULL};
+            static const char *const keys[] = {"rules", "set", "rule", NULL};
             if ((rc = check_keys(o, keys, ctx, err)) < 0) goto next;
             sc->kind = DATA_STAGE_FILTER;
             unsigned rs = DATA_RULESET_GOPHER_QUALITY | DATA_RULESET_GOPHER_REP | DATA_RULESET_C4 | DATA_RULESET_FINEWEB;
@@ -206,7 +210,18 @@ int data_pipeline_load(const char *path, data_pipeline_cfg *c, json_t **holder, 
                 /* the rule parser's messages do not know the file: add it */
                 if ((rc = data_filter_parse_rulesets(buf, &rs, err)) < 0) { lmc_err_wrap(err, "%s", ctx); goto next; }
             }
+            json_t *srules = json_object_get(o, "rule");
+            if (srules && !rules) rs = 0;  /* only score rules, as on the command line */
             data_filter_cfg_default(&sc->filter, rs);
+            if (srules) {  /* rule: ["score:quality_bucket>=12"] */
+                int nr;
+                const char **rl = str_list(srules, &nr, ctx, "rule", err);
+                if (!rl) { rc = -1; goto next; }
+                for (int k = 0; k < nr && !rc; k++)
+                    if ((rc = data_score_rule_add(&sc->filter, rl[k], err)) < 0) lmc_err_wrap(err, "%s", ctx);
+                free(rl);
+                if (rc) goto next;
+            }
             json_t *set = json_object_get(o, "set");
             if (set) {
                 if (!json_is_object(set)) { rc = lmc_errf(err, LMC_EINVAL, "%s: 'set' must be a mapping", ctx); goto next; }
@@ -259,6 +274,7 @@ int data_pipeline_load(const char *path, data_pipeline_cfg *c, json_t **holder, 
                 return lmc_errf(err, LMC_EINVAL, "%s: 'output' is required with filter/decontaminate/dedup stages", path);
     if (!c->output && c->dedup) return lmc_errf(err, LMC_EINVAL, "%s: 'output' is required with a dedup stage", path);
     if (!c->output && c->substring) return lmc_errf(err, LMC_EINVAL, "%s: 'output' is required with a substring stage", path);
+    if (!c->output && c->npost) return lmc_errf(err, LMC_EINVAL, "%s: 'output' is required with classify/score stages", path);
     return 0;
 }
 
@@ -272,4 +288,9 @@ void data_pipeline_cfg_release(data_pipeline_cfg *c) {
         free((void *)c->stages[s].eval);
         c->stages[s].eval = NULL;
     }
+    for (int s = 0; s < c->npost; s++) {
+        free(c->post[s].cfg);
+        c->post[s].cfg = NULL;
+    }
+    c->npost = 0;
 }
