@@ -4,6 +4,7 @@
 #include <string.h>
 #include "base/io.h"
 #include "cli/cli.h"
+#include "interop/resize_vocab.h"
 #include "interop/gguf.h"
 #include "interop/gguf_model.h"
 #include "interop/model_card.h"
@@ -20,6 +21,7 @@ static const lmc_opt export_opts[] = {
     {"name", 0, OPT_STR, NULL, "NAME", "gguf general.name / model card title (default: the folder name)"},
     {"pre", 0, OPT_STR, NULL, "NAME", "gguf: llama.cpp pre-tokenizer name (default: from the tokenizer's pattern)"},
     {"license", 0, OPT_STR, NULL, "ID", "hf: licence for the model card (default: from the run's data, else unknown)"},
+    {"resize-vocab", 0, OPT_STR, NULL, "EXT.json", "export resized to an extended tokenizer (lmc tokenizer extend): new rows = mean of their base tokens' rows"},
     LMC_OPTS_END};
 
 static int run_export(lmc_args *a) {
@@ -62,6 +64,21 @@ static int run_export(lmc_args *a) {
     if (!tok_path) { rc = lmc_fail(a, "%s has no tokenizer.json (give --tokenizer FILE)", model); goto out; }
     if (tok_load(&tok, tok_path, NULL, &err)) { rc = lmc_fail(a, "%s", err.msg); goto out; }
     if (gpt2_load_hf(model, &m, &err)) { rc = lmc_fail(a, "%s", err.msg); goto out; }
+    const char *ext_path = lmc_arg_str(a, "resize-vocab");
+    if (ext_path) { /* the model resized to the extension, exported with the extended tokenizer (issue 20) */
+        tok_tokenizer *ext = NULL;
+        gpt2_model *resized = NULL;
+        if (tok_load(&ext, ext_path, NULL, &err) || resize_vocab(m, ext, &resized, &err)) {
+            if (ext) tok_free(ext);
+            rc = lmc_fail(a, "--resize-vocab %s: %s", ext_path, err.msg);
+            goto out;
+        }
+        gpt2_free(m);
+        m = resized;
+        tok_free(tok);
+        tok = ext;
+        tok_path = ext_path;
+    }
     if (gguf) {
         gguf_export_opts o = {(uint32_t)dtype, nm, lmc_arg_str(a, "pre")};
         if (gguf_export_model(m, tok, &o, outp, &err)) { rc = lmc_fail(a, "%s", err.msg); goto out; }

@@ -55,6 +55,10 @@ nv=$("$LMC" -q tokenizer info -t ext.json | awk '/^ids:/ {print $2}')
 [ "$nv" -gt 400 ] || fail "extension added nothing ($nv ids)"
 grep -q "\"vocab_size\": $nv," resized/config.json || fail "resized vocab: $(grep vocab_size resized/config.json)"
 "$LMC" -q sample -m resized -n 5 --seed 1 --ids > /dev/null || fail "sample from the resized model"
+# the same through lmc export: the HF folder holds the same weights and the extended tokenizer
+"$LMC" -q export -m "$ck" --format hf --resize-vocab ext.json -o exported || fail "export --resize-vocab"
+cmp resized/model.safetensors exported/model.safetensors || fail "export --resize-vocab weights differ from resize-model"
+cmp ext.json exported/tokenizer.json || fail "export --resize-vocab did not write the extended tokenizer"
 "$LMC" -q sample -m "$ck" -n 20 --seed 1 --canonical --ids > s.txt || fail "sample --canonical"
 "$LMC" -q tokenizer canonical -t tok.json --ids s.txt --prefix > /dev/null || fail "--canonical sample is not canonical"
 # held-out loss with the local canonicality mask: never worse, and the true token is never masked
