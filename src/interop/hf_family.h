@@ -23,6 +23,8 @@ int hf_read_switches(json_t *config, const char *path, gpt2_config *c, lmc_err *
 /* Research switches (src/interop/hf_switches.c): the name of the first one c has on that no HF
  * architecture expresses (NULL if none); their lmc_switches fields. */
 const char *hf_research_switch(const gpt2_config *c);
+/* For a config hf_expressible rejects: the switch to name in the error (never NULL). */
+const char *hf_unexpressible_switch(const gpt2_config *c);
 void hf_write_research_switches(json_t *s, const gpt2_config *c);
 int hf_read_research_switches(json_t *s, const char *path, gpt2_config *c, lmc_err *err);
 /* 1 if c is expressible as arch's HF model (then no lmc_switches are written). */

@@ -15,6 +15,15 @@ const char *hf_research_switch(const gpt2_config *c) {
     return NULL;
 }
 
+const char *hf_unexpressible_switch(const gpt2_config *c) {
+    const char *r = hf_research_switch(c);
+    if (r) return r;
+    if (c->attention != GPT2_ATTN_SOFTMAX) return "model.attention (softplus attention, LSSA/LSSAR)";
+    if (c->qk_norm && c->arch != GPT2_ARCH_LLAMA) return "model.qk_norm on arch gpt2";
+    if (c->qk_norm) return "model.qk_norm (Qwen3's q_norm/k_norm; LlamaForCausalLM has none)";
+    return "a family switch outside the arch's HF class (norm, position, mlp, biases or head tying)";
+}
+
 void hf_write_research_switches(json_t *s, const gpt2_config *c) {
     if (!hf_research_switch(c)) return;
     json_object_set_new(s, "depth_scaling", json_string(c->depth_scaling == GPT2_DEPTH_LNS ? "lns" : "none"));

@@ -1,5 +1,6 @@
 /* HF folder + model card (see model_card.h). */
 #include "interop/model_card.h"
+#include "interop/hf_family.h"
 #include "base/io.h"
 #include "base/json.h"
 #include "base/mem.h"
@@ -47,6 +48,12 @@ static int last_val_loss(const char *dir, int64_t step, double *loss, int64_t *a
 int model_card_export_hf(const gpt2_model *m, const tok_tokenizer *tok, const char *src_dir, const model_card_opts *o,
                          const char *out_dir, lmc_err *err) {
     int rc;
+    /* The export is for transformers: a model it would load as something else (or not at all) is refused
+     * rather than written with lmc's own "lmc_switches" (what lmc's checkpoints keep, for lmc). */
+    if (!hf_expressible(&m->cfg))
+        return lmc_errf(err, LMC_EINVAL, "%s: --format hf: transformers has no class for %s; the checkpoint keeps it in "
+                                         "config.json's lmc_switches, which lmc eval / sample / train read",
+                        src_dir, hf_unexpressible_switch(&m->cfg));
     if ((rc = lmc_mkdirs(out_dir, err))) return rc;
     if ((rc = gpt2_save_hf(m, out_dir, err))) return rc;
     char *tj = lmc_path_join(out_dir, "tokenizer.json");
