@@ -313,7 +313,7 @@ static void load_ckpts(report_run *r, const char *dir) {
             }
             report_ckpt *c = &r->ckpt[r->nckpt++];
             memset(c, 0, sizeof *c);
-            snprintf(c->name, sizeof c->name, "%s", e->d_name);
+            memcpy(c->name, e->d_name, strlen(e->d_name) + 1); /* shorter than c->name: checked above */
             char *sub = lmc_path_join(root, e->d_name);
             char *done = sub ? lmc_path_join(sub, "DONE") : NULL, *st = sub ? lmc_path_join(sub, "model.safetensors") : NULL;
             c->complete = done && lmc_file_exists(done);
