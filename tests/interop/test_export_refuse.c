@@ -67,5 +67,6 @@ int main(void) {
         CHECK(lmc_file_exists(cj));
         gpt2_free(m);
     }
+    free(dir);
     return test_summary("interop/export_refuse");
 }
