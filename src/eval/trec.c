@@ -103,10 +103,10 @@ int lmc_eval_trec(const char *run, const char *model_dir, int64_t every, json_t 
         if ((rc = train_loader_seek(&ld, g / ld.nseq, g % ld.nseq, err))) break;
         double sum = 0;
         for (int64_t k = 0; k < accum && !rc; k++) {
-            float l;
+            float l = 0.0f;
             if (!(rc = train_loader_next(&ld, c->micro_batch, in, tg, err)))
                 rc = gpt2_forward(m, in, tg, (int)c->micro_batch, (int)c->seq_len, &l, err);
-            sum += l;
+            if (!rc) sum += l;
         }
         if (rc) break;
         float lf = (float)(sum / (double)accum); /* as train_step reports it */
