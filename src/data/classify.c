@@ -587,7 +587,18 @@ static int load_fasttext(rd *r, data_clf **out, lmc_err *err) {
     return 0;
 }
 
+static int load_mem(const void *buf, size_t len, const char *name, data_clf **out, lmc_err *err);
+
+/* Every failure names the file: the table builders below the parser (a word given twice, memory) do
+ * not know it, so their messages get it as a prefix here. */
 int data_clf_load_mem(const void *buf, size_t len, const char *name, data_clf **out, lmc_err *err) {
+    int rc = load_mem(buf, len, name, out, err);
+    const char *nm = name ? name : "(model)";
+    if (rc && err && !strstr(err->msg, nm)) lmc_err_wrap(err, "%s", nm);
+    return rc;
+}
+
+static int load_mem(const void *buf, size_t len, const char *name, data_clf **out, lmc_err *err) {
     *out = NULL;
     rd r = {buf, len, 0, name ? name : "(model)"};
     if (len >= 4) {

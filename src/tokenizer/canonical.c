@@ -311,6 +311,7 @@ static int by_segments(tok_canon *c, const uint32_t *ids, size_t n, int open_end
     const tok_tokenizer *t = c->t;
     *canonical = 1;
     *pos = 0;
+    if (n == 0) return 0; /* the empty sequence is canonical (and ids may be NULL) */
     size_t s = 0;
     for (size_t i = 0; i <= n; i++) {
         if (i < n) {
