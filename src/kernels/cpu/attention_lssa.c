@@ -12,6 +12,7 @@
 #include "kernels/cpu/attn_switch.h"
 #include "kernels/cpu/blas_threads.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/vmath.h"
 #include "base/error.h"
 #include <math.h>
 #include <stdint.h>
@@ -22,26 +23,10 @@
 #define NORM_EPS 1e-12f /* F.normalize's default */
 
 /* Branch-free elementwise math, so the row loops vectorise under `omp simd` (libm's expf/log1pf do
- * not): exp as vmath.h's (range reduction + degree-6 polynomial, ~2e-7 relative), log1p(y) for
+ * not): exp is vmath.h's vm_exp_core on a clamped argument, log1p(y) for
  * y in [0, 1] as 2 atanh(y / (2 + y)) (odd series to s^17, s <= 1/3: < 1e-9 relative). */
 static inline float fmx(float a, float b) { return a > b ? a : b; }  /* fmaxf is a libm call here */
-static inline float fexp(float x) {
-    x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
-    float n = rintf(x * 1.44269504088896341f);
-    float r = x - n * 0.693145751953125f;
-    r = r - n * 1.428606765330187045e-06f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    int32_t e = ((int32_t)n + 127) << 23;
-    float sc;
-    memcpy(&sc, &e, 4);
-    return p * sc;
-}
+static inline float fexp(float x) { return vm_exp_core(x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x); }
 static inline float log1p01(float y) {
     float s = y / (2.0f + y), s2 = s * s;
     float q = 1.0f / 17;
