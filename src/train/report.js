@@ -3,6 +3,8 @@
 // solid = train, dashed = val. EMA smoothing as TensorBoard does it (debiased), raw line faint behind.
 // The y axis spans every point of every series (lo/hi come from C over all points, also those thinned
 // out of the page); log-y only where all values are > 0. Embedded into the binary at build time.
+// Data mixtures (data.sources): mix/<source>/<what> is drawn in chart mix/<what> (weight, tokens, epoch,
+// ...) and train/<source>/loss, val/<source>/loss in chart loss/source, one colour per source.
 (function () {
   'use strict';
   var D = JSON.parse(document.getElementById('lmc-data').textContent);
@@ -13,8 +15,14 @@
   var XLABEL = {step: 'step', tokens: 'tokens', wall: 'wall clock'};
   var state = {smooth: 0.6, logy: false, x: 'step'};
 
+  var SRC_COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
+  var sources = [];
   function splitOf(key) {
-    var m = /^val[_\/](.+)$/.exec(key);
+    var m = /^mix\/([^\/]+)\/(.+)$/.exec(key);
+    if (m) return {chart: 'mix/' + m[2], split: 'train', source: m[1]};
+    m = /^(train|val)\/([^\/]+)\/loss$/.exec(key);
+    if (m) return {chart: 'loss/source', split: m[1], source: m[2]};
+    m = /^val[_\/](.+)$/.exec(key);
     return m ? {chart: m[1], split: 'val'} : {chart: key, split: 'train'};
   }
   var groups = {}, order = [];
@@ -22,13 +30,24 @@
     Object.keys(run.series).forEach(function (key) {
       var s = splitOf(key);
       if (!groups[s.chart]) { groups[s.chart] = []; order.push(s.chart); }
-      groups[s.chart].push({run: ri, key: key, split: s.split, d: run.series[key]});
+      if (s.source && sources.indexOf(s.source) < 0) sources.push(s.source);
+      groups[s.chart].push({run: ri, key: key, split: s.split, source: s.source, d: run.series[key]});
     });
   });
+  // a source's lines share a colour (the run's colour otherwise)
+  function colorOf(l) {
+    return l.source ? SRC_COLORS[sources.indexOf(l.source) % SRC_COLORS.length] : D.runs[l.run].color;
+  }
+  function labelOf(l) {
+    return D.runs[l.run].name + (l.source ? ' ' + l.source : '') + ' ' + l.split;
+  }
   function rank(k) { var i = PREF.indexOf(k); return i < 0 ? PREF.length : i; }
   order.sort(function (a, b) { return rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0); });
   order.forEach(function (k) {
-    groups[k].sort(function (a, b) { return a.run - b.run || (a.split === b.split ? 0 : a.split === 'train' ? -1 : 1); });
+    groups[k].sort(function (a, b) {
+      return a.run - b.run || sources.indexOf(a.source) - sources.indexOf(b.source) ||
+             (a.split === b.split ? 0 : a.split === 'train' ? -1 : 1);
+    });
   });
 
   function el(tag, attrs, parent) {
@@ -169,7 +188,7 @@
     el('text', {x: ML + PW / 2, y: H - 4, 'text-anchor': 'middle'}, svg).textContent = XLABEL[state.x];
     var g = el('g', {}, svg);
     lines.forEach(function (l) {
-      var run = D.runs[l.run], xs = l.d[state.x], ys = l.d.y;
+      var xs = l.d[state.x], ys = l.d.y, color = colorOf(l);
       l.sm = smooth(ys, state.smooth);
       var dash = l.split === 'val' ? '6 3' : 'none';
       function path(vals) {
@@ -182,20 +201,20 @@
         }
         return d;
       }
-      el('path', {d: path(ys), fill: 'none', stroke: run.color, 'stroke-width': 1, 'stroke-opacity': state.smooth > 0 ? 0.25 : 1,
+      el('path', {d: path(ys), fill: 'none', stroke: color, 'stroke-width': 1, 'stroke-opacity': state.smooth > 0 ? 0.25 : 1,
                   'stroke-dasharray': dash, 'class': 'raw'}, g);
       if (state.smooth > 0)
-        el('path', {d: path(l.sm), fill: 'none', stroke: run.color, 'stroke-width': 1.8, 'stroke-dasharray': dash, 'class': 'smoothed'}, g);
+        el('path', {d: path(l.sm), fill: 'none', stroke: color, 'stroke-width': 1.8, 'stroke-dasharray': dash, 'class': 'smoothed'}, g);
       if (xs.length <= 60)
         for (var i = 0; i < xs.length; i++)
           if (xs[i] !== null && ys[i] !== null && (!log || ys[i] > 0))
-            el('circle', {cx: PX(xs[i]).toFixed(1), cy: PY(ys[i]).toFixed(1), r: 2.2, fill: run.color, 'fill-opacity': 0.6}, g);
+            el('circle', {cx: PX(xs[i]).toFixed(1), cy: PY(ys[i]).toFixed(1), r: 2.2, fill: color, 'fill-opacity': 0.6}, g);
       var le = document.createElement('span');
       le.className = 'le';
       var sw = el('svg', {width: 26, height: 8});
-      el('line', {x1: 1, x2: 25, y1: 4, y2: 4, stroke: run.color, 'stroke-width': 2, 'stroke-dasharray': dash}, sw);
+      el('line', {x1: 1, x2: 25, y1: 4, y2: 4, stroke: color, 'stroke-width': 2, 'stroke-dasharray': dash}, sw);
       le.appendChild(sw);
-      le.appendChild(document.createTextNode(' ' + run.name + ' ' + l.split + (l.split === 'val' ? ' (' + l.key + ')' : '')));
+      le.appendChild(document.createTextNode(' ' + labelOf(l) + (l.split === 'val' ? ' (' + l.key + ')' : '')));
       legend.appendChild(le);
     });
     // hover: a rule at the mouse, a marker on each line's nearest point, the values below the chart
@@ -213,9 +232,9 @@
       lines.forEach(function (l) {
         var xs = l.d[state.x], i = nearest(xs, xv);
         if (i < 0 || l.d.y[i] === null) return;
-        var run = D.runs[l.run], v = l.d.y[i];
-        if (!log || v > 0) el('circle', {cx: PX(xs[i]), cy: PY(v), r: 3.5, fill: 'none', stroke: run.color, 'stroke-width': 1.5}, marks);
-        var t = run.name + ' ' + l.split + ': step ' + fmt(l.d.step[i]);
+        var v = l.d.y[i];
+        if (!log || v > 0) el('circle', {cx: PX(xs[i]), cy: PY(v), r: 3.5, fill: 'none', stroke: colorOf(l), 'stroke-width': 1.5}, marks);
+        var t = labelOf(l) + ': step ' + fmt(l.d.step[i]);
         if (state.x !== 'step') t += ', ' + XLABEL[state.x] + ' ' + fmtX(xs[i]);
         t += '  value ' + fmt(v);
         if (state.smooth > 0 && l.sm[i] !== null) t += '  smoothed ' + fmt(l.sm[i]);
