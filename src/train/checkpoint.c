@@ -39,6 +39,33 @@ static json_t *u64(uint64_t v) {
     return json_string(b);
 }
 
+/* Doubles as C99 hex floats: exact, so a resumed mixture continues with bit-identical weights. */
+static json_t *hexd(double v) {
+    char b[48];
+    snprintf(b, sizeof b, "%a", v);
+    return json_string(b);
+}
+
+static json_t *mix_save(const train_state *st) {
+    json_t *o = json_object(), *a = json_array();
+    json_object_set_new(o, "have_init", json_integer(st->mix_have_init));
+    json_object_set_new(o, "updates", json_integer(st->mix_updates));
+    for (int i = 0; i < st->n_mix; i++) {
+        const struct train_mix_src *s = &st->mix[i];
+        json_t *e = json_object();
+        json_object_set_new(e, "name", json_string(s->name));
+        json_object_set_new(e, "epoch", u64(s->epoch));
+        json_object_set_new(e, "pos", u64(s->pos));
+        json_object_set_new(e, "tokens", u64(s->tokens));
+        json_object_set_new(e, "weight", hexd(s->weight));
+        json_object_set_new(e, "avg_sum", hexd(s->avg_sum));
+        json_object_set_new(e, "loss_init", hexd(s->loss_init));
+        json_array_append_new(a, e);
+    }
+    json_object_set_new(o, "sources", a);
+    return o;
+}
+
 int train_state_save(const char *path, const train_state *st, lmc_err *err) {
     json_t *j = json_object();
     json_object_set_new(j, "format", json_integer(STATE_FORMAT));
@@ -53,6 +80,7 @@ int train_state_save(const char *path, const train_state *st, lmc_err *err) {
     json_object_set_new(j, "nonfinite_run", json_integer(st->nonfinite_run));
     json_object_set_new(j, "nonfinite_total", json_integer(st->nonfinite_total));
     json_object_set_new(j, "elapsed_s", json_real(st->elapsed_s));
+    if (st->n_mix > 0) json_object_set_new(j, "mixture", mix_save(st));
     int rc = lmc_json_save_file(j, path, err);
     json_decref(j);
     return rc;
@@ -68,6 +96,39 @@ static int get_u64(const json_t *j, const char *key, uint64_t *out, const char *
         return lmc_errf(err, LMC_EFORMAT, "%s: \"%s\": expected a decimal unsigned integer string, got \"%s\"",
                         path, key, s);
     *out = v;
+    return 0;
+}
+
+static int get_hexd(const json_t *j, const char *key, double *out, const char *path, lmc_err *err) {
+    const char *s;
+    if (lmc_json_get_str(j, key, &s, path, err)) return -1;
+    char *end;
+    *out = strtod(s, &end);
+    if (!*s || *end) return lmc_errf(err, LMC_EFORMAT, "%s: mixture \"%s\": expected a hex float string, got \"%s\"", path, key, s);
+    return 0;
+}
+
+static int mix_load(const json_t *o, train_state *st, const char *path, lmc_err *err) {
+    int64_t have = 0;
+    const json_t *a = json_object_get(o, "sources");
+    if (!json_is_object(o) || !json_is_array(a) || json_array_size(a) < 1 || json_array_size(a) > TRAIN_STATE_MIX_MAX)
+        return lmc_errf(err, LMC_EFORMAT, "%s: \"mixture\" must hold 1 to %d sources", path, TRAIN_STATE_MIX_MAX);
+    if (lmc_json_get_int(o, "have_init", &have, path, err) || lmc_json_get_int(o, "updates", &st->mix_updates, path, err))
+        return -1;
+    st->mix_have_init = have != 0;
+    st->n_mix = (int)json_array_size(a);
+    for (int i = 0; i < st->n_mix; i++) {
+        const json_t *e = json_array_get(a, (size_t)i);
+        struct train_mix_src *s = &st->mix[i];
+        const char *name;
+        if (lmc_json_get_str(e, "name", &name, path, err)) return -1;
+        if (strlen(name) >= sizeof s->name) return lmc_errf(err, LMC_EFORMAT, "%s: mixture source name too long", path);
+        snprintf(s->name, sizeof s->name, "%s", name);
+        if (get_u64(e, "epoch", &s->epoch, path, err) || get_u64(e, "pos", &s->pos, path, err) ||
+            get_u64(e, "tokens", &s->tokens, path, err) || get_hexd(e, "weight", &s->weight, path, err) ||
+            get_hexd(e, "avg_sum", &s->avg_sum, path, err) || get_hexd(e, "loss_init", &s->loss_init, path, err))
+            return -1;
+    }
     return 0;
 }
 
@@ -98,6 +159,8 @@ int train_state_load(const char *path, train_state *st, lmc_err *err) {
         goto out;
     }
     st->sample_rng.used = (uint32_t)used;
+    json_t *mix = json_object_get(j, "mixture"); /* absent in checkpoints of runs without data.sources */
+    if (mix && mix_load(mix, st, path, err)) goto out;
     rc = 0;
 out:
     json_decref(j);

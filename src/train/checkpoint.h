@@ -30,6 +30,8 @@
 #include "model/gpt2.h"
 #include "optim/optimizer.h"
 
+#define TRAIN_STATE_MIX_MAX 8
+
 typedef struct train_state {
     int64_t step;            /* optimizer steps completed (including skipped ones) */
     int64_t adam_step;       /* model->step (AdamW bias-correction counter) */
@@ -39,6 +41,16 @@ typedef struct train_state {
     int64_t nonfinite_run;   /* consecutive skipped steps at the time of the save */
     int64_t nonfinite_total;
     double elapsed_s;        /* training wall time so far */
+    /* data.sources (src/train/mixture.h): trainer_state.json's "mixture" object; n_mix = 0 without a
+     * mixture (and for checkpoints written before it existed, which load unchanged) */
+    int n_mix;
+    int mix_have_init;       /* velocitune: loss_init measured */
+    int64_t mix_updates;     /* weight updates so far (DoReMi's average divides by it) */
+    struct train_mix_src {
+        char name[64];
+        uint64_t epoch, pos, tokens;   /* the source loader's position; training tokens drawn from it */
+        double weight, avg_sum, loss_init; /* current weight; DoReMi's running sum; Velocitune's l_init */
+    } mix[TRAIN_STATE_MIX_MAX];
 } train_state;
 
 /* Save a checkpoint for st->step into root (RUN/checkpoints). tokenizer_path / config_yaml may be NULL. */

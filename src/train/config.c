@@ -5,6 +5,7 @@
  * a quoted "3e-4" for a float key is an error, a plain 123 for a string key is the string "123". */
 #include "train/config.h"
 #include "train/eval_tasks.h"
+#include "train/mix_config.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -38,6 +39,15 @@ static const train_key keys[] = {
     KE("data", "format", data_format, "llmc", "llmc|nanogpt",
        "shard layout: llmc (header required) or nanogpt (headerless uint16)"),
     KS("data", "tokenizer", data_tokenizer, "", "tokenizer.json: vocab size, checkpoints and samples"),
+    KE("data", "mixing", mixing, "static", "static|doremi|velocitune|chameleon",
+       "data.sources weight rule: static (the configured weights), doremi (excess loss over data.mixing_reference), velocitune (learning velocity against each source's target_loss), chameleon (KRLS scores of middle-layer embeddings); docs/train.md"),
+    KI("data", "mixing_every", mixing_every, "10", 1, BIG, "steps between weight updates of a dynamic data.mixing rule"),
+    KS("data", "mixing_reference", mixing_reference, "", "doremi: the reference model (an lmc checkpoint folder or an HF folder with the run's vocabulary), loaded read-only"),
+    KF("data", "mixing_eta", mixing_eta, "1", 0, 1e6, "doremi: step size eta of the exponentiated-gradient update"),
+    KF("data", "mixing_smoothing", mixing_smoothing, "0.001", 0, 1, "doremi: smoothing c of the weights towards uniform"),
+    KF("data", "chameleon_lambda", chameleon_lambda, "10", 0, 1e12, "chameleon: KRLS ridge lambda"),
+    KF("data", "chameleon_tau", chameleon_tau, "5", 1e-9, 1e9, "chameleon: softmax temperature of the inverse scores"),
+    KI("data", "chameleon_windows", chameleon_windows, "4", 1, 1 << 20, "chameleon: seq_len windows per source (val shards, else train) whose mean middle-layer hidden state is its embedding"),
     KE("model", "arch", arch, "gpt2", "gpt2|llama", "preset: gpt2 (LayerNorm, learned positions, GELU, biases, tied head) or llama (RMSNorm, RoPE, SwiGLU, no biases, untied head); the keys below override it"),
     KI("model", "n_layer", n_layer, "4", 1, 1024, "transformer blocks"),
     KI("model", "n_head", n_head, "4", 1, 1024, "attention heads"),
@@ -239,6 +249,7 @@ typedef struct {
     const char *sec_name[8];
     size_t sec_line[8], sec_col[8];
     int n_sec;
+    size_t src_line, src_col; /* data.sources */
 } walker;
 
 static int next(walker *w) {
@@ -273,6 +284,12 @@ static int walk_section(walker *w, train_config *c, const char *section) {
         snprintf(key, sizeof key, "%s", scalar(w));
         if (!strcmp(section, "train") && !strcmp(key, "eval_tasks")) { /* a list, not a table key */
             if (train_eval_tasks_parse(&w->p, &w->ev, c, w->name, w->err)) return -1;
+            continue;
+        }
+        if (!strcmp(section, "data") && !strcmp(key, "sources")) { /* a list too (src/train/mix_config.c) */
+            w->src_line = w->ev.start_mark.line + 1;
+            w->src_col = w->ev.start_mark.column + 1;
+            if (train_mix_sources_parse(&w->p, &w->ev, c, w->name, w->err)) return -1;
             continue;
         }
         const train_key *k = find_key(section, key);
@@ -355,6 +372,9 @@ int train_config_load_buf(train_config *c, const char *buf, size_t len, const ch
         if (next(&w)) goto out;
     }
     rc = 0;
+    if (w.src_line && c->data_train[0])
+        rc = lmc_err_at(err, LMC_EINVAL, name, w.src_line, w.src_col,
+                        "data.sources and data.train are both set: data.sources replaces data.train (remove one)");
 out:
     yaml_event_delete(&w.ev);
     yaml_parser_delete(&w.p);
@@ -412,8 +432,9 @@ int train_config_validate(const train_config *c, int need_data, lmc_err *err) {
         return lmc_errf(err, LMC_EINVAL, "train.warmup_steps overlaps the wsd decay phase (train.decay_fraction)");
     if (!c->run_name[0] || strchr(c->run_name, '/'))
         return lmc_errf(err, LMC_EINVAL, "run.name must be a non-empty name without '/'");
-    if (need_data && !c->data_train[0])
-        return lmc_errf(err, LMC_EINVAL, "data.train is not set (a glob of token shards)");
+    if (train_mix_validate(c, err)) return -1;
+    if (need_data && !c->data_train[0] && !c->n_sources)
+        return lmc_errf(err, LMC_EINVAL, "data.train is not set (a glob of token shards, or data.sources)");
     if (need_data && !c->vocab_size && !c->data_tokenizer[0])
         return lmc_errf(err, LMC_EINVAL, "model.vocab_size is 0 (= from the tokenizer) but data.tokenizer is not set");
     return 0;
@@ -481,6 +502,8 @@ int train_config_to_yaml(const train_config *c, lmc_buf *out, lmc_err *err) {
         const train_key *k = &keys[i];
         const char *field = (const char *)c + k->offset;
         if (strcmp(section, k->section)) {
+            /* data.sources closes the data section */
+            if (!strcmp(section, "data") && train_mix_sources_to_yaml(c, out, err)) return -1;
             section = k->section;
             if (lmc_buf_printf(out, err, "%s%s:\n", i ? "\n" : "", section)) return -1;
         }

@@ -31,6 +31,21 @@ typedef struct train_config {
     char data_val[TRAIN_CFG_STR];
     char data_tokenizer[TRAIN_CFG_STR];
     char data_format[16];     /* llmc | nanogpt: how data.train / data.val shards are read */
+    /* data mixtures (src/train/mixture.h, docs/train.md): the data.mixing* keys, and data.sources, a YAML
+     * list of {name, train, val, weight, target_loss} (src/train/mix_config.c), not a table key */
+    char mixing[16];          /* static | doremi | velocitune | chameleon */
+    int64_t mixing_every;
+    char mixing_reference[TRAIN_CFG_STR];
+    double mixing_eta, mixing_smoothing, chameleon_lambda, chameleon_tau;
+    int64_t chameleon_windows;
+    int64_t n_sources;
+    struct train_source {
+        char name[64];                                /* [A-Za-z0-9_.-]: it is part of metric keys */
+        char train[TRAIN_CFG_STR], val[TRAIN_CFG_STR]; /* globs; val may be empty */
+        double weight;                                /* > 0; the weights are normalised to sum 1 */
+        double target_loss;                           /* velocitune's target (has_target = 1 when given) */
+        int64_t has_target;
+    } sources[8];
     /* model: */
     char arch[32];
     int64_t n_layer, n_head, n_kv_head, d_model, d_ff, seq_len, vocab_size;

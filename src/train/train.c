@@ -28,6 +28,9 @@
 #include "train/dp.h"
 #include "train/hwinfo.h"
 #include "train/loader.h"
+#include "train/mixture.h"
+#include "train/mix_update.h"
+#include "train/mixing.h"
 #include "train/optim_config.h"
 #include "train/schedule.h"
 #include "train/status.h"
@@ -51,6 +54,9 @@ typedef struct trainer {
     char *tok_json;       /* the tokenizer.json copied into checkpoints (NULL = none) */
     train_loader train, val;
     int have_val;
+    train_mixture mix;     /* data.sources (src/train/mixture.h): replaces `train` when have_mix */
+    int have_mix;
+    train_mix_updater mixu; /* data.mixing's dynamic rules (src/train/mix_update.h) */
     int32_t *in, *tg;
     train_state st;
     lmc_rng sample_rng;
@@ -180,7 +186,7 @@ static int trim_samples(const char *path, int64_t max_step, int *has_last, lmc_e
     return rc;
 }
 
-static int eval_val(trainer *t, double *val_loss, lmc_err *err) {
+static int eval_loader(trainer *t, train_loader *val, double *val_loss, lmc_err *err) {
     optim_to_eval(t->opt, t->m); /* sf-adamw: evaluate at x */
     int64_t mb = t->cfg->micro_batch, T = t->cfg->seq_len;
     if (t->dp && t->dist->size > 1) {
@@ -191,7 +197,7 @@ static int eval_val(trainer *t, double *val_loss, lmc_err *err) {
         int rc = 0;
         for (int b = t->dist->rank; b < n && !rc; b += t->dist->size) {
             float loss;
-            rc = train_loader_fixed(&t->val, (uint64_t)((int64_t)b * mb), mb, t->in, t->tg, err);
+            rc = train_loader_fixed(val, (uint64_t)((int64_t)b * mb), mb, t->in, t->tg, err);
             if (!rc) rc = gpt2_forward(t->m, t->in, t->tg, (int)mb, (int)T, &loss, err);
             if (!rc) v[b] = loss;
         }
@@ -202,7 +208,7 @@ static int eval_val(trainer *t, double *val_loss, lmc_err *err) {
     }
     double sum = 0;
     for (int64_t b = 0; b < t->cfg->eval_batches; b++) {
-        if (train_loader_fixed(&t->val, (uint64_t)(b * mb), mb, t->in, t->tg, err)) return -1;
+        if (train_loader_fixed(val, (uint64_t)(b * mb), mb, t->in, t->tg, err)) return -1;
         float loss;
         if (gpt2_forward(t->m, t->in, t->tg, (int)mb, (int)T, &loss, err)) return -1;
         sum += loss;
@@ -211,6 +217,31 @@ static int eval_val(trainer *t, double *val_loss, lmc_err *err) {
     *val_loss = sum / (double)t->cfg->eval_batches;
     return 0;
 }
+
+/* Every source's val loss into t->mix.val_loss (train_mix_eval_fn). */
+static int eval_sources(void *ctx, lmc_err *err) {
+    trainer *t = ctx;
+    for (int s = 0; s < t->mix.k; s++)
+        if (t->mix.has_val[s] && eval_loader(t, &t->mix.val[s], &t->mix.val_loss[s], err))
+            return lmc_err_wrap(err, "data.sources '%s' val", t->mix.name[s]);
+    t->mix.logged_val = 1;
+    return 0;
+}
+
+/* data.val's loss; with data.sources also each source's (val/<name>/loss), and without data.val the
+ * overall val_loss is their plain mean. */
+static int eval_val(trainer *t, double *val_loss, lmc_err *err) {
+    if (t->have_val && eval_loader(t, &t->val, val_loss, err)) return -1;
+    if (!t->have_mix || !t->mix.n_val) return 0;
+    if (eval_sources(t, err)) return -1;
+    double sum = 0;
+    for (int s = 0; s < t->mix.k; s++)
+        if (t->mix.has_val[s]) sum += t->mix.val_loss[s];
+    if (!t->have_val) *val_loss = sum / (double)t->mix.n_val;
+    return 0;
+}
+
+static int combine(void *ctx, double *v, int n, lmc_err *err) { return dist_combine_disjoint(ctx, v, n, err); }
 
 /* Append one sample to samples.txt (text when a tokenizer is loaded, ids otherwise). */
 static int write_sample(trainer *t, lmc_err *err) {
@@ -278,6 +309,7 @@ static int save_ckpt(trainer *t, train_result *res, lmc_err *err) {
     t->st.adam_step = t->m->step;
     t->st.data_epoch = t->train.epoch;
     t->st.data_pos = t->train.pos;
+    if (t->have_mix) train_mix_save(&t->mix, &t->st);
     t->st.sample_rng = lmc_rng_save(&t->sample_rng);
     t->st.elapsed_s += lmc_now() - t->t_start;
     t->t_start = lmc_now();
@@ -339,6 +371,14 @@ static void remove_stale_temporaries(const char *run) {
         free(p);
     }
     closedir(d);
+}
+
+/* Training sequences in the data (all sources together with data.sources). */
+static uint64_t train_nseq(const trainer *t) {
+    if (!t->have_mix) return t->train.nseq;
+    uint64_t n = 0;
+    for (int s = 0; s < t->mix.k; s++) n += t->mix.train[s].nseq;
+    return n;
 }
 
 static int setup(trainer *t, train_result *res, lmc_err *err) {
@@ -442,13 +482,16 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
     lmc_shard_kind kind;
     if (lmc_shard_kind_parse(c->data_format, &kind))
         return lmc_errf(err, LMC_EINVAL, "data.format: '%s' is not llmc or nanogpt", c->data_format);
-    if (train_loader_open(&t->train, c->data_train, c->seq_len, (uint64_t)c->seed, 1, (uint64_t)mc.vocab_size, kind,
-                          err))
+    t->have_mix = c->n_sources > 0;
+    if (t->have_mix && train_mix_open(&t->mix, c, (uint64_t)mc.vocab_size, kind, err)) return -1;
+    if (!t->have_mix &&
+        train_loader_open(&t->train, c->data_train, c->seq_len, (uint64_t)c->seed, 1, (uint64_t)mc.vocab_size, kind, err))
         return lmc_err_wrap(err, "data.train");
     t->have_val = c->data_val[0] && c->eval_batches > 0;
     if (t->have_val && train_loader_open(&t->val, c->data_val, c->seq_len, (uint64_t)c->seed, 0,
                                          (uint64_t)mc.vocab_size, kind, err))
         return lmc_err_wrap(err, "data.val");
+    if (t->have_mix && train_mix_update_open(&t->mixu, c, t->m, t->tok_json, err)) return -1;
     size_t n = (size_t)c->micro_batch * (size_t)c->seq_len;
     t->in = lmc_alloc_array(n, sizeof *t->in, err);
     t->tg = lmc_alloc_array(n, sizeof *t->tg, err);
@@ -493,7 +536,8 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
         } else {
             rc = train_ckpt_load_opt(dir, t->m, t->opt, &t->st, err);
             optim_to_train(t->opt, t->m);
-            if (!rc) rc = train_loader_seek(&t->train, t->st.data_epoch, t->st.data_pos, err);
+            if (!rc && !t->have_mix) rc = train_loader_seek(&t->train, t->st.data_epoch, t->st.data_pos, err);
+            if (!rc && t->have_mix) rc = train_mix_restore(&t->mix, &t->st, err);
             if (!rc) snprintf(res->last_ckpt, sizeof res->last_ckpt, "%s", dir);
             free(dir);
             if (rc) return lmc_err_wrap(err, "resume");
@@ -512,8 +556,8 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
          * (typically the same run with a decaying schedule from here on). */
         int lrc = train_ckpt_load_opt(c->init_from, t->m, t->opt, &t->st, err);
         optim_to_train(t->opt, t->m);
-        if (lrc ||
-            train_loader_seek(&t->train, t->st.data_epoch, t->st.data_pos, err))
+        if (lrc || (!t->have_mix && train_loader_seek(&t->train, t->st.data_epoch, t->st.data_pos, err)) ||
+            (t->have_mix && train_mix_restore(&t->mix, &t->st, err)))
             return lmc_err_wrap(err, "run.init_from");
         lmc_rng_restore(&t->sample_rng, t->st.sample_rng);
         snprintf(res->last_ckpt, sizeof res->last_ckpt, "%s", c->init_from);
@@ -546,7 +590,7 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
              "%llu training sequences, peak %.1f GFLOP/s%s",
           t->run, lmc_fmt_count(pbuf, sizeof pbuf, (double)gpt2_param_count(&mc)), (long long)c->n_layer,
           (long long)c->d_model, mc.vocab_size, (long long)c->seq_len, (long long)c->batch_size, (long long)c->seq_len,
-          (unsigned long long)t->train.nseq, t->peak_flops / 1e9, c->peak_tflops > 0 ? "" : " (measured)");
+          (unsigned long long)train_nseq(t), t->peak_flops / 1e9, c->peak_tflops > 0 ? "" : " (measured)");
     event(t, "compute: %d threads, GEMMs %s, precision %s%s", lmc_kernels_get_threads(), lmc_kernels_gemm_backend(),
           resolved.precision, strcmp(c->precision, "auto") ? "" : " (auto)");
     char cpu[400];
@@ -573,7 +617,9 @@ static void teardown(trainer *t) {
     optim_free(t->opt);
     gpt2_free(t->m);
     if (t->tok) tok_free(t->tok);
-    train_loader_close(&t->train);
+    train_mix_update_close(&t->mixu);
+    if (t->have_mix) train_mix_close(&t->mix);
+    else train_loader_close(&t->train);
     if (t->have_val) train_loader_close(&t->val);
     lmc_free(t->in);
     lmc_free(t->tg);
@@ -597,13 +643,36 @@ static int step_optimizer(trainer *t, double *lr, lmc_err *err) {
     return 0;
 }
 
+/* Micro-batch k of the step into t->in / t->tg: from the one loader, or from the sources the mixture's
+ * plan assigns to its sequences. */
+static int fetch(trainer *t, int64_t k, lmc_err *err) {
+    int64_t mb = t->cfg->micro_batch;
+    if (t->have_mix) return train_mix_next(&t->mix, k * mb, mb, t->in, t->tg, err);
+    return train_loader_next(&t->train, mb, t->in, t->tg, err);
+}
+
+/* Advance past micro-batches [k0, k0 + n) (another rank's share). */
+static int skip(trainer *t, int64_t k0, int64_t n, lmc_err *err) {
+    int64_t mb = t->cfg->micro_batch;
+    if (t->have_mix) return train_mix_skip(&t->mix, k0 * mb, n * mb, err);
+    return train_loader_skip(&t->train, (uint64_t)(n * mb), err);
+}
+
+/* The per-sequence losses of micro-batch k for the per-source train loss (and DoReMi's excess over the
+ * reference model on update steps: src/train/mix_update.c). */
+static int train_mix_after_forward(trainer *t, int64_t k, lmc_err *err) {
+    int64_t mb = t->cfg->micro_batch;
+    train_mix_record(&t->mix, k * mb, mb, t->m->losses);
+    return train_mix_update_forward(&t->mixu, &t->mix, t->st.step + 1, k * mb, mb, t->in, t->tg, t->m->losses, err);
+}
+
 /* One micro-batch of a data-parallel step (train_dp_leaf): the rank's loader stands at it. */
 static int dp_leaf(void *ctx, int64_t k, float *loss, lmc_err *err) {
     trainer *t = ctx;
     const train_config *c = t->cfg;
-    (void)k;
-    if (train_loader_next(&t->train, c->micro_batch, t->in, t->tg, err)) return -1;
+    if (fetch(t, k, err)) return -1;
     if (gpt2_forward(t->m, t->in, t->tg, (int)c->micro_batch, (int)c->seq_len, loss, err)) return -1;
+    if (t->have_mix && train_mix_after_forward(t, k, err)) return -1;
     return gpt2_backward(t->m, 1.0f / (float)t->dp->accum, err);
 }
 
@@ -611,12 +680,13 @@ static int dp_leaf(void *ctx, int64_t k, float *loss, lmc_err *err) {
  * tree reduction, the global norm, the sharded update (src/train/dp.h). */
 static int train_step_dp(trainer *t, double *lr, double *loss, double *norm, lmc_err *err) {
     const train_config *c = t->cfg;
-    uint64_t per_rank = (uint64_t)t->dp->local * (uint64_t)c->micro_batch;
-    uint64_t r = (uint64_t)t->dist->rank, n = (uint64_t)t->dist->size;
+    int64_t local = t->dp->local, r = t->dist->rank, n = t->dist->size;
     float lf;
-    if (train_loader_skip(&t->train, r * per_rank, err)) return -1;
+    if (t->have_mix) train_mix_plan(&t->mix, t->st.step + 1);
+    if (skip(t, 0, r * local, err)) return -1;
     if (train_dp_gradients(t->dp, t->m, dp_leaf, t, &lf, err)) return -1;
-    if (train_loader_skip(&t->train, (n - r - 1) * per_rank, err)) return -1;
+    if (skip(t, (r + 1) * local, (n - r - 1) * local, err)) return -1;
+    if (t->have_mix && train_mix_end_step(&t->mix, combine, t->dist, t->mix.rule == MIX_DOREMI, err)) return -1;
     if (t->o->after_backward) t->o->after_backward(t->o->hook_ctx, t->st.step + 1, t->m, &lf);
     *loss = lf;
     if (train_dp_clip(t->dp, t->m, c->grad_clip, norm, err)) return -1;
@@ -634,14 +704,17 @@ static int train_step(trainer *t, double *lr, double *loss, double *norm, lmc_er
     int64_t accum = c->batch_size / c->micro_batch;
     gpt2_zero_grad(t->m);
     train_mtp_schedule(c, t->m, t->st.step);
+    if (t->have_mix) train_mix_plan(&t->mix, t->st.step + 1);
     double sum = 0;
     for (int64_t k = 0; k < accum; k++) {
-        if (train_loader_next(&t->train, c->micro_batch, t->in, t->tg, err)) return -1;
+        if (fetch(t, k, err)) return -1;
         float l;
         if (gpt2_forward(t->m, t->in, t->tg, (int)c->micro_batch, (int)c->seq_len, &l, err)) return -1;
+        if (t->have_mix && train_mix_after_forward(t, k, err)) return -1;
         if (gpt2_backward(t->m, 1.0f / (float)accum, err)) return -1;
         sum += l;
     }
+    if (t->have_mix && train_mix_end_step(&t->mix, NULL, NULL, t->mix.rule == MIX_DOREMI, err)) return -1;
     float lf = (float)(sum / (double)accum);
     if (t->o->after_backward) t->o->after_backward(t->o->hook_ctx, t->st.step + 1, t->m, &lf);
     *loss = lf;
@@ -697,7 +770,12 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
         res->stopped = 1; /* already there (a resume with --stop-at at or below the checkpoint) */
         event(&t, "already at step %lld (--stop-at %lld): nothing to do", (long long)t.st.step, (long long)o->stop_at);
     }
-    if (c->diag_every > 0 && t.writer && train_diag_open(&diag, t.have_val ? &t.val : &t.train, c->micro_batch, c->seq_len, err)) {
+    if (c->diag_every > 0 && t.writer && train_diag_open(&diag, t.have_val ? &t.val : t.have_mix ? &t.mix.train[0] : &t.train, c->micro_batch, c->seq_len, err)) {
+        rc = -1;
+        goto out;
+    }
+    /* Velocitune's l_init: the sources' val losses before the first step (checkpointed after it) */
+    if (t.have_mix && t.st.step < c->steps && !res->stopped && train_mix_update_begin(&t.mixu, &t.mix, eval_sources, &t, err)) {
         rc = -1;
         goto out;
     }
@@ -719,12 +797,17 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
         res->step = step;
         res->last_loss = loss;
 
-        int do_eval = t.have_val && ((c->eval_every > 0 && step % c->eval_every == 0) || step == c->steps);
+        int do_eval = (t.have_val || (t.have_mix && t.mix.n_val)) &&
+                      ((c->eval_every > 0 && step % c->eval_every == 0) || step == c->steps);
         double val_loss = NAN;
         if (do_eval) {
             if (eval_val(&t, &val_loss, err)) { rc = -1; goto out; }
             res->last_val_loss = val_loss;
             train_status_val(&ts, step, val_loss);
+        }
+        if (t.have_mix && train_mix_update_step(&t.mixu, &t.mix, step, t.m, t.in, t.tg, eval_sources, &t, err)) {
+            rc = -1;
+            goto out;
         }
         train_eval_results tasks = {0}; /* train.eval_tasks (src/train/eval_tasks.c) */
         if (t.writer && train_eval_tasks_due(c, step)) { /* rank 0 only: the weights are the same on every rank */
@@ -747,6 +830,7 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
         lmc_jsonl_num(w, "elapsed_s", t.st.elapsed_s + (lmc_now() - t.t_start));
         if (do_eval) lmc_jsonl_num(w, "val_loss", val_loss);
         train_eval_tasks_log(w, &tasks);
+        if (t.have_mix) train_mix_log(&t.mix, w);
         train_diag_log(w, &diag);
         if (skipped) lmc_jsonl_bool(w, "skipped", 1);
         if (t.dp && t.dist->size > 1) lmc_jsonl_num(w, "comm_s", t.dp->comm_step_s);
@@ -774,6 +858,11 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
             t.st.nonfinite_run = 0;
         }
         if (do_eval) event(&t, "step %lld: val_loss %.4f", (long long)step, val_loss);
+        if (t.have_mix) {
+            char news[1200];
+            train_mix_epoch_news(&t.mix, news, sizeof news);
+            if (news[0]) event(&t, "step %lld: %s", (long long)step, news);
+        }
         double now = lmc_now();
         train_status_push(&ts, dt, now - t_status, skipped ? NAN : loss);
         t_status = now;
