@@ -535,8 +535,9 @@ static const lmc_command pl_cmd = {
     pl_opts, 0, 0, run_powerlines, NULL, 0};
 
 extern const lmc_command scaling_merge_fit_cmd; /* cmd_scaling_merge.c */
+extern const lmc_command scaling_mix_cmd;       /* cmd_scaling_mix.c */
 static const lmc_command *const scaling_subs[] = {&fit_cmd, &predict_cmd, &plan_cmd, &collect_cmd, &pl_cmd,
-                                                  &scaling_merge_fit_cmd, NULL};
+                                                  &scaling_merge_fit_cmd, &scaling_mix_cmd, NULL};
 static const lmc_command scaling_cmd = {"scaling", "fit scaling laws from runs and plan compute-optimal training",
                                         "SUBCOMMAND [options]", NULL, NULL, 0, 0, NULL, scaling_subs, 70};
 LMC_COMMAND(scaling_cmd)

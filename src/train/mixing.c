@@ -26,49 +26,54 @@ const char *mix_rule_name(mix_rule rule) {
 }
 
 /* w[i] <- w[i] exp(z[i]) / sum_j w[j] exp(z[j]), with max(z) subtracted first: the common factor
- * cancels in the ratio, and without it an excess loss of ~800 nats (a diverged proxy) overflows. */
-static void reweight_exp(double *w, const double *z, int k) {
+ * cancels in the ratio, and without it an excess loss of ~800 nats (a diverged proxy) overflows.
+ * z[i] = scale * x[i]. */
+static void reweight_exp(double *w, const double *x, double scale, int k) {
     double zmax = -INFINITY;
     for (int i = 0; i < k; i++)
-        if (z[i] > zmax) zmax = z[i];
+        if (scale * x[i] > zmax) zmax = scale * x[i];
     double sum = 0;
     for (int i = 0; i < k; i++) {
-        w[i] *= exp(z[i] - zmax);
+        w[i] *= exp(scale * x[i] - zmax);
         sum += w[i];
     }
     for (int i = 0; i < k; i++) w[i] /= sum;
 }
 
 void mix_doremi_update(double *w, const double *excess, int k, double eta, double smoothing, double *avg) {
-    double *z = malloc((size_t)k * sizeof *z);
-    if (!z) return; /* k doubles: only an exhausted heap fails, and then the weights stay as they were */
-    for (int i = 0; i < k; i++) z[i] = eta * excess[i];
-    reweight_exp(w, z, k); /* α' / Σα' */
+    reweight_exp(w, excess, eta, k); /* α' / Σα' */
     for (int i = 0; i < k; i++) w[i] = (1.0 - smoothing) * w[i] + smoothing / k;
     if (avg)
         for (int i = 0; i < k; i++) avg[i] += w[i];
-    free(z);
+}
+
+/* Share of the gap to the target still left, clamped to [0, 1]. init <= target: the domain starts at
+ * or below its target and nothing is left to learn. The negated comparisons also send NaN losses (a
+ * domain never evaluated) to V = 0. */
+static double velocity(double now, double init, double target) {
+    double gap = init - target;
+    if (!(gap > 0)) return 0;
+    double x = (now - target) / gap;
+    if (!(x > 0)) return 0;
+    return x > 1 ? 1 : x;
 }
 
 void mix_velocitune_update(double *w, const double *loss_now, const double *loss_init, const double *loss_target,
                            int k, double *velocity_out) {
-    double *v = malloc((size_t)k * sizeof *v);
-    if (!v) return;
+    /* no scratch array (k is the caller's): V is recomputed in each pass, it is three flops */
+    double vmax = 0; /* V >= 0 always */
     for (int i = 0; i < k; i++) {
-        double gap = loss_init[i] - loss_target[i];
-        double x = 0;
-        /* init <= target: the domain starts at or below its target, nothing is left to learn. The
-         * negated comparison also sends NaN losses (a domain never evaluated) to V = 0. */
-        if (gap > 0) {
-            x = (loss_now[i] - loss_target[i]) / gap;
-            if (!(x > 0)) x = 0;
-            if (x > 1) x = 1;
-        }
-        v[i] = x;
+        double v = velocity(loss_now[i], loss_init[i], loss_target[i]);
+        if (v > vmax) vmax = v;
     }
-    reweight_exp(w, v, k);
-    if (velocity_out) memcpy(velocity_out, v, (size_t)k * sizeof *v);
-    free(v);
+    double sum = 0;
+    for (int i = 0; i < k; i++) {
+        double v = velocity(loss_now[i], loss_init[i], loss_target[i]);
+        w[i] *= exp(v - vmax);
+        sum += w[i];
+        if (velocity_out) velocity_out[i] = v;
+    }
+    for (int i = 0; i < k; i++) w[i] /= sum;
 }
 
 /* w = softmax(z / tau), max-shifted. */

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Reference for tests/train/test_mixing.c: the domain-weight rules of TECHNIQUES.md §11 in float64
+"""Reference for tests/train/test_mixing.c and tests/scaling/test_mix.c: the domain-weight rules of TECHNIQUES.md §11 in float64
 numpy, Chameleon's kernel centred by sklearn's KernelCenterer (as LIONS-EPFL/Chameleon does) and S
 from an explicit numpy inverse, so the C side (Cholesky solve via LAPACKE) is checked against a
 different route to the same numbers.
 
-Writes tests/train/fixtures/mixing.json. Run from the repository root:
+MDE (§11e): L_MDE,j(α) = mean -log Σ_i α_i exp(-ℓ_i,t) over synthetic float32 per-token losses, and the
+linear + MDE regression by numpy.linalg.lstsq.
+
+Writes tests/train/fixtures/mixing.json and tests/scaling/fixtures/mde.json. Run from the repository root:
     /work/venv-torch/bin/python tests/reference/make_mixing_fixtures.py
 """
 import json
@@ -15,6 +18,7 @@ from sklearn.preprocessing import KernelCenterer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "tests", "train", "fixtures", "mixing.json")
+OUT_MDE = os.path.join(ROOT, "tests", "scaling", "fixtures", "mde.json")
 
 
 def doremi(w, excess, eta, c):
@@ -46,6 +50,48 @@ def chameleon(emb, lam, tau, finetune):
     s = s / s.sum()
     w = softmax(s / tau) if finetune else softmax((1.0 / (s + 1e-12)) / tau)
     return w, s
+
+
+def mde_loss(nll, alpha):
+    """nll[j]: (k, n_j) float32 losses; returns L_MDE,j for every domain j (float64)."""
+    out = []
+    for lj in nll:
+        p = np.asarray(alpha)[:, None] * np.exp(-lj.astype(np.float64))
+        out.append(float(np.mean(-np.log(p.sum(axis=0)))))
+    return out
+
+
+def write(path, obj):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + ".tmp", "w") as f:
+        json.dump(obj, f, indent=1)
+        f.write("\n")
+    os.replace(path + ".tmp", path)
+    print("wrote", path)
+
+
+def make_mde(rng):
+    k, ntok = 3, [40, 25, 60]
+    # expert i is good on domain i (lower losses), worse elsewhere
+    nll = [np.stack([rng.gamma(2.0, 0.8 if i == j else 1.6, n) for i in range(k)]).astype(np.float32)
+           for j, n in enumerate(ntok)]
+    alphas = [rng.dirichlet(np.ones(k)).tolist() for _ in range(4)] + [[0.5, 0.0, 0.5], [0.2, 0.3, 0.5]]
+    evals = [{"alpha": a, "l_mde": mde_loss(nll, a)} for a in alphas]
+    # true "runs": a loss that is linear in [α, L_MDE] plus noise, fitted per domain by least squares
+    ra = rng.dirichlet(np.ones(k), 7)
+    lm = np.array([mde_loss(nll, a) for a in ra])
+    btrue = rng.normal(0, 0.3, (k, k + 1))
+    btrue[:, k] = 0.8
+    y = np.stack([np.c_[ra, lm[:, j]] @ btrue[j] for j in range(k)], axis=1) + rng.normal(0, 0.01, (7, k))
+    coef, rmse = [], []
+    for j in range(k):
+        X = np.c_[ra, lm[:, j]]
+        b = np.linalg.lstsq(X, y[:, j], rcond=None)[0]
+        coef.append(b.tolist())
+        rmse.append(float(np.sqrt(np.mean((X @ b - y[:, j]) ** 2))))
+    return {"generator": "tests/reference/make_mixing_fixtures.py", "k": k, "ntok": ntok,
+            "nll": [lj.ravel().tolist() for lj in nll], "evals": evals,
+            "runs": {"alpha": ra.ravel().tolist(), "loss": y.ravel().tolist(), "coef": coef, "rmse": rmse}}
 
 
 def main():
@@ -92,12 +138,8 @@ def main():
         cases["chameleon"].append({"k": k, "d": d, "lambda": lam, "tau": tau, "finetune": ft,
                                    "emb": emb.ravel().tolist(), "w": w.tolist(), "s": s.tolist()})
 
-    os.makedirs(os.path.dirname(OUT), exist_ok=True)
-    with open(OUT + ".tmp", "w") as f:
-        json.dump({"generator": "tests/reference/make_mixing_fixtures.py", "cases": cases}, f, indent=1)
-        f.write("\n")
-    os.replace(OUT + ".tmp", OUT)
-    print("wrote", OUT)
+    write(OUT, {"generator": "tests/reference/make_mixing_fixtures.py", "cases": cases})
+    write(OUT_MDE, make_mde(rng))
 
 
 if __name__ == "__main__":
