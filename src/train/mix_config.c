@@ -160,6 +160,9 @@ int train_mix_validate(const train_config *c, lmc_err *err) {
     if (dynamic && !c->n_sources)
         return lmc_errf(err, LMC_EINVAL, "data.mixing: %s needs data.sources (a list of {name, train, val, weight})",
                         c->mixing);
+    if (!strcmp(c->mixing, "velocitune") && c->eval_batches <= 0)
+        return lmc_errf(err, LMC_EINVAL, "data.mixing: velocitune measures the sources' val losses: train.eval_batches "
+                                         "must be > 0");
     if (!strcmp(c->mixing, "velocitune")) {
         for (int64_t i = 0; i < c->n_sources; i++) {
             if (!c->sources[i].has_target)

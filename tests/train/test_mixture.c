@@ -189,6 +189,8 @@ static void config_tests(const char *dir) {
                  "data.sources and data.train are both set");
     config_error("data:\n  mixing: velocitune\n  sources:\n    - {name: a, train: x.bin, val: v.bin, weight: 1}\n",
                  "'a'", "target_loss");
+    config_error("data:\n  mixing: velocitune\n  sources:\n    - {name: a, train: x.bin, val: v.bin, weight: 1, target_loss: 2}\n"
+                 "train:\n  eval_batches: 0\n", "eval_batches", NULL);
     config_error("data:\n  mixing: doremi\n  sources:\n    - {name: a, train: x.bin, weight: 1}\n", "mixing_reference", NULL);
     config_error("data:\n  mixing: doremi\n", "needs data.sources", NULL);
     config_error("data:\n  mixing: chameleon\n  sources:\n    - {name: a, train: x.bin, weight: 1}\n", "at least 2", NULL);
