@@ -333,7 +333,7 @@ int train_report_write(const char *const *runs, int n_runs, const char *out_path
                    "<label><input type=\"radio\" name=\"xaxis\" value=\"tokens\"> tokens</label>"
                    "<label><input type=\"radio\" name=\"xaxis\" value=\"wall\"> wall clock</label></div>\n"
                    "<p class=\"path\">One chart per metric in the runs' logs. Colour: run; solid: training, dashed: "
-                   "validation (val_X is drawn in chart X; a mixture's mix/SOURCE/X in chart mix/X and its per-source losses in loss/source, one colour per source). Bold: EMA-smoothed (debiased, as TensorBoard), faint: "
+                   "validation (val_X is drawn in chart X; a mixture's mix/SOURCE/X in chart mix/X and its per-source losses in loss/source, one colour per source; with several runs one dash pattern per source). Bold: EMA-smoothed (debiased, as TensorBoard), faint: "
                    "raw. Axes include every point. Hover for values.</p>\n"
                    "<div id=\"charts\"><noscript>The charts need JavaScript (an inline script, no network).</noscript></div>\n");
     config_table(&b, r, n_runs, berr);

@@ -4,7 +4,9 @@
 // The y axis spans every point of every series (lo/hi come from C over all points, also those thinned
 // out of the page); log-y only where all values are > 0. Embedded into the binary at build time.
 // Data mixtures (data.sources): mix/<source>/<what> is drawn in chart mix/<what> (weight, tokens, epoch,
-// ...) and train/<source>/loss, val/<source>/loss in chart loss/source, one colour per source.
+// ...) and train/<source>/loss, val/<source>/loss in chart loss/source, one colour per source. With
+// several runs the colour stays the run's and each source gets a dash pattern instead (the losses then
+// go to two charts, loss/source (train) and loss/source (val)).
 (function () {
   'use strict';
   var D = JSON.parse(document.getElementById('lmc-data').textContent);
@@ -16,12 +18,13 @@
   var state = {smooth: 0.6, logy: false, x: 'step'};
 
   var SRC_COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
-  var sources = [];
+  var SRC_DASH = ['none', '7 3', '2 2', '10 3 2 3', '4 4', '1 3', '12 4', '6 2 2 2'];
+  var sources = [], multi = D.runs.length > 1;
   function splitOf(key) {
     var m = /^mix\/([^\/]+)\/(.+)$/.exec(key);
     if (m) return {chart: 'mix/' + m[2], split: 'train', source: m[1]};
     m = /^(train|val)\/([^\/]+)\/loss$/.exec(key);
-    if (m) return {chart: 'loss/source', split: m[1], source: m[2]};
+    if (m) return {chart: multi ? 'loss/source (' + m[1] + ')' : 'loss/source', split: m[1], source: m[2]};
     m = /^val[_\/](.+)$/.exec(key);
     return m ? {chart: m[1], split: 'val'} : {chart: key, split: 'train'};
   }
@@ -36,7 +39,11 @@
   });
   // a source's lines share a colour (the run's colour otherwise)
   function colorOf(l) {
-    return l.source ? SRC_COLORS[sources.indexOf(l.source) % SRC_COLORS.length] : D.runs[l.run].color;
+    return l.source && !multi ? SRC_COLORS[sources.indexOf(l.source) % SRC_COLORS.length] : D.runs[l.run].color;
+  }
+  function dashOf(l) {
+    if (l.source && multi) return SRC_DASH[sources.indexOf(l.source) % SRC_DASH.length];
+    return l.split === 'val' ? '6 3' : 'none';
   }
   function labelOf(l) {
     return D.runs[l.run].name + (l.source ? ' ' + l.source : '') + ' ' + l.split;
@@ -190,7 +197,7 @@
     lines.forEach(function (l) {
       var xs = l.d[state.x], ys = l.d.y, color = colorOf(l);
       l.sm = smooth(ys, state.smooth);
-      var dash = l.split === 'val' ? '6 3' : 'none';
+      var dash = dashOf(l);
       function path(vals) {
         var d = '', pen = false;
         for (var i = 0; i < xs.length; i++) {
