@@ -308,6 +308,26 @@ int main(void) {
     CHECK(metric(m, 5, "mix/wiki/weight") != 0.5);
     free(m);
 
+    /* without data.sources nothing of the mixture appears; its checkpoint (no "mixture" state, like every
+     * checkpoint written before mixtures existed) starts a mixture branch with the configured weights */
+    train_config plain;
+    tiny_config(&plain, dir, "plain");
+    CHECK_MSG(run(&plain, 0, 0, &res, &err) == 0, "%s", err.msg);
+    m = metrics(&plain);
+    CHECK(m && !strstr(m, "mix/") && !strstr(m, "/loss\""));
+    free(m);
+    char *st = tiny_file(dir, "runs/plain/checkpoints/step_00000012/trainer_state.json", &(size_t){0});
+    CHECK(st && !strstr(st, "mixture"));
+    free(st);
+    train_config br;
+    mix_config(&br, dir, "branch");
+    br.steps = 16;
+    snprintf(br.init_from, sizeof br.init_from, "%.900s/runs/plain/checkpoints/step_00000012", dir);
+    CHECK_MSG(run(&br, 0, 0, &res, &err) == 0, "%s", err.msg);
+    m = metrics(&br);
+    CHECK(metric(m, 13, "mix/wiki/weight") == 0.5 && metric(m, 16, "mix/code/tokens") > 0 && isnan(metric(m, 12, "loss")));
+    free(m);
+
     /* a resume whose data.sources renamed a source is refused */
     train_config rn = c;
     snprintf(rn.run_name, sizeof rn.run_name, "static_r");
