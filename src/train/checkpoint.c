@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,7 +105,9 @@ static int get_hexd(const json_t *j, const char *key, double *out, const char *p
     if (lmc_json_get_str(j, key, &s, path, err)) return -1;
     char *end;
     *out = strtod(s, &end);
-    if (!*s || *end) return lmc_errf(err, LMC_EFORMAT, "%s: mixture \"%s\": expected a hex float string, got \"%s\"", path, key, s);
+    if (!*s || *end || !isfinite(*out))
+        return lmc_errf(err, LMC_EFORMAT, "%s: mixture \"%s\": expected a finite number string (hex float), got \"%s\"",
+                        path, key, s);
     return 0;
 }
 

@@ -141,7 +141,7 @@ int train_mix_sources_to_yaml(const train_config *c, lmc_buf *out, lmc_err *err)
     for (int64_t i = 0; i < c->n_sources; i++) {
         const struct train_source *s = &c->sources[i];
         char num[64];
-        if (lmc_buf_printf(out, err, "    - {name: %s, train: ", s->name) || quoted(out, s->train, err)) return -1;
+        if (lmc_buf_printf(out, err, "    - {name: \"%s\", train: ", s->name) || quoted(out, s->train, err)) return -1;
         if (s->val[0] && (lmc_buf_printf(out, err, ", val: ") || quoted(out, s->val, err))) return -1;
         shortest(num, sizeof num, s->weight);
         if (lmc_buf_printf(out, err, ", weight: %s", num)) return -1;

@@ -22,5 +22,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         a.sample_rng.used != b.sample_rng.used || a.tokens != b.tokens || a.nonfinite_run != b.nonfinite_run ||
         a.nonfinite_total != b.nonfinite_total || memcmp(&a.elapsed_s, &b.elapsed_s, sizeof a.elapsed_s))
         abort();
+    /* the mixture state (data.sources): names are zero-padded and doubles exact, so the bytes agree */
+    if (a.n_mix != b.n_mix || a.mix_have_init != b.mix_have_init || a.mix_updates != b.mix_updates ||
+        memcmp(a.mix, b.mix, sizeof a.mix))
+        abort();
     return 0;
 }
