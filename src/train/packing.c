@@ -2,6 +2,7 @@
 #include "train/packing.h"
 #include "train/loader.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,27 +25,31 @@ static int close_window(builder *bd, lmc_err *err) {
     return lmc_buf_append(&bd->offs, &n, sizeof n, err);
 }
 
-/* Stage 1 for one document [a, a + len) of shard s: full windows now, a short piece for stage 2. */
-static int stage1(builder *bd, lmc_buf *shorts, uint32_t s, uint64_t a, uint64_t len, uint64_t M, lmc_err *err) {
+/* Stage 1 for one document [a, a + len) of shard s: full windows now, a short piece for stage 2.
+ * r = the maximum repetition ratio: n + 1 windows may repeat at most ceil(n r L) tokens in all. */
+static int stage1(builder *bd, lmc_buf *shorts, uint32_t s, uint64_t a, uint64_t len, double r, lmc_err *err) {
     train_packing *p = bd->p;
     const uint64_t L = (uint64_t)p->L;
     p->n_docs++;
     p->doc_tokens += len;
     if (len < L) return put_piece(shorts, s, a, len, err);
-    uint64_t n = len / L;
-    if (len % L == 0 || len < (L - M) * (n + 1) + M) {
+    const uint64_t n = len / L;
+    /* 1e-9: n r L is an integer more often than binary floating point says (0.3 * 10) */
+    const uint64_t max_overlap = (uint64_t)ceil((double)n * r * (double)L - 1e-9);
+    if (len % L == 0 || len + max_overlap < (n + 1) * L) {
         for (uint64_t i = 0; i < n; i++)
             if (put_piece(&bd->pieces, s, a + i * L, L, err) || close_window(bd, err)) return -1;
         p->n_slide_windows += n;
         return len % L ? put_piece(shorts, s, a + n * L, len - n * L, err) : 0;
     }
-    /* n + 1 windows whose overlap o (<= M) covers the whole document; the last one ends at its end */
-    uint64_t o = (L * (n + 1) - len) / (n + 1) + 1;
+    /* n + 1 windows over the whole document: the X = (n+1) L - len repeated tokens spread over the n
+     * joins (o = ceil(X / n) each; the last window ends at the document's end, so its join is <= o) */
+    const uint64_t X = (n + 1) * L - len, o = (X + n - 1) / n;
     for (uint64_t i = 0; i < n; i++)
         if (put_piece(&bd->pieces, s, a + i * (L - o), L, err) || close_window(bd, err)) return -1;
     if (put_piece(&bd->pieces, s, a + len - L, L, err) || close_window(bd, err)) return -1;
     p->n_slide_windows += n + 1;
-    p->overlap_tokens += (n + 1) * L - len;
+    p->overlap_tokens += X;
     return 0;
 }
 
@@ -150,17 +155,16 @@ int train_packing_build(train_packing **out, const train_loader *l, const train_
     builder bd = {{0}, {0}, p};
     lmc_buf shorts = {0};
     uint64_t zero = 0;
-    const uint64_t M = (uint64_t)((double)p->L * pp->overlap);
     int rc = lmc_buf_append(&bd.offs, &zero, sizeof zero, err);
     for (size_t s = 0; !rc && s < l->nshards; s++) {
         const lmc_shard *sh = &l->shards[s].s;
         uint64_t a = 0;
         for (uint64_t k = 1; !rc && k < sh->ntok; k++)
             if (lmc_shard_get(sh, k) == (uint32_t)pp->sep_id) {
-                rc = stage1(&bd, &shorts, (uint32_t)s, a, k - a, M, err);
+                rc = stage1(&bd, &shorts, (uint32_t)s, a, k - a, pp->overlap, err);
                 a = k;
             }
-        if (!rc && sh->ntok > a) rc = stage1(&bd, &shorts, (uint32_t)s, a, sh->ntok - a, M, err);
+        if (!rc && sh->ntok > a) rc = stage1(&bd, &shorts, (uint32_t)s, a, sh->ntok - a, pp->overlap, err);
     }
     if (!rc) rc = stage2(&bd, (train_piece *)shorts.data, shorts.len / sizeof(train_piece), pp->pad, pp->extra, err);
     lmc_buf_free(&shorts);

@@ -5,13 +5,11 @@
  * Documents are the separator-delimited spans of each shard (lmc's shards put the end-of-text token
  * BEFORE every document, so a document is [EOT, text...]; a shard's leading tokens before its first EOT
  * are a document too). A window holds L = seq_len + 1 tokens (inputs are the first T, targets the last T).
- *   Stage 1, sliding window, for a document of len >= L tokens: n = floor(len / L).
- *     len % L == 0                               -> n disjoint windows.
- *     len < (L - M)(n + 1) + M  (M = floor(L r))  -> n disjoint windows; the tail (< L) goes to stage 2
- *                                                   (covering it would need more than M overlap).
- *     otherwise                                  -> n + 1 windows with overlap o = floor((L(n+1) - len)
- *                                                   / (n+1)) + 1: starts i (L - o) for i < n, the last
- *                                                   window ends at the document's end.
+ *   Stage 1, sliding window, for a document of len >= L tokens: n = floor(len / L) full windows fit.
+ *     If len % L == 0, or len + ceil(n r L) < (n + 1) L (covering the tail would repeat more than the
+ *     maximum repetition ratio r allows), n disjoint windows; the tail (< L) goes to stage 2.
+ *     Otherwise n + 1 windows cover the whole document: the X = (n+1) L - len repeated tokens spread
+ *     over the n joins, o = ceil(X / n): starts i (L - o) for i < n, the last window ends at the end.
  *   Stage 2, First-Fit-Decreasing of the short pieces (documents < L and stage-1 tails), longest first,
  *     into bins of capacity L + extra ("bins slightly larger than the sequence length").
  *     pad = 0 (the paper's default): a bin over L is cut to L (the rest is dropped: truncation); the
@@ -33,7 +31,7 @@
 struct train_loader;
 
 typedef struct train_packing_params {
-    double overlap;    /* r: the largest overlap of consecutive stage-1 windows as a fraction of L (paper 0.3) */
+    double overlap;    /* r_max: repeated tokens of a document's n+1 windows <= ceil(n r L) (paper 0.3) */
     int64_t extra;     /* bin capacity above L in tokens when !pad (paper 50) */
     int pad;           /* 1 = the padding variant (bins of exactly L, padded) */
     int32_t sep_id;    /* the end-of-text token that begins every document */
