@@ -210,10 +210,26 @@ static void test_resume(const char *dir) {
     free(ma); free(mb);
 }
 
+/* No separator anywhere (no tokenizer, doc_sep_id -1): both switches refuse to start, naming the key. */
+static void test_config_errors(const char *dir) {
+    train_config c;
+    train_result res;
+    lmc_err err = {0};
+    tiny_config(&c, dir, "perr");
+    snprintf(c.data_packing, sizeof c.data_packing, "seamless");
+    CHECK(run(&c, 0, 0, &res, &err) != 0);
+    CHECK_STR_CONTAINS(err.msg, "data.packing");
+    tiny_config(&c, dir, "perr2");
+    snprintf(c.doc_mask, sizeof c.doc_mask, "true");
+    CHECK(run(&c, 0, 0, &res, &err) != 0);
+    CHECK_STR_CONTAINS(err.msg, "model.doc_mask");
+}
+
 int main(void) {
     char *dir = test_tmpdir();
     test_table(dir);
     test_random(dir);
     test_resume(dir);
+    test_config_errors(dir);
     return test_summary("test_packing");
 }
