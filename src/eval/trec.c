@@ -12,6 +12,7 @@
 #include "eval/trec.h"
 #include "train/checkpoint.h"
 #include "train/loader.h"
+#include "train/packing_setup.h"
 #include "train/schedule.h"
 #include <math.h>
 #include <stdlib.h>
@@ -88,6 +89,8 @@ int lmc_eval_trec(const char *run, const char *model_dir, int64_t every, json_t 
     if ((rc = train_loader_open(&ld, c->data_train, c->seq_len, (uint64_t)c->seed, 1, (uint64_t)m->cfg.vocab_size, kind, err)))
         goto out;
     have_loader = 1;
+    /* the run's data.packing: seamless windows are other sequences than concat ones */
+    if (train_packing_open(&ld, c, NULL, 0, err)) { rc = err && err->code ? err->code : LMC_EINVAL; goto out; }
     size_t n = (size_t)(c->micro_batch * c->seq_len);
     in = malloc(n * sizeof *in);
     tg = malloc(n * sizeof *tg);

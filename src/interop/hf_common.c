@@ -53,7 +53,9 @@ static const char *const mlp_names[] = {"gelu", "swiglu"};
 static const char *const attn_names[] = {"softmax", "lssa", "lssar"};
 
 void hf_write_switches(json_t *config, const gpt2_config *c) {
-    if (hf_expressible(c)) return;
+    /* doc_mask is a training-time switch (packed windows): an exported model is still the HF class, so it
+     * does not make a config unexpressible; it is kept here so lmc's own eval/sample honour it */
+    if (hf_expressible(c) && !c->doc_mask) return;
     json_t *s = json_object();
     if (!s) return;
     json_object_set_new(s, "norm", json_string(norm_names[c->norm]));
@@ -69,6 +71,10 @@ void hf_write_switches(json_t *config, const gpt2_config *c) {
     json_object_set_new(s, "attention", json_string(attn_names[c->attention]));
     json_object_set_new(s, "lssar_power", json_integer(c->lssar_power));
     json_object_set_new(s, "qk_norm", json_boolean(c->qk_norm));
+    if (c->doc_mask) {
+        json_object_set_new(s, "doc_mask", json_true());
+        json_object_set_new(s, "doc_sep_id", json_integer(c->doc_sep_id));
+    }
     hf_write_research_switches(s, c);
     json_object_set_new(config, "lmc_switches", s);
 }
@@ -101,6 +107,8 @@ int hf_read_switches(json_t *config, const char *path, gpt2_config *c, lmc_err *
     if (lmc_json_get_bool(s, "tie_embeddings", &b, path, err) == 0) c->untied = !b;
     if (lmc_json_get_bool(s, "qk_norm", &b, path, err) == 0) c->qk_norm = b;
     if (lmc_json_get_int(s, "lssar_power", &v, path, err) == 0) c->lssar_power = (int)v;
+    if (lmc_json_get_bool(s, "doc_mask", &b, path, err) == 0) c->doc_mask = b;
+    if (lmc_json_get_int(s, "doc_sep_id", &v, path, err) == 0) c->doc_sep_id = (int)v;
     double d;
     if (lmc_json_get_num(s, "rope_theta", &d, path, err) == 0) c->rope_theta = (float)d;
     if (lmc_json_get_num(s, "norm_eps", &d, path, err) == 0) c->ln_eps = (float)d;

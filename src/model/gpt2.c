@@ -4,6 +4,7 @@
 #include "kernels/cpu/attn_switch.h"
 #include "kernels/cpu/activations.h"
 #include "model/switches.h"
+#include "model/docmask.h"
 #include "optim/optim.h"
 #include "base/mem.h"
 #include "base/rng.h"
@@ -28,6 +29,7 @@ struct gpt2_acts {
     float *d_res, *d_small, *d_big;   /* backward scratch (d_big: N x max(qkv width, c_fc width)) */
     float *d_mid;            /* SwiGLU backward: gradient of the activation output, N x d_ff */
     float *qk_raw, *qk_rstd; /* qk_norm: q|k before the norm (L x N x (H+KV) hd) and 1/rms (L x N x (H+KV)) */
+    int32_t *docstart, *docpos; /* doc_mask: each row's document start and restarted position (N each) */
 };
 
 const char *gpt2_prof_name(int i) {
@@ -88,6 +90,7 @@ int gpt2_config_check(gpt2_config *c, lmc_err *err) {
     if (c->ln_eps == 0.0f) c->ln_eps = 1e-5f;
     int rc_sw = gpt2_switches_check(c, err);
     if (rc_sw) return rc_sw;
+    if ((rc_sw = gpt2_docmask_check(c, err))) return rc_sw;
     if (!(c->ln_eps > 0.0f) || !isfinite(c->ln_eps)) return lmc_errf(err, LMC_EINVAL, "layer_norm_epsilon must be positive");
     /* keep every element count of one tensor and of the activations well inside size_t and int */
     double d = c->d_model, ff = (double)c->d_ff * (c->mlp == GPT2_MLP_SWIGLU ? 3 : 2);
@@ -361,6 +364,7 @@ static int acts_ensure(gpt2_model *m, size_t N, int kept, lmc_err *err) {
         {&a->qk_raw, m->cfg.qk_norm ? L * N * (Q - C / NH * m->cfg.n_kv_head) : 0},
         {&a->qk_rstd, m->cfg.qk_norm ? L * N * (NH + m->cfg.n_kv_head) : 0},
         {(float **)&a->inputs, N}, {(float **)&a->targets, N},
+        {(float **)&a->docstart, m->cfg.doc_mask ? N : 0}, {(float **)&a->docpos, m->cfg.doc_mask ? N : 0},
     };
     size_t np = sizeof parts / sizeof parts[0], total = 0;
     for (size_t i = 0; i < np; i++) total += (parts[i].n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
@@ -440,7 +444,11 @@ int gpt2_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, i
     m->T = T;
 
     PROF_BEGIN;
-    if (m->wpe) k_encoder_fwd(a->res, inputs, m->wte, m->wpe, B, T, C);
+    /* doc_mask: document starts and restarted positions, once per forward (backward reuses them) */
+    const int32_t *ds = c->doc_mask ? a->docstart : NULL, *dpos = c->doc_mask ? a->docpos : NULL;
+    if (ds) gpt2_doc_starts(inputs, B, T, c->doc_sep_id, a->docstart, a->docpos);
+    if (m->wpe && dpos) k_encoder_fwd_pos(a->res, inputs, dpos, m->wte, m->wpe, N, C);
+    else if (m->wpe) k_encoder_fwd(a->res, inputs, m->wte, m->wpe, B, T, C);
     else k_embed_fwd(a->res, inputs, m->wte, N, C);
     PROF(GPT2_PROF_ENCODER);
     for (int l = 0; l < L; l++) {
@@ -463,9 +471,11 @@ int gpt2_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, i
                          (size_t)Q, NH, KV, hd, c->ln_eps);
         if (m->attn_probe) m->attn_probe(m->attn_probe_ctx, l, x, qkv, B, T);
         /* RoPE rotates the q and k heads (adjacent columns) in place; attention sees rotated q, k */
-        if (m->rope_cos) k_rope_apply(qkv, (size_t)Q, B, T, 0, 0, NH + KV, hd, m->rope_cos, m->rope_sin, 0);
-        if ((rc = c->attention == GPT2_ATTN_SOFTMAX ? k_attention_fwd_gqa(atty, lse, qkv, B, T, NH, KV, hd, m->alibi)
-                  : k_attention_lssa_fwd(atty, qkv, B, T, NH, KV, hd, c->attention == GPT2_ATTN_LSSAR ? c->lssar_power : 0)))
+        if (m->rope_cos && dpos) k_rope_apply_pos(qkv, (size_t)Q, N, dpos, 0, NH + KV, hd, m->rope_cos, m->rope_sin, 0);
+        else if (m->rope_cos) k_rope_apply(qkv, (size_t)Q, B, T, 0, 0, NH + KV, hd, m->rope_cos, m->rope_sin, 0);
+        if ((rc = c->attention == GPT2_ATTN_SOFTMAX ? k_attention_fwd_doc(atty, lse, qkv, B, T, NH, KV, hd, m->alibi, ds)
+                  : k_attention_lssa_fwd_doc(atty, qkv, B, T, NH, KV, hd,
+                                             c->attention == GPT2_ATTN_LSSAR ? c->lssar_power : 0, ds)))
             return lmc_errf(err, rc, "forward: out of memory in attention");
         if (m->head_mask)
             for (int h = 0; h < NH; h++)
@@ -530,6 +540,7 @@ int gpt2_backward(gpt2_model *m, float loss_scale, lmc_err *err) {
     float *dlnf_w = grad_of(m, m->lnf_w_view), *dlnf_b = grad_of(m, m->lnf_b_view);
     float *dhead = m->head_view >= 0 ? grad_of(m, m->head_view) : dwte;
     float scale = m->n_targets ? loss_scale / (float)m->n_targets : 0.0f;
+    const int32_t *ds = c->doc_mask ? a->docstart : NULL, *dpos = c->doc_mask ? a->docpos : NULL;
     int rc;
 
     PROF_BEGIN;
@@ -570,12 +581,13 @@ int gpt2_backward(gpt2_model *m, float loss_scale, lmc_err *err) {
         k_matmul_bwd(a->d_small, dp.proj_w, dp.proj_b, a->d_res, atty, p.proj_w, N, C, C);
         PROF(GPT2_PROF_MATMUL);
         if ((rc = c->attention == GPT2_ATTN_SOFTMAX
-                  ? k_attention_bwd_gqa(a->d_big, a->d_small, qkv, atty, lse, B, T, NH, KV, hd, m->alibi)
-                  : k_attention_lssa_bwd(a->d_big, a->d_small, qkv, B, T, NH, KV, hd,
-                                         c->attention == GPT2_ATTN_LSSAR ? c->lssar_power : 0)))
+                  ? k_attention_bwd_doc(a->d_big, a->d_small, qkv, atty, lse, B, T, NH, KV, hd, m->alibi, ds)
+                  : k_attention_lssa_bwd_doc(a->d_big, a->d_small, qkv, B, T, NH, KV, hd,
+                                             c->attention == GPT2_ATTN_LSSAR ? c->lssar_power : 0, ds)))
             return lmc_errf(err, rc, "backward: out of memory in attention");
         /* the rotation is orthogonal: its backward rotates the gradient back */
-        if (m->rope_cos) k_rope_apply(a->d_big, (size_t)Q, B, T, 0, 0, NH + KV, hd, m->rope_cos, m->rope_sin, 1);
+        if (m->rope_cos && dpos) k_rope_apply_pos(a->d_big, (size_t)Q, N, dpos, 0, NH + KV, hd, m->rope_cos, m->rope_sin, 1);
+        else if (m->rope_cos) k_rope_apply(a->d_big, (size_t)Q, B, T, 0, 0, NH + KV, hd, m->rope_cos, m->rope_sin, 1);
         if (c->qk_norm)
             k_qknorm_bwd(a->d_big, dp.qn_w, dp.kn_w, a->qk_raw + (size_t)l * N * (NH + KV) * hd,
                          a->qk_rstd + (size_t)l * N * (NH + KV), p.qn_w, p.kn_w, N, (size_t)Q, NH, KV, hd);
@@ -587,7 +599,8 @@ int gpt2_backward(gpt2_model *m, float loss_scale, lmc_err *err) {
                  a->ln1_mean + (size_t)l * N, a->ln1_rstd + (size_t)l * N, N);
         PROF(GPT2_PROF_LAYERNORM);
     }
-    if (dwpe) k_encoder_bwd(dwte, dwpe, a->d_res, a->inputs, B, T, C);
+    if (dwpe && dpos) k_encoder_bwd_pos(dwte, dwpe, a->d_res, a->inputs, dpos, N, C);
+    else if (dwpe) k_encoder_bwd(dwte, dwpe, a->d_res, a->inputs, B, T, C);
     else k_embed_bwd(dwte, a->d_res, a->inputs, N, C);
     PROF(GPT2_PROF_ENCODER);
     a->has_targets = 0; /* logits are gone: a second backward needs a new forward */

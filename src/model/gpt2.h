@@ -73,6 +73,10 @@ typedef struct gpt2_config {
     int act_degree;    /* degree n of the learnable activation (0 = 3) */
     int mtp_heads;     /* K extra multi-token heads (0..GPT2_MTP_MAX-1): head i predicts token t+1+i */
     int normalized;    /* GPT2_NORMALIZED_*: nGPT (Loshchilov et al. 2025), src/model/ngpt.c */
+    /* packed windows (issue 15, src/model/docmask.h): 1 = attention and position ids restart at every
+     * doc_sep_id token inside a window (training and full-window inference; not the KV-cache decode) */
+    int doc_mask;
+    int doc_sep_id;    /* the end-of-text id that begins every document (used only with doc_mask) */
 } gpt2_config;
 
 enum { GPT2_ATTN_SOFTMAX = 0, GPT2_ATTN_LSSA = 1, GPT2_ATTN_LSSAR = 2 };

@@ -46,6 +46,10 @@ typedef struct train_config {
         double target_loss;                           /* velocitune's target (has_target = 1 when given) */
         int64_t has_target;
     } sources[8];
+    char data_packing[16];    /* concat | seamless (issue 15, src/train/packing.h) */
+    double packing_overlap;   /* seamless: largest stage-1 overlap as a fraction of seq_len + 1 */
+    int64_t packing_extra;    /* seamless: bin capacity above seq_len + 1 (tokens) */
+    char packing_pad[8];      /* seamless: true = the padding variant */
     /* model: */
     char arch[32];
     int64_t n_layer, n_head, n_kv_head, d_model, d_ff, seq_len, vocab_size;
@@ -53,6 +57,8 @@ typedef struct train_config {
     double norm_eps, rope_theta;
     char attention[16], qk_norm[8]; /* issue 13 attention switches */
     int64_t lssar_power;
+    char doc_mask[8];         /* issue 15: attention and positions restart at every end-of-text */
+    int64_t doc_sep_id;       /* -1 = the tokenizer's end-of-text id */
     /* research switches (issue 13, docs/model.md): model.depth_scaling, activation, activation_degree,
      * mtp_heads; train.mtp_curriculum */
     char depth_scaling[16], activation[16], mtp_curriculum[16], normalized[16];

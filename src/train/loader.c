@@ -4,6 +4,7 @@
 #include <string.h>
 #include "base/mem.h"
 #include "base/rng.h"
+#include "train/packing.h"
 
 /* Stream id for the data-order RNG (independent of init and sampling streams). */
 #define DATA_STREAM 0x64617461ull /* "data" */
@@ -61,6 +62,7 @@ void train_loader_close(train_loader *l) {
     for (size_t i = 0; i < l->nshards; i++) lmc_shard_close(&l->shards[i].s);
     lmc_free(l->shards);
     lmc_free(l->perm);
+    train_packing_free(l->pack);
     memset(l, 0, sizeof *l);
 }
 
@@ -88,6 +90,7 @@ int train_loader_seek(train_loader *l, uint64_t epoch, uint64_t pos, lmc_err *er
 
 /* Copy global sequence g into in/tg (T each). */
 static int copy_seq(train_loader *l, uint64_t g, int32_t *in, int32_t *tg, lmc_err *err) {
+    if (l->pack) return train_packing_copy(l->pack, l, g, in, tg, err);  /* seamless: window g of the table */
     size_t lo = 0, hi = l->nshards; /* binary search: last shard with first_seq <= g */
     while (hi - lo > 1) {
         size_t mid = (lo + hi) / 2;

@@ -32,6 +32,7 @@ typedef struct train_loader {
     uint64_t *perm;         /* permutation of the current epoch (NULL when !shuffle) */
     uint64_t perm_epoch;
     uint64_t max_token;     /* tokens must be < this (0 = no check) */
+    struct train_packing *pack; /* data.packing seamless: the window table (packing.h); NULL = concat */
 } train_loader;
 
 /* Open every shard matching `glob` (read as `kind`). T = sequence length. With vocab_size > 0 every

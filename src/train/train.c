@@ -32,6 +32,7 @@
 #include "train/mix_update.h"
 #include "train/mixing.h"
 #include "train/optim_config.h"
+#include "train/packing_setup.h"
 #include "train/schedule.h"
 #include "train/status.h"
 #include "train/tb_events.h"
@@ -106,6 +107,7 @@ int train_model_config(const train_config *cfg, gpt2_config *mc, lmc_err *err) {
                   : GPT2_ATTN_SOFTMAX;
     mc->lssar_power = (int)cfg->lssar_power;
     mc->qk_norm = !strcmp(cfg->qk_norm, "true");
+    if (train_model_doc_fields(cfg, mc, err)) return -1;
     mc->n_kv_head = (int)cfg->n_kv_head;
     mc->d_ff = (int)cfg->d_ff;
     mc->n_layer = (int)cfg->n_layer;
@@ -487,6 +489,9 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
     if (!t->have_mix &&
         train_loader_open(&t->train, c->data_train, c->seq_len, (uint64_t)c->seed, 1, (uint64_t)mc.vocab_size, kind, err))
         return lmc_err_wrap(err, "data.train");
+    char packing_line[512];
+    if (train_packing_open(&t->train, c, packing_line, sizeof packing_line, err)) return -1;
+    if (packing_line[0]) event(t, "%s", packing_line);
     t->have_val = c->data_val[0] && c->eval_batches > 0;
     if (t->have_val && train_loader_open(&t->val, c->data_val, c->seq_len, (uint64_t)c->seed, 0,
                                          (uint64_t)mc.vocab_size, kind, err))

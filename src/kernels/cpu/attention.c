@@ -13,7 +13,13 @@
  *
  * Grouped-query attention: NKV key/value heads, query head h reads kv head h / (NH / NKV); multi-head
  * is NKV = NH, multi-query NKV = 1. ALiBi adds slope_h * (j - i) to the scaled score of query i and
- * key j (only j <= i exist), before the softmax; backward recomputes it with the probabilities. */
+ * key j (only j <= i exist), before the softmax; backward recomputes it with the probabilities.
+ *
+ * Document masking (packed windows, model.doc_mask): an optional per-row document start ds [B*T]
+ * (0 <= ds[t] <= t) limits query t to keys [ds[t], t]. A query block then only multiplies the keys
+ * from the smallest start of its rows (key blocks before it are skipped), and each row's softmax runs
+ * over its own span; the masked columns are exact zeros in P, so backward needs no other change.
+ * ds = NULL is plain causal attention, with the very same calls (j0 = lo = 0): bitwise unchanged. */
 #include "kernels/cpu/kernels.h"
 #include "kernels/cpu/blas_threads.h"
 #include "kernels/cpu/gemm.h"
@@ -32,13 +38,21 @@ static inline void att_gemm(int ta, int tb, int M, int N, int K, float alpha, co
     k_sgemm_1t(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);   /* oneDNN's JIT sgemm when built in */
 }
 
+/* The first key any row of the query block [i0, i0 + rows) may see (0 without document starts). */
+static inline int block_lo(const int32_t *ds, int i0, int rows) {
+    if (!ds) return 0;
+    int lo = ds[i0];
+    for (int r = 1; r < rows; r++) lo = ds[i0 + r] < lo ? ds[i0 + r] : lo;
+    return lo;
+}
+
 /* Add the ALiBi bias of query row i (keys 0..n-1) to s. */
 static inline void alibi_row(float *s, int n, int i, float slope) {
     for (int j = 0; j < n; j++) s[j] += slope * (float)(j - i);
 }
 
-int k_attention_fwd_gqa(float *out, float *lse, const float *qkv, int B, int T, int NH, int NKV, int hd,
-                        const float *slopes) {
+int k_attention_fwd_doc(float *out, float *lse, const float *qkv, int B, int T, int NH, int NKV, int hd,
+                        const float *slopes, const int32_t *docstart) {
     const int G = NH / NKV;
     const size_t W = (size_t)(NH + 2 * NKV) * hd, OC = (size_t)NH * hd;
     const int KOFF = NH * hd, VOFF = (NH + NKV) * hd;
@@ -54,24 +68,26 @@ int k_attention_fwd_gqa(float *out, float *lse, const float *qkv, int B, int T, 
             int b = bh / NH, h = bh % NH, kh = h / G;
             const float *base = qkv + (size_t)b * T * W;
             const float *k = base + KOFF + kh * hd, *v = base + VOFF + kh * hd;
+            const int32_t *dst = docstart ? docstart + (size_t)b * T : NULL;
             for (int i0 = 0; i0 < T; i0 += QB) {
                 int rows = T - i0 < QB ? T - i0 : QB;
-                int kv = i0 + rows;
+                int j0 = block_lo(dst, i0, rows), kv = i0 + rows - j0;  /* keys [j0, i0 + rows) */
                 const float *q = base + (size_t)i0 * W + h * hd;
-                att_gemm(0, 1, rows, kv, hd, scale, q, (int)W, k,
+                att_gemm(0, 1, rows, kv, hd, scale, q, (int)W, k + (size_t)j0 * W,
                             (int)W, 0.0f, S, kv);
                 for (int r = 0; r < rows; r++) {
-                    float *s = S + (size_t)r * kv;
-                    int n = i0 + r + 1;
-                    if (slopes) alibi_row(s, n, i0 + r, slopes[h]);
+                    int lo = dst ? dst[i0 + r] - j0 : 0, n = i0 + r + 1 - j0 - lo;  /* row's keys: [lo, lo + n) */
+                    float *s = S + (size_t)r * kv + lo;
+                    if (slopes) alibi_row(s, n, i0 + r - j0 - lo, slopes[h]);
                     float mx = vm_max(s, n);
                     float sum = vm_exp_sub_sum(s, s, mx, n);
                     float inv = 1.0f / sum;
                     for (int j = 0; j < n; j++) s[j] *= inv;
-                    for (int j = n; j < kv; j++) s[j] = 0.0f;
+                    for (int j = -lo; j < 0; j++) s[j] = 0.0f;
+                    for (int j = n; j < kv - lo; j++) s[j] = 0.0f;
                     lse[(size_t)bh * T + i0 + r] = mx + logf(sum);
                 }
-                att_gemm(0, 0, rows, hd, kv, 1.0f, S, kv, v, (int)W,
+                att_gemm(0, 0, rows, hd, kv, 1.0f, S, kv, v + (size_t)j0 * W, (int)W,
                             0.0f, out + ((size_t)b * T + i0) * OC + h * hd, (int)OC);
             }
         }
@@ -81,8 +97,8 @@ int k_attention_fwd_gqa(float *out, float *lse, const float *qkv, int B, int T, 
     return fail ? LMC_ENOMEM : 0;
 }
 
-int k_attention_bwd_gqa(float *dqkv, const float *dout, const float *qkv, const float *out, const float *lse,
-                        int B, int T, int NH, int NKV, int hd, const float *slopes) {
+int k_attention_bwd_doc(float *dqkv, const float *dout, const float *qkv, const float *out, const float *lse,
+                        int B, int T, int NH, int NKV, int hd, const float *slopes, const int32_t *docstart) {
     const int G = NH / NKV;
     const size_t W = (size_t)(NH + 2 * NKV) * hd, OC = (size_t)NH * hd;
     const int KOFF = NH * hd, VOFF = (NH + NKV) * hd;
@@ -102,6 +118,7 @@ int k_attention_bwd_gqa(float *dqkv, const float *dout, const float *qkv, const 
             const float *k = base + KOFF + kh * hd, *v = base + VOFF + kh * hd;
             float *dbase = dqkv + (size_t)b * T * W;
             float *dk = dbase + KOFF + kh * hd, *dv = dbase + VOFF + kh * hd;
+            const int32_t *dst = docstart ? docstart + (size_t)b * T : NULL;
             for (int t = 0; t < T; t++) {
                 memset(dk + (size_t)t * W, 0, (size_t)hd * sizeof(float));
                 memset(dv + (size_t)t * W, 0, (size_t)hd * sizeof(float));
@@ -110,19 +127,22 @@ int k_attention_bwd_gqa(float *dqkv, const float *dout, const float *qkv, const 
                 int bh = b * NH + h;
                 for (int i0 = 0; i0 < T; i0 += QB) {
                     int rows = T - i0 < QB ? T - i0 : QB;
-                    int kv = i0 + rows;
+                    int j0 = block_lo(dst, i0, rows), kv = i0 + rows - j0;  /* keys [j0, i0 + rows) */
                     const float *q = base + (size_t)i0 * W + h * hd;
                     const float *dO = dout + ((size_t)b * T + i0) * OC + h * hd;
                     const float *O = out + ((size_t)b * T + i0) * OC + h * hd;
                     float *dq = dbase + (size_t)i0 * W + h * hd;
-                    att_gemm(0, 1, rows, kv, hd, scale, q, (int)W, k,
+                    const float *kj = k + (size_t)j0 * W, *vj = v + (size_t)j0 * W;
+                    float *dkj = dk + (size_t)j0 * W, *dvj = dv + (size_t)j0 * W;
+                    att_gemm(0, 1, rows, kv, hd, scale, q, (int)W, kj,
                                 (int)W, 0.0f, P, kv);
                     for (int r = 0; r < rows; r++) {
-                        float *p = P + (size_t)r * kv;
-                        int n = i0 + r + 1;
-                        if (slopes) alibi_row(p, n, i0 + r, slopes[h]);
+                        int lo = dst ? dst[i0 + r] - j0 : 0, n = i0 + r + 1 - j0 - lo;
+                        float *p = P + (size_t)r * kv + lo;
+                        if (slopes) alibi_row(p, n, i0 + r - j0 - lo, slopes[h]);
                         vm_exp_sub_sum(p, p, lse[(size_t)bh * T + i0 + r], n);
-                        for (int j = n; j < kv; j++) p[j] = 0.0f;
+                        for (int j = -lo; j < 0; j++) p[j] = 0.0f;
+                        for (int j = n; j < kv - lo; j++) p[j] = 0.0f;
                         float d = 0.0f;
                         const float *dor = dO + (size_t)r * OC, *orow = O + (size_t)r * OC;
                         for (int e = 0; e < hd; e++) d += dor[e] * orow[e];
@@ -130,9 +150,9 @@ int k_attention_bwd_gqa(float *dqkv, const float *dout, const float *qkv, const 
                     }
                     /* dV[0:kv] += P^T dO */
                     att_gemm(1, 0, kv, hd, rows, 1.0f, P, kv, dO, (int)OC,
-                                1.0f, dv, (int)W);
+                                1.0f, dvj, (int)W);
                     /* dP = dO V^T */
-                    att_gemm(0, 1, rows, kv, hd, 1.0f, dO, (int)OC, v,
+                    att_gemm(0, 1, rows, kv, hd, 1.0f, dO, (int)OC, vj,
                                 (int)W, 0.0f, dS, kv);
                     for (int r = 0; r < rows; r++) {
                         float *ds = dS + (size_t)r * kv;
@@ -142,10 +162,10 @@ int k_attention_bwd_gqa(float *dqkv, const float *dout, const float *qkv, const 
                         for (int j = 0; j < kv; j++) ds[j] = p[j] * (ds[j] - d);
                     }
                     /* dQ = scale dS K;  dK[0:kv] += scale dS^T Q */
-                    att_gemm(0, 0, rows, hd, kv, scale, dS, kv, k, (int)W,
+                    att_gemm(0, 0, rows, hd, kv, scale, dS, kv, kj, (int)W,
                                 0.0f, dq, (int)W);
                     att_gemm(1, 0, kv, hd, rows, scale, dS, kv, q, (int)W,
-                                1.0f, dk, (int)W);
+                                1.0f, dkj, (int)W);
                 }
             }
         }
@@ -154,6 +174,16 @@ int k_attention_bwd_gqa(float *dqkv, const float *dout, const float *qkv, const 
     }
     k_blas_single_end(prev);
     return fail ? LMC_ENOMEM : 0;
+}
+
+int k_attention_fwd_gqa(float *out, float *lse, const float *qkv, int B, int T, int NH, int NKV, int hd,
+                        const float *slopes) {
+    return k_attention_fwd_doc(out, lse, qkv, B, T, NH, NKV, hd, slopes, NULL);
+}
+
+int k_attention_bwd_gqa(float *dqkv, const float *dout, const float *qkv, const float *out, const float *lse,
+                        int B, int T, int NH, int NKV, int hd, const float *slopes) {
+    return k_attention_bwd_doc(dqkv, dout, qkv, out, lse, B, T, NH, NKV, hd, slopes, NULL);
 }
 
 void k_attention_decode_gqa(float *out, const float *q, const float *kcache, const float *vcache, int t_len,

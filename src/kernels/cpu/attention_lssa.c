@@ -8,7 +8,10 @@
  *   dS = (dA - rowsum(A dA)) / sum1;  dz = dS * sigmoid(z);  dcos = c_i dz   (z = c_i cos, c_i = log hd log n_i)
  *   dq^ = dcos K^;  dk^ += dcos^T Q^;  dq = (dq^ - q^ (q^.dq^)) / |q|  (same for k).
  * Parallel over (batch, head) forward and (batch, kv head) backward, single-threaded BLAS per unit:
- * bitwise the same for any thread count. */
+ * bitwise the same for any thread count.
+ * Document masking (docstart, as attention.c): row t of a window sees keys [ds_t, t] and is computed
+ * exactly as row t - ds_t of its document alone (n_i, c_i and o_i count from the document's start), so
+ * a packed window equals its documents one by one. docstart = NULL is the unmasked kernel, same calls. */
 #include "kernels/cpu/attn_switch.h"
 #include "kernels/cpu/blas_threads.h"
 #include "kernels/cpu/gemm.h"
@@ -143,7 +146,16 @@ static void normalize_bwd_row(float *dx, const float *dxn, const float *xn, floa
     for (int e = 0; e < hd; e++) dx[e] = (dxn[e] - xn[e] * dot) * inv;
 }
 
-int k_attention_lssa_fwd(float *out, const float *qkv, int B, int T, int NH, int NKV, int hd, int power) {
+/* The first key any row of the query block [i0, i0 + rows) may see (0 without document starts). */
+static inline int block_lo(const int32_t *ds, int i0, int rows) {
+    if (!ds) return 0;
+    int lo = ds[i0];
+    for (int r = 1; r < rows; r++) lo = ds[i0 + r] < lo ? ds[i0 + r] : lo;
+    return lo;
+}
+
+int k_attention_lssa_fwd_doc(float *out, const float *qkv, int B, int T, int NH, int NKV, int hd, int power,
+                             const int32_t *docstart) {
     const int G = NH / NKV;
     const size_t W = (size_t)(NH + 2 * NKV) * hd, OC = (size_t)NH * hd;
     const int KOFF = NH * hd, VOFF = (NH + NKV) * hd;
@@ -165,19 +177,21 @@ int k_attention_lssa_fwd(float *out, const float *qkv, int B, int T, int NH, int
             const float *v = base + VOFF + kh * hd;
             normalize_rows(Kn, inv, base + KOFF + kh * hd, W, T, hd);
             normalize_rows(Qn, inv, base + h * hd, W, T, hd);
+            const int32_t *ds = docstart ? docstart + (size_t)b * T : NULL;
             for (int i0 = 0; i0 < T; i0 += QB) {
                 int rows = T - i0 < QB ? T - i0 : QB;
-                int kv = i0 + rows;
-                k_sgemm_1t(0, 1, rows, kv, hd, 1.0f, Qn + (size_t)i0 * hd, hd, Kn, hd, 0.0f, S, kv);
+                int j0 = block_lo(ds, i0, rows), kv = i0 + rows - j0;  /* keys [j0, i0 + rows) */
+                k_sgemm_1t(0, 1, rows, kv, hd, 1.0f, Qn + (size_t)i0 * hd, hd, Kn + (size_t)j0 * hd, hd, 0.0f, S, kv);
                 for (int r = 0; r < rows; r++) {
-                    int n = i0 + r + 1;
-                    float *s = S + (size_t)r * kv, *a = Ab + (size_t)r * kv;
+                    int lo = ds ? ds[i0 + r] - j0 : 0, n = i0 + r + 1 - j0 - lo;  /* row's keys: [lo, lo + n) */
+                    float *s = S + (size_t)r * kv + lo, *a = Ab + (size_t)r * kv + lo;
                     rowstat st;
-                    row_fwd(s, a, s, n, i0 + r, logd, power, &st);  /* A' overwrites cos (read first) */
-                    for (int j = n; j < kv; j++) s[j] = 0.0f;
+                    row_fwd(s, a, s, n, n - 1, logd, power, &st);  /* A' overwrites cos (read first) */
+                    for (int j = -lo; j < 0; j++) s[j] = 0.0f;
+                    for (int j = n; j < kv - lo; j++) s[j] = 0.0f;
                 }
-                k_sgemm_1t(0, 0, rows, hd, kv, 1.0f, S, kv, v, (int)W, 0.0f, out + ((size_t)b * T + i0) * OC + h * hd,
-                           (int)OC);
+                k_sgemm_1t(0, 0, rows, hd, kv, 1.0f, S, kv, v + (size_t)j0 * W, (int)W, 0.0f,
+                           out + ((size_t)b * T + i0) * OC + h * hd, (int)OC);
             }
         }
         free(S); free(Ab); free(Kn); free(Qn); free(inv);
@@ -186,8 +200,8 @@ int k_attention_lssa_fwd(float *out, const float *qkv, int B, int T, int NH, int
     return fail ? LMC_ENOMEM : 0;
 }
 
-int k_attention_lssa_bwd(float *dqkv, const float *dout, const float *qkv, int B, int T, int NH, int NKV, int hd,
-                         int power) {
+int k_attention_lssa_bwd_doc(float *dqkv, const float *dout, const float *qkv, int B, int T, int NH, int NKV, int hd,
+                             int power, const int32_t *docstart) {
     const int G = NH / NKV;
     const size_t W = (size_t)(NH + 2 * NKV) * hd, OC = (size_t)NH * hd;
     const int KOFF = NH * hd, VOFF = (NH + NKV) * hd;
@@ -210,6 +224,7 @@ int k_attention_lssa_bwd(float *dqkv, const float *dout, const float *qkv, int B
             const float *v = base + VOFF + kh * hd;
             float *dbase = dqkv + (size_t)b * T * W;
             float *dk = dbase + KOFF + kh * hd, *dv = dbase + VOFF + kh * hd;
+            const int32_t *ds = docstart ? docstart + (size_t)b * T : NULL;
             normalize_rows(Kn, kinv, base + KOFF + kh * hd, W, T, hd);
             memset(dKn, 0, th * sizeof(float));
             for (int t = 0; t < T; t++) memset(dv + (size_t)t * W, 0, (size_t)hd * sizeof(float));
@@ -217,27 +232,31 @@ int k_attention_lssa_bwd(float *dqkv, const float *dout, const float *qkv, int B
                 normalize_rows(Qn, qinv, base + h * hd, W, T, hd);
                 for (int i0 = 0; i0 < T; i0 += QB) {
                     int rows = T - i0 < QB ? T - i0 : QB;
-                    int kv = i0 + rows;
+                    int j0 = block_lo(ds, i0, rows), kv = i0 + rows - j0;  /* keys [j0, i0 + rows) */
                     const float *dO = dout + ((size_t)b * T + i0) * OC + h * hd;
-                    k_sgemm_1t(0, 1, rows, kv, hd, 1.0f, Qn + (size_t)i0 * hd, hd, Kn, hd, 0.0f, Sc, kv);
+                    k_sgemm_1t(0, 1, rows, kv, hd, 1.0f, Qn + (size_t)i0 * hd, hd, Kn + (size_t)j0 * hd, hd, 0.0f, Sc, kv);
                     for (int r = 0; r < rows; r++) {
-                        int n = i0 + r + 1;
-                        float *p = P + (size_t)r * kv;
-                        row_fwd(Sc + (size_t)r * kv, Ab + (size_t)r * kv, p, n, i0 + r, logd, power, &st[r]);
-                        for (int j = n; j < kv; j++) p[j] = 0.0f;
+                        int lo = ds ? ds[i0 + r] - j0 : 0, n = i0 + r + 1 - j0 - lo;
+                        size_t o = (size_t)r * kv + (size_t)lo;
+                        float *p = P + o;
+                        row_fwd(Sc + o, Ab + o, p, n, n - 1, logd, power, &st[r]);
+                        for (int j = -lo; j < 0; j++) p[j] = 0.0f;
+                        for (int j = n; j < kv - lo; j++) p[j] = 0.0f;
                     }
-                    /* dV[0:kv] += A'^T dO;  dA' = dO V^T */
-                    k_sgemm_1t(1, 0, kv, hd, rows, 1.0f, P, kv, dO, (int)OC, 1.0f, dv, (int)W);
-                    k_sgemm_1t(0, 1, rows, kv, hd, 1.0f, dO, (int)OC, v, (int)W, 0.0f, dS, kv);
+                    /* dV[j0:] += A'^T dO;  dA' = dO V^T */
+                    k_sgemm_1t(1, 0, kv, hd, rows, 1.0f, P, kv, dO, (int)OC, 1.0f, dv + (size_t)j0 * W, (int)W);
+                    k_sgemm_1t(0, 1, rows, kv, hd, 1.0f, dO, (int)OC, v + (size_t)j0 * W, (int)W, 0.0f, dS, kv);
                     for (int r = 0; r < rows; r++) {
-                        int n = i0 + r + 1;
-                        float *d = dS + (size_t)r * kv;
-                        row_bwd(d, Sc + (size_t)r * kv, Ab + (size_t)r * kv, P + (size_t)r * kv, n, i0 + r, power, &st[r]);
-                        for (int j = n; j < kv; j++) d[j] = 0.0f;
+                        int lo = ds ? ds[i0 + r] - j0 : 0, n = i0 + r + 1 - j0 - lo;
+                        size_t o = (size_t)r * kv + (size_t)lo;
+                        float *d = dS + o;
+                        row_bwd(d, Sc + o, Ab + o, P + o, n, n - 1, power, &st[r]);
+                        for (int j = -lo; j < 0; j++) d[j] = 0.0f;
+                        for (int j = n; j < kv - lo; j++) d[j] = 0.0f;
                     }
-                    /* dQ^ = dcos K^;  dK^[0:kv] += dcos^T Q^ */
-                    k_sgemm_1t(0, 0, rows, hd, kv, 1.0f, dS, kv, Kn, hd, 0.0f, dQn, hd);
-                    k_sgemm_1t(1, 0, kv, hd, rows, 1.0f, dS, kv, Qn + (size_t)i0 * hd, hd, 1.0f, dKn, hd);
+                    /* dQ^ = dcos K^;  dK^[j0:] += dcos^T Q^ */
+                    k_sgemm_1t(0, 0, rows, hd, kv, 1.0f, dS, kv, Kn + (size_t)j0 * hd, hd, 0.0f, dQn, hd);
+                    k_sgemm_1t(1, 0, kv, hd, rows, 1.0f, dS, kv, Qn + (size_t)i0 * hd, hd, 1.0f, dKn + (size_t)j0 * hd, hd);
                     for (int r = 0; r < rows; r++)
                         normalize_bwd_row(dbase + (size_t)(i0 + r) * W + h * hd, dQn + (size_t)r * hd,
                                           Qn + (size_t)(i0 + r) * hd, qinv[i0 + r], hd);
@@ -250,6 +269,15 @@ int k_attention_lssa_bwd(float *dqkv, const float *dout, const float *qkv, int B
     }
     k_blas_single_end(prev);
     return fail ? LMC_ENOMEM : 0;
+}
+
+int k_attention_lssa_fwd(float *out, const float *qkv, int B, int T, int NH, int NKV, int hd, int power) {
+    return k_attention_lssa_fwd_doc(out, qkv, B, T, NH, NKV, hd, power, NULL);
+}
+
+int k_attention_lssa_bwd(float *dqkv, const float *dout, const float *qkv, int B, int T, int NH, int NKV, int hd,
+                         int power) {
+    return k_attention_lssa_bwd_doc(dqkv, dout, qkv, B, T, NH, NKV, hd, power, NULL);
 }
 
 void k_attention_lssa_decode(float *out, const float *q, const float *kcache, const float *vcache, int t_len,

@@ -5,6 +5,7 @@
 #define LMC_KERNELS_CPU_ATTN_SWITCH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Softplus attention (Gao, Spratling, Gionfrida, arXiv 2501.13428, ICML 2026), causal, per head:
  *   cos_ij = q_i.k_j / (|q_i| |k_j|)                     (L2 normalisation as F.normalize, eps 1e-12)
@@ -19,6 +20,12 @@ int k_attention_lssa_fwd(float *out, const float *qkv, int B, int T, int NH, int
 /* Writes dqkv (every q, k, v column of the attention heads); dout [B, T, NH*hd]. */
 int k_attention_lssa_bwd(float *dqkv, const float *dout, const float *qkv, int B, int T, int NH, int NKV, int hd,
                          int power);
+/* With document masking (docstart [B*T] as k_attention_fwd_doc; NULL = the two above, bitwise): row t
+ * is computed as row t - docstart[t] of its document alone (n_i, the length scale and o_i restart). */
+int k_attention_lssa_fwd_doc(float *out, const float *qkv, int B, int T, int NH, int NKV, int hd, int power,
+                             const int32_t *docstart);
+int k_attention_lssa_bwd_doc(float *dqkv, const float *dout, const float *qkv, int B, int T, int NH, int NKV, int hd,
+                             int power, const int32_t *docstart);
 /* One new query at position t_len - 1 over t_len cached keys/values (rows of stride ldkv);
  * scratch: 2 * t_len floats. */
 void k_attention_lssa_decode(float *out, const float *q, const float *kcache, const float *vcache, int t_len,

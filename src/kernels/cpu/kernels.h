@@ -97,6 +97,11 @@ void k_layernorm_bwd(float *dx, float *dw, float *db, const float *dout, const f
 void k_encoder_fwd(float *out, const int32_t *inp, const float *wte, const float *wpe, int B, int T, int C);
 /* dwte[inp] += dout, dwpe[t] += sum over b of dout. Deterministic (no races). */
 void k_encoder_bwd(float *dwte, float *dwpe, const float *dout, const int32_t *inp, int B, int T, int C);
+/* The same with a position per row (N rows; document masking restarts positions): wpe[pos[n]]. */
+void k_encoder_fwd_pos(float *out, const int32_t *inp, const int32_t *pos, const float *wte, const float *wpe,
+                       size_t N, int C);
+void k_encoder_bwd_pos(float *dwte, float *dwpe, const float *dout, const int32_t *inp, const int32_t *pos,
+                       size_t N, int C);
 
 /* GELU, tanh approximation (HF gelu_new). */
 void k_gelu_fwd(float *out, const float *x, size_t n);
@@ -157,6 +162,9 @@ void k_rope_table(float *cos_t, float *sin_t, int max_seq, int hd, float theta);
  * of the head, x2 = second half). inverse = 1 rotates by -angle (the backward of the forward). */
 void k_rope_apply(float *x, size_t ld, int B, int T, int pos0, int col0, int nh, int hd,
                   const float *cos_t, const float *sin_t, int inverse);
+/* The same with an explicit position per row (N rows; document masking): row n at position pos[n]. */
+void k_rope_apply_pos(float *x, size_t ld, size_t N, const int32_t *pos, int col0, int nh, int hd,
+                      const float *cos_t, const float *sin_t, int inverse);
 
 /* SwiGLU: h [N, 2F] = gate | up, out [N, F] = silu(gate) * up. */
 void k_swiglu_fwd(float *out, const float *h, size_t N, int F);
@@ -181,6 +189,14 @@ int k_attention_fwd_gqa(float *out, float *lse, const float *qkv, int B, int T, 
                         const float *slopes);
 int k_attention_bwd_gqa(float *dqkv, const float *dout, const float *qkv, const float *out, const float *lse,
                         int B, int T, int NH, int NKV, int hd, const float *slopes);
+/* The same with document masking (packed windows): docstart [B*T] (NULL = plain causal) gives each
+ * query row t of a window its document's first position, 0 <= docstart[t] <= t; row t attends to
+ * keys [docstart[t], t] only. Key blocks before a query block's first start are skipped (no T x T
+ * mask); with NULL both are bitwise the _gqa kernels. */
+int k_attention_fwd_doc(float *out, float *lse, const float *qkv, int B, int T, int NH, int NKV, int hd,
+                        const float *slopes, const int32_t *docstart);
+int k_attention_bwd_doc(float *dqkv, const float *dout, const float *qkv, const float *out, const float *lse,
+                        int B, int T, int NH, int NKV, int hd, const float *slopes, const int32_t *docstart);
 /* One query row (position t_len - 1) against a cache of NKV heads: q [NH*hd]; kcache/vcache rows of
  * NKV*hd at stride ldkv; out [NH*hd]; scratch >= t_len floats. */
 void k_attention_decode_gqa(float *out, const float *q, const float *kcache, const float *vcache, int t_len,

@@ -38,3 +38,23 @@ void k_rope_apply(float *x, size_t ld, int B, int T, int pos0, int col0, int nh,
         }
     }
 }
+
+void k_rope_apply_pos(float *x, size_t ld, size_t N, const int32_t *pos, int col0, int nh, int hd,
+                      const float *cos_t, const float *sin_t, int inverse) {
+    const int h2 = hd / 2;
+    const float sg = inverse ? -1.0f : 1.0f;
+#pragma omp parallel for schedule(static)
+    for (size_t n = 0; n < N; n++) {
+        const float *c = cos_t + (size_t)pos[n] * h2, *s = sin_t + (size_t)pos[n] * h2;
+        float *row = x + n * ld + col0;
+        for (int h = 0; h < nh; h++) {
+            float *x1 = row + (size_t)h * hd, *x2 = x1 + h2;
+#pragma omp simd
+            for (int i = 0; i < h2; i++) {
+                float a = x1[i], b = x2[i], sn = sg * s[i];
+                x1[i] = a * c[i] - b * sn;
+                x2[i] = b * c[i] + a * sn;
+            }
+        }
+    }
+}
