@@ -490,8 +490,12 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
         train_loader_open(&t->train, c->data_train, c->seq_len, (uint64_t)c->seed, 1, (uint64_t)mc.vocab_size, kind, err))
         return lmc_err_wrap(err, "data.train");
     char packing_line[512];
-    if (train_packing_open(&t->train, c, packing_line, sizeof packing_line, err)) return -1;
-    if (packing_line[0]) event(t, "%s", packing_line);
+    /* data.packing applies to every training stream: the one loader, or each source of a mixture */
+    for (int i = 0; i < (t->have_mix ? t->mix.k : 1); i++) {
+        if (train_packing_open(t->have_mix ? &t->mix.train[i] : &t->train, c, packing_line, sizeof packing_line, err))
+            return t->have_mix ? lmc_err_wrap(err, "data.sources[%s]", t->mix.name[i]) : -1;
+        if (packing_line[0]) event(t, "%s%s%s", t->have_mix ? t->mix.name[i] : "", t->have_mix ? ": " : "", packing_line);
+    }
     t->have_val = c->data_val[0] && c->eval_batches > 0;
     if (t->have_val && train_loader_open(&t->val, c->data_val, c->seq_len, (uint64_t)c->seed, 0,
                                          (uint64_t)mc.vocab_size, kind, err))

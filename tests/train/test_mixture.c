@@ -336,6 +336,21 @@ int main(void) {
     CHECK(run(&rn, 1, 0, &res, &err) != 0);
     CHECK_STR_CONTAINS(err.msg, "'code'");
 
+    /* data.packing applies to every source's stream (each gets its own window table and log line) */
+    train_config pk;
+    mix_config(&pk, dir, "packed");
+    snprintf(pk.data_packing, sizeof pk.data_packing, "seamless");
+    pk.doc_sep_id = 1;
+    pk.steps = 3;
+    CHECK_MSG(run(&pk, 0, 0, &res, &err) == 0, "%s", err.msg);
+    log = tiny_file(dir, "runs/packed/train.log", &(size_t){0});
+    for (int i = 0; i < 3; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "%s: seamless packing:", names[i]);
+        CHECK_MSG(log && strstr(log, want), "train.log lacks '%s'", want);
+    }
+    free(log);
+
     lmc_err e2;
     lmc_remove_tree(dir, &e2);
     free(dir);
