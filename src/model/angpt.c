@@ -477,3 +477,39 @@ const float *gpt2_angpt_hidden(const gpt2_model *m, int l) {
     if (!m->angpt || l < 0 || l > m->cfg.n_layer || m->B <= 0) return NULL;
     return m->angpt->h + (size_t)l * (size_t)m->B * (size_t)m->T * (size_t)m->cfg.d_model;
 }
+
+/* Mean over rows of the norm of n-float vectors at stride ld (ld = n: contiguous rows), `per` of them a row. */
+static double mean_norm(const float *x, size_t rows, int per, int n, size_t ld) {
+    double acc = 0;
+    for (size_t r = 0; r < rows; r++)
+        for (int k = 0; k < per; k++) {
+            double ss = 0;
+            for (int e = 0; e < n; e++) ss += (double)x[r * ld + (size_t)k * n + e] * x[r * ld + (size_t)k * n + e];
+            acc += sqrt(ss);
+        }
+    return acc / ((double)rows * per);
+}
+
+int gpt2_angpt_stats(const gpt2_model *m, double *st, double *hn) {
+    const struct gpt2_angpt *s = m->angpt;
+    if (!s || m->B <= 0) return -1;
+    const gpt2_config *c = &m->cfg;
+    const int L = c->n_layer, H = c->n_head, C = c->d_model, hd = C / H, F = c->d_ff;
+    const size_t N = (size_t)m->B * (size_t)m->T, NC = N * (size_t)C;
+    memset(st, 0, GPT2_ANGPT_STATS * sizeof(double));
+    for (int l = 0; l < L; l++) {
+        /* q and k before QK-norm (needs it: qk_raw), v as the attention read it */
+        if (c->qk_norm) {
+            st[0] += mean_norm(s->qk_raw + (size_t)l * N * 2 * C, N, H, hd, 2 * (size_t)C) / L;
+            st[1] += mean_norm(s->qk_raw + (size_t)l * N * 2 * C + C, N, H, hd, 2 * (size_t)C) / L;
+        }
+        st[2] += mean_norm(s->qkv + (size_t)l * N * 3 * C + 2 * C, N, H, hd, 3 * (size_t)C) / L;
+        st[3] += mean_norm(s->atts + (size_t)l * NC, N, H, hd, (size_t)C) / L;
+        st[4] += mean_norm(s->ho + (size_t)l * NC, N, 1, C, (size_t)C) / L;
+        st[5] += mean_norm(s->uvs + (size_t)l * N * 2 * F + F, N, 1, F, 2 * (size_t)F) / L;
+        st[6] += mean_norm(s->act + (size_t)l * N * F, N, 1, F, (size_t)F) / L;
+        st[7] += mean_norm(s->hm + (size_t)l * NC, N, 1, C, (size_t)C) / L;
+    }
+    for (int l = 0; hn && l <= L; l++) hn[l] = mean_norm(s->h + (size_t)l * NC, N, 1, C, (size_t)C);
+    return 0;
+}

@@ -72,6 +72,13 @@ int gpt2_angpt_decode_step(const gpt2_model *m, int32_t token, int t, float *kca
 float *gpt2_angpt_param(const gpt2_model *m, float *buf, int l, int which);
 /* The block input of layer l (l = n_layer: the final hidden state) of the last anGPT forward, (B, T, d). */
 const float *gpt2_angpt_hidden(const gpt2_model *m, int l);
+/* What each constant factor normalises, measured on the last anGPT forward (mean over tokens and layers of
+ * the vector norm after the factor; each should be ~1 at init): st[0..7] = q head, k head (before
+ * QK-norm; 0 without it), v head, attention output head (after nu_att), x_A (after nu_p), up (after
+ * nu_uz), activation (after nu_act), x_M (after nu_d); hn[l], l = 0..n_layer (may be NULL), the mean
+ * norm of the hidden state entering block l. Returns -1 without a forward. */
+enum { GPT2_ANGPT_STATS = 8 };
+int gpt2_angpt_stats(const gpt2_model *m, double *st, double *hn);
 
 enum { GPT2_MTP_CURRICULUM_NONE = 0, GPT2_MTP_CURRICULUM_FORWARD = 1, GPT2_MTP_CURRICULUM_REVERSE = 2 };
 /* Active extra heads at step e (0-based) of E under the ACL 2025 curriculum with k_max = K + 1 heads
