@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Baseline (Llama-style + QK-norm, AdamW wd 0.1, 30 warmup steps) vs nGPT vs anGPT (both: wd 0, no
 # warmup, the papers' recipe; anGPT keeps QK-norm) on WikiText-2 (wt2.yaml, prepare_wt2.sh): 4 layers,
-# d = 64, 600 steps of 16 x 64 tokens, val loss every 25 steps, at lr 3e-3 and 1e-2 (same cosine
-# schedule for all). Reports the first evaluated step at which nGPT / anGPT reach the baseline's final
+# d = 64, 600 steps of 16 x 64 tokens, val loss every 25 steps, at lr 3e-3 (LR1E2=1 adds lr 1e-2;
+# same cosine schedule for all). Reports the first evaluated step at which nGPT / anGPT reach the baseline's final
 # val loss at the same lr, and the tokens/s of each run (rough: a loaded shared machine).
 # Writes results/angpt_*.json and results/angpt.md.
 set -euo pipefail
@@ -13,8 +13,9 @@ R=runs/research_switches
 STEPS=${STEPS:-600}
 mkdir -p "$E/results"
 "$E/prepare_wt2.sh" > /dev/null
-for run in base:none:true:0.1:30:0.003 ngpt:ngpt:false:0:0:0.003 angpt:angpt:true:0:0:0.003 \
-           base_lr1e-2:none:true:0.1:30:0.01 ngpt_lr1e-2:ngpt:false:0:0:0.01 angpt_lr1e-2:angpt:true:0:0:0.01; do
+RUNS="base:none:true:0.1:30:0.003 ngpt:ngpt:false:0:0:0.003 angpt:angpt:true:0:0:0.003"
+[ "${LR1E2:-0}" = 1 ] && RUNS="$RUNS base_lr1e-2:none:true:0.1:30:0.01 ngpt_lr1e-2:ngpt:false:0:0:0.01 angpt_lr1e-2:angpt:true:0:0:0.01"
+for run in $RUNS; do
   IFS=: read -r tag norm qk wd wu lr <<< "$run"
   name=angpt_$tag
   if [ ! -f "$R/$name/checkpoints/step_$(printf %08d "$STEPS")/DONE" ]; then
