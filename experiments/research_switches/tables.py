@@ -93,6 +93,26 @@ def angpt():
             print(f"| {name} | {r['final']:.4f} | {reach if reach else '-'} | {sp} | {r['tps']:.0f} | {b['tps'] / r['tps']:.2f} |")
 
 
+    # across lrs: the baseline's best final loss, and when each model's run at each lr first reaches it
+    have = [(suffix, lr) for suffix, lr in (("", "3e-3"), ("_lr1e-2", "1e-2"))
+            if os.path.exists(os.path.join(R, f"angpt_base{suffix}.json"))]
+    if len(have) < 2:
+        return
+    runs = {(k, lr): load(f"angpt_{k}{suffix}.json") for suffix, lr in have for k in ("base", "ngpt", "angpt")}
+    best = min(runs[("base", lr)]["final"] for _, lr in have)
+    blr = next(lr for _, lr in have if runs[("base", lr)]["final"] == best)
+    bsteps = next(s for s, v in runs[("base", blr)]["curve"] if v <= best)
+    print(f"\nEach at its own lr, against the baseline's best final val loss {best:.4f} (lr {blr}, step {bsteps}):\n")
+    print("| model | lr | final val loss | first step at or below it | speed-up |")
+    print("|---|---|---|---|---|")
+    for k, name in (("base", "baseline + QK-norm"), ("ngpt", "nGPT"), ("angpt", "anGPT")):
+        for _, lr in have:
+            r = runs[(k, lr)]
+            reach = next((s for s, v in r["curve"] if v <= best), None)
+            print(f"| {name} | {lr} | {r['final']:.4f} | {reach if reach else '-'} | "
+                  f"{f'{bsteps / reach:.2f}x' if reach else 'not reached'} |")
+
+
 def qknorm():
     rows = [load(n) for n in sorted(os.listdir(R)) if n.startswith("qknorm_") and n.endswith(".json")]
     rows.sort(key=lambda r: (r["qk_norm"] != "true", r["lr"]))

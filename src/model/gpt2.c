@@ -645,6 +645,7 @@ int gpt2_adamw_step(gpt2_model *m, const gpt2_adamw *hp, lmc_err *err) {
 }
 
 const float *gpt2_residual(const gpt2_model *m, int l) {
+    if (m->cfg.normalized == GPT2_NORMALIZED_ANGPT) return m->grads ? gpt2_angpt_hidden(m, l) : NULL;
     const gpt2_acts *a = m->acts;
     if (!a || a->kept != m->cfg.n_layer || l < 0 || l > m->cfg.n_layer || m->B <= 0) return NULL;
     return a->res + (size_t)l * (size_t)m->B * (size_t)m->T * (size_t)m->cfg.d_model;
