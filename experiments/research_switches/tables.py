@@ -116,7 +116,7 @@ def angpt():
 def qknorm():
     rows = [load(n) for n in sorted(os.listdir(R)) if n.startswith("qknorm_") and n.endswith(".json")]
     rows.sort(key=lambda r: (r["qk_norm"] != "true", r["lr"]))
-    print("| QK-norm | lr | x baseline lr | steps run | final val loss | max train loss after step 50 | final train loss |")
+    print("| QK-norm | lr | x baseline lr | steps run | final val loss | max logged train loss after step 50 (every 25 steps) | final train loss |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
         val = r["val"][-1][1] if r["val"] else float("nan")
