@@ -17,7 +17,7 @@ for qk in true false; do
     if [ ! -f "$R/$name/checkpoints/step_$(printf %08d "$STEPS")/DONE" ]; then
       rm -rf "$R/$name"
       nice -n 10 $LMC train "$E/wt2.yaml" -q --set run.name=$name --set model.qk_norm=$qk --set train.lr=$lr \
-        --set train.steps=$STEPS > "$E/results/$name.log" 2>&1 || true
+        --set train.steps=$STEPS > "$R/$name.log" 2>&1 || true
     fi
     jq -s -c --arg qk "$qk" --arg lr "$lr" --argjson steps "$STEPS" \
       '{qk_norm: $qk, lr: ($lr | tonumber), steps: $steps, last_step: (map(.step) | max),
