@@ -100,16 +100,18 @@ double gpt2_angpt_nu_act(int d_model, int d_ff) {
 int gpt2_angpt_setup(gpt2_model *m, lmc_err *err) {
     const gpt2_config *c = &m->cfg;
     const int T = c->max_seq, hd = c->d_model / c->n_head;
-    m->angpt_nu = (float *)lmc_alloc_array((size_t)T + 1, sizeof(float), err);
+    float *nu = (float *)lmc_alloc_array((size_t)T + 1, sizeof(float), err);
     double *acc = (double *)lmc_alloc_array((size_t)T, sizeof(double), err);
     float *q = (float *)lmc_alloc_array((size_t)hd, sizeof(float), err);
-    if (!m->angpt_nu || !acc || !q) { lmc_free(acc); lmc_free(q); return LMC_ENOMEM; }
+    if (!nu || !acc || !q) { lmc_free(nu); lmc_free(acc); lmc_free(q); return LMC_ENOMEM; }
     memset(acc, 0, (size_t)T * sizeof(double));
-    lmc_rng rng;
-    lmc_rng_init(&rng, 0x616e475054ull);  /* "anGPT": the same table for every model of this shape */
     /* logit = scale * cos(q, k): QK-norm makes |q| = |k| = sqrt(hd), the kernel divides by sqrt(hd) */
     const double scale = c->qk_norm ? sqrt((double)hd) : 1.0 / sqrt((double)hd);
     for (int s = 0; s < MC_DRAWS; s++) {
+        /* one stream per draw ("anGPT" + s): the same table for every model of this head size, and a
+         * longer context (gpt2_set_context) extends it without changing the first positions */
+        lmc_rng rng;
+        lmc_rng_init(&rng, 0x616e475054ull + (uint64_t)s);
         double qq = 0;
         for (int e = 0; e < hd; e++) { q[e] = lmc_rng_normal(&rng); qq += (double)q[e] * q[e]; }
         const double qi = 1.0 / sqrt(qq);
@@ -123,8 +125,10 @@ int gpt2_angpt_setup(gpt2_model *m, lmc_err *err) {
             acc[t] += z2 / (z * z);
         }
     }
-    for (int t = 0; t < T; t++) m->angpt_nu[t] = (float)(1.0 / sqrt(acc[t] / MC_DRAWS));
-    m->angpt_nu[T] = (float)gpt2_angpt_nu_act(c->d_model, c->d_ff);
+    for (int t = 0; t < T; t++) nu[t] = (float)(1.0 / sqrt(acc[t] / MC_DRAWS));
+    nu[T] = (float)gpt2_angpt_nu_act(c->d_model, c->d_ff);
+    lmc_free(m->angpt_nu);
+    m->angpt_nu = nu;
     lmc_free(acc);
     lmc_free(q);
     return 0;

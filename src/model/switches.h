@@ -56,8 +56,8 @@ float *gpt2_ngpt_param(const gpt2_model *m, float *buf, int l, int which);
 
 /* anGPT (src/model/angpt.c; docs/model.md): the same entry points as nGPT's (the gpt2_ngpt_* functions
  * dispatch to these), the norm bound w <- w / max(1, ||w||) after each step, and the constant factors:
- * gpt2_angpt_setup (gpt2_create calls it) fills m->angpt_nu with the attention-sum factor of every
- * position (deterministic Monte Carlo) and nu_act (quadrature, gpt2_angpt_nu_act). */
+ * gpt2_angpt_setup (gpt2_create and gpt2_set_context call it) fills m->angpt_nu with the attention-sum
+ * factor of every position (deterministic Monte Carlo) and nu_act (quadrature, gpt2_angpt_nu_act). */
 int gpt2_angpt_setup(gpt2_model *m, lmc_err *err);
 double gpt2_angpt_nu_act(int d_model, int d_ff);
 int gpt2_angpt_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, int B, int T, lmc_err *err);

@@ -13,6 +13,7 @@
 #include "base/json.h"
 #include "base/rng.h"
 #include "interop/hf_family.h"
+#include "model/gpt2_context.h"
 
 static gpt2_config small(int arch, int L) {
     gpt2_config c;
@@ -534,6 +535,14 @@ static void angpt(const char *tmp) {
     }
     CHECK_MSG(md <= 1e-5 * (1 + ma) && ma > 1, "anGPT KV logits differ by %g (max %g)", md, ma);
     gen_kv_free(&kv);
+    /* a longer context (lmc eval --extrapolate) extends the factor table; the first positions keep theirs */
+    float nu12[13];
+    memcpy(nu12, m->angpt_nu, sizeof nu12);
+    CHECK_EQ_INT(gpt2_set_context(m, 40, &err), 0);
+    CHECK(!memcmp(m->angpt_nu, nu12, 12 * sizeof(float)) && m->angpt_nu[40] == nu12[12] && m->angpt_nu[39] > 0);
+    int32_t seq40[40];
+    for (int i = 0; i < 40; i++) seq40[i] = (i * 7 + 2) % 50;
+    CHECK_EQ_INT(gpt2_forward(m, seq40, NULL, 1, 40, NULL, &err), 0);
     gpt2_free(m);
     /* train-level checks: weight decay and sf-adamw refused; muon keeps the bound */
     train_config a;
