@@ -69,4 +69,59 @@ def ngpt():
               f"nGPT final {n['final']:.4f}; train tokens/s baseline {b['tps']:.0f}, nGPT {n['tps']:.0f}")
 
 
-{"lns": lns, "act": act, "mtp": mtp, "ngpt": ngpt}[sys.argv[1]]()
+def angpt():
+    for suffix, lr in (("", "3e-3"), ("_lr1e-2", "1e-2")):
+        if not os.path.exists(os.path.join(R, f"angpt_base{suffix}.json")):
+            continue
+        runs = {k: load(f"angpt_{k}{suffix}.json") for k in ("base", "ngpt", "angpt")}
+        b = runs["base"]
+        target = b["final"]
+        breach = next((s for s, v in b["curve"] if v <= target), None)
+        print(f"\nlr {lr}:\n")
+        print("| step | baseline (QK-norm) val loss | nGPT val loss | anGPT val loss |")
+        print("|---|---|---|---|")
+        cur = {k: dict((s, v) for s, v in r["curve"]) for k, r in runs.items()}
+        for s, v in b["curve"]:
+            if s % 100 == 0 or s == b["curve"][-1][0]:
+                print(f"| {s} | {v:.4f} | {cur['ngpt'].get(s, float('nan')):.4f} | {cur['angpt'].get(s, float('nan')):.4f} |")
+        print(f"\n| model | final val loss | first step at or below the baseline's final {target:.4f} | speed-up | tokens/s | step time vs baseline |")
+        print("|---|---|---|---|---|---|")
+        for k, name in (("base", "baseline + QK-norm"), ("ngpt", "nGPT"), ("angpt", "anGPT")):
+            r = runs[k]
+            reach = next((s for s, v in r["curve"] if v <= target), None)
+            sp = f"{breach / reach:.2f}x" if reach else "not reached"
+            print(f"| {name} | {r['final']:.4f} | {reach if reach else '-'} | {sp} | {r['tps']:.0f} | {b['tps'] / r['tps']:.2f} |")
+
+
+    # across lrs: the baseline's best final loss, and when each model's run at each lr first reaches it
+    have = [(suffix, lr) for suffix, lr in (("", "3e-3"), ("_lr1e-2", "1e-2"))
+            if os.path.exists(os.path.join(R, f"angpt_base{suffix}.json"))]
+    if len(have) < 2:
+        return
+    runs = {(k, lr): load(f"angpt_{k}{suffix}.json") for suffix, lr in have for k in ("base", "ngpt", "angpt")}
+    best = min(runs[("base", lr)]["final"] for _, lr in have)
+    blr = next(lr for _, lr in have if runs[("base", lr)]["final"] == best)
+    bsteps = next(s for s, v in runs[("base", blr)]["curve"] if v <= best)
+    print(f"\nEach at its own lr, against the baseline's best final val loss {best:.4f} (lr {blr}, step {bsteps}):\n")
+    print("| model | lr | final val loss | first step at or below it | speed-up |")
+    print("|---|---|---|---|---|")
+    for k, name in (("base", "baseline + QK-norm"), ("ngpt", "nGPT"), ("angpt", "anGPT")):
+        for _, lr in have:
+            r = runs[(k, lr)]
+            reach = next((s for s, v in r["curve"] if v <= best), None)
+            print(f"| {name} | {lr} | {r['final']:.4f} | {reach if reach else '-'} | "
+                  f"{f'{bsteps / reach:.2f}x' if reach else 'not reached'} |")
+
+
+def qknorm():
+    rows = [load(n) for n in sorted(os.listdir(R)) if n.startswith("qknorm_") and n.endswith(".json")]
+    rows.sort(key=lambda r: (r["qk_norm"] != "true", r["lr"]))
+    print("| QK-norm | lr | x baseline lr | steps run | final val loss | max logged train loss after step 50 (every 25 steps) | final train loss |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        val = r["val"][-1][1] if r["val"] else float("nan")
+        print(f"| {r['qk_norm']} | {r['lr']:g} | {r['lr'] / 0.003:.0f} | {r['last_step']}/{r['steps']} | {val:.4f} | "
+              f"{r.get('max_loss_late', r['max_loss']):.3f} | {r['final_loss']:.4f} |")
+
+
+{"lns": lns, "act": act, "mtp": mtp, "ngpt": ngpt, "angpt": angpt, "qknorm": qknorm}[sys.argv[1]]()

@@ -161,13 +161,18 @@ static hf_entry *build_map(const gpt2_model *m, int *n, lmc_err *err) {
     for (int l = 0; l < L; l++)
         if (m->act_views[l] >= 0) ADD("model.layers.%d.mlp.act_fn.coef", l, m->act_views[l], (int)m->views[m->act_views[l]].numel, 0, 0, 0);
     for (int i = 1; i <= c->mtp_heads; i++) ADD("lmc_mtp_heads.%d.weight", i, m->mtp_view0 + i - 1, c->vocab_size, D, 0, 0);
-    for (int l = 0; c->normalized && l < L; l++) {  /* nGPT's scalars */
+    for (int l = 0; c->normalized == GPT2_NORMALIZED_ANGPT && l < L; l++) {  /* anGPT's scalars */
+        ADD("model.layers.%d.angpt.alpha_attn", l, m->ngpt_view0 + 2 * l, D, 0, 0, 0);
+        ADD("model.layers.%d.angpt.alpha_mlp", l, m->ngpt_view0 + 2 * l + 1, D, 0, 0, 0);
+    }
+    if (c->normalized == GPT2_NORMALIZED_ANGPT) ADD("lmc_angpt.sz%.0d", 0, m->ngpt_view0 + 2 * L, c->vocab_size, 0, 0, 0);
+    for (int l = 0; c->normalized == GPT2_NORMALIZED_NGPT && l < L; l++) {  /* nGPT's scalars */
         ADD("model.layers.%d.ngpt.alpha_attn", l, m->ngpt_view0 + 4 * l, D, 0, 0, 0);
         ADD("model.layers.%d.ngpt.alpha_mlp", l, m->ngpt_view0 + 4 * l + 1, D, 0, 0, 0);
         ADD("model.layers.%d.ngpt.sqk", l, m->ngpt_view0 + 4 * l + 2, D, 0, 0, 0);
         ADD("model.layers.%d.ngpt.suv", l, m->ngpt_view0 + 4 * l + 3, 2 * F, 0, 0, 0);
     }
-    if (c->normalized) ADD("lmc_ngpt.sz%.0d", 0, m->ngpt_view0 + 4 * L, c->vocab_size, 0, 0, 0);
+    if (c->normalized == GPT2_NORMALIZED_NGPT) ADD("lmc_ngpt.sz%.0d", 0, m->ngpt_view0 + 4 * L, c->vocab_size, 0, 0, 0);
 #undef ADD
     *n = k;
     return e;

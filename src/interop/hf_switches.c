@@ -11,6 +11,7 @@ const char *hf_research_switch(const gpt2_config *c) {
     if (c->depth_scaling == GPT2_DEPTH_LNS) return "model.depth_scaling: lns (LayerNorm Scaling)";
     if (c->act) return "model.activation (a learnable hermite/fourier/tropical activation)";
     if (c->mtp_heads) return "model.mtp_heads (extra multi-token prediction heads)";
+    if (c->normalized == GPT2_NORMALIZED_ANGPT) return "model.normalized: angpt (the approximately normalized transformer)";
     if (c->normalized) return "model.normalized: ngpt (the normalized transformer)";
     return NULL;
 }
@@ -30,7 +31,7 @@ void hf_write_research_switches(json_t *s, const gpt2_config *c) {
     json_object_set_new(s, "activation", json_string(act_names[c->act]));
     json_object_set_new(s, "activation_degree", json_integer(c->act_degree));
     json_object_set_new(s, "mtp_heads", json_integer(c->mtp_heads));
-    json_object_set_new(s, "normalized", json_string(c->normalized ? "ngpt" : "none"));
+    json_object_set_new(s, "normalized", json_string(c->normalized == GPT2_NORMALIZED_ANGPT ? "angpt" : c->normalized ? "ngpt" : "none"));
 }
 
 int hf_read_research_switches(json_t *s, const char *path, gpt2_config *c, lmc_err *err) {
@@ -56,9 +57,10 @@ int hf_read_research_switches(json_t *s, const char *path, gpt2_config *c, lmc_e
     }
     if ((v = json_object_get(s, "normalized"))) {
         const char *x = json_string_value(v);
-        if (!x || (strcmp(x, "ngpt") && strcmp(x, "none")))
-            return lmc_errf(err, LMC_EFORMAT, "%s: lmc_switches.normalized must be \"none\" or \"ngpt\"", path);
-        c->normalized = !strcmp(x, "ngpt") ? GPT2_NORMALIZED_NGPT : GPT2_NORMALIZED_NONE;
+        if (!x || (strcmp(x, "ngpt") && strcmp(x, "angpt") && strcmp(x, "none")))
+            return lmc_errf(err, LMC_EFORMAT, "%s: lmc_switches.normalized must be \"none\", \"ngpt\" or \"angpt\"", path);
+        c->normalized = !strcmp(x, "ngpt") ? GPT2_NORMALIZED_NGPT : !strcmp(x, "angpt") ? GPT2_NORMALIZED_ANGPT
+                      : GPT2_NORMALIZED_NONE;
     }
     if ((v = json_object_get(s, "mtp_heads"))) {
         if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) >= GPT2_MTP_MAX)

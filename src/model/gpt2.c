@@ -215,14 +215,15 @@ int gpt2_create(gpt2_model **out, const gpt2_config *cfg_in, lmc_err *err) {
         add_view(m, &off, nm, 2, cfg.vocab_size, C, (size_t)cfg.padded_vocab * C, 1);
     }
     m->mtp_active = cfg.mtp_heads;
-    m->ngpt_view0 = cfg.normalized ? m->n_views : -1;  /* nGPT's scalars (no weight decay) */
+    m->ngpt_view0 = cfg.normalized ? m->n_views : -1;  /* nGPT's / anGPT's scalars (no weight decay) */
+    const int an = cfg.normalized == GPT2_NORMALIZED_ANGPT;
     for (int l = 0; cfg.normalized && l <= L; l++) {
         static const char *const nn[4] = {"alpha_attn", "alpha_mlp", "sqk", "suv"};
-        for (int k = 0; k < (l < L ? 4 : 0); k++) {
-            snprintf(nm, sizeof nm, "h.%d.ngpt.%s", l & 0xfffff, nn[k]);
+        for (int k = 0; k < (l < L ? (an ? 2 : 4) : 0); k++) {
+            snprintf(nm, sizeof nm, "h.%d.%s.%s", l & 0xfffff, an ? "angpt" : "ngpt", nn[k]);
             add_view(m, &off, nm, 1, k == 3 ? 2 * F : C, 0, 0, 0);
         }
-        if (l == L) add_view(m, &off, "ngpt.sz", 1, cfg.vocab_size, 0, (size_t)cfg.padded_vocab, 0);
+        if (l == L) add_view(m, &off, an ? "angpt.sz" : "ngpt.sz", 1, cfg.vocab_size, 0, (size_t)cfg.padded_vocab, 0);
     }
     m->n_floats = off;
     m->params = (float *)lmc_alloc_array(off, sizeof(float), err);
@@ -245,6 +246,7 @@ int gpt2_create(gpt2_model **out, const gpt2_config *cfg_in, lmc_err *err) {
         if (!m->alibi) { gpt2_free(m); return LMC_ENOMEM; }
         k_alibi_slopes(m->alibi, cfg.n_head);
     }
+    if (cfg.normalized == GPT2_NORMALIZED_ANGPT && gpt2_angpt_setup(m, err)) { gpt2_free(m); return LMC_ENOMEM; }
     *out = m;
     return 0;
 }
@@ -276,6 +278,7 @@ void gpt2_free(gpt2_model *m) {
     lmc_free(m->act_views);
     gpt2_mtp_free(m);
     gpt2_ngpt_free(m);
+    lmc_free(m->angpt_nu);
     acts_free(m->acts);
     lmc_free(m);
 }
@@ -655,6 +658,7 @@ int gpt2_adamw_step(gpt2_model *m, const gpt2_adamw *hp, lmc_err *err) {
 }
 
 const float *gpt2_residual(const gpt2_model *m, int l) {
+    if (m->cfg.normalized == GPT2_NORMALIZED_ANGPT) return m->grads ? gpt2_angpt_hidden(m, l) : NULL;
     const gpt2_acts *a = m->acts;
     if (!a || a->kept != m->cfg.n_layer || l < 0 || l > m->cfg.n_layer || m->B <= 0) return NULL;
     return a->res + (size_t)l * (size_t)m->B * (size_t)m->T * (size_t)m->cfg.d_model;

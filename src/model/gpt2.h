@@ -41,7 +41,7 @@ enum { GPT2_MLP_GELU = 0, GPT2_MLP_SWIGLU = 1 };
 enum { GPT2_DEPTH_NONE = 0, GPT2_DEPTH_LNS = 1 };
 enum { GPT2_ACT_MLP = 0, GPT2_ACT_HERMITE = 1, GPT2_ACT_FOURIER = 2, GPT2_ACT_TROPICAL = 3 };
 enum { GPT2_MTP_MAX = 8 };
-enum { GPT2_NORMALIZED_NONE = 0, GPT2_NORMALIZED_NGPT = 1 };
+enum { GPT2_NORMALIZED_NONE = 0, GPT2_NORMALIZED_NGPT = 1, GPT2_NORMALIZED_ANGPT = 2 };
 
 typedef struct gpt2_config {
     int n_layer;
@@ -72,7 +72,8 @@ typedef struct gpt2_config {
                         * non-gated MLP by a learnable activation (src/kernels/cpu/activations.h) */
     int act_degree;    /* degree n of the learnable activation (0 = 3) */
     int mtp_heads;     /* K extra multi-token heads (0..GPT2_MTP_MAX-1): head i predicts token t+1+i */
-    int normalized;    /* GPT2_NORMALIZED_*: nGPT (Loshchilov et al. 2025), src/model/ngpt.c */
+    int normalized;    /* GPT2_NORMALIZED_*: nGPT (Loshchilov et al. 2025), src/model/ngpt.c; anGPT (Franke et al.
+                        * 2025), src/model/angpt.c */
     /* packed windows (issue 15, src/model/docmask.h): 1 = attention and position ids restart at every
      * doc_sep_id token inside a window (training and full-window inference; not the KV-cache decode) */
     int doc_mask;
@@ -170,8 +171,11 @@ typedef struct gpt2_model {
     float mtp_losses[GPT2_MTP_MAX]; /* per head mean loss of the last training forward (0 = next token) */
     float mtp_loss;         /* sum of the active heads' mean losses (what backward differentiates) */
     struct gpt2_mtp *mtp;   /* private scratch of the extra heads */
-    int ngpt_view0;         /* nGPT: first of its scalar views (4 per layer, then ngpt.sz); -1 = none */
+    int ngpt_view0;         /* nGPT: first of its scalar views (4 per layer, then ngpt.sz; anGPT: 2 per layer,
+                             * then angpt.sz); -1 = none */
     struct gpt2_ngpt *ngpt; /* nGPT's private activations */
+    struct gpt2_angpt *angpt; /* anGPT's private activations */
+    float *angpt_nu;        /* anGPT: [max_seq] attention-sum factors, then nu_act (gpt2_angpt_setup) */
     int32_t *mtp_argmax;    /* caller-owned [mtp_heads][B*T] or NULL: a forward with targets writes each
                              * active extra head's most likely token per position (self-speculative drafts) */
 } gpt2_model;

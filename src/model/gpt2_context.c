@@ -1,5 +1,6 @@
 /* gpt2_set_context: see gpt2_context.h. */
 #include "model/gpt2_context.h"
+#include "model/switches.h"
 #include "kernels/cpu/kernels.h"
 #include "base/mem.h"
 
@@ -19,6 +20,9 @@ int gpt2_set_context(gpt2_model *m, int max_seq, lmc_err *err) {
         m->rope_cos = c;
         m->rope_sin = s;
     }
+    const int prev = m->cfg.max_seq;
     m->cfg.max_seq = max_seq;
+    /* anGPT: its attention-sum factor table covers every position (the first ones stay as they were) */
+    if (m->cfg.normalized == GPT2_NORMALIZED_ANGPT && gpt2_angpt_setup(m, err)) { m->cfg.max_seq = prev; return LMC_ENOMEM; }
     return 0;
 }

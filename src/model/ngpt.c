@@ -49,6 +49,7 @@ struct gpt2_ngpt {
 static const float ALPHA_INIT = 0.05f;
 
 void gpt2_ngpt_free(gpt2_model *m) {
+    gpt2_angpt_free(m);
     if (!m->ngpt) return;
     lmc_free(m->ngpt->buf);
     lmc_free(m->ngpt);
@@ -167,6 +168,7 @@ static void eff_scalars(const gpt2_model *m, int l, float *aA, float *aM, float 
 }
 
 int gpt2_ngpt_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, int B, int T, lmc_err *err) {
+    if (m->cfg.normalized == GPT2_NORMALIZED_ANGPT) return gpt2_angpt_forward(m, inputs, targets, B, T, err);
     const gpt2_config *c = &m->cfg;
     const size_t N = (size_t)B * (size_t)T;
     int rc = ensure(m, N, err);
@@ -247,6 +249,7 @@ int gpt2_ngpt_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targe
 }
 
 int gpt2_ngpt_backward(gpt2_model *m, float loss_scale, lmc_err *err) {
+    if (m->cfg.normalized == GPT2_NORMALIZED_ANGPT) return gpt2_angpt_backward(m, loss_scale, err);
     struct gpt2_ngpt *s = m->ngpt;
     if (!s || !s->has_targets || !m->logits)
         return lmc_errf(err, LMC_EINVAL, "backward: needs a forward pass with targets first");
@@ -377,6 +380,7 @@ static void unit_cols(float *w, size_t rows, size_t cols) {
 }
 
 void gpt2_ngpt_project(gpt2_model *m) {
+    if (m->cfg.normalized == GPT2_NORMALIZED_ANGPT) { gpt2_angpt_project(m); return; }
     const gpt2_config *c = &m->cfg;
     const size_t C = (size_t)c->d_model, F = (size_t)c->d_ff, V = (size_t)c->vocab_size;
     unit_rows(m->wte, V, C);
@@ -391,6 +395,7 @@ void gpt2_ngpt_project(gpt2_model *m) {
 }
 
 void gpt2_ngpt_init(gpt2_model *m) {
+    if (m->cfg.normalized == GPT2_NORMALIZED_ANGPT) { gpt2_angpt_init(m); return; }
     const gpt2_config *c = &m->cfg;
     const float base = 1.0f / sqrtf((float)c->d_model);
     for (int l = 0; l <= c->n_layer; l++) {
@@ -410,6 +415,8 @@ void gpt2_ngpt_init(gpt2_model *m) {
 int gpt2_ngpt_decode_step(const gpt2_model *m, int32_t token, int t, float *kcache, float *vcache, int max_len,
                           float *x, float *h, float *qkv, float *att, float *fc, float *act, float *scores,
                           float *logits, lmc_err *err) {
+    if (m->cfg.normalized == GPT2_NORMALIZED_ANGPT)
+        return gpt2_angpt_decode_step(m, token, t, kcache, vcache, max_len, x, h, qkv, att, fc, act, scores, logits, err);
     const gpt2_config *c = &m->cfg;
     const int L = c->n_layer, H = c->n_head, C = c->d_model, hd = C / H, F = c->d_ff, Q = 3 * C;
     float *sc = (float *)lmc_alloc_array((size_t)(3 * C + 2 * F), sizeof(float), err);

@@ -16,13 +16,20 @@ int gpt2_switches_check(gpt2_config *c, lmc_err *err) {
                                          "non-gated MLP: it needs mlp gelu, not swiglu");
     if (c->mtp_heads < 0 || c->mtp_heads >= GPT2_MTP_MAX)
         return lmc_errf(err, LMC_EINVAL, "mtp_heads %d out of range (0..%d)", c->mtp_heads, GPT2_MTP_MAX - 1);
-    if (c->normalized < GPT2_NORMALIZED_NONE || c->normalized > GPT2_NORMALIZED_NGPT)
+    if (c->normalized < GPT2_NORMALIZED_NONE || c->normalized > GPT2_NORMALIZED_ANGPT)
         return lmc_errf(err, LMC_EINVAL, "normalized %d unknown", c->normalized);
+    const char *nn = c->normalized == GPT2_NORMALIZED_ANGPT ? "angpt" : "ngpt";
     if (c->normalized && (c->mlp != GPT2_MLP_SWIGLU || !c->no_bias || !c->untied || c->n_kv_head != c->n_head ||
                           c->position == GPT2_POS_LEARNED || c->act || c->mtp_heads || c->depth_scaling))
-        return lmc_errf(err, LMC_EINVAL, "normalized: ngpt is the paper's Llama-style model: it needs mlp swiglu, no biases, "
+        return lmc_errf(err, LMC_EINVAL, "normalized: %s is the paper's Llama-style model: it needs mlp swiglu, no biases, "
                                          "an untied head, n_kv_head = n_head, rope/alibi/none positions, and no activation, "
-                                         "mtp_heads or depth_scaling switch (use arch: llama)");
+                                         "mtp_heads or depth_scaling switch (use arch: llama)", nn);
+    if (c->normalized && c->attention != GPT2_ATTN_SOFTMAX)
+        return lmc_errf(err, LMC_EINVAL, "normalized: %s has its own attention block (softmax); model.attention lssa/lssar "
+                                         "is not combined with it", nn);
+    if (c->normalized == GPT2_NORMALIZED_NGPT && c->qk_norm)
+        return lmc_errf(err, LMC_EINVAL, "normalized: ngpt normalises q and k itself (s_qk); model.qk_norm is for the "
+                                         "other models (anGPT keeps it)");
     return 0;
 }
 
@@ -30,7 +37,8 @@ size_t gpt2_switches_param_count(const gpt2_config *c) {
     int deg = c->act_degree ? c->act_degree : 3;
     size_t n = c->act ? (size_t)c->n_layer * (size_t)k_act_ncoef(c->act, deg) : 0;
     size_t ff = c->d_ff ? (size_t)c->d_ff : (size_t)gpt2_default_d_ff(c->d_model, c->mlp);
-    size_t ng = c->normalized ? (size_t)c->n_layer * (3 * (size_t)c->d_model + 2 * ff) + (size_t)c->vocab_size : 0;
+    size_t ng = c->normalized == GPT2_NORMALIZED_NGPT ? (size_t)c->n_layer * (3 * (size_t)c->d_model + 2 * ff) + (size_t)c->vocab_size
+              : c->normalized == GPT2_NORMALIZED_ANGPT ? (size_t)c->n_layer * 2 * (size_t)c->d_model + (size_t)c->vocab_size : 0;
     return n + ng + (size_t)c->mtp_heads * (size_t)c->vocab_size * (size_t)c->d_model;
 }
 

@@ -54,6 +54,32 @@ int gpt2_ngpt_decode_step(const gpt2_model *m, int32_t token, int t, float *kcac
 /* Layer l's nGPT scalars in buf: alpha_attn [d], alpha_mlp [d], sqk [d], suv [2 d_ff]; l = n_layer: sz [V]. */
 float *gpt2_ngpt_param(const gpt2_model *m, float *buf, int l, int which);
 
+/* anGPT (src/model/angpt.c; docs/model.md): the same entry points as nGPT's (the gpt2_ngpt_* functions
+ * dispatch to these), the norm bound w <- w / max(1, ||w||) after each step, and the constant factors:
+ * gpt2_angpt_setup (gpt2_create and gpt2_set_context call it) fills m->angpt_nu with the attention-sum
+ * factor of every position (deterministic Monte Carlo) and nu_act (quadrature, gpt2_angpt_nu_act). */
+int gpt2_angpt_setup(gpt2_model *m, lmc_err *err);
+double gpt2_angpt_nu_act(int d_model, int d_ff);
+int gpt2_angpt_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, int B, int T, lmc_err *err);
+int gpt2_angpt_backward(gpt2_model *m, float loss_scale, lmc_err *err);
+void gpt2_angpt_project(gpt2_model *m);
+void gpt2_angpt_init(gpt2_model *m);
+void gpt2_angpt_free(gpt2_model *m);
+int gpt2_angpt_decode_step(const gpt2_model *m, int32_t token, int t, float *kcache, float *vcache, int max_len,
+                           float *x, float *h, float *qkv, float *att, float *fc, float *act, float *scores,
+                           float *logits, lmc_err *err);
+/* Layer l's anGPT scalars in buf: alpha_attn [d] (which 0), alpha_mlp [d] (1); l = n_layer: sz [V]. */
+float *gpt2_angpt_param(const gpt2_model *m, float *buf, int l, int which);
+/* The block input of layer l (l = n_layer: the final hidden state) of the last anGPT forward, (B, T, d). */
+const float *gpt2_angpt_hidden(const gpt2_model *m, int l);
+/* What each constant factor normalises, measured on the last anGPT forward (mean over tokens and layers of
+ * the vector norm after the factor; each should be ~1 at init): st[0..7] = q head, k head (before
+ * QK-norm; 0 without it), v head, attention output head (after nu_att), x_A (after nu_p), up (after
+ * nu_uz), activation (after nu_act), x_M (after nu_d); hn[l], l = 0..n_layer (may be NULL), the mean
+ * norm of the hidden state entering block l. Returns -1 without a forward. */
+enum { GPT2_ANGPT_STATS = 8 };
+int gpt2_angpt_stats(const gpt2_model *m, double *st, double *hn);
+
 enum { GPT2_MTP_CURRICULUM_NONE = 0, GPT2_MTP_CURRICULUM_FORWARD = 1, GPT2_MTP_CURRICULUM_REVERSE = 2 };
 /* Active extra heads at step e (0-based) of E under the ACL 2025 curriculum with k_max = K + 1 heads
  * in E/k_max equal stages: forward k = min(k_max, floor(e k_max / E) + 1), reverse

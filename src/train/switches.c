@@ -17,7 +17,8 @@ int train_model_switches(const train_config *cfg, gpt2_config *mc, lmc_err *err)
     if (mc->act) mc->mlp = GPT2_MLP_GELU;  /* the learnable activation replaces GELU in the non-gated MLP */
     mc->act_degree = mc->act ? (int)cfg->activation_degree : 0;
     mc->mtp_heads = (int)cfg->mtp_heads;
-    mc->normalized = !strcmp(cfg->normalized, "ngpt") ? GPT2_NORMALIZED_NGPT : GPT2_NORMALIZED_NONE;
+    mc->normalized = !strcmp(cfg->normalized, "ngpt") ? GPT2_NORMALIZED_NGPT
+                   : !strcmp(cfg->normalized, "angpt") ? GPT2_NORMALIZED_ANGPT : GPT2_NORMALIZED_NONE;
     return 0;
 }
 

@@ -469,9 +469,14 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
                                          "a ZeRO-1 rank does not hold; run them in one process");
     /* switch x optimizer combinations that would break a switch's invariant */
     if (mc.normalized && OPTIM_IS_SF(optim_kind(t->opt)))
-        return lmc_errf(err, LMC_EINVAL, "model.normalized: ngpt needs the weights it projects to be the ones it "
+        return lmc_errf(err, LMC_EINVAL, "model.normalized: %s needs the weights it projects to be the ones it "
                                          "evaluates; train.optimizer %s keeps y, z and x apart (use adamw, muon, soap or galore)",
-                        c->optimizer);
+                        c->normalized, c->optimizer);
+    if (mc.normalized == GPT2_NORMALIZED_ANGPT &&
+        (c->weight_decay > 0 || (optim_kind(t->opt) == OPTIM_MUON && c->muon_weight_decay > 0)))
+        return lmc_errf(err, LMC_EINVAL, "model.normalized: angpt bounds every weight vector's norm instead of decaying "
+                                         "it: set train.weight_decay 0 (and train.muon.weight_decay 0 with muon); got %g",
+                        c->weight_decay > 0 ? c->weight_decay : c->muon_weight_decay);
     if (mc.mtp_heads > 0 && strcmp(c->mtp_curriculum, "none") && optim_kind(t->opt) != OPTIM_ADAMW)
         return lmc_errf(err, LMC_EINVAL, "train.mtp_curriculum: %s freezes inactive heads, which only train.optimizer "
                                          "adamw implements so far (got %s)", c->mtp_curriculum, c->optimizer);

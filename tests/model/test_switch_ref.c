@@ -1,5 +1,5 @@
 /* The research switches (LayerNorm Scaling, learnable Hermite/Fourier/tropical activations, multi-token
- * heads) against PyTorch (tests/reference/make_switch_fixtures.py, float64 reference): logits and every
+ * heads, nGPT, anGPT) against PyTorch (tests/reference/make_switch_fixtures.py, float64 reference): logits and every
  * parameter gradient (of the summed multi-token loss) to 1e-4, the summed loss to 1e-5, 10 AdamW steps
  * (with clipping) to 1e-5 relative in the next-token loss. Error norm per tensor:
  * max_i |ours_i - ref_i| / max_i |ref_i|. */
@@ -33,7 +33,9 @@ static gpt2_config fixture_config(const st_file *f) {
           : meta_is(f, "activation", "tropical") ? GPT2_ACT_TROPICAL : GPT2_ACT_MLP;
     c.act_degree = meta_int(f, "activation_degree");
     c.mtp_heads = meta_int(f, "mtp_heads");
-    c.normalized = meta_is(f, "normalized", "ngpt") ? GPT2_NORMALIZED_NGPT : GPT2_NORMALIZED_NONE;
+    c.normalized = meta_is(f, "normalized", "ngpt") ? GPT2_NORMALIZED_NGPT
+                 : meta_is(f, "normalized", "angpt") ? GPT2_NORMALIZED_ANGPT : GPT2_NORMALIZED_NONE;
+    c.qk_norm = st_meta(f, "qk_norm") && meta_is(f, "qk_norm", "true");
     return c;
 }
 
@@ -73,6 +75,47 @@ static void sphere_check(gpt2_model *m, const char *vname, int step) {
     CHECK_MSG(worst < 1e-5, "%s step %d: a matrix vector is off the unit sphere by %.3g", vname, step, worst);
 }
 
+/* anGPT: after every step each matrix's d-long vectors have norm <= 1 (and the bound was needed: some
+ * vector sits on the sphere). */
+static void ball_check(gpt2_model *m, const char *vname, int step) {
+    const size_t C = (size_t)m->cfg.d_model, F = (size_t)m->cfg.d_ff, V = (size_t)m->cfg.vocab_size;
+    double mx = 0;
+#define UPD(x) do { double n_ = (x); if (n_ > mx) mx = n_; } while (0)
+    for (size_t r = 0; r < V; r++) { UPD(vec_norm(m->wte + r * C, C, 1)); UPD(vec_norm(m->lm_head + r * C, C, 1)); }
+    for (int l = 0; l < m->cfg.n_layer; l++) {
+        gpt2_layer p = gpt2_layer_ptrs(m, m->params, l);
+        for (size_t j = 0; j < 3 * C; j++) UPD(vec_norm(p.qkv_w + j, C, 3 * C));
+        for (size_t j = 0; j < 2 * F; j++) UPD(vec_norm(p.fc_w + j, C, 2 * F));
+        for (size_t r = 0; r < C; r++) UPD(vec_norm(p.proj_w + r * C, C, 1));
+        for (size_t r = 0; r < F; r++) UPD(vec_norm(p.fcproj_w + r * C, C, 1));
+    }
+#undef UPD
+    CHECK_MSG(mx <= 1.0 + 1e-6 && mx > 1.0 - 1e-6, "%s step %d: largest matrix vector norm %.9g (want 1 at most, and reached)",
+              vname, step, mx);
+}
+
+/* anGPT's constant factors: lmc's Monte Carlo attention-sum factors (256 draws) within 4% of the
+ * fixture's independent 200000-draw estimate (the paper: errors of ~2% in the nu's do not matter; 4%
+ * is about 3 standard errors of 256 draws at the noisiest prefix lengths), nu_act to 1e-6 (both are
+ * quadratures); then the fixture's values replace lmc's so that the model math is compared exactly. */
+static void angpt_factors(gpt2_model *m, const st_file *f, const char *vname) {
+    size_t n = 0;
+    float *ref = read_tensor(f, "angpt.nu_att", &n);
+    CHECK_EQ_INT(n, m->cfg.max_seq);
+    double worst = 0;
+    for (size_t t = 0; t < n; t++) {
+        double e = fabs(m->angpt_nu[t] - ref[t]) / ref[t];
+        if (e > worst) worst = e;
+    }
+    CHECK_MSG(worst < 0.04, "%s: attention-sum factors differ from the reference Monte Carlo by %.3g", vname, worst);
+    CHECK(m->angpt_nu[0] == 1.0f);  /* one key: the weight is 1 */
+    CHECK_CLOSE(m->angpt_nu[m->cfg.max_seq], read_f64(f, "angpt.nu_act", 0), 0, 1e-6);
+    printf("%-15s nu_att[T-1] %.4f (ref %.4f, worst rel %.3g), nu_act %.6f\n", vname, m->angpt_nu[n - 1], ref[n - 1],
+           worst, m->angpt_nu[m->cfg.max_seq]);
+    memcpy(m->angpt_nu, ref, n * sizeof(float));
+    free(ref);
+}
+
 static void variant(const char *vname) {
     char path[4200];
     snprintf(path, sizeof path, "%s/tests/model/fixtures/switch_%s.safetensors", test_source_dir(), vname);
@@ -95,6 +138,7 @@ static void variant(const char *vname) {
     for (int i = 0; i < m->n_views; i++) total += m->views[i].numel;
     CHECK_EQ_INT(gpt2_param_count(&c), total);
     load_params(m, &ref);
+    if (m->cfg.normalized == GPT2_NORMALIZED_ANGPT) angpt_factors(m, &ref, vname);
     const st_tensor *ti = st_find(&ref, "inputs");
     int B = (int)ti->shape[0], T = (int)ti->shape[1];
     int32_t *inputs = (int32_t *)read_tensor(&ref, "inputs", NULL);
@@ -145,7 +189,8 @@ static void variant(const char *vname) {
         double norm = gpt2_clip_grad(m, 1.0);
         rc |= gpt2_adamw_step(m, &hp, &err);
         CHECK_MSG(rc == 0, "%s", err.msg);
-        if (m->cfg.normalized) sphere_check(m, vname, s);
+        if (m->cfg.normalized == GPT2_NORMALIZED_NGPT) sphere_check(m, vname, s);
+        if (m->cfg.normalized == GPT2_NORMALIZED_ANGPT) ball_check(m, vname, s);
         double rl = read_f64(&ref, "train_losses", (size_t)s), rn = read_f64(&ref, "train_norms", (size_t)s);
         if (fabs(l - rl) / rl > worst_l) worst_l = fabs(l - rl) / rl;
         if (fabs(norm - rn) / rn > worst_n) worst_n = fabs(norm - rn) / rn;
@@ -161,7 +206,7 @@ static void variant(const char *vname) {
 
 int main(void) {
     lmc_kernels_set_threads(1);  /* tiny tensors: one thread is faster and immune to oversubscription */
-    const char *vs[] = {"lns_gpt2", "lns_llama", "hermite", "fourier", "tropical", "hermite5_lns", "mtp2_llama", "mtp3_gpt2", "ngpt", "ngpt_nope"};
+    const char *vs[] = {"lns_gpt2", "lns_llama", "hermite", "fourier", "tropical", "hermite5_lns", "mtp2_llama", "mtp3_gpt2", "ngpt", "ngpt_nope", "angpt", "angpt_noqk"};
     for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++) variant(vs[i]);
     return test_summary("switch_ref");
 }

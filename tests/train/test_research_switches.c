@@ -1,7 +1,8 @@
 /* Research switches (issue 13) end to end: the identities (LNS with one layer = Pre-LN bit for bit;
  * MTP heads with none active = the plain model bit for bit, inactive heads never move), the curriculum
  * schedule, the config keys, HF folder round trip with lmc_switches, the KV-cache generator against the
- * full forward, and a training run stopped and resumed bitwise (LNS + tropical + MTP forward curriculum). */
+ * full forward, and a training run stopped and resumed bitwise (LNS + tropical + MTP forward curriculum;
+ * nGPT; anGPT). anGPT's constant factors, norm bound and hidden-state norms: angpt_norms, angpt. */
 #include "test.h"
 #include "tiny_run.h"
 #include "train/checkpoint.h"
@@ -10,6 +11,9 @@
 #include "gen/gen.h"
 #include "kernels/cpu/kernels.h"
 #include "base/json.h"
+#include "base/rng.h"
+#include "interop/hf_family.h"
+#include "model/gpt2_context.h"
 
 static gpt2_config small(int arch, int L) {
     gpt2_config c;
@@ -233,15 +237,18 @@ static void kv_vs_full(int act) {
     gpt2_free(m);
 }
 
+/* mode 0: LNS + tropical + MTP curriculum; 1: nGPT; 2: anGPT (with QK-norm) */
 static void resume_bitwise(const char *dir, int ngpt) {
     lmc_err err;
     train_result res;
     train_config a, b;
     train_opts o;
-    tiny_config(&a, dir, ngpt ? "ng_a" : "sw_a");
+    const char *names[3][2] = {{"sw_a", "sw_b"}, {"ng_a", "ng_b"}, {"an_a", "an_b"}};
+    tiny_config(&a, dir, names[ngpt][0]);
     if (ngpt) {
         snprintf(a.arch, sizeof a.arch, "llama");
-        snprintf(a.normalized, sizeof a.normalized, "ngpt");
+        snprintf(a.normalized, sizeof a.normalized, ngpt == 2 ? "angpt" : "ngpt");
+        if (ngpt == 2) snprintf(a.qk_norm, sizeof a.qk_norm, "true");
         a.weight_decay = 0;
         a.warmup_steps = 0;
     } else {
@@ -252,7 +259,7 @@ static void resume_bitwise(const char *dir, int ngpt) {
     }
     a.threads = 1;
     b = a;
-    snprintf(b.run_name, sizeof b.run_name, ngpt ? "ng_b" : "sw_b");
+    snprintf(b.run_name, sizeof b.run_name, "%s", names[ngpt][1]);
     memset(&o, 0, sizeof o);
     CHECK_MSG(train_run(&a, &o, &res, &err) == 0, "%s", err.msg);
     CHECK_EQ_INT(res.step, 12);
@@ -384,6 +391,191 @@ static void ngpt(const char *tmp) {
     gpt2_free(m);
 }
 
+/* Every d-long matrix vector of m has norm <= 1 + tol; returns the largest. */
+static double max_vec_norm(const gpt2_model *m) {
+    const size_t C = (size_t)m->cfg.d_model, F = (size_t)m->cfg.d_ff, V = (size_t)m->cfg.vocab_size;
+    double mx = 0;
+#define UPD(p, n, st) do { double ss_ = 0; for (size_t i_ = 0; i_ < (n); i_++) ss_ += (double)(p)[i_ * (st)] * (p)[i_ * (st)]; \
+                           if (sqrt(ss_) > mx) mx = sqrt(ss_); } while (0)
+    for (size_t r = 0; r < V; r++) { UPD(m->wte + r * C, C, 1); UPD(m->lm_head + r * C, C, 1); }
+    for (int l = 0; l < m->cfg.n_layer; l++) {
+        gpt2_layer p = gpt2_layer_ptrs(m, m->params, l);
+        for (size_t j = 0; j < 3 * C; j++) UPD(p.qkv_w + j, C, 3 * C);
+        for (size_t j = 0; j < 2 * F; j++) UPD(p.fc_w + j, C, 2 * F);
+        for (size_t r = 0; r < C; r++) UPD(p.proj_w + r * C, C, 1);
+        for (size_t r = 0; r < F; r++) UPD(p.fcproj_w + r * C, C, 1);
+    }
+#undef UPD
+    return mx;
+}
+
+/* anGPT at d = 64 (4 heads of 16, d_ff 256, 32 positions, 2000 tokens: random unit inputs, since the
+ * init puts every embedding row on the sphere): each constant factor brings its op's output norm to 1
+ * (TECHNIQUES §3b test 1: q, k, v heads, the attention output, x_A, up, the activation, x_M; within 5%,
+ * the attention output within 10% since its factor assumes independent values), and the mean ||h||
+ * entering every block stays within 10% of 1 at init and after 30 AdamW steps at lr 3e-3 (the experiments'
+ * lr) on fresh batches (test 4; at 1e-2 the deepest block's input drifts to ~1.8, see docs/research.md);
+ * every matrix vector has norm <= 1 after every step (test 2). */
+static void angpt_norms(void) {
+    lmc_err err;
+    gpt2_config c;
+    gpt2_config_preset(&c, GPT2_ARCH_LLAMA);
+    c.n_layer = 4; c.n_head = 4; c.d_model = 64; c.max_seq = 32; c.vocab_size = 2000;
+    c.qk_norm = 1;
+    c.normalized = GPT2_NORMALIZED_ANGPT;
+    gpt2_model *m;
+    CHECK_EQ_INT(gpt2_create(&m, &c, &err), 0);
+    CHECK_EQ_INT(m->cfg.d_ff, 256);
+    gpt2_init_random(m, 77);
+    CHECK_CLOSE(max_vec_norm(m), 1.0, 0, 1e-6);
+    CHECK(gpt2_enable_training(m, &err) == 0);
+    enum { B = 4, T = 32 };
+    int32_t in[B * T], tg[B * T];
+    lmc_rng r;
+    lmc_rng_init(&r, 5);
+    for (int i = 0; i < B * T; i++) { in[i] = (int32_t)lmc_rng_below(&r, 2000); tg[i] = (int32_t)lmc_rng_below(&r, 2000); }
+    double st[GPT2_ANGPT_STATS], hn[5];
+    CHECK(gpt2_angpt_stats(m, st, hn) == -1);  /* no forward yet */
+    CHECK_EQ_INT(gpt2_forward(m, in, tg, B, T, NULL, &err), 0);
+    CHECK_EQ_INT(gpt2_angpt_stats(m, st, hn), 0);
+    const char *what[GPT2_ANGPT_STATS] = {"q head", "k head", "v head", "attention output head", "x_A", "up", "activation", "x_M"};
+    for (int i = 0; i < GPT2_ANGPT_STATS; i++) {
+        const double tol = i == 3 ? 0.10 : 0.05;
+        CHECK_MSG(fabs(st[i] - 1) < tol, "anGPT init: mean norm of the %s after its factor is %.4f", what[i], st[i]);
+    }
+    printf("anGPT init norms: q %.3f k %.3f v %.3f att %.3f xA %.3f up %.3f act %.3f xM %.3f | h", st[0], st[1], st[2],
+           st[3], st[4], st[5], st[6], st[7]);
+    for (int l = 0; l <= 4; l++) { printf(" %.3f", hn[l]); CHECK_MSG(fabs(hn[l] - 1) < 0.1, "init: mean ||h_%d|| = %.4f", l, hn[l]); }
+    gpt2_adamw hp = {3e-3f, 0.9f, 0.95f, 1e-8f, 0.0f};
+    float first = 0;
+    double worst = 0;
+    for (int s = 0; s < 30; s++) {
+        /* a new batch every step from a skewed unigram (token id = the square of a uniform, scaled): the
+         * model can learn it but not memorise a batch */
+        for (int i = 0; i < B * T; i++) {
+            double u = (double)lmc_rng_below(&r, 1 << 20) / (1 << 20);
+            in[i] = (int32_t)(u * u * 1999); u = (double)lmc_rng_below(&r, 1 << 20) / (1 << 20); tg[i] = (int32_t)(u * u * 1999);
+        }
+        fwd_bwd(m, in, tg, B, T);
+        if (s == 0) first = m->loss;
+        gpt2_adamw_step(m, &hp, &err);
+        double mx = max_vec_norm(m);
+        if (mx > worst) worst = mx;
+    }
+    CHECK_MSG(worst <= 1.0 + 1e-6, "a matrix vector grew past the unit ball: %.9g", worst);
+    CHECK_EQ_INT(gpt2_forward(m, in, tg, B, T, NULL, &err), 0);
+    CHECK(m->loss < first - 0.01f);
+    CHECK_EQ_INT(gpt2_angpt_stats(m, st, hn), 0);
+    printf("\nanGPT after 30 steps: loss %.3f -> %.3f, q %.3f k %.3f v %.3f att %.3f xA %.3f up %.3f act %.3f xM %.3f | h",
+           first, m->loss, st[0], st[1], st[2], st[3], st[4], st[5], st[6], st[7]);
+    for (int l = 0; l <= 4; l++) { printf(" %.3f", hn[l]); CHECK_MSG(fabs(hn[l] - 1) < 0.1, "trained: mean ||h_%d|| = %.4f", l, hn[l]); }
+    printf("\n");
+    /* the factors themselves: nu_att = 1 for one key, falling then rising towards sqrt(n/e); nu_act as the
+     * paper's 3.74 at d_ff = 4d (our quadrature: 3.72) */
+    CHECK(m->angpt_nu[0] == 1.0f && m->angpt_nu[31] > 2.0f);
+    CHECK_CLOSE(gpt2_angpt_nu_act(64, 256), 3.72, 0, 0.01);
+    gpt2_free(m);
+}
+
+/* anGPT: config key, its checks (weight decay, sf-adamw refused; HF export refused), HF folder round trip
+ * with lmc_switches, KV-cache decoding = the full forward, and the bound after steps of another optimizer
+ * (muon: train.c's step_optimizer applies it). */
+static void angpt(const char *tmp) {
+    lmc_err err;
+    gpt2_config mc;
+    CHECK(mc_of("model: {arch: llama, vocab_size: 300, n_head: 4, normalized: angpt, qk_norm: true}\n", &mc, &err) == 0);
+    CHECK(mc.normalized == GPT2_NORMALIZED_ANGPT && mc.qk_norm == 1);
+    CHECK(mc_of("model: {vocab_size: 300, normalized: angpt}\n", &mc, &err) != 0);  /* gpt2 preset */
+    CHECK_STR_CONTAINS(err.msg, "angpt");
+    CHECK(mc_of("model: {arch: llama, vocab_size: 300, normalized: ngpt, qk_norm: true}\n", &mc, &err) != 0);
+    CHECK_STR_CONTAINS(err.msg, "qk_norm");
+    CHECK(mc_of("model: {arch: llama, vocab_size: 300, normalized: angpt, attention: lssa}\n", &mc, &err) != 0);
+    CHECK(mc_of("model: {arch: llama, vocab_size: 300, normalized: bngpt}\n", &mc, &err) != 0);
+    CHECK_STR_CONTAINS(err.msg, "model.normalized");
+    gpt2_config c = small(GPT2_ARCH_LLAMA, 2);
+    c.normalized = GPT2_NORMALIZED_ANGPT;
+    c.qk_norm = 1;
+    CHECK(!hf_expressible(&c));
+    CHECK_STR_CONTAINS(hf_unexpressible_switch(&c), "angpt");
+    CHECK_EQ_INT(gpt2_param_count(&c), gpt2_param_count(&(gpt2_config){.n_layer = 2, .n_head = 2, .d_model = 16, .max_seq = 12,
+        .vocab_size = 50, .arch = GPT2_ARCH_LLAMA, .norm = GPT2_NORM_RMSNORM, .position = GPT2_POS_ROPE,
+        .mlp = GPT2_MLP_SWIGLU, .no_bias = 1, .untied = 1, .qk_norm = 1}) + 2 * 2 * 16 + 50);
+    gpt2_model *m, *b;
+    CHECK_EQ_INT(gpt2_create(&m, &c, &err), 0);
+    gpt2_init_random(m, 23);
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/hf_angpt", tmp);
+    CHECK_MSG(gpt2_save_hf(m, dir, &err) == 0, "%s", err.msg);
+    CHECK_MSG(gpt2_load_hf(dir, &b, &err) == 0, "%s", err.msg);
+    if (b) {
+        CHECK(b->cfg.normalized == GPT2_NORMALIZED_ANGPT && b->cfg.qk_norm == 1);
+        CHECK(!memcmp(m->params, b->params, m->n_floats * sizeof(float)));
+        gpt2_free(b);
+    }
+    char p[4300];
+    snprintf(p, sizeof p, "%s/config.json", dir);
+    json_t *j = lmc_json_load_file(p, &err);
+    json_t *s = j ? json_object_get(j, "lmc_switches") : NULL;
+    CHECK(s && !strcmp(json_string_value(json_object_get(s, "normalized")), "angpt"));
+    json_decref(j);
+    int32_t seq[12];
+    for (int i = 0; i < 12; i++) seq[i] = (i * 5 + 1) % 50;
+    k_scale(gpt2_angpt_param(m, m->params, 2, 0), 8.0f, 50);  /* sharper logits */
+    CHECK_EQ_INT(gpt2_forward(m, seq, NULL, 1, 12, NULL, &err), 0);
+    gen_kv kv;
+    CHECK_EQ_INT(gen_kv_init(&kv, m, 12, &err), 0);
+    double md = 0, ma = 0;
+    for (int t = 0; t < 12; t++) {
+        CHECK_EQ_INT(gen_kv_step(&kv, m, seq[t], &err), 0);
+        for (int v = 0; v < 50; v++) {
+            double d = fabs((double)kv.logits[v] - m->logits[(size_t)t * m->cfg.padded_vocab + v]);
+            if (d > md) md = d;
+            if (fabs(kv.logits[v]) > ma) ma = fabs(kv.logits[v]);
+        }
+    }
+    CHECK_MSG(md <= 1e-5 * (1 + ma) && ma > 1, "anGPT KV logits differ by %g (max %g)", md, ma);
+    gen_kv_free(&kv);
+    /* a longer context (lmc eval --extrapolate) extends the factor table; the first positions keep theirs */
+    float nu12[13];
+    memcpy(nu12, m->angpt_nu, sizeof nu12);
+    CHECK_EQ_INT(gpt2_set_context(m, 40, &err), 0);
+    CHECK(!memcmp(m->angpt_nu, nu12, 12 * sizeof(float)) && m->angpt_nu[40] == nu12[12] && m->angpt_nu[39] > 0);
+    int32_t seq40[40];
+    for (int i = 0; i < 40; i++) seq40[i] = (i * 7 + 2) % 50;
+    CHECK_EQ_INT(gpt2_forward(m, seq40, NULL, 1, 40, NULL, &err), 0);
+    gpt2_free(m);
+    /* train-level checks: weight decay and sf-adamw refused; muon keeps the bound */
+    train_config a;
+    train_result res;
+    train_opts o;
+    memset(&o, 0, sizeof o);
+    tiny_config(&a, tmp, "an_wd");
+    snprintf(a.arch, sizeof a.arch, "llama");
+    snprintf(a.normalized, sizeof a.normalized, "angpt");
+    snprintf(a.qk_norm, sizeof a.qk_norm, "true");
+    a.weight_decay = 0.1;
+    CHECK(train_run(&a, &o, &res, &err) != 0);
+    CHECK_STR_CONTAINS(err.msg, "weight_decay");
+    a.weight_decay = 0;
+    snprintf(a.optimizer, sizeof a.optimizer, "sf-adamw");
+    CHECK(train_run(&a, &o, &res, &err) != 0);
+    CHECK_STR_CONTAINS(err.msg, "angpt");
+    snprintf(a.optimizer, sizeof a.optimizer, "muon");
+    CHECK(train_run(&a, &o, &res, &err) != 0);  /* muon's own decay is 0.1 by default */
+    CHECK_STR_CONTAINS(err.msg, "muon.weight_decay");
+    a.muon_weight_decay = 0;
+    snprintf(a.run_name, sizeof a.run_name, "an_muon");
+    a.steps = 6;
+    a.lr = 0.05;  /* large steps: the bound has work to do */
+    CHECK_MSG(train_run(&a, &o, &res, &err) == 0, "%s", err.msg);
+    CHECK_MSG(gpt2_load_hf(res.last_ckpt, &m, &err) == 0, "%s", err.msg);
+    if (m) {
+        double mx = max_vec_norm(m);
+        CHECK_MSG(mx <= 1.0 + 1e-6 && mx > 0.999, "muon run: largest matrix vector norm %.9g", mx);
+        gpt2_free(m);
+    }
+}
+
 int main(void) {
     lmc_kernels_set_threads(1);  /* small tensors: one thread is faster, and immune to oversubscription */
     char *tmp = test_tmpdir();
@@ -401,6 +593,9 @@ int main(void) {
     ngpt(tmp);
     resume_bitwise(tmp, 0);
     resume_bitwise(tmp, 1);
+    angpt_norms();
+    angpt(tmp);
+    resume_bitwise(tmp, 2);
     free(tmp);
     return test_summary("train/research_switches");
 }
