@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Helpers of experiments/data/mixing/run.sh (numpy only).
+
+  avg-weights RUN D...        DoReMi's output: the last logged mix/<d>/avg_weight of each domain
+  targets RUN STEPS D...      Velocitune targets: per domain, L(t) = E + A t^-a least-squares fitted to the val
+                              curve of RUN at steps <= STEPS/4 (a on a grid, E and A linear), evaluated at STEPS
+  runs-csv OUT RUN...         true runs for `lmc scaling mix --runs`: final weights and lmc eval losses
+  proposal MIX.json           the proposed weights of `lmc scaling mix -o`
+  table OUT RUN...            markdown table: per-domain lmc eval loss, mean, weights
+"""
+import json
+import os
+import sys
+
+import numpy as np
+
+DOMAINS = ["wiki", "shakespeare", "code"]
+
+
+def records(run):
+    with open(os.path.join(run, "metrics.jsonl")) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def last(recs, key):
+    for r in reversed(recs):
+        if key in r:
+            return r[key]
+    return None
+
+
+def final_weights(run, domains):
+    recs = records(run)
+    return [last(recs, f"mix/{d}/weight") or 0.0 for d in domains]
+
+
+def eval_loss(out, run, d):
+    with open(os.path.join(out, "eval", f"{run}.{d}.json")) as f:
+        return json.load(f)["loss"]
+
+
+def fit_power(t, y, horizon):
+    best = None
+    for a in np.linspace(0.02, 3.0, 600):
+        X = np.c_[np.ones_like(t), t ** -a]
+        coef, *_ = np.linalg.lstsq(X, y, rcond=None)
+        sse = float(np.sum((X @ coef - y) ** 2))
+        if best is None or sse < best[0]:
+            best = (sse, a, coef)
+    _, a, (E, A) = best
+    return E + A * horizon ** -a
+
+
+def main():
+    cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd == "avg-weights":
+        recs = records(args[0])
+        w = [last(recs, f"mix/{d}/avg_weight") for d in args[1:]]
+        if any(v is None for v in w):
+            sys.exit(f"{args[0]}: no mix/<name>/avg_weight in metrics.jsonl")
+        print(" ".join(f"{v:.6g}" for v in w))
+    elif cmd == "targets":
+        run, steps, doms = args[0], int(args[1]), args[2:]
+        recs = records(run)
+        out = []
+        for d in doms:
+            pts = [(r["step"], r[f"val/{d}/loss"]) for r in recs
+                   if f"val/{d}/loss" in r and 0 < r["step"] <= steps // 4]
+            if len(pts) < 3:
+                sys.exit(f"{run}: fewer than 3 val points of {d} in the first quarter")
+            t, y = np.array(pts, dtype=float).T
+            tgt = fit_power(t, y, float(steps))
+            out.append(min(tgt, float(y[-1])))  # a target above the last seen loss would be meaningless
+        print(" ".join(f"{v:.4f}" for v in out))
+    elif cmd == "runs-csv":
+        out, runs = args[0], args[1:]
+        print("run," + ",".join(f"w_{d}" for d in DOMAINS) + "," + ",".join(f"loss_{d}" for d in DOMAINS))
+        for r in runs:
+            recs = records(os.path.join(out, "runs", r))
+            w = [last(recs, f"mix/{d}/weight") or 0.0 for d in DOMAINS]
+            ls = [eval_loss(out, r, d) for d in DOMAINS]
+            print(r + "," + ",".join(f"{v:.9g}" for v in w) + "," + ",".join(f"{v:.9g}" for v in ls))
+    elif cmd == "proposal":
+        with open(args[0]) as f:
+            a = json.load(f)["proposal"]["alpha"]
+        print(" ".join(f"{max(v, 1e-6):.6g}" for v in a))  # data.sources weights must be positive
+    elif cmd == "table":
+        out, runs = args[0], args[1:]
+        print("| run | " + " | ".join(f"val {d}" for d in DOMAINS) + " | mean | final weights (" +
+              ", ".join(DOMAINS) + ") |")
+        print("|---|" + "---|" * (len(DOMAINS) + 2))
+        for r in runs:
+            rd = os.path.join(out, "runs", r)
+            recs = records(rd)
+            ls = [eval_loss(out, r, d) for d in DOMAINS]
+            w = [last(recs, f"mix/{d}/weight") or 0.0 for d in DOMAINS]
+            avg = [last(recs, f"mix/{d}/avg_weight") for d in DOMAINS]
+            ws = ", ".join(f"{v:.3f}" for v in w)
+            if all(v is not None for v in avg):
+                ws += " (avg " + ", ".join(f"{v:.3f}" for v in avg) + ")"
+            print(f"| {r} | " + " | ".join(f"{v:.4f}" for v in ls) + f" | {np.mean(ls):.4f} | {ws} |")
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()
