@@ -64,7 +64,6 @@ static void fixture(void) {
         ra[i] = num(json_object_get(runs, "alpha"), (size_t)i);
         rl[i] = num(json_object_get(runs, "loss"), (size_t)i);
     }
-    /* the fixture's α are float64 Dirichlet draws: renormalise against the 1e-9 sum check */
     mde_regression g;
     int rc = mde_regression_fit(&g, &c, ra, rl, n, &err);
     CHECK_MSG(rc == 0, "%s", err.msg);
