@@ -6,7 +6,10 @@
                               curve of RUN at steps <= STEPS/4 (a on a grid, E and A linear), evaluated at STEPS
   runs-csv OUT RUN...         true runs for `lmc scaling mix --runs`: final weights and lmc eval losses
   proposal MIX.json           the proposed weights of `lmc scaling mix -o`
-  table OUT RUN...            markdown table: per-domain lmc eval loss, mean, weights
+  table OUT RUN...            markdown table: per-domain lmc eval loss (mean over RUN and its seed repeats
+                              RUN_s<n>), the mean over domains with its spread over seeds, final weights,
+                              and for static mixtures their mean L_MDE (OUT/mde_check.json); then the
+                              Spearman rank correlation of L_MDE with the true mean loss over those mixtures
 """
 import json
 import os
@@ -86,19 +89,45 @@ def main():
         print(" ".join(f"{max(v, 1e-6):.6g}" for v in a))  # data.sources weights must be positive
     elif cmd == "table":
         out, runs = args[0], args[1:]
-        print("| run | " + " | ".join(f"val {d}" for d in DOMAINS) + " | mean | final weights (" +
-              ", ".join(DOMAINS) + ") |")
-        print("|---|" + "---|" * (len(DOMAINS) + 2))
+        check = None
+        if os.path.exists(os.path.join(out, "mde_check.json")):
+            with open(os.path.join(out, "mde_check.json")) as f:
+                check = json.load(f)["candidates"]
+        print("| run | seeds | " + " | ".join(f"val {d}" for d in DOMAINS) +
+              " | mean (spread over seeds) | mean L_MDE | final weights (" + ", ".join(DOMAINS) + ") |")
+        print("|---|---|" + "---|" * (len(DOMAINS) + 3))
+        pairs = []
         for r in runs:
-            rd = os.path.join(out, "runs", r)
-            recs = records(rd)
-            ls = [eval_loss(out, r, d) for d in DOMAINS]
+            names = [r] + sorted(n for n in os.listdir(os.path.join(out, "runs"))
+                                 if n.startswith(r + "_s") and n[len(r) + 2:].isdigit())
+            names = [n for n in names if all(os.path.exists(os.path.join(out, "eval", f"{n}.{d}.json")) for d in DOMAINS)]
+            ls = np.array([[eval_loss(out, n, d) for d in DOMAINS] for n in names])
+            means = ls.mean(axis=1)
+            recs = records(os.path.join(out, "runs", r))
             w = [last(recs, f"mix/{d}/weight") or 0.0 for d in DOMAINS]
             avg = [last(recs, f"mix/{d}/avg_weight") for d in DOMAINS]
             ws = ", ".join(f"{v:.3f}" for v in w)
             if all(v is not None for v in avg):
                 ws += " (avg " + ", ".join(f"{v:.3f}" for v in avg) + ")"
-            print(f"| {r} | " + " | ".join(f"{v:.4f}" for v in ls) + f" | {np.mean(ls):.4f} | {ws} |")
+            lm = "–"
+            dynamic = any(f"mix/{d}/velocity" in rr or f"mix/{d}/avg_weight" in rr for rr in recs for d in DOMAINS)
+            if check and not dynamic:
+                for c in check:
+                    if max(abs(a - b) for a, b in zip(c["alpha"], w)) < 2e-6:
+                        lm = f"{c['objective']:.4f}"
+                        pairs.append((c["objective"], float(means.mean()), r))
+                        break
+            spread = f" ({means.min():.4f}–{means.max():.4f})" if len(means) > 1 else ""
+            print(f"| {r} | {len(names)} | " + " | ".join(f"{v:.4f}" for v in ls.mean(axis=0)) +
+                  f" | {means.mean():.4f}{spread} | {lm} | {ws} |")
+        if len(pairs) >= 3:
+            def spearman(p):
+                a = np.argsort(np.argsort([x[0] for x in p]))
+                b = np.argsort(np.argsort([x[1] for x in p]))
+                return float(np.corrcoef(a, b)[0, 1])
+            inner = [p for p in pairs if not p[2].startswith("expert_")]
+            print(f"\nSpearman(L_MDE, true mean loss): {spearman(pairs):.3f} over {len(pairs)} static mixtures"
+                  + (f", {spearman(inner):.3f} over the {len(inner)} that are not single domains" if len(inner) >= 3 else ""))
     else:
         sys.exit(__doc__)
 

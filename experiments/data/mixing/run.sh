@@ -9,8 +9,11 @@
 #   mde          a static run on MDE's proposal (raw L_MDE), and
 #   mde_linear   one on the linear + MDE regression's proposal fitted on the true runs above (the 3 experts
 #                = the vertices, static = uniform, doremi_avg)
+# The static-mixture runs (static, doremi_avg, mde, mde_linear) and velocitune are repeated with seeds
+# SEEDS (model init and data order; the proposals stay those of seed 1) to show the seed noise.
 # Every final checkpoint is evaluated with `lmc eval` on the first EVAL_TOKENS of each domain's val shard;
-# mixing.py table prints per-domain val loss, the mean, and the final weights.
+# mixing.py table prints per-domain val loss, the mean over seeds, the final weights, and the L_MDE of
+# each static mixture (`lmc scaling mix --eval`) beside its true loss.
 # Usage: experiments/data/mixing/run.sh [BUILD_DIR] [OUT_DIR]   (env STEPS, BATCH, EVAL_TOKENS; resumable:
 # finished runs are skipped)
 set -euo pipefail
@@ -22,6 +25,7 @@ OUT=${2:-$root/runs/mixing}
 STEPS=${STEPS:-1000}
 BATCH=${BATCH:-16}
 EVAL_TOKENS=${EVAL_TOKENS:-32768}
+SEEDS=${SEEDS:-"2 3"}
 PY=${PYTHON:-python3}
 DOMAINS="wiki shakespeare code"
 rc=0; "$here/prep.sh" "$BUILD" "$OUT" 2> /dev/null || rc=$?
@@ -30,11 +34,11 @@ S=$OUT/shards
 mkdir -p "$OUT/cfg" "$OUT/runs" "$OUT/eval"
 ck=$(printf 'step_%08d' "$STEPS")
 
-# cfg NAME MIXING "W_wiki W_shakespeare W_code" ["T_wiki T_shakespeare T_code"] [EXTRA_DATA_KEYS]
+# cfg NAME MIXING "W_wiki W_shakespeare W_code" ["T_wiki T_shakespeare T_code"] [EXTRA_DATA_KEYS] [SEED]
 cfg() {
-  local name=$1 mixing=$2 w=($3) t=(${4:-}) extra=${5:-} i=0 f=$OUT/cfg/$1.yaml
+  local name=$1 mixing=$2 w=($3) t=(${4:-}) extra=${5:-} seed=${6:-1} i=0 f=$OUT/cfg/$1.yaml
   {
-    echo "run: {name: $name, dir: $OUT/runs, seed: 1, log_every: 50, sample_every: 0}"
+    echo "run: {name: $name, dir: $OUT/runs, seed: $seed, log_every: 50, sample_every: 0}"
     echo "data:"
     echo "  tokenizer: $OUT/tok.json"
     echo "  sources:"
@@ -85,7 +89,8 @@ cfg static static "1 1 1"; train static
 cfg doremi doremi "1 1 1" "" "  mixing_every: 20
   mixing_reference: $OUT/runs/static/checkpoints/$ck"
 train doremi
-cfg doremi_avg static "$($PY "$here/mixing.py" avg-weights "$OUT/runs/doremi" $DOMAINS)"; train doremi_avg
+w_doremi=$($PY "$here/mixing.py" avg-weights "$OUT/runs/doremi" $DOMAINS)
+cfg doremi_avg static "$w_doremi"; train doremi_avg
 tg=$($PY "$here/mixing.py" targets "$OUT/runs/static" "$STEPS" $DOMAINS)
 echo "velocitune targets (wiki shakespeare code): $tg" >&2
 cfg velocitune velocitune "1 1 1" "$tg" "  mixing_every: 20"; train velocitune
@@ -98,8 +103,23 @@ ex=(); for d in $DOMAINS; do ex+=(--expert "$OUT/runs/expert_$d/checkpoints/$ck"
 $PY "$here/mixing.py" runs-csv "$OUT" expert_wiki expert_shakespeare expert_code static doremi_avg > "$OUT/true_runs.csv"
 [ -s "$OUT/mde_linear.json" ] || "$LMC" scaling mix "${ex[@]}" --names wiki,shakespeare,code --seq-len 64 \
   --max-tokens "$EVAL_TOKENS" --threads 1 --seed 1 --runs "$OUT/true_runs.csv" -o "$OUT/mde_linear.json" > "$OUT/mde_linear.txt"
-cfg mde static "$($PY "$here/mixing.py" proposal "$OUT/mde.json")"; train mde
-cfg mde_linear static "$($PY "$here/mixing.py" proposal "$OUT/mde_linear.json")"; train mde_linear
+w_mde=$($PY "$here/mixing.py" proposal "$OUT/mde.json")
+w_lin=$($PY "$here/mixing.py" proposal "$OUT/mde_linear.json")
+cfg mde static "$w_mde"; train mde
+cfg mde_linear static "$w_lin"; train mde_linear
 
+# seed repeats
+for s in $SEEDS; do
+  cfg static_s$s static "1 1 1" "" "" "$s"; train static_s$s
+  cfg doremi_avg_s$s static "$w_doremi" "" "" "$s"; train doremi_avg_s$s
+  cfg velocitune_s$s velocitune "1 1 1" "$tg" "  mixing_every: 20" "$s"; train velocitune_s$s
+  cfg mde_s$s static "$w_mde" "" "" "$s"; train mde_s$s
+  cfg mde_linear_s$s static "$w_lin" "" "" "$s"; train mde_linear_s$s
+done
+
+# L_MDE of every static mixture that was trained, beside its true loss (mixing.py table)
+ev=(); for w in "$w_doremi" "$w_mde" "$w_lin"; do ev+=(--eval "$(echo $w | tr ' ' ,)"); done
+[ -s "$OUT/mde_check.json" ] || "$LMC" scaling mix "${ex[@]}" --names wiki,shakespeare,code --seq-len 64 \
+  --max-tokens "$EVAL_TOKENS" --threads 1 --samples 0 --refine 0 "${ev[@]}" -o "$OUT/mde_check.json" > /dev/null
 $PY "$here/mixing.py" table "$OUT" static doremi doremi_avg velocitune mde mde_linear expert_wiki expert_shakespeare expert_code \
   | tee "$OUT/results.md"
