@@ -94,15 +94,23 @@ def main():
             with open(os.path.join(out, "mde_check.json")) as f:
                 check = json.load(f)["candidates"]
         print("| run | seeds | " + " | ".join(f"val {d}" for d in DOMAINS) +
-              " | mean (spread over seeds) | mean L_MDE | final weights (" + ", ".join(DOMAINS) + ") |")
-        print("|---|---|" + "---|" * (len(DOMAINS) + 3))
+              " | mean (spread over seeds) | Δ mean vs static, paired by seed | mean L_MDE | final weights (" +
+              ", ".join(DOMAINS) + ") |")
+        print("|---|---|" + "---|" * (len(DOMAINS) + 4))
         pairs = []
+        base = {}  # seed suffix -> static's mean loss
         for r in runs:
             names = [r] + sorted(n for n in os.listdir(os.path.join(out, "runs"))
                                  if n.startswith(r + "_s") and n[len(r) + 2:].isdigit())
             names = [n for n in names if all(os.path.exists(os.path.join(out, "eval", f"{n}.{d}.json")) for d in DOMAINS)]
             ls = np.array([[eval_loss(out, n, d) for d in DOMAINS] for n in names])
             means = ls.mean(axis=1)
+            sfx = [n[len(r):] for n in names]
+            if r == "static":
+                base = dict(zip(sfx, means))
+            dl = [m - base[x] for x, m in zip(sfx, means) if x in base]
+            delta = "–" if r == "static" or not dl else (
+                f"{np.mean(dl):+.4f}" + (f" ({min(dl):+.4f} … {max(dl):+.4f})" if len(dl) > 1 else ""))
             recs = records(os.path.join(out, "runs", r))
             w = [last(recs, f"mix/{d}/weight") or 0.0 for d in DOMAINS]
             avg = [last(recs, f"mix/{d}/avg_weight") for d in DOMAINS]
@@ -119,7 +127,7 @@ def main():
                         break
             spread = f" ({means.min():.4f}–{means.max():.4f})" if len(means) > 1 else ""
             print(f"| {r} | {len(names)} | " + " | ".join(f"{v:.4f}" for v in ls.mean(axis=0)) +
-                  f" | {means.mean():.4f}{spread} | {lm} | {ws} |")
+                  f" | {means.mean():.4f}{spread} | {delta} | {lm} | {ws} |")
         if len(pairs) >= 3:
             def spearman(p):
                 a = np.argsort(np.argsort([x[0] for x in p]))

@@ -9,7 +9,8 @@
 #   mde          a static run on MDE's proposal (raw L_MDE), and
 #   mde_linear   one on the linear + MDE regression's proposal fitted on the true runs above (the 3 experts
 #                = the vertices, static = uniform, doremi_avg)
-# The static-mixture runs (static, doremi_avg, mde, mde_linear) and velocitune are repeated with seeds
+#   chameleon    data.mixing: chameleon every 100 steps (KRLS scores of the model's own embeddings)
+# The static-mixture runs (static, doremi_avg, mde, mde_linear), velocitune and chameleon are repeated with seeds
 # SEEDS (model init and data order; the proposals stay those of seed 1) to show the seed noise.
 # Every final checkpoint is evaluated with `lmc eval` on the first EVAL_TOKENS of each domain's val shard;
 # mixing.py table prints per-domain val loss, the mean over seeds, the final weights, and the L_MDE of
@@ -94,6 +95,8 @@ cfg doremi_avg static "$w_doremi"; train doremi_avg
 tg=$($PY "$here/mixing.py" targets "$OUT/runs/static" "$STEPS" $DOMAINS)
 echo "velocitune targets (wiki shakespeare code): $tg" >&2
 cfg velocitune velocitune "1 1 1" "$tg" "  mixing_every: 20"; train velocitune
+# chameleon (online here: the training model's own middle-layer embeddings every 100 steps, pretraining form)
+cfg chameleon chameleon "1 1 1" "" "  mixing_every: 100"; train chameleon
 for d in $DOMAINS; do cfg_expert "$d"; train "expert_$d"; done
 
 # MDE: the experts' cached val probabilities -> proposals (raw, and linear + MDE on the true runs)
@@ -113,6 +116,7 @@ for s in $SEEDS; do
   cfg static_s$s static "1 1 1" "" "" "$s"; train static_s$s
   cfg doremi_avg_s$s static "$w_doremi" "" "" "$s"; train doremi_avg_s$s
   cfg velocitune_s$s velocitune "1 1 1" "$tg" "  mixing_every: 20" "$s"; train velocitune_s$s
+  cfg chameleon_s$s chameleon "1 1 1" "" "  mixing_every: 100" "$s"; train chameleon_s$s
   cfg mde_s$s static "$w_mde" "" "" "$s"; train mde_s$s
   cfg mde_linear_s$s static "$w_lin" "" "" "$s"; train mde_linear_s$s
 done
@@ -121,5 +125,5 @@ done
 ev=(); for w in "$w_doremi" "$w_mde" "$w_lin"; do ev+=(--eval "$(echo $w | tr ' ' ,)"); done
 [ -s "$OUT/mde_check.json" ] || "$LMC" scaling mix "${ex[@]}" --names wiki,shakespeare,code --seq-len 64 \
   --max-tokens "$EVAL_TOKENS" --threads 1 --samples 0 --refine 0 "${ev[@]}" -o "$OUT/mde_check.json" > /dev/null
-$PY "$here/mixing.py" table "$OUT" static doremi doremi_avg velocitune mde mde_linear expert_wiki expert_shakespeare expert_code \
+$PY "$here/mixing.py" table "$OUT" static doremi doremi_avg velocitune chameleon mde mde_linear expert_wiki expert_shakespeare expert_code \
   | tee "$OUT/results.md"
