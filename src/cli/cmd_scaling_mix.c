@@ -21,7 +21,8 @@ static const lmc_opt mix_opts[] = {
     {"seed", 0, OPT_INT, "1", "S", "search seed"},
     {"domain-weights", 0, OPT_STR, NULL, "W1,W2,..", "weights of the domains in the objective (default equal)"},
     {"runs", 0, OPT_STR, NULL, "FILE.csv", "true proxy runs (columns w_<name>, loss_<name>): fit linear + MDE and minimise its prediction"},
-    {"top", 0, OPT_INT, "10", "N", "candidates shown in the table"},
+    {"eval", 0, OPT_LIST, NULL, "W1,W2,..", "also score this mixture (normalised; repeatable), e.g. a run's weights"},
+    {"top", 0, OPT_INT, "10", "N", "distinct candidates shown in the table (closer than 1e-3 in every weight counts as one)"},
     {"output", 'o', OPT_STR, NULL, "FILE.json", "write every candidate, the expert losses and the proposal as JSON"},
     {"threads", 0, OPT_INT, "0", "N", "worker threads (0 = all cores)"},
     LMC_OPTS_END};
@@ -147,10 +148,35 @@ static int run_mix(lmc_args *a) {
         else
             have_reg = 1;
     }
+    /* given mixtures: every --eval, then the runs' own weights (to set the fit beside L_MDE) */
+    int ne = 0;
+    const char *const *ev = lmc_arg_list(a, "eval", &ne);
+    double *given = rc ? NULL : malloc(((size_t)ne + (size_t)nr + 1) * (size_t)k * sizeof *given);
+    if (!rc && !given) rc = lmc_fail(a, "out of memory");
+    for (int g = 0; !rc && g < ne; g++) {
+        char **f = NULL;
+        int n = split_list(ev[g], &f, MDE_MAX_DOMAINS);
+        double sum = 0;
+        int bad = n != k;
+        for (int i = 0; !bad && i < k; i++) {
+            char *e;
+            double v = strtod(f[i], &e);
+            bad = e == f[i] || *e || !(v >= 0) || !isfinite(v);
+            given[(size_t)g * k + i] = v;
+            sum += v;
+        }
+        free(f);
+        if (bad || !(sum > 0)) {
+            rc = lmc_usage_error(a, "--eval '%s': expected %d numbers >= 0, comma-separated, not all 0", ev[g], k);
+            break;
+        }
+        for (int i = 0; i < k; i++) given[(size_t)g * k + i] /= sum;
+    }
+    if (!rc && nr) memcpy(given + (size_t)ne * k, ra, (size_t)nr * k * sizeof *given);
     mde_candidate *cand = NULL;
     int nc = 0;
     mde_search_opts so = {have_dw ? dw : NULL, (int)samples, conc, (int)refine, (uint64_t)lmc_arg_int(a, "seed"),
-                          have_reg ? &reg : NULL};
+                          have_reg ? &reg : NULL, given, ne + nr};
     if (!rc && mde_search(&c, &so, &cand, &nc, &err)) rc = lmc_fail(a, "%s", err.msg);
     if (!rc) {
         /* expert matrix: L_MDE,j(e_i) = expert i's own loss on domain j */
@@ -175,7 +201,9 @@ static int run_mix(lmc_args *a) {
         }
         printf("\n%d candidates (%lld Dirichlet, %lld refinement); best %d by %s:\n", nc, (long long)samples,
                (long long)refine, (int)(top < nc ? top : nc), have_reg ? "predicted mean loss" : "mean L_MDE");
-        printf("%-14s", "origin");
+        printf("%-14s %-*s  | %-*s", "", 8 * k - 1, "alpha", 9 * k - 1, "L_MDE per domain");
+        if (have_reg) printf("  | %-*s", 9 * k - 1, "predicted loss");
+        printf("  |\n%-14s", "origin");
         for (int i = 0; i < k; i++) printf(" %7.7s", nm[i]);
         printf("  |");
         for (int j = 0; j < k; j++) printf(" %8.8s", nm[j]);
@@ -183,12 +211,22 @@ static int run_mix(lmc_args *a) {
             printf("  |");
             for (int j = 0; j < k; j++) printf(" %8.8s", nm[j]);
         }
-        printf("  | objective\n%-14s %*s  | L_MDE per domain%*s%s  |\n", "", 8 * k - 1, "alpha", 9 * k - 16, "",
-               have_reg ? "  | predicted" : "");
-        for (int q = 0; q < nc && q < top; q++) print_row(mde_origin_name(cand[q].origin), &cand[q], k, have_reg);
+        printf("  | objective\n");
+        /* distinct rows only: refinement leaves many near-copies of the optimum */
+        for (int q = 0, shown = 0; q < nc && shown < top; q++) {
+            int dup = 0;
+            for (int p = 0; p < q && !dup; p++) {
+                double dmax = 0;
+                for (int i = 0; i < k; i++) dmax = fmax(dmax, fabs(cand[q].alpha[i] - cand[p].alpha[i]));
+                dup = dmax < 1e-3;
+            }
+            if (dup) continue;
+            print_row(mde_origin_name(cand[q].origin), &cand[q], k, have_reg);
+            shown++;
+        }
         printf("for reference:\n");
         for (int q = 0; q < nc; q++)
-            if (cand[q].origin == MDE_CAND_UNIFORM || cand[q].origin == MDE_CAND_VERTEX)
+            if (cand[q].origin == MDE_CAND_UNIFORM || cand[q].origin == MDE_CAND_VERTEX || cand[q].origin == MDE_CAND_GIVEN)
                 print_row(mde_origin_name(cand[q].origin), &cand[q], k, have_reg);
         printf("\nproposed mixture:");
         for (int i = 0; i < k; i++) printf(" %s %.4f", nm[i], cand[0].alpha[i]);
@@ -247,6 +285,7 @@ static int run_mix(lmc_args *a) {
         free(ex);
     }
     mde_candidates_free(cand, nc);
+    free(given);
     mde_regression_free(&reg);
     free(ra);
     free(rl);
@@ -262,6 +301,6 @@ const lmc_command scaling_mix_cmd = {"mix", "propose data-mixture weights by Mix
     "them); a mixture alpha is then scored without any forward pass as L_MDE,j(alpha) = mean cross-entropy\n"
     "of sum_i alpha_i P_i on domain j, and the simplex is searched (the vertices, uniform, Dirichlet draws,\n"
     "then local refinement; deterministic for --seed) for the alpha minimising the mean over domains\n"
-    "(weighted by --domain-weights). With --runs, a few true proxy runs fit the paper's linear regression on\n"
+    "(weighted by --domain-weights); --eval scores given mixtures beside them. With --runs, a few true proxy runs fit the paper's linear regression on\n"
     "[alpha, L_MDE] per domain and its prediction is minimised instead. See docs/scaling.md.",
     mix_opts, 0, 0, run_mix, NULL, 0};

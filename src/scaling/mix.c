@@ -32,8 +32,8 @@ void mde_loss(const mde_cache *c, const double *alpha, double *out) {
 }
 
 const char *mde_origin_name(mde_origin o) {
-    static const char *const names[] = {"vertex", "uniform", "dirichlet", "refine", "run"};
-    return (int)o >= 0 && (int)o <= MDE_CAND_RUN ? names[o] : "?";
+    static const char *const names[] = {"vertex", "uniform", "dirichlet", "refine", "given"};
+    return (int)o >= 0 && (int)o <= MDE_CAND_GIVEN ? names[o] : "?";
 }
 
 void mde_candidates_free(mde_candidate *c, int n) {
@@ -166,6 +166,20 @@ int mde_search(const mde_cache *c, const mde_search_opts *o, mde_candidate **out
     if (!rc && !(rc = add(&s, a, MDE_CAND_UNIFORM, &obj)) && obj < best_obj) {
         best_obj = obj;
         memcpy(best, a, (size_t)k * sizeof *a);
+    }
+    for (int g = 0; g < o->n_given && !rc; g++) {
+        const double *ga = o->given + (size_t)g * k;
+        double sum = 0;
+        for (int j = 0; j < k; j++) sum += ga[j];
+        for (int j = 0; j < k; j++)
+            if (!(ga[j] >= 0) || fabs(sum - 1) > 1e-9) {
+                mde_candidates_free(s.cand, s.n);
+                return lmc_errf(err, LMC_EINVAL, "given mixture %d: expected k = %d weights >= 0 summing to 1", g + 1, k);
+            }
+        if (!(rc = add(&s, ga, MDE_CAND_GIVEN, &obj)) && obj < best_obj) {
+            best_obj = obj;
+            memcpy(best, ga, (size_t)k * sizeof *ga);
+        }
     }
     lmc_rng r;
     lmc_rng_init(&r, lmc_rng_derive(o->seed, 0x6d6465 /* "mde" */));

@@ -61,7 +61,8 @@ void mde_regression_free(mde_regression *g);
 int mde_runs_load_csv(const char *path, const char *const *names, int k, double **alpha, double **loss, int *n,
                       lmc_err *err);
 
-typedef enum { MDE_CAND_VERTEX = 0, MDE_CAND_UNIFORM, MDE_CAND_DIRICHLET, MDE_CAND_REFINE, MDE_CAND_RUN } mde_origin;
+/* MDE_CAND_GIVEN: a mixture the caller asked to score (mde_search_opts.given), e.g. a run's weights */
+typedef enum { MDE_CAND_VERTEX = 0, MDE_CAND_UNIFORM, MDE_CAND_DIRICHLET, MDE_CAND_REFINE, MDE_CAND_GIVEN } mde_origin;
 const char *mde_origin_name(mde_origin o);
 
 typedef struct mde_candidate {
@@ -80,13 +81,15 @@ typedef struct mde_search_opts {
     int refine;                  /* local-refinement proposals after the draws */
     uint64_t seed;
     const mde_regression *reg;   /* NULL = minimise raw L_MDE */
+    const double *given;         /* n_given x k mixtures scored as candidates too (each summing to 1), or NULL */
+    int n_given;
 } mde_search_opts;
 
-/* Candidates: the k vertices e_i, the uniform mixture, the Dirichlet draws, then local refinement from
- * the best so far: α' = (1 - s) α_best + s d with d ~ Dirichlet(1), s = 0.5 at first and halved after
- * 8 proposals in a row that did not improve (the move stays on the simplex, can leave a vertex, and
- * shrinks to a local search). Deterministic for a seed. *out is sorted by objective (best first; ties keep the order
- * they were made in); free with mde_candidates_free. */
+/* Candidates: the k vertices e_i, the uniform mixture, the given mixtures, the Dirichlet draws, then
+ * local refinement from the best so far: α' = (1 - s) α_best + s d with d ~ Dirichlet(1), s = 0.5 at
+ * first and halved after 8 proposals in a row that did not improve (the move stays on the simplex, can
+ * leave a vertex, and shrinks to a local search). Deterministic for a seed. *out is sorted by objective
+ * (best first; ties keep the order they were made in); free with mde_candidates_free. */
 int mde_search(const mde_cache *c, const mde_search_opts *o, mde_candidate **out, int *n_out, lmc_err *err);
 void mde_candidates_free(mde_candidate *c, int n);
 

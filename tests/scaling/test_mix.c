@@ -64,7 +64,6 @@ static void fixture(void) {
         ra[i] = num(json_object_get(runs, "alpha"), (size_t)i);
         rl[i] = num(json_object_get(runs, "loss"), (size_t)i);
     }
-    /* the fixture's α are float64 Dirichlet draws: renormalise against the 1e-9 sum check */
     mde_regression g;
     int rc = mde_regression_fit(&g, &c, ra, rl, n, &err);
     CHECK_MSG(rc == 0, "%s", err.msg);
@@ -84,7 +83,7 @@ static void fixture(void) {
     CHECK_STR_CONTAINS(err.msg, "determine only");
 
     /* search: deterministic, at least as good as every vertex and the uniform mixture */
-    mde_search_opts o = {NULL, 64, 1.0, 64, 7, NULL};
+    mde_search_opts o = {NULL, 64, 1.0, 64, 7, NULL, NULL, 0};
     mde_candidate *c1, *c2;
     int n1, n2;
     CHECK_EQ_INT(mde_search(&c, &o, &c1, &n1, &err), 0);
@@ -105,6 +104,26 @@ static void fixture(void) {
     CHECK(c2[k + 1].objective != c1[k + 1].objective || c2[0].alpha[0] != c1[0].alpha[0]); /* another seed, other draws */
     mde_candidates_free(c1, n1);
     mde_candidates_free(c2, n2);
+    /* given mixtures are scored as candidates: the fixture's last α, with its numpy L_MDE */
+    json_t *lastev = json_array_get(json_object_get(root, "evals"), json_array_size(json_object_get(root, "evals")) - 1);
+    double given[3];
+    for (int i = 0; i < k; i++) given[i] = num(json_object_get(lastev, "alpha"), (size_t)i);
+    o.given = given;
+    o.n_given = 1;
+    CHECK_EQ_INT(mde_search(&c, &o, &c1, &n1, &err), 0);
+    int seen = 0;
+    for (int i = 0; i < n1; i++)
+        if (c1[i].origin == MDE_CAND_GIVEN) {
+            seen++;
+            CHECK_EQ_INT(c1[i].index, k + 1); /* after the vertices and uniform */
+            for (int j = 0; j < k; j++) CHECK_CLOSE(c1[i].lmde[j], num(json_object_get(lastev, "l_mde"), (size_t)j), 0, 1e-12);
+        }
+    CHECK_EQ_INT(seen, 1);
+    mde_candidates_free(c1, n1);
+    given[0] += 0.5; /* no longer sums to 1 */
+    CHECK(mde_search(&c, &o, &c1, &n1, &err) < 0);
+    CHECK_STR_CONTAINS(err.msg, "given mixture 1");
+    o.n_given = 0;
     o.concentration = 0;
     CHECK(mde_search(&c, &o, &c1, &n1, &err) < 0);
     CHECK_STR_CONTAINS(err.msg, "concentration");
@@ -131,7 +150,7 @@ static void known_optimum(void) {
     mde_cache c;
     lmc_err err = {0};
     CHECK_EQ_INT(mde_cache_from(&c, 2, ntok, nll, &err), 0);
-    mde_search_opts o = {NULL, 16, 1.0, 200, 1, NULL};
+    mde_search_opts o = {NULL, 16, 1.0, 200, 1, NULL, NULL, 0};
     mde_candidate *cd;
     int n;
     CHECK_EQ_INT(mde_search(&c, &o, &cd, &n, &err), 0);
@@ -268,7 +287,7 @@ static void end_to_end(void) {
         snprintf(cmd, sizeof cmd,
                  "cd %s && %s scaling mix --expert e0/expert/checkpoints/step_00000030 --val val0.bin "
                  "--expert e1/expert/checkpoints/step_00000030 --val val1.bin --names a,b --seq-len 16 --samples 32 "
-                 "--refine 32 --threads 1 -o mix.json > mix.txt 2>> err.txt",
+                 "--refine 32 --threads 1 --eval 3,1 -o mix.json > mix.txt 2>> err.txt",
                  dir, bin);
         CHECK_EQ_INT(system(cmd), 0);
         char *mp = lmc_path_join(dir, "mix.json");
@@ -296,6 +315,16 @@ static void end_to_end(void) {
             CHECK(num(json_array_get(el, 1), 1) < num(json_array_get(el, 0), 1));
             const json_t *pa = json_object_get(json_object_get(mj, "proposal"), "alpha");
             CHECK(num(pa, 0) > 0.05 && num(pa, 1) > 0.05);
+            /* --eval 3,1 is scored, normalised to (0.75, 0.25) */
+            int given = 0;
+            json_t *cd;
+            size_t ci;
+            json_array_foreach(json_object_get(mj, "candidates"), ci, cd) {
+                if (strcmp(json_string_value(json_object_get(cd, "origin")), "given") != 0) continue;
+                given++;
+                CHECK_CLOSE(num(json_object_get(cd, "alpha"), 0), 0.75, 1e-15, 0);
+            }
+            CHECK_EQ_INT(given, 1);
             json_decref(mj);
         }
         /* a mismatched count is a usage error naming both options */
