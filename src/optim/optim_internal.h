@@ -20,6 +20,9 @@ struct lmc_optim {
     float *sw_tau, *sw_est;
     int *sw_idx;
     double *sw_key;          /* galore importance sampling keys */
+    /* kl-shampoo / kl-soap: per view the offsets in soap_mats of S_a, Q_a (r x r), S_b, Q_b (c x c)
+     * (-1 = a diagonal side: Q = I) and of lambda_a^-1/2 (r), lambda_b^-1/2 (c) (-1: not a KL view) */
+    int64_t (*kl_off)[6];
 };
 
 int optim_sf_create(lmc_optim *o, gpt2_model *m, lmc_err *err);
@@ -32,6 +35,10 @@ int optim_muon_step(lmc_optim *o, gpt2_model *m, double lr, lmc_err *err);
 int optim_soap_create(lmc_optim *o, gpt2_model *m, lmc_err *err);
 int optim_soap_step(lmc_optim *o, gpt2_model *m, double lr, lmc_err *err);
 void optim_soap_free(lmc_optim *o);
+
+int optim_kl_create(lmc_optim *o, gpt2_model *m, lmc_err *err);
+int optim_kl_step(lmc_optim *o, gpt2_model *m, double lr, lmc_err *err);
+int optim_kl_tensors(lmc_optim *o, const gpt2_model *m, optim_tensor *out, int cap);
 
 /* galore reuses soap_off (per view: P's offset in soap_mats, rank, left side) and the scratch */
 int optim_galore_create(lmc_optim *o, gpt2_model *m, lmc_err *err);

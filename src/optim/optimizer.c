@@ -7,7 +7,7 @@
 #include "base/mem.h"
 #include "kernels/cpu/kernels.h"
 
-static const char *const kind_names[] = {"adamw", "sf-adamw", "muon", "soap", "galore", "sf-adamw-refined"};
+static const char *const kind_names[] = {"adamw", "sf-adamw", "muon", "soap", "galore", "sf-adamw-refined", "kl-shampoo", "kl-soap"};
 
 int optim_kind_parse(const char *s) {
     for (int i = 0; i < (int)(sizeof kind_names / sizeof kind_names[0]); i++)
@@ -45,6 +45,7 @@ int optim_create(lmc_optim **out, const optim_hparams *hp, gpt2_model *m, lmc_er
     if (hp->kind == OPTIM_MUON) rc = optim_muon_create(o, m, err);
     if (hp->kind == OPTIM_SOAP) rc = optim_soap_create(o, m, err);
     if (hp->kind == OPTIM_GALORE) rc = optim_galore_create(o, m, err);
+    if (OPTIM_IS_KL(hp->kind)) rc = optim_kl_create(o, m, err);
     if (rc) {
         optim_free(o);
         return rc;
@@ -61,6 +62,7 @@ void optim_free(lmc_optim *o) {
     lmc_free(o->ns_g);
     lmc_free(o->ns_b);
     optim_soap_free(o);
+    lmc_free(o->kl_off);
     lmc_free(o);
 }
 
@@ -78,6 +80,8 @@ int optim_step(lmc_optim *o, gpt2_model *m, double lr, double *lr_used, lmc_err 
     case OPTIM_MUON: return optim_muon_step(o, m, lr, err);
     case OPTIM_SOAP: return optim_soap_step(o, m, lr, err);
     case OPTIM_GALORE: return optim_galore_step(o, m, lr, err);
+    case OPTIM_KL_SHAMPOO:
+    case OPTIM_KL_SOAP: return optim_kl_step(o, m, lr, err);
     default: {
         gpt2_adamw hp = {(float)lr, (float)o->hp.beta1, (float)o->hp.beta2, (float)o->hp.eps,
                          (float)o->hp.weight_decay};
@@ -126,6 +130,7 @@ int optim_scalars(lmc_optim *o, optim_scalar *out, int cap) {
 
 int optim_tensors(lmc_optim *o, const gpt2_model *m, optim_tensor *out, int cap) {
     int n = 0;
+    if (OPTIM_IS_KL(o->hp.kind)) return optim_kl_tensors(o, m, out, cap);
     if (o->hp.kind == OPTIM_GALORE) {
         for (int i = 0; i < m->n_views; i++) {
             if (o->soap_off[i][0] < 0) continue;
@@ -163,12 +168,14 @@ size_t optim_state_bytes(const lmc_optim *o, const gpt2_model *m) {
     for (int i = 0; i < m->n_views; i++) {
         size_t n = m->views[i].numel;
         if (o->hp.kind == OPTIM_MUON && optim_muon_view(m, i)) nf += n;   /* momentum only */
+        else if (o->hp.kind == OPTIM_KL_SHAMPOO && m->views[i].ndim == 2) nf += n; /* m; no v */
         else if (o->hp.kind == OPTIM_GALORE && o->soap_off[i][0] >= 0)    /* low-rank m, v */
             nf += 2 * (size_t)o->soap_off[i][1] *
                   (size_t)(o->soap_off[i][2] ? m->views[i].shape[1] : m->views[i].shape[0]);
         else nf += 2 * n;                                                /* m, v / z, v */
     }
-    if (o->hp.kind == OPTIM_SOAP || o->hp.kind == OPTIM_GALORE) nf += o->soap_n; /* L, R, QL, QR / P */
+    if (o->hp.kind == OPTIM_SOAP || o->hp.kind == OPTIM_GALORE || OPTIM_IS_KL(o->hp.kind))
+        nf += o->soap_n; /* L, R, QL, QR / P / S, Q, lambda */
     if (OPTIM_IS_SF(o->hp.kind)) nf += m->n_floats;                  /* y while x is swapped in */
     return nf * sizeof(float);
 }

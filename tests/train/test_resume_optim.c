@@ -30,7 +30,8 @@ static void setup(train_config *c, const char *dir, const char *name, const char
     if (!strcmp(opt, "muon")) c->muon_lr = 0.01;
     /* C = 200 would clip c_t to 1 (x = y = z) for all 12 steps; C = 2 averages from step 1 */
     if (!strcmp(opt, "sf-adamw-refined")) c->sf_c = 2;
-    if (!strcmp(opt, "soap")) c->soap_precondition_frequency = 3; /* refreshes before and after the stop */
+    /* refreshes before and after the stop */
+    if (!strcmp(opt, "soap") || !strcmp(opt, "kl-shampoo") || !strcmp(opt, "kl-soap")) c->soap_precondition_frequency = 3;
     if (!strcmp(opt, "galore")) {
         c->galore_rank = 8;
         c->galore_update_proj_gap = 3;
@@ -41,8 +42,8 @@ int main(void) {
     char *dir = test_tmpdir();
     lmc_err err;
     train_result res;
-    const char *opts[] = {"sf-adamw", "muon", "soap", "galore", "sf-adamw-refined"};
-    for (int k = 0; k < 5; k++) {
+    const char *opts[] = {"sf-adamw", "muon", "soap", "galore", "sf-adamw-refined", "kl-shampoo", "kl-soap"};
+    for (int k = 0; k < 7; k++) {
         train_config a, b;
         char na[64], nb[64];
         snprintf(na, sizeof na, "%s-a", opts[k]);
@@ -86,6 +87,9 @@ int main(void) {
             CHECK(st_find(&f, "QL.h.0.attn.c_attn.weight") && st_find(&f, "R.h.0.mlp.c_proj.weight"));
         if (k == 3) /* the projectors too */
             CHECK(st_find(&f, "P.h.0.attn.c_attn.weight") && st_find(&f, "P.h.0.mlp.c_proj.weight"));
+        if (k >= 5) /* the KL factors, eigenbases and eigenvalues */
+            CHECK(st_find(&f, "KL_SA.h.0.attn.c_attn.weight") && st_find(&f, "KL_QB.h.0.mlp.c_proj.weight") &&
+                  st_find(&f, "KL_rsqrt_lambda_a.wte.weight"));
         st_close(&f);
         /* a branch of this checkpoint into an adamw run is refused, naming both optimizers */
         train_config br;
@@ -96,6 +100,14 @@ int main(void) {
         CHECK(run(&br, 0, 0, &res, &err) != 0);
         CHECK_STR_CONTAINS(err.msg, opts[k]);
         CHECK_STR_CONTAINS(err.msg, "adamw");
+        if (k == 6) { /* kl-soap shares soap's keys, not its checkpoints */
+            snprintf(bn, sizeof bn, "br2-%s", opts[k]);
+            setup(&br, dir, bn, "soap");
+            snprintf(br.init_from, sizeof br.init_from, "%s/runs/%s/checkpoints/step_00000010", dir, na);
+            CHECK(run(&br, 0, 0, &res, &err) != 0);
+            CHECK_STR_CONTAINS(err.msg, "kl-soap");
+            CHECK_STR_CONTAINS(err.msg, "is soap");
+        }
         free(ma);
         free(mb);
     }
