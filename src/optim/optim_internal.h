@@ -23,6 +23,10 @@ struct lmc_optim {
     /* kl-shampoo / kl-soap: per view the offsets in soap_mats of S_a, Q_a (r x r), S_b, Q_b (c x c)
      * (-1 = a diagonal side: Q = I) and of lambda_a^-1/2 (r), lambda_b^-1/2 (c) (-1: not a KL view) */
     int64_t (*kl_off)[6];
+    /* galore: the Adam moments at their real sizes (rank-k for the projected views, full for the
+     * rest), packed view after view; the model's full-size m / v are released */
+    float *gal_m, *gal_v;
+    size_t gal_n;
 };
 
 int optim_sf_create(lmc_optim *o, gpt2_model *m, lmc_err *err);
@@ -40,9 +44,11 @@ int optim_kl_create(lmc_optim *o, gpt2_model *m, lmc_err *err);
 int optim_kl_step(lmc_optim *o, gpt2_model *m, double lr, lmc_err *err);
 int optim_kl_tensors(lmc_optim *o, const gpt2_model *m, optim_tensor *out, int cap);
 
-/* galore reuses soap_off (per view: P's offset in soap_mats, rank, left side) and the scratch */
+/* galore reuses soap_off (per view: P's offset in soap_mats, rank, left side, offset of the view's
+ * moments in gal_m / gal_v) and the scratch */
 int optim_galore_create(lmc_optim *o, gpt2_model *m, lmc_err *err);
 int optim_galore_step(lmc_optim *o, gpt2_model *m, double lr, lmc_err *err);
 int optim_galore_view(const gpt2_model *m, int v);
+int optim_galore_tensors(lmc_optim *o, const gpt2_model *m, optim_tensor *out, int cap);
 
 #endif

@@ -63,6 +63,8 @@ void optim_free(lmc_optim *o) {
     lmc_free(o->ns_b);
     optim_soap_free(o);
     lmc_free(o->kl_off);
+    lmc_free(o->gal_m);
+    lmc_free(o->gal_v);
     lmc_free(o);
 }
 
@@ -112,7 +114,7 @@ int optim_buffers(lmc_optim *o, gpt2_model *m, optim_buffer *out, int cap) {
         out[n++] = (optim_buffer){"z", m->m};
         out[n++] = (optim_buffer){"v", m->v};
         out[n++] = (optim_buffer){"y", o->ybak};
-    } else {
+    } else if (o->hp.kind != OPTIM_GALORE) { /* galore: per-view tensors (optim_tensors) */
         out[n++] = (optim_buffer){"m", m->m};
         out[n++] = (optim_buffer){"v", m->v};
     }
@@ -131,20 +133,7 @@ int optim_scalars(lmc_optim *o, optim_scalar *out, int cap) {
 int optim_tensors(lmc_optim *o, const gpt2_model *m, optim_tensor *out, int cap) {
     int n = 0;
     if (OPTIM_IS_KL(o->hp.kind)) return optim_kl_tensors(o, m, out, cap);
-    if (o->hp.kind == OPTIM_GALORE) {
-        for (int i = 0; i < m->n_views; i++) {
-            if (o->soap_off[i][0] < 0) continue;
-            if (out && n < cap) {
-                int64_t k = o->soap_off[i][1], left = o->soap_off[i][2];
-                snprintf(out[n].name, sizeof out[n].name, "P.%s", m->views[i].name);
-                out[n].data = o->soap_mats + o->soap_off[i][0];
-                out[n].rows = left ? m->views[i].shape[0] : k;
-                out[n].cols = left ? k : m->views[i].shape[1];
-            }
-            n++;
-        }
-        return n;
-    }
+    if (o->hp.kind == OPTIM_GALORE) return optim_galore_tensors(o, m, out, cap);
     if (o->hp.kind != OPTIM_SOAP) return 0;
     static const char *const nm[4] = {"L", "QL", "R", "QR"};
     for (int i = 0; i < m->n_views; i++)
@@ -165,17 +154,14 @@ void optim_loaded(lmc_optim *o) { o->eval = 1; }
 
 size_t optim_state_bytes(const lmc_optim *o, const gpt2_model *m) {
     size_t nf = 0;
+    if (o->hp.kind == OPTIM_GALORE) return (2 * o->gal_n + o->soap_n) * sizeof(float); /* m, v at real size; P */
     for (int i = 0; i < m->n_views; i++) {
         size_t n = m->views[i].numel;
         if (o->hp.kind == OPTIM_MUON && optim_muon_view(m, i)) nf += n;   /* momentum only */
         else if (o->hp.kind == OPTIM_KL_SHAMPOO && m->views[i].ndim == 2) nf += n; /* m; no v */
-        else if (o->hp.kind == OPTIM_GALORE && o->soap_off[i][0] >= 0)    /* low-rank m, v */
-            nf += 2 * (size_t)o->soap_off[i][1] *
-                  (size_t)(o->soap_off[i][2] ? m->views[i].shape[1] : m->views[i].shape[0]);
         else nf += 2 * n;                                                /* m, v / z, v */
     }
-    if (o->hp.kind == OPTIM_SOAP || o->hp.kind == OPTIM_GALORE || OPTIM_IS_KL(o->hp.kind))
-        nf += o->soap_n; /* L, R, QL, QR / P / S, Q, lambda */
+    if (o->hp.kind == OPTIM_SOAP || OPTIM_IS_KL(o->hp.kind)) nf += o->soap_n; /* L, R, QL, QR / S, Q, lambda */
     if (OPTIM_IS_SF(o->hp.kind)) nf += m->n_floats;                  /* y while x is swapped in */
     return nf * sizeof(float);
 }

@@ -11,7 +11,8 @@
  *   soap       SOAP (Vyas et al. 2024, the authors' soap.py): Adam in the eigenbasis of Shampoo's
  *              factors (state m, v + per-matrix L, R, QL, QR; soap.c)
  *   galore     GaLore (galore-torch's GaLoreAdamW): Adam on a rank-k SVD projection of each block
- *              weight's gradient (state: low-rank m, v + per-matrix projector P; galore.c)
+ *              weight's gradient (state: low-rank m, v + per-matrix projector P, all per-view
+ *              tensors; galore.c)
  *   kl-shampoo KL-Shampoo (Lin et al., ICLR 2026): Kronecker factors fitted by KL minimisation, update
  *              S_a^-1/2 m S_b^-1/2 from EMA eigenvalues in a QR-refreshed eigenbasis, every 2-D view;
  *              AdamW on 1-D views (state m + per-matrix S, Q, lambda^-1/2; kl.c)
@@ -94,11 +95,17 @@ typedef struct optim_tensor {
     char name[80];
     float *data;
     int64_t rows, cols;
+    /* > rows * cols: an older layout stored this state as a tensor of legacy_numel floats whose first
+     * rows * cols floats are the data (galore's moments inside full-size m / v slots); loading accepts
+     * that too. 0: no older layout. */
+    int64_t legacy_numel;
 } optim_tensor;
 
 typedef struct lmc_optim lmc_optim;
 
-/* Create for a training-enabled model (gpt2_enable_training); uses m->m / m->v as state buffers. */
+/* Create for a training-enabled model (gpt2_enable_training); uses m->m / m->v as state buffers,
+ * except galore, which keeps its moments at their real (low-rank) sizes and frees m->m and m->v (set
+ * to NULL; gpt2_enable_training allocates them again for a later optimizer). */
 int optim_create(lmc_optim **out, const optim_hparams *hp, gpt2_model *m, lmc_err *err);
 void optim_free(lmc_optim *o);
 int optim_kind(const lmc_optim *o);

@@ -105,6 +105,7 @@ static void run_case(gpt2_model *m, const st_file *model, const char *file) {
         hp.soap_shampoo_beta = meta_num(&f, "shampoo_beta");
     }
     memset(m->params, 0, m->n_floats * sizeof(float));
+    CHECK_EQ_INT(gpt2_enable_training(m, &err), 0); /* galore frees m / v: allocate them again */
     memset(m->m, 0, m->n_floats * sizeof(float));
     memset(m->v, 0, m->n_floats * sizeof(float));
     memset(m->grads, 0, m->n_floats * sizeof(float));
@@ -202,6 +203,7 @@ int main(void) {
     CHECK_EQ_INT(gpt2_enable_training(m, &err), 0);
     for (int k = OPTIM_ADAMW; k < OPTIM_N_KINDS; k++) {
         gpt2_init_random(m, 3);
+        CHECK_EQ_INT(gpt2_enable_training(m, &err), 0);
         memset(m->m, 0, m->n_floats * sizeof(float));
         memset(m->v, 0, m->n_floats * sizeof(float));
         m->step = 0;
