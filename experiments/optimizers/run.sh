@@ -29,7 +29,8 @@ grid() {   # the lr grid of each optimizer (Muon: train.muon.lr=0 -> its matrice
     adamw-cosine|adamw-wsd) echo "1.5e-3 3e-3 6e-3" ;;
     sf-adamw|sf-adamw-refined) echo "1.5e-3 3e-3 6e-3 1.2e-2" ;;
     muon) echo "3e-3 6e-3 1.2e-2 2.4e-2" ;;
-    soap|kl-shampoo|kl-soap) echo "1.5e-3 3e-3 6e-3 1.2e-2 2.4e-2" ;;
+    soap|kl-soap) echo "1.5e-3 3e-3 6e-3 1.2e-2 2.4e-2" ;;
+    kl-shampoo) echo "1.5e-3 3e-3 6e-3 1.2e-2 2.4e-2 4.8e-2 9.6e-2" ;;
     galore|galore-importance) echo "6e-3 1.2e-2 2.4e-2 4.8e-2 9.6e-2" ;;
   esac
 }
