@@ -22,8 +22,8 @@
  *     every precondition_frequency steps: Q = qr(S Q).Q per side (one power iteration, no re-sorting);
  *     kl-soap rotates m from the old basis into the new one (v keeps its coordinates)
  *
- * b = shampoo_beta (< 0: beta2). KL-Shampoo needs no grafting and no second moment: v is unused on the
- * matrices. A side longer than max_precond_dim keeps Q = I (a diagonal Kronecker factor: lambda is
+ * b = shampoo_beta (< 0: beta2). KL-Shampoo needs no grafting and no second moment: it keeps v for the
+ * 1-D views only (gal_v; checkpoint tensors "v.<view>") and frees the model's full-size v buffer. A side longer than max_precond_dim keeps Q = I (a diagonal Kronecker factor: lambda is
  * still estimated by the rule above; S and the QR are skipped), as SOAP's max_precond_dim; the
  * paper's code has no such limit (it preconditions every side). 1-D views run torch.optim.AdamW
  * (the paper's code handles matrices only).
@@ -60,11 +60,15 @@ int optim_kl_create(lmc_optim *o, gpt2_model *m, lmc_err *err) {
         return lmc_errf(err, LMC_EINVAL, "%s: init_factor must be > 0 and clamp >= 0", optim_kind_name(h->kind));
     o->kl_off = lmc_alloc_array((size_t)m->n_views, sizeof *o->kl_off, err);
     if (!o->kl_off) return LMC_ENOMEM;
-    size_t total = 0, rc_max = 1, d_max = 1;
+    size_t total = 0, rc_max = 1, d_max = 1, vec = 0;
     for (int i = 0; i < m->n_views; i++) {
         const gpt2_view *v = &m->views[i];
-        for (int k = 0; k < 6; k++) o->kl_off[i][k] = -1;
-        if (v->ndim != 2) continue;
+        for (int k = 0; k < 7; k++) o->kl_off[i][k] = -1;
+        if (v->ndim != 2) {
+            o->kl_off[i][6] = (int64_t)vec;
+            vec += v->numel;
+            continue;
+        }
         for (int k = 0; k < 2; k++) {
             size_t d = (size_t)v->shape[k];
             o->kl_off[i][4 + k] = (int64_t)total;
@@ -87,6 +91,14 @@ int optim_kl_create(lmc_optim *o, gpt2_model *m, lmc_err *err) {
     o->sw_est = lmc_alloc_array(2 * d_max, sizeof(float), err);
     if (!o->soap_mats || !o->sw[0] || !o->sw[1] || !o->sw[2] || !o->sw[3] || !o->ns_x || !o->sw_tau || !o->sw_est)
         return LMC_ENOMEM;
+    if (h->kind == OPTIM_KL_SHAMPOO) {
+        /* no second moment on the matrices: keep v for the 1-D views only and free the model's */
+        o->gal_n = vec;
+        o->gal_v = lmc_alloc_array(vec ? vec : 1, sizeof(float), err);
+        if (!o->gal_v) return LMC_ENOMEM;
+        lmc_free(m->v);
+        m->v = NULL;
+    }
     return 0;
 }
 
@@ -179,7 +191,8 @@ int optim_kl_step(lmc_optim *o, gpt2_model *m, double lr, lmc_err *err) {
     const double bc1 = 1.0 - pow(h->beta1, (double)(t + 1)), bc2 = 1.0 - pow(h->beta2, (double)(t + 1));
     for (int i = 0; i < m->n_views; i++) {
         const gpt2_view *vw = &m->views[i];
-        float *p = m->params + vw->offset, *mm = m->m + vw->offset, *vv = m->v + vw->offset;
+        float *p = m->params + vw->offset, *mm = m->m + vw->offset;
+        float *vv = soap ? m->v + vw->offset : vw->ndim != 2 ? o->gal_v + o->kl_off[i][6] : NULL;
         const float *G = m->grads + vw->offset;
         if (vw->ndim != 2) {
             optim_adamw(p, G, mm, vv, vw->numel, (float)lr, (float)h->beta1, (float)h->beta2, eps,
@@ -284,7 +297,17 @@ int optim_kl_step(lmc_optim *o, gpt2_model *m, double lr, lmc_err *err) {
 int optim_kl_tensors(lmc_optim *o, const gpt2_model *m, optim_tensor *out, int cap) {
     static const char *const nm[6] = {"KL_SA", "KL_QA", "KL_SB", "KL_QB", "KL_rsqrt_lambda_a", "KL_rsqrt_lambda_b"};
     int n = 0;
-    for (int i = 0; i < m->n_views; i++)
+    for (int i = 0; i < m->n_views; i++) {
+        if (o->hp.kind == OPTIM_KL_SHAMPOO && o->kl_off[i][6] >= 0) { /* a 1-D view's AdamW v */
+            if (out && n < cap) {
+                snprintf(out[n].name, sizeof out[n].name, "v.%s", m->views[i].name);
+                out[n].data = o->gal_v + o->kl_off[i][6];
+                out[n].rows = 1;
+                out[n].cols = (int64_t)m->views[i].numel;
+                out[n].legacy_numel = 0;
+            }
+            n++;
+        }
         for (int k = 0; k < 6; k++) {
             if (o->kl_off[i][k] < 0) continue;
             if (out && n < cap) {
@@ -293,8 +316,10 @@ int optim_kl_tensors(lmc_optim *o, const gpt2_model *m, optim_tensor *out, int c
                 out[n].data = o->soap_mats + o->kl_off[i][k];
                 out[n].rows = k < 4 ? d : 1;
                 out[n].cols = d;
+                out[n].legacy_numel = 0;
             }
             n++;
         }
+    }
     return n;
 }

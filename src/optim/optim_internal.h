@@ -22,9 +22,10 @@ struct lmc_optim {
     int *sw_idx;
     double *sw_key;          /* galore importance sampling keys */
     /* kl-shampoo / kl-soap: per view the offsets in soap_mats of S_a, Q_a (r x r), S_b, Q_b (c x c)
-     * (-1 = a diagonal side: Q = I) and of lambda_a^-1/2 (r), lambda_b^-1/2 (c) (-1: not a KL view) */
-    int64_t (*kl_off)[6];
-    /* galore: the Adam moments at their real sizes (rank-k for the projected views, full for the
+     * (-1 = a diagonal side: Q = I) and of lambda_a^-1/2 (r), lambda_b^-1/2 (c) (-1: not a KL view);
+     * [6]: kl-shampoo, a 1-D view's offset of its AdamW v in gal_v (the matrices have no v) */
+    int64_t (*kl_off)[7];
+    /* galore (kl-shampoo: gal_v only, the 1-D views' v): the Adam moments at their real sizes (rank-k for the projected views, full for the
      * rest), packed view after view; the model's full-size m / v are released */
     float *gal_m, *gal_v;
     size_t gal_n;

@@ -114,6 +114,8 @@ int optim_buffers(lmc_optim *o, gpt2_model *m, optim_buffer *out, int cap) {
         out[n++] = (optim_buffer){"z", m->m};
         out[n++] = (optim_buffer){"v", m->v};
         out[n++] = (optim_buffer){"y", o->ybak};
+    } else if (o->hp.kind == OPTIM_KL_SHAMPOO) { /* v of the 1-D views: per-view tensors */
+        out[n++] = (optim_buffer){"m", m->m};
     } else if (o->hp.kind != OPTIM_GALORE) { /* galore: per-view tensors (optim_tensors) */
         out[n++] = (optim_buffer){"m", m->m};
         out[n++] = (optim_buffer){"v", m->v};

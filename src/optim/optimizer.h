@@ -105,7 +105,8 @@ typedef struct lmc_optim lmc_optim;
 
 /* Create for a training-enabled model (gpt2_enable_training); uses m->m / m->v as state buffers,
  * except galore, which keeps its moments at their real (low-rank) sizes and frees m->m and m->v (set
- * to NULL; gpt2_enable_training allocates them again for a later optimizer). */
+ * to NULL; gpt2_enable_training allocates them again for a later optimizer), and kl-shampoo, which
+ * has no second moment on the matrices and frees m->v. */
 int optim_create(lmc_optim **out, const optim_hparams *hp, gpt2_model *m, lmc_err *err);
 void optim_free(lmc_optim *o);
 int optim_kind(const lmc_optim *o);

@@ -125,6 +125,9 @@ int main(void) {
             CHECK(x && y && z && x->numel == y->numel && memcmp(x->data, y->data, x->numel * 4) != 0);
             CHECK(st_meta(&f, "sf_weight_sum") && st_meta(&f, "sf_lr_max"));
             st_close(&mf);
+        } else if (k == 5) { /* kl-shampoo: no second moment on the matrices, AdamW's v on the 1-D views */
+            CHECK(st_find(&f, "m.h.0.attn.c_attn.weight") && !st_find(&f, "v.wte.weight") &&
+                  !st_find(&f, "v.h.0.attn.c_attn.weight") && st_find(&f, "v.ln_f.weight"));
         } else {
             CHECK(st_find(&f, "m.h.0.attn.c_attn.weight") && st_find(&f, "v.wte.weight"));
         }
