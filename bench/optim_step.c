@@ -61,6 +61,8 @@ int main(int argc, char **argv) {
         hp.muon_eps = 1e-7; hp.muon_weight_decay = 0.1; hp.muon_adjust_lr = OPTIM_MUON_LR_MATCH_RMS_ADAMW;
         hp.soap_precondition_frequency = 10; hp.soap_max_precond_dim = soapdim; hp.soap_shampoo_beta = -1;
         hp.galore_rank = rank; hp.galore_update_proj_gap = 200; hp.galore_scale = 0.25;
+        hp.kl_init_factor = 0.1; hp.kl_clamp = 4000;
+        if (gpt2_enable_training(m, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; } /* galore frees m, v */
         memset(m->m, 0, m->n_floats * sizeof(float));
         memset(m->v, 0, m->n_floats * sizeof(float));
         m->step = 0;

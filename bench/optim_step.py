@@ -4,7 +4,10 @@
 median step time. Same thread count via --threads (torch.set_num_threads).
 usage: /work/venv-torch/bin/python bench/optim_step.py --config S --steps 5 --threads 1 [--soap-ref DIR]
        [--soap-max-dim 10000] [--galore-rank 128]
-  (--soap-ref: a checkout of github.com/nikhilvyas/SOAP for its soap.py; without it SOAP is skipped)"""
+  (--soap-ref: a checkout of github.com/nikhilvyas/SOAP for its soap.py; without it SOAP is skipped)
+kl-shampoo / kl-soap: heavyball's KLShampoo / KLSOAP (the only packaged implementations; a variant of the
+paper's algorithm, see tests/reference/make_optim_kl_fixtures.py, with the same per-step work: two
+factor updates, the projections, a QR every 10 steps) on every 2-D tensor, torch.optim.AdamW on 1-D."""
 import argparse, statistics, sys, time
 import torch
 
@@ -38,7 +41,7 @@ makers = {
     "adamw": lambda: [torch.optim.AdamW(grp(mat + other2, vec), lr=1e-3, betas=(0.9, 0.95))],
     "sf-adamw": None, "muon": lambda: [torch.optim.Muon(mat, lr=1e-3, adjust_lr_fn="match_rms_adamw"),
                                        torch.optim.AdamW(grp(other2, vec), lr=1e-3, betas=(0.9, 0.95))],
-    "soap": None, "galore": None,
+    "soap": None, "galore": None, "kl-shampoo": None, "kl-soap": None,
 }
 try:
     import schedulefree
@@ -59,6 +62,14 @@ try:
                                                   proj_type="std", weight_decay=0.1),
                                              dict(params=other2, weight_decay=0.1), dict(params=vec, weight_decay=0.0)],
                                             lr=1e-3, no_deprecation_warning=True)]
+except ImportError: pass
+try:
+    import heavyball
+    def kl(cls):
+        return lambda: [cls(mat + other2, lr=1e-3, betas=(0.9, 0.95), shampoo_beta=0.95, weight_decay=0.1,
+                            precondition_frequency=10, max_precond_dim=a.soap_max_dim, use_precond_schedule=False),
+                        torch.optim.AdamW(vec, lr=1e-3, betas=(0.9, 0.95), weight_decay=0.0)]
+    makers["kl-shampoo"], makers["kl-soap"] = kl(heavyball.KLShampoo), kl(heavyball.KLSOAP)
 except ImportError: pass
 print(f"config {a.config}: {sum(p.numel() for _, p, _ in P):,} parameters, {a.threads} threads, torch {torch.__version__}")
 print("| optimizer | step ms (median) | first step ms |\n|---|---|---|")

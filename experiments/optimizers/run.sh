@@ -5,8 +5,8 @@
 # of ~20: about 25 minutes there. Prints a markdown table: best final val loss per optimizer (over its grid), its lr, and
 # the tokens at which its val loss first reaches AdamW+cosine's best final val loss.
 # Usage: experiments/optimizers/run.sh [BUILD_DIR] [OUT_DIR] [OPTIMIZERS...]
-#   OPTIMIZERS: any of adamw-cosine adamw-wsd sf-adamw sf-adamw-refined muon soap galore galore-importance
-#   (default: all)
+#   OPTIMIZERS: any of adamw-cosine adamw-wsd sf-adamw sf-adamw-refined muon soap kl-shampoo kl-soap galore
+#   galore-importance (default: all)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -14,8 +14,8 @@ LMC=${1:-$root/build}/lmc
 OUT=${2:-$root/runs/optimizers}
 shift $(( $# >= 2 ? 2 : $# )) || true
 OPTS=("$@")
-[ ${#OPTS[@]} -gt 0 ] || OPTS=(adamw-cosine adamw-wsd sf-adamw sf-adamw-refined muon soap galore galore-importance)
-TXT=$root/../shared/data/tinyshakespeare.txt
+[ ${#OPTS[@]} -gt 0 ] || OPTS=(adamw-cosine adamw-wsd sf-adamw sf-adamw-refined muon soap kl-shampoo kl-soap galore galore-importance)
+TXT=${SHARED:-$root/../shared}/data/tinyshakespeare.txt   # SHARED: the shared folder when the checkout is elsewhere
 [ -f "$TXT" ] || { echo "skip: $TXT not found" >&2; exit 0; }
 mkdir -p "$OUT"
 n=$(wc -l < "$TXT"); cut=$((n * 9 / 10))
@@ -29,7 +29,8 @@ grid() {   # the lr grid of each optimizer (Muon: train.muon.lr=0 -> its matrice
     adamw-cosine|adamw-wsd) echo "1.5e-3 3e-3 6e-3" ;;
     sf-adamw|sf-adamw-refined) echo "1.5e-3 3e-3 6e-3 1.2e-2" ;;
     muon) echo "3e-3 6e-3 1.2e-2 2.4e-2" ;;
-    soap) echo "1.5e-3 3e-3 6e-3 1.2e-2 2.4e-2" ;;
+    soap|kl-soap) echo "1.5e-3 3e-3 6e-3 1.2e-2 2.4e-2" ;;
+    kl-shampoo) echo "1.5e-3 3e-3 6e-3 1.2e-2 2.4e-2 4.8e-2 9.6e-2" ;;
     galore|galore-importance) echo "6e-3 1.2e-2 2.4e-2 4.8e-2 9.6e-2" ;;
   esac
 }
@@ -41,6 +42,7 @@ args() {
     sf-adamw-refined) echo "--set train.optimizer=sf-adamw-refined --set train.beta2=0.95 --set train.sf.C=200" ;;
     muon) echo "--set train.optimizer=muon --set train.schedule=cosine" ;;
     soap) echo "--set train.optimizer=soap --set train.schedule=cosine --set train.soap.max_precond_dim=512" ;;
+    kl-shampoo|kl-soap) echo "--set train.optimizer=$1 --set train.schedule=cosine --set train.soap.max_precond_dim=512" ;;
     galore) echo "--set train.optimizer=galore --set train.schedule=cosine --set train.galore.rank=16 --set train.galore.update_proj_gap=50" ;;
     galore-importance) echo "--set train.optimizer=galore --set train.galore.subspace=importance --set train.schedule=cosine --set train.galore.rank=16 --set train.galore.update_proj_gap=50" ;;
   esac

@@ -20,12 +20,17 @@
  * changes, the trajectory after the first subspace switch depends on those signs. So each kept
  * singular vector is sign-normalised (its largest-magnitude entry positive): deterministic across
  * LAPACK builds; the fixture applies the same normalisation inside galore-torch's projector.
- * The low-rank m and v live in the first k*max(in, out) floats of the view's slot of the m / v
- * buffers; the projectors are per-view tensors "P.<view>" in the checkpoint. */
+ * The moments are allocated at their real sizes (k x out or in x k for the projected views, full for
+ * the rest) in gal_m / gal_v, and the model's full-size m / v buffers are freed: the process holds
+ * 2 k max(in, out) instead of 2 in out floats per projected matrix. In the checkpoint every view's
+ * moments are tensors "m.<view>", "v.<view>" of those sizes and the projectors "P.<view>"; checkpoints
+ * of the older layout (moments in the first k*max(in, out) floats of full-size m / v slots, same
+ * tensor names) still load (optim_tensor.legacy_numel). */
 #include "optim/optim_internal.h"
 
 #include <lapacke.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include "base/mem.h"
 #include "kernels/cpu/kernels.h"
@@ -46,31 +51,81 @@ int optim_galore_create(lmc_optim *o, gpt2_model *m, lmc_err *err) {
         return lmc_errf(err, LMC_EINVAL, "galore: rank and update_proj_gap must be >= 1");
     o->soap_off = lmc_alloc_array((size_t)m->n_views, sizeof *o->soap_off, err);
     if (!o->soap_off) return LMC_ENOMEM;
-    size_t total = 0, rc_max = 1, s_max = 1;
+    size_t total = 0, moments = 0, rc_max = 1, low_max = 1, s_max = 1;
     for (int i = 0; i < m->n_views; i++) {
         int left, k = view_rank(o, m, i, &left);
-        o->soap_off[i][0] = o->soap_off[i][1] = o->soap_off[i][2] = o->soap_off[i][3] = -1;
-        if (m->views[i].numel > rc_max) rc_max = m->views[i].numel; /* the scratch serves every view */
-        if (!k) continue;
+        o->soap_off[i][0] = o->soap_off[i][1] = o->soap_off[i][2] = -1;
+        o->soap_off[i][3] = (int64_t)moments;
+        if (!k) {
+            moments += m->views[i].numel;
+            continue;
+        }
         size_t r = (size_t)m->views[i].shape[0], c = (size_t)m->views[i].shape[1];
         o->soap_off[i][0] = (int64_t)total;
         o->soap_off[i][1] = k;
         o->soap_off[i][2] = left;
         total += (size_t)k * (left ? r : c);
+        moments += (size_t)k * (left ? c : r);
+        if ((size_t)k * (left ? c : r) > low_max) low_max = (size_t)k * (left ? c : r);
+        if (m->views[i].numel > rc_max) rc_max = m->views[i].numel; /* the scratch serves the projected views */
         if ((r < c ? r : c) > s_max) s_max = r < c ? r : c;
     }
     o->soap_n = total;
+    o->gal_n = moments;
     o->soap_mats = lmc_alloc_array(total ? total : 1, sizeof(float), err);
-    for (int k = 0; k < 4; k++) o->sw[k] = lmc_alloc_array(rc_max, sizeof(float), err); /* low, norm, full, svd A */
+    o->gal_m = lmc_alloc_array(moments ? moments : 1, sizeof(float), err);
+    o->gal_v = lmc_alloc_array(moments ? moments : 1, sizeof(float), err);
+    o->sw[0] = lmc_alloc_array(low_max, sizeof(float), err);             /* the projected gradient */
+    o->sw[1] = lmc_alloc_array(low_max, sizeof(float), err);             /* the normalised low-rank step */
+    for (int k = 2; k < 4; k++) o->sw[k] = lmc_alloc_array(rc_max, sizeof(float), err); /* full, svd A */
     o->sw_tau = lmc_alloc_array(s_max, sizeof(float), err);                                /* singular values */
     o->sw_idx = lmc_alloc_array(s_max, sizeof(int), err);                                  /* chosen vectors */
     o->sw_key = lmc_alloc_array(s_max, sizeof(double), err);
     o->ns_x = lmc_alloc_array(rc_max, sizeof(float), err); /* U */
     o->ns_y = lmc_alloc_array(rc_max, sizeof(float), err); /* VT */
-    if (!o->soap_mats || !o->sw[0] || !o->sw[1] || !o->sw[2] || !o->sw[3] || !o->sw_tau || !o->sw_idx || !o->sw_key || !o->ns_x ||
-        !o->ns_y)
+    if (!o->soap_mats || !o->gal_m || !o->gal_v || !o->sw[0] || !o->sw[1] || !o->sw[2] || !o->sw[3] || !o->sw_tau ||
+        !o->sw_idx || !o->sw_key || !o->ns_x || !o->ns_y)
         return LMC_ENOMEM;
+    /* the model's full-size moment buffers are not used: give their memory back */
+    lmc_free(m->m);
+    lmc_free(m->v);
+    m->m = m->v = NULL;
     return 0;
+}
+
+int optim_galore_tensors(lmc_optim *o, const gpt2_model *m, optim_tensor *out, int cap) {
+    int n = 0;
+    for (int i = 0; i < m->n_views; i++) {
+        const gpt2_view *vw = &m->views[i];
+        const int64_t k = o->soap_off[i][1], left = o->soap_off[i][2];
+        const int proj = o->soap_off[i][0] >= 0;
+        /* the moments: k x c (left), r x k (right), or the view's own shape */
+        int64_t rows = vw->ndim == 2 ? vw->shape[0] : 1, cols = vw->ndim == 2 ? vw->shape[1] : (int64_t)vw->numel;
+        if (proj) {
+            if (left) rows = k;
+            else cols = k;
+        }
+        for (int b = 0; b < 2; b++) {
+            if (out && n < cap) {
+                snprintf(out[n].name, sizeof out[n].name, "%s.%s", b ? "v" : "m", vw->name);
+                out[n].data = (b ? o->gal_v : o->gal_m) + o->soap_off[i][3];
+                out[n].rows = rows;
+                out[n].cols = cols;
+                out[n].legacy_numel = proj ? (int64_t)vw->numel : 0;
+            }
+            n++;
+        }
+        if (!proj) continue;
+        if (out && n < cap) {
+            snprintf(out[n].name, sizeof out[n].name, "P.%s", vw->name);
+            out[n].data = o->soap_mats + o->soap_off[i][0];
+            out[n].rows = left ? vw->shape[0] : k;
+            out[n].cols = left ? k : vw->shape[1];
+            out[n].legacy_numel = 0;
+        }
+        n++;
+    }
+    return n;
 }
 
 /* splitmix64 step (the importance sampler's counter-based random numbers; tests/reference has the
@@ -166,7 +221,7 @@ int optim_galore_step(lmc_optim *o, gpt2_model *m, double lr, lmc_err *err) {
     const float dec = (float)(-(lr * h->weight_decay));
     for (int i = 0; i < m->n_views; i++) {
         const gpt2_view *vw = &m->views[i];
-        float *p = m->params + vw->offset, *mm = m->m + vw->offset, *vv = m->v + vw->offset;
+        float *p = m->params + vw->offset, *mm = o->gal_m + o->soap_off[i][3], *vv = o->gal_v + o->soap_off[i][3];
         const float *G = m->grads + vw->offset;
         const int k = o->soap_off[i][0] >= 0 ? (int)o->soap_off[i][1] : 0, left = (int)o->soap_off[i][2];
         const int r = vw->ndim == 2 ? (int)vw->shape[0] : (int)vw->numel, c = vw->ndim == 2 ? (int)vw->shape[1] : 1;
@@ -183,6 +238,19 @@ int optim_galore_step(lmc_optim *o, gpt2_model *m, double lr, lmc_err *err) {
             gp = low;
             n = (size_t)k * (size_t)(left ? c : r);
         }
+        const int wd = vw->decay && h->weight_decay > 0;
+        if (!k) { /* plain Adam, in one pass (no scratch of the view's size) */
+            for (size_t j = 0; j < n; j++) {
+                float g = gp[j];
+                float mj = mm[j] * b1 + a1 * g;
+                float vj = vv[j] * b2 + (a2 * g) * g;
+                mm[j] = mj;
+                vv[j] = vj;
+                float pj = p[j] + alpha * (mj / (sqrtf(vj) + eps));
+                p[j] = wd ? pj + dec * pj : pj;
+            }
+            continue;
+        }
         float *X = o->sw[1];
         for (size_t j = 0; j < n; j++) {
             float g = gp[j];
@@ -192,17 +260,12 @@ int optim_galore_step(lmc_optim *o, gpt2_model *m, double lr, lmc_err *err) {
             vv[j] = vj;
             X[j] = mj / (sqrtf(vj) + eps);
         }
-        const float *upd = X;
-        if (k) {
-            float *full = o->sw[2];
-            if (left) k_gemm(0, 0, r, c, k, 1.0f, P, k, X, c, 0.0f, full, c);
-            else k_gemm(0, 0, r, c, k, 1.0f, X, k, P, c, 0.0f, full, c);
-            for (size_t j = 0; j < vw->numel; j++) full[j] = full[j] * scale;
-            upd = full;
-        }
-        const int wd = vw->decay && h->weight_decay > 0;
+        float *full = o->sw[2];
+        if (left) k_gemm(0, 0, r, c, k, 1.0f, P, k, X, c, 0.0f, full, c);
+        else k_gemm(0, 0, r, c, k, 1.0f, X, k, P, c, 0.0f, full, c);
+        for (size_t j = 0; j < vw->numel; j++) full[j] = full[j] * scale;
         for (size_t j = 0; j < vw->numel; j++) {
-            float pj = p[j] + alpha * upd[j];
+            float pj = p[j] + alpha * full[j];
             p[j] = wd ? pj + dec * pj : pj;
         }
     }

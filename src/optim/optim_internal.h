@@ -10,6 +10,7 @@ struct lmc_optim {
     /* sf-adamw: z = m->m, v = m->v; ybak holds the training point y while in eval mode */
     float *ybak;
     double weight_sum, lr_max;
+    int sf_isa;              /* OPTIM_ISA_* of the update loop (sf_adamw_vec.c) */
     /* muon: Newton-Schulz scratch (two iterates, the Gram matrix and its polynomial) */
     float *ns_x, *ns_y, *ns_g, *ns_b;
     /* soap: per view the offsets of L, QL (r x r) and R, QR (c x c) in soap_mats, -1 = identity side */
@@ -20,6 +21,14 @@ struct lmc_optim {
     float *sw_tau, *sw_est;
     int *sw_idx;
     double *sw_key;          /* galore importance sampling keys */
+    /* kl-shampoo / kl-soap: per view the offsets in soap_mats of S_a, Q_a (r x r), S_b, Q_b (c x c)
+     * (-1 = a diagonal side: Q = I) and of lambda_a^-1/2 (r), lambda_b^-1/2 (c) (-1: not a KL view);
+     * [6]: kl-shampoo, a 1-D view's offset of its AdamW v in gal_v (the matrices have no v) */
+    int64_t (*kl_off)[7];
+    /* galore (kl-shampoo: gal_v only, the 1-D views' v): the Adam moments at their real sizes (rank-k for the projected views, full for the
+     * rest), packed view after view; the model's full-size m / v are released */
+    float *gal_m, *gal_v;
+    size_t gal_n;
 };
 
 int optim_sf_create(lmc_optim *o, gpt2_model *m, lmc_err *err);
@@ -33,9 +42,15 @@ int optim_soap_create(lmc_optim *o, gpt2_model *m, lmc_err *err);
 int optim_soap_step(lmc_optim *o, gpt2_model *m, double lr, lmc_err *err);
 void optim_soap_free(lmc_optim *o);
 
-/* galore reuses soap_off (per view: P's offset in soap_mats, rank, left side) and the scratch */
+int optim_kl_create(lmc_optim *o, gpt2_model *m, lmc_err *err);
+int optim_kl_step(lmc_optim *o, gpt2_model *m, double lr, lmc_err *err);
+int optim_kl_tensors(lmc_optim *o, const gpt2_model *m, optim_tensor *out, int cap);
+
+/* galore reuses soap_off (per view: P's offset in soap_mats, rank, left side, offset of the view's
+ * moments in gal_m / gal_v) and the scratch */
 int optim_galore_create(lmc_optim *o, gpt2_model *m, lmc_err *err);
 int optim_galore_step(lmc_optim *o, gpt2_model *m, double lr, lmc_err *err);
 int optim_galore_view(const gpt2_model *m, int v);
+int optim_galore_tensors(lmc_optim *o, const gpt2_model *m, optim_tensor *out, int cap);
 
 #endif

@@ -7,7 +7,7 @@
 #include "base/mem.h"
 #include "kernels/cpu/kernels.h"
 
-static const char *const kind_names[] = {"adamw", "sf-adamw", "muon", "soap", "galore", "sf-adamw-refined"};
+static const char *const kind_names[] = {"adamw", "sf-adamw", "muon", "soap", "galore", "sf-adamw-refined", "kl-shampoo", "kl-soap"};
 
 int optim_kind_parse(const char *s) {
     for (int i = 0; i < (int)(sizeof kind_names / sizeof kind_names[0]); i++)
@@ -45,6 +45,7 @@ int optim_create(lmc_optim **out, const optim_hparams *hp, gpt2_model *m, lmc_er
     if (hp->kind == OPTIM_MUON) rc = optim_muon_create(o, m, err);
     if (hp->kind == OPTIM_SOAP) rc = optim_soap_create(o, m, err);
     if (hp->kind == OPTIM_GALORE) rc = optim_galore_create(o, m, err);
+    if (OPTIM_IS_KL(hp->kind)) rc = optim_kl_create(o, m, err);
     if (rc) {
         optim_free(o);
         return rc;
@@ -61,6 +62,9 @@ void optim_free(lmc_optim *o) {
     lmc_free(o->ns_g);
     lmc_free(o->ns_b);
     optim_soap_free(o);
+    lmc_free(o->kl_off);
+    lmc_free(o->gal_m);
+    lmc_free(o->gal_v);
     lmc_free(o);
 }
 
@@ -78,6 +82,8 @@ int optim_step(lmc_optim *o, gpt2_model *m, double lr, double *lr_used, lmc_err 
     case OPTIM_MUON: return optim_muon_step(o, m, lr, err);
     case OPTIM_SOAP: return optim_soap_step(o, m, lr, err);
     case OPTIM_GALORE: return optim_galore_step(o, m, lr, err);
+    case OPTIM_KL_SHAMPOO:
+    case OPTIM_KL_SOAP: return optim_kl_step(o, m, lr, err);
     default: {
         gpt2_adamw hp = {(float)lr, (float)o->hp.beta1, (float)o->hp.beta2, (float)o->hp.eps,
                          (float)o->hp.weight_decay};
@@ -108,7 +114,9 @@ int optim_buffers(lmc_optim *o, gpt2_model *m, optim_buffer *out, int cap) {
         out[n++] = (optim_buffer){"z", m->m};
         out[n++] = (optim_buffer){"v", m->v};
         out[n++] = (optim_buffer){"y", o->ybak};
-    } else {
+    } else if (o->hp.kind == OPTIM_KL_SHAMPOO) { /* v of the 1-D views: per-view tensors */
+        out[n++] = (optim_buffer){"m", m->m};
+    } else if (o->hp.kind != OPTIM_GALORE) { /* galore: per-view tensors (optim_tensors) */
         out[n++] = (optim_buffer){"m", m->m};
         out[n++] = (optim_buffer){"v", m->v};
     }
@@ -126,20 +134,8 @@ int optim_scalars(lmc_optim *o, optim_scalar *out, int cap) {
 
 int optim_tensors(lmc_optim *o, const gpt2_model *m, optim_tensor *out, int cap) {
     int n = 0;
-    if (o->hp.kind == OPTIM_GALORE) {
-        for (int i = 0; i < m->n_views; i++) {
-            if (o->soap_off[i][0] < 0) continue;
-            if (out && n < cap) {
-                int64_t k = o->soap_off[i][1], left = o->soap_off[i][2];
-                snprintf(out[n].name, sizeof out[n].name, "P.%s", m->views[i].name);
-                out[n].data = o->soap_mats + o->soap_off[i][0];
-                out[n].rows = left ? m->views[i].shape[0] : k;
-                out[n].cols = left ? k : m->views[i].shape[1];
-            }
-            n++;
-        }
-        return n;
-    }
+    if (OPTIM_IS_KL(o->hp.kind)) return optim_kl_tensors(o, m, out, cap);
+    if (o->hp.kind == OPTIM_GALORE) return optim_galore_tensors(o, m, out, cap);
     if (o->hp.kind != OPTIM_SOAP) return 0;
     static const char *const nm[4] = {"L", "QL", "R", "QR"};
     for (int i = 0; i < m->n_views; i++)
@@ -160,15 +156,14 @@ void optim_loaded(lmc_optim *o) { o->eval = 1; }
 
 size_t optim_state_bytes(const lmc_optim *o, const gpt2_model *m) {
     size_t nf = 0;
+    if (o->hp.kind == OPTIM_GALORE) return (2 * o->gal_n + o->soap_n) * sizeof(float); /* m, v at real size; P */
     for (int i = 0; i < m->n_views; i++) {
         size_t n = m->views[i].numel;
         if (o->hp.kind == OPTIM_MUON && optim_muon_view(m, i)) nf += n;   /* momentum only */
-        else if (o->hp.kind == OPTIM_GALORE && o->soap_off[i][0] >= 0)    /* low-rank m, v */
-            nf += 2 * (size_t)o->soap_off[i][1] *
-                  (size_t)(o->soap_off[i][2] ? m->views[i].shape[1] : m->views[i].shape[0]);
+        else if (o->hp.kind == OPTIM_KL_SHAMPOO && m->views[i].ndim == 2) nf += n; /* m; no v */
         else nf += 2 * n;                                                /* m, v / z, v */
     }
-    if (o->hp.kind == OPTIM_SOAP || o->hp.kind == OPTIM_GALORE) nf += o->soap_n; /* L, R, QL, QR / P */
+    if (o->hp.kind == OPTIM_SOAP || OPTIM_IS_KL(o->hp.kind)) nf += o->soap_n; /* L, R, QL, QR / S, Q, lambda */
     if (OPTIM_IS_SF(o->hp.kind)) nf += m->n_floats;                  /* y while x is swapped in */
     return nf * sizeof(float);
 }

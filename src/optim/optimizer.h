@@ -11,7 +11,12 @@
  *   soap       SOAP (Vyas et al. 2024, the authors' soap.py): Adam in the eigenbasis of Shampoo's
  *              factors (state m, v + per-matrix L, R, QL, QR; soap.c)
  *   galore     GaLore (galore-torch's GaLoreAdamW): Adam on a rank-k SVD projection of each block
- *              weight's gradient (state: low-rank m, v + per-matrix projector P; galore.c)
+ *              weight's gradient (state: low-rank m, v + per-matrix projector P, all per-view
+ *              tensors; galore.c)
+ *   kl-shampoo KL-Shampoo (Lin et al., ICLR 2026): Kronecker factors fitted by KL minimisation, update
+ *              S_a^-1/2 m S_b^-1/2 from EMA eigenvalues in a QR-refreshed eigenbasis, every 2-D view;
+ *              AdamW on 1-D views (state m + per-matrix S, Q, lambda^-1/2; kl.c)
+ *   kl-soap    the same factors with SOAP's Adam in the eigenbasis (state m, v + the same; kl.c)
  *
  * Parameters during training are the optimizer's *training point* (for sf-adamw: y, the gradient
  * point). optim_to_eval() puts the *evaluation point* into m->params (sf-adamw: x; every other
@@ -21,7 +26,8 @@
  * Sharding (ZeRO-1): adamw and sf-adamw are elementwise: any flat slice of the parameter buffer can
  * be updated on its own with its slice of every state buffer (the scalars are replicated). muon needs
  * whole matrices (Newton-Schulz mixes all entries of a view): shard it by whole views; so does soap
- * (its rotations mix whole rows and columns; L, R, QL, QR belong to one view), and galore (the SVD
+ * (its rotations mix whole rows and columns; L, R, QL, QR belong to one view), so do kl-shampoo and
+ * kl-soap, and galore (the SVD
  * of the whole gradient matrix picks the subspace). */
 #ifndef LMC_OPTIM_OPTIMIZER_H
 #define LMC_OPTIM_OPTIMIZER_H
@@ -32,7 +38,9 @@
 #include "model/gpt2.h"
 
 enum { OPTIM_ADAMW = 0, OPTIM_SF_ADAMW = 1, OPTIM_MUON = 2, OPTIM_SOAP = 3, OPTIM_GALORE = 4, OPTIM_SF_REFINED = 5,
-       OPTIM_N_KINDS = 6 };
+       OPTIM_KL_SHAMPOO = 6, OPTIM_KL_SOAP = 7, OPTIM_N_KINDS = 8 };
+/* the KL-minimisation kinds (kl.c) */
+#define OPTIM_IS_KL(kind) ((kind) == OPTIM_KL_SHAMPOO || (kind) == OPTIM_KL_SOAP)
 /* the schedule-free kinds (y / z / x sequences, eval at x) */
 #define OPTIM_IS_SF(kind) ((kind) == OPTIM_SF_ADAMW || (kind) == OPTIM_SF_REFINED)
 enum { OPTIM_MUON_LR_ORIGINAL = 0, OPTIM_MUON_LR_MATCH_RMS_ADAMW = 1 };
@@ -50,10 +58,13 @@ typedef struct optim_hparams {
     double muon_lr;                 /* muon's peak lr (0 = train.lr) */
     double muon_momentum, muon_weight_decay, muon_eps;
     int muon_nesterov, muon_ns_steps, muon_adjust_lr;   /* OPTIM_MUON_LR_* */
-    /* soap (betas, eps, weight decay from above) */
+    /* soap, kl-shampoo, kl-soap (betas, eps, weight decay from above) */
     int soap_precondition_frequency;   /* eigenbasis refresh (one power iteration + QR) every N steps */
     int soap_max_precond_dim;          /* a side longer than this is not rotated (identity) */
     double soap_shampoo_beta;          /* EMA of L, R (< 0: beta2) */
+    /* kl-shampoo, kl-soap */
+    double kl_init_factor;             /* initial eigenvalue estimate of both Kronecker factors */
+    double kl_clamp;                   /* lambda^-1/2 <= max(10, min(side, kl_clamp)); 0 = no clamping */
     /* galore */
     int galore_rank, galore_update_proj_gap;
     double galore_scale;
@@ -84,11 +95,18 @@ typedef struct optim_tensor {
     char name[80];
     float *data;
     int64_t rows, cols;
+    /* > rows * cols: an older layout stored this state as a tensor of legacy_numel floats whose first
+     * rows * cols floats are the data (galore's moments inside full-size m / v slots); loading accepts
+     * that too. 0: no older layout. */
+    int64_t legacy_numel;
 } optim_tensor;
 
 typedef struct lmc_optim lmc_optim;
 
-/* Create for a training-enabled model (gpt2_enable_training); uses m->m / m->v as state buffers. */
+/* Create for a training-enabled model (gpt2_enable_training); uses m->m / m->v as state buffers,
+ * except galore, which keeps its moments at their real (low-rank) sizes and frees m->m and m->v (set
+ * to NULL; gpt2_enable_training allocates them again for a later optimizer), and kl-shampoo, which
+ * has no second moment on the matrices and frees m->v. */
 int optim_create(lmc_optim **out, const optim_hparams *hp, gpt2_model *m, lmc_err *err);
 void optim_free(lmc_optim *o);
 int optim_kind(const lmc_optim *o);

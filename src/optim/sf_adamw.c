@@ -14,13 +14,15 @@
  * averaging weight c_t = min(1, (1 - b1) C / t), t = k + 1, so the window of the average is set by C
  * alone and b1 only sets the interpolation of y. The clip at 1 and t = k + 1 are my reading of the
  * paper (there is no reference code); the reference in tests/reference is written from the paper as
- * explicit x, y, z sequences. */
+ * explicit x, y, z sequences. The elementwise loop is optim_sf_update (sf_adamw_vec.c: scalar, AVX2 or
+ * AVX-512 by the CPU, bitwise the same). */
 #include "optim/optim_internal.h"
 
 #include <math.h>
 #include <string.h>
 #include "base/mem.h"
 #include "kernels/cpu/kernels.h"
+#include "optim/optim.h"
 
 static inline float lerpf_torch(float a, float b, float w) {
     return fabsf(w) < 0.5f ? a + w * (b - a) : b - (b - a) * (1.0f - w);
@@ -31,6 +33,7 @@ int optim_sf_create(lmc_optim *o, gpt2_model *m, lmc_err *err) {
     if (!o->ybak) return LMC_ENOMEM;
     o->weight_sum = 0.0;
     o->lr_max = -1.0;
+    o->sf_isa = optim_sf_isa_best();
     return 0;
 }
 
@@ -51,25 +54,13 @@ int optim_sf_step(lmc_optim *o, gpt2_model *m, double lr, double *lr_used, lmc_e
         if (ckp1 > 1.0) ckp1 = 1.0;
     }
     if (lr_used) *lr_used = lr_k;
-    const float b2 = (float)h->beta2, a2 = (float)(1.0 - h->beta2), bc2f = (float)bc2, eps = (float)h->eps;
-    const float c = (float)ckp1, ay = (float)(lr_k * (h->beta1 * (1.0 - ckp1) - 1.0)), lrf = (float)lr_k;
+    optim_sf_args a = {(float)h->beta2, (float)(1.0 - h->beta2), (float)bc2, (float)h->eps, 0.0f, (float)ckp1,
+                       (float)(lr_k * (h->beta1 * (1.0 - ckp1) - 1.0)), (float)lr_k};
     for (int i = 0; i < m->n_views; i++) {
         const gpt2_view *vw = &m->views[i];
-        float *y = m->params + vw->offset, *z = m->m + vw->offset, *v = m->v + vw->offset;
-        const float *g = m->grads + vw->offset;
-        const float wd = vw->decay ? (float)h->weight_decay : 0.0f;
-        const long n = (long)vw->numel;
-#pragma omp parallel for schedule(static)
-        for (long j = 0; j < n; j++) {
-            float gj = g[j];
-            float vj = v[j] * b2 + a2 * gj * gj;
-            v[j] = vj;
-            float d = gj / (sqrtf(vj / bc2f) + eps);
-            if (wd != 0.0f) d = d + wd * y[j];
-            float yj = lerpf_torch(y[j], z[j], c);
-            y[j] = yj + ay * d;
-            z[j] = z[j] - lrf * d;
-        }
+        a.wd = vw->decay ? (float)h->weight_decay : 0.0f;
+        optim_sf_update(m->params + vw->offset, m->m + vw->offset, m->v + vw->offset, m->grads + vw->offset, vw->numel,
+                        &a, o->sf_isa);
     }
     m->step++;
     lmc_kernels_weights_changed();

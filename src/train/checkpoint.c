@@ -293,6 +293,12 @@ static int load_optimizer(const char *path, gpt2_model *m, lmc_optim *opt, lmc_e
     for (int k = 0; k < nt && !rc; k++) {
         const st_tensor *t = st_find(&f, ts[k].name);
         size_t want_n = (size_t)ts[k].rows * (size_t)ts[k].cols;
+        if (t && t->dtype == ST_F32 && ts[k].legacy_numel > 0 && t->numel == (size_t)ts[k].legacy_numel &&
+            t->numel > want_n) {
+            /* the older layout: the state in the first want_n floats of a larger tensor */
+            memcpy(ts[k].data, t->data, want_n * sizeof(float));
+            continue;
+        }
         if (!t) rc = lmc_errf(err, LMC_ENOTFOUND, "%s: tensor %s is missing", path, ts[k].name);
         else if (t->dtype != ST_F32 || t->numel != want_n)
             rc = lmc_errf(err, LMC_EFORMAT, "%s: tensor %s: expected F32 with %zu elements", path, ts[k].name, want_n);

@@ -79,13 +79,14 @@ typedef struct train_config {
     char shard_optimizer[8];  /* true | false: ZeRO-1 under MPI */
     double dist_timeout_s;
     /* optimizer (src/optim/optimizer.h): */
-    char optimizer[24];   /* adamw | sf-adamw | sf-adamw-refined | muon | soap | galore */
+    char optimizer[24];   /* adamw | sf-adamw | sf-adamw-refined | muon | soap | galore | kl-shampoo | kl-soap */
     double sf_r, sf_weight_lr_power, sf_c;
     double muon_lr, muon_momentum, muon_weight_decay, muon_eps;
     int64_t muon_ns_steps;
     char muon_nesterov[8], muon_adjust_lr[24];
     int64_t soap_precondition_frequency, soap_max_precond_dim;
     double soap_shampoo_beta;
+    double kl_init_factor, kl_clamp;   /* kl-shampoo, kl-soap */
     int64_t galore_rank, galore_update_proj_gap;
     double galore_scale;
     char galore_subspace[16];

@@ -25,6 +25,8 @@ int train_optim_hparams(const train_config *c, optim_hparams *hp, lmc_err *err) 
     hp->soap_precondition_frequency = (int)c->soap_precondition_frequency;
     hp->soap_max_precond_dim = (int)c->soap_max_precond_dim;
     hp->soap_shampoo_beta = c->soap_shampoo_beta;
+    hp->kl_init_factor = c->kl_init_factor;
+    hp->kl_clamp = c->kl_clamp;
     hp->galore_rank = (int)c->galore_rank;
     hp->galore_update_proj_gap = (int)c->galore_update_proj_gap;
     hp->galore_scale = c->galore_scale;

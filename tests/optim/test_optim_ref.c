@@ -7,7 +7,10 @@
  *   galore    galore_torch.GaLoreAdamW (top-k SVD subspace) and, written from the SARA paper in
  *             tests/reference, its importance-sampled subspace
  *   soap      the authors' soap.py (eigenbases from LAPACK here and from torch.linalg there: the update
- *             does not depend on eigenvector signs, and the fixture's factors have distinct eigenvalues) */
+ *             does not depend on eigenvector signs, and the fixture's factors have distinct eigenvalues)
+ *   kl-shampoo, kl-soap  a reference written from the ICLR 2026 paper's algorithm in
+ *             tests/reference/make_optim_kl_fixtures.py (no package; checked there against the authors'
+ *             kl_opt.py); the same sign/degeneracy argument as soap (max_precond_dim 8) */
 #include "test.h"
 #include <math.h>
 #include "interop/safetensors.h"
@@ -92,12 +95,17 @@ static void run_case(gpt2_model *m, const st_file *model, const char *file) {
         hp.galore_importance = sub && !strcmp(sub, "importance");
         if (hp.galore_importance) hp.galore_seed = (uint64_t)meta_num(&f, "seed");
     }
-    if (hp.kind == OPTIM_SOAP) {
+    if (OPTIM_IS_KL(hp.kind)) {
+        hp.kl_init_factor = meta_num(&f, "init_factor");
+        hp.kl_clamp = meta_num(&f, "clamp");
+    }
+    if (hp.kind == OPTIM_SOAP || OPTIM_IS_KL(hp.kind)) {
         hp.soap_precondition_frequency = (int)meta_num(&f, "precondition_frequency");
         hp.soap_max_precond_dim = (int)meta_num(&f, "max_precond_dim");
         hp.soap_shampoo_beta = meta_num(&f, "shampoo_beta");
     }
     memset(m->params, 0, m->n_floats * sizeof(float));
+    CHECK_EQ_INT(gpt2_enable_training(m, &err), 0); /* galore frees m / v: allocate them again */
     memset(m->m, 0, m->n_floats * sizeof(float));
     memset(m->v, 0, m->n_floats * sizeof(float));
     memset(m->grads, 0, m->n_floats * sizeof(float));
@@ -175,6 +183,9 @@ int main(void) {
     run_case(m, &model, "soap.safetensors");
     run_case(m, &model, "galore.safetensors");
     run_case(m, &model, "galore-importance.safetensors");
+    run_case(m, &model, "kl-shampoo.safetensors");
+    run_case(m, &model, "kl-soap.safetensors");
+    CHECK_EQ_INT(optim_kind_parse("kl-soap"), OPTIM_KL_SOAP);
     /* which tensors Muon takes */
     CHECK(optim_muon_view(m, gpt2_find_view(m, "h.0.attn.c_attn.weight") - m->views));
     CHECK(optim_muon_view(m, gpt2_find_view(m, "h.0.mlp.c_proj.weight") - m->views));
@@ -192,6 +203,7 @@ int main(void) {
     CHECK_EQ_INT(gpt2_enable_training(m, &err), 0);
     for (int k = OPTIM_ADAMW; k < OPTIM_N_KINDS; k++) {
         gpt2_init_random(m, 3);
+        CHECK_EQ_INT(gpt2_enable_training(m, &err), 0);
         memset(m->m, 0, m->n_floats * sizeof(float));
         memset(m->v, 0, m->n_floats * sizeof(float));
         m->step = 0;
@@ -201,6 +213,7 @@ int main(void) {
         hp.sf_weight_lr_power = 2; hp.sf_c = 200; hp.muon_momentum = 0.95; hp.muon_nesterov = 1; hp.muon_ns_steps = 5;
         hp.muon_eps = 1e-7; hp.soap_precondition_frequency = 2; hp.soap_max_precond_dim = 16;
         hp.soap_shampoo_beta = -1; hp.galore_rank = 4; hp.galore_update_proj_gap = 2; hp.galore_scale = 0.25;
+        hp.kl_init_factor = 0.1; hp.kl_clamp = 4000;
         lmc_optim *o;
         CHECK_MSG(optim_create(&o, &hp, m, &err) == 0, "%s: %s", optim_kind_name(k), err.msg);
         float w0 = m->params[m->views[m->wte_view].offset];

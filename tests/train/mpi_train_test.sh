@@ -61,6 +61,12 @@ same_run one np2rep
 "$lmc" --quiet train "$tmp/cfg.yaml" --set run.name=muon1 --set train.optimizer=muon
 $mpi -np 2 "$lmc" --quiet train "$tmp/cfg.yaml" --set run.name=muon2 --set train.optimizer=muon
 same_run muon1 muon2
+# galore too (its moments live at their low-rank sizes in the optimizer, the model's m / v are freed)
+"$lmc" --quiet train "$tmp/cfg.yaml" --set run.name=gal1 --set train.optimizer=galore --set train.galore.rank=8 \
+    --set train.galore.update_proj_gap=3
+$mpi -np 2 "$lmc" --quiet train "$tmp/cfg.yaml" --set run.name=gal2 --set train.optimizer=galore --set train.galore.rank=8 \
+    --set train.galore.update_proj_gap=3
+same_run gal1 gal2
 
 # resume across rank counts: 2 ranks to step 6, then 1 process; 1 process to 6, then 4 ranks
 $mpi -np 2 "$lmc" --quiet train "$tmp/cfg.yaml" --set run.name=r21 --stop-at 6

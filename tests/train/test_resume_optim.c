@@ -24,13 +24,59 @@ static void same_files(const char *a, const char *b, const char *name) {
     free(y);
 }
 
+/* Rewrite a galore optimizer.safetensors into the older layout (each projected view's low-rank m, v
+ * in the first floats of a zero tensor of the view's full size, as lmc wrote before the moments got
+ * their own allocation); the model file gives the views' shapes. */
+static void galore_to_legacy(const char *ckdir) {
+    char p[4300], mp[4300];
+    snprintf(p, sizeof p, "%s/optimizer.safetensors", ckdir);
+    snprintf(mp, sizeof mp, "%s/model.safetensors", ckdir);
+    st_file f, mf;
+    lmc_err err;
+    CHECK_EQ_INT(st_open(&f, p, &err), 0);
+    CHECK_EQ_INT(st_open(&mf, mp, &err), 0);
+    st_out *outs = calloc(f.n_tensors, sizeof *outs);
+    float **pad = calloc(f.n_tensors, sizeof *pad);
+    int padded = 0;
+    for (size_t i = 0; i < f.n_tensors; i++) {
+        const st_tensor *t = &f.tensors[i];
+        outs[i].name = t->name;
+        outs[i].dtype = t->dtype;
+        outs[i].ndim = t->ndim;
+        for (int d = 0; d < t->ndim; d++) outs[i].shape[d] = t->shape[d];
+        outs[i].data = t->data;
+        char pn[200], wn[200];
+        if ((t->name[0] != 'm' && t->name[0] != 'v') || t->name[1] != '.') continue;
+        snprintf(pn, sizeof pn, "P.%s", t->name + 2);
+        snprintf(wn, sizeof wn, "transformer.%s", t->name + 2);
+        const st_tensor *w = st_find(&mf, wn);
+        if (!st_find(&f, pn) || !w) continue;
+        CHECK(w->numel > t->numel);
+        pad[i] = calloc(w->numel, sizeof(float));
+        memcpy(pad[i], t->data, t->numel * sizeof(float));
+        outs[i].ndim = w->ndim;
+        for (int d = 0; d < w->ndim; d++) outs[i].shape[d] = w->shape[d];
+        outs[i].data = pad[i];
+        padded++;
+    }
+    CHECK(padded >= 8); /* m and v of the 4 block matrices of each of the 2 layers */
+    const char *meta[] = {"optimizer", st_meta(&f, "optimizer"), "adam_step", st_meta(&f, "adam_step"), NULL};
+    CHECK_MSG(st_write(p, outs, f.n_tensors, meta, &err) == 0, "%s", err.msg);
+    for (size_t i = 0; i < f.n_tensors; i++) free(pad[i]);
+    free(pad);
+    free(outs);
+    st_close(&f);
+    st_close(&mf);
+}
+
 static void setup(train_config *c, const char *dir, const char *name, const char *opt) {
     tiny_config(c, dir, name);
     snprintf(c->optimizer, sizeof c->optimizer, "%s", opt);
     if (!strcmp(opt, "muon")) c->muon_lr = 0.01;
     /* C = 200 would clip c_t to 1 (x = y = z) for all 12 steps; C = 2 averages from step 1 */
     if (!strcmp(opt, "sf-adamw-refined")) c->sf_c = 2;
-    if (!strcmp(opt, "soap")) c->soap_precondition_frequency = 3; /* refreshes before and after the stop */
+    /* refreshes before and after the stop */
+    if (!strcmp(opt, "soap") || !strcmp(opt, "kl-shampoo") || !strcmp(opt, "kl-soap")) c->soap_precondition_frequency = 3;
     if (!strcmp(opt, "galore")) {
         c->galore_rank = 8;
         c->galore_update_proj_gap = 3;
@@ -41,8 +87,8 @@ int main(void) {
     char *dir = test_tmpdir();
     lmc_err err;
     train_result res;
-    const char *opts[] = {"sf-adamw", "muon", "soap", "galore", "sf-adamw-refined"};
-    for (int k = 0; k < 5; k++) {
+    const char *opts[] = {"sf-adamw", "muon", "soap", "galore", "sf-adamw-refined", "kl-shampoo", "kl-soap"};
+    for (int k = 0; k < 7; k++) {
         train_config a, b;
         char na[64], nb[64];
         snprintf(na, sizeof na, "%s-a", opts[k]);
@@ -79,13 +125,22 @@ int main(void) {
             CHECK(x && y && z && x->numel == y->numel && memcmp(x->data, y->data, x->numel * 4) != 0);
             CHECK(st_meta(&f, "sf_weight_sum") && st_meta(&f, "sf_lr_max"));
             st_close(&mf);
+        } else if (k == 5) { /* kl-shampoo: no second moment on the matrices, AdamW's v on the 1-D views */
+            CHECK(st_find(&f, "m.h.0.attn.c_attn.weight") && !st_find(&f, "v.wte.weight") &&
+                  !st_find(&f, "v.h.0.attn.c_attn.weight") && st_find(&f, "v.ln_f.weight"));
         } else {
             CHECK(st_find(&f, "m.h.0.attn.c_attn.weight") && st_find(&f, "v.wte.weight"));
         }
         if (k == 2) /* the eigenbases travel with the checkpoint */
             CHECK(st_find(&f, "QL.h.0.attn.c_attn.weight") && st_find(&f, "R.h.0.mlp.c_proj.weight"));
-        if (k == 3) /* the projectors too */
+        if (k == 3) { /* the projectors too, and the moments at their real (rank-8) sizes */
             CHECK(st_find(&f, "P.h.0.attn.c_attn.weight") && st_find(&f, "P.h.0.mlp.c_proj.weight"));
+            const st_tensor *gm = st_find(&f, "m.h.0.attn.c_attn.weight"), *gv = st_find(&f, "v.wte.weight");
+            CHECK(gm && gm->numel == 8 * 96 && gv && gv->numel == 64 * 32);
+        }
+        if (k >= 5) /* the KL factors, eigenbases and eigenvalues */
+            CHECK(st_find(&f, "KL_SA.h.0.attn.c_attn.weight") && st_find(&f, "KL_QB.h.0.mlp.c_proj.weight") &&
+                  st_find(&f, "KL_rsqrt_lambda_a.wte.weight"));
         st_close(&f);
         /* a branch of this checkpoint into an adamw run is refused, naming both optimizers */
         train_config br;
@@ -96,6 +151,25 @@ int main(void) {
         CHECK(run(&br, 0, 0, &res, &err) != 0);
         CHECK_STR_CONTAINS(err.msg, opts[k]);
         CHECK_STR_CONTAINS(err.msg, "adamw");
+        if (k == 3) { /* a checkpoint of the older galore layout resumes to the same bits */
+            train_config cc;
+            setup(&cc, dir, "galore-legacy", "galore");
+            CHECK_MSG(run(&cc, 0, 7, &res, &err) == 0, "%s", err.msg);
+            snprintf(db, sizeof db, "%s/runs/galore-legacy/checkpoints/step_00000007", dir);
+            galore_to_legacy(db);
+            CHECK_MSG(run(&cc, 1, 0, &res, &err) == 0, "legacy galore checkpoint: %s", err.msg);
+            snprintf(db, sizeof db, "%s/runs/galore-legacy/checkpoints/step_00000012", dir);
+            same_files(da, db, "model.safetensors");
+            same_files(da, db, "optimizer.safetensors");
+        }
+        if (k == 6) { /* kl-soap shares soap's keys, not its checkpoints */
+            snprintf(bn, sizeof bn, "br2-%s", opts[k]);
+            setup(&br, dir, bn, "soap");
+            snprintf(br.init_from, sizeof br.init_from, "%s/runs/%s/checkpoints/step_00000010", dir, na);
+            CHECK(run(&br, 0, 0, &res, &err) != 0);
+            CHECK_STR_CONTAINS(err.msg, "kl-soap");
+            CHECK_STR_CONTAINS(err.msg, "is soap");
+        }
         free(ma);
         free(mb);
     }
