@@ -31,6 +31,9 @@ typedef struct train_config {
     char data_val[TRAIN_CFG_STR];
     char data_tokenizer[TRAIN_CFG_STR];
     char data_format[16];     /* llmc | nanogpt: how data.train / data.val shards are read */
+    char data_loss_mask[16];  /* auto | off | require: X.mask sidecars (src/train/loader_mask.h) */
+    char data_cooldown_train[TRAIN_CFG_STR]; /* MeCo cooldown pool (src/train/cooldown.h) */
+    double meco_cooldown_fraction;           /* train.meco_cooldown_fraction: final share of steps on it */
     /* model: */
     char arch[32];
     int64_t n_layer, n_head, n_kv_head, d_model, d_ff, seq_len, vocab_size;

@@ -28,6 +28,9 @@
 #include "train/dp.h"
 #include "train/hwinfo.h"
 #include "train/loader.h"
+#include "train/loader_mask.h"
+#include "train/cooldown.h"
+#include "train/masked_step.h"
 #include "train/optim_config.h"
 #include "train/schedule.h"
 #include "train/status.h"
@@ -52,6 +55,12 @@ typedef struct trainer {
     train_loader train, val;
     int have_val;
     int32_t *in, *tg;
+    /* loss masks and MeCo's cooldown (src/train/loader_mask.h, cooldown.h) */
+    train_loader cool;     /* data.cooldown_train */
+    int have_cool;
+    int masked;            /* some training shard has a loss mask: whole-step buffers, tokens_all logged */
+    int32_t *bin, *btg;    /* batch_size x seq_len: every micro-batch of a masked step, filled up front */
+    uint64_t step_targets; /* unmasked targets of the last step */
     train_state st;
     lmc_rng sample_rng;
     train_schedule sched;
@@ -180,6 +189,16 @@ static int trim_samples(const char *path, int64_t max_step, int *has_last, lmc_e
     return rc;
 }
 
+static int val_fill(void *ctx, int64_t b, int32_t *in, int32_t *tg, lmc_err *err) {
+    trainer *t = ctx;
+    return train_loader_fixed(&t->val, (uint64_t)(b * t->cfg->micro_batch), t->cfg->micro_batch, in, tg, err);
+}
+
+/* The loader the next step (1-based `step`) reads: MeCo's cooldown pool for the final steps. */
+static train_loader *data_for(trainer *t, int64_t step) {
+    return t->have_cool && train_cooldown_active(t->cfg, step) ? &t->cool : &t->train;
+}
+
 static int eval_val(trainer *t, double *val_loss, lmc_err *err) {
     optim_to_eval(t->opt, t->m); /* sf-adamw: evaluate at x */
     int64_t mb = t->cfg->micro_batch, T = t->cfg->seq_len;
@@ -197,6 +216,11 @@ static int eval_val(trainer *t, double *val_loss, lmc_err *err) {
         }
         if (!rc) rc = train_dp_mean(t->dp, v, n, val_loss, err);
         free(v);
+        optim_to_train(t->opt, t->m);
+        return rc;
+    }
+    if (t->val.masked) { /* masked targets do not count: the mean over the unmasked ones of all batches */
+        int rc = train_masked_eval(t->m, val_fill, t, t->cfg->eval_batches, (int)mb, (int)T, t->in, t->tg, val_loss, err);
         optim_to_train(t->opt, t->m);
         return rc;
     }
@@ -276,8 +300,9 @@ static void try_sample(trainer *t) {
 
 static int save_ckpt(trainer *t, train_result *res, lmc_err *err) {
     t->st.adam_step = t->m->step;
-    t->st.data_epoch = t->train.epoch;
-    t->st.data_pos = t->train.pos;
+    const train_loader *dl = data_for(t, t->st.step + 1); /* the position the next step reads from */
+    t->st.data_epoch = dl->epoch;
+    t->st.data_pos = dl->pos;
     t->st.sample_rng = lmc_rng_save(&t->sample_rng);
     t->st.elapsed_s += lmc_now() - t->t_start;
     t->t_start = lmc_now();
@@ -339,6 +364,35 @@ static void remove_stale_temporaries(const char *run) {
         free(p);
     }
     closedir(d);
+}
+
+/* Loss-mask sidecars of data.train / data.val and MeCo's cooldown pool (src/train/loader_mask.h, cooldown.h). */
+static int setup_masks_cooldown(trainer *t, lmc_shard_kind kind, uint64_t vocab, int tree, lmc_err *err) {
+    const train_config *c = t->cfg;
+    train_mask_mode mode;
+    if (train_mask_mode_parse(c->data_loss_mask, &mode))
+        return lmc_errf(err, LMC_EINVAL, "data.loss_mask: '%s' is not auto, off or require", c->data_loss_mask);
+    if (train_loader_attach_masks(&t->train, mode, "data.train", err)) return -1;
+    if (t->have_val && train_loader_attach_masks(&t->val, mode, "data.val", err)) return -1;
+    if (c->meco_cooldown_fraction > 0) {
+        if (train_loader_open(&t->cool, c->data_cooldown_train, c->seq_len, (uint64_t)c->seed, 1, vocab, kind, err))
+            return lmc_err_wrap(err, "data.cooldown_train");
+        t->have_cool = 1;
+        if (train_loader_attach_masks(&t->cool, mode, "data.cooldown_train", err)) return -1;
+    }
+    t->masked = t->train.masked || (t->have_cool && t->cool.masked);
+    if (!t->masked && !(t->have_val && t->val.masked)) return 0;
+    if (tree)
+        return lmc_errf(err, LMC_EINVAL, "data.loss_mask: masked shards need train.grad_accum inplace in one process; "
+                        "the data-parallel path (train.grad_accum tree, MPI) does not yet weight micro-batches by their "
+                        "unmasked-target counts (set data.loss_mask: off to train on every token)");
+    if (c->mtp_heads > 0)
+        return lmc_errf(err, LMC_EINVAL, "data.loss_mask: masked shards with model.mtp_heads > 0 are not supported "
+                        "(each extra head averages over its own targets per micro-batch)");
+    size_t nb = (size_t)c->batch_size * (size_t)c->seq_len;
+    t->bin = lmc_alloc_array(nb, sizeof *t->bin, err);
+    t->btg = lmc_alloc_array(nb, sizeof *t->btg, err);
+    return t->bin && t->btg ? 0 : -1;
 }
 
 static int setup(trainer *t, train_result *res, lmc_err *err) {
@@ -449,6 +503,7 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
     if (t->have_val && train_loader_open(&t->val, c->data_val, c->seq_len, (uint64_t)c->seed, 0,
                                          (uint64_t)mc.vocab_size, kind, err))
         return lmc_err_wrap(err, "data.val");
+    if (setup_masks_cooldown(t, kind, (uint64_t)mc.vocab_size, tree, err)) return -1;
     size_t n = (size_t)c->micro_batch * (size_t)c->seq_len;
     t->in = lmc_alloc_array(n, sizeof *t->in, err);
     t->tg = lmc_alloc_array(n, sizeof *t->tg, err);
@@ -493,7 +548,7 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
         } else {
             rc = train_ckpt_load_opt(dir, t->m, t->opt, &t->st, err);
             optim_to_train(t->opt, t->m);
-            if (!rc) rc = train_loader_seek(&t->train, t->st.data_epoch, t->st.data_pos, err);
+            if (!rc) rc = train_loader_seek(data_for(t, t->st.step + 1), t->st.data_epoch, t->st.data_pos, err);
             if (!rc) snprintf(res->last_ckpt, sizeof res->last_ckpt, "%s", dir);
             free(dir);
             if (rc) return lmc_err_wrap(err, "resume");
@@ -513,7 +568,7 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
         int lrc = train_ckpt_load_opt(c->init_from, t->m, t->opt, &t->st, err);
         optim_to_train(t->opt, t->m);
         if (lrc ||
-            train_loader_seek(&t->train, t->st.data_epoch, t->st.data_pos, err))
+            train_loader_seek(data_for(t, t->st.step + 1), t->st.data_epoch, t->st.data_pos, err))
             return lmc_err_wrap(err, "run.init_from");
         lmc_rng_restore(&t->sample_rng, t->st.sample_rng);
         snprintf(res->last_ckpt, sizeof res->last_ckpt, "%s", c->init_from);
@@ -575,8 +630,11 @@ static void teardown(trainer *t) {
     if (t->tok) tok_free(t->tok);
     train_loader_close(&t->train);
     if (t->have_val) train_loader_close(&t->val);
+    if (t->have_cool) train_loader_close(&t->cool);
     lmc_free(t->in);
     lmc_free(t->tg);
+    lmc_free(t->bin);
+    lmc_free(t->btg);
     free(t->run);
     free(t->ckpt_root);
     free(t->metrics_path);
@@ -602,7 +660,7 @@ static int dp_leaf(void *ctx, int64_t k, float *loss, lmc_err *err) {
     trainer *t = ctx;
     const train_config *c = t->cfg;
     (void)k;
-    if (train_loader_next(&t->train, c->micro_batch, t->in, t->tg, err)) return -1;
+    if (train_loader_next(data_for(t, t->st.step + 1), c->micro_batch, t->in, t->tg, err)) return -1;
     if (gpt2_forward(t->m, t->in, t->tg, (int)c->micro_batch, (int)c->seq_len, loss, err)) return -1;
     return gpt2_backward(t->m, 1.0f / (float)t->dp->accum, err);
 }
@@ -614,9 +672,10 @@ static int train_step_dp(trainer *t, double *lr, double *loss, double *norm, lmc
     uint64_t per_rank = (uint64_t)t->dp->local * (uint64_t)c->micro_batch;
     uint64_t r = (uint64_t)t->dist->rank, n = (uint64_t)t->dist->size;
     float lf;
-    if (train_loader_skip(&t->train, r * per_rank, err)) return -1;
+    train_loader *dl = data_for(t, t->st.step + 1); /* MeCo's cooldown pool for the final steps */
+    if (train_loader_skip(dl, r * per_rank, err)) return -1;
     if (train_dp_gradients(t->dp, t->m, dp_leaf, t, &lf, err)) return -1;
-    if (train_loader_skip(&t->train, (n - r - 1) * per_rank, err)) return -1;
+    if (train_loader_skip(dl, (n - r - 1) * per_rank, err)) return -1;
     if (t->o->after_backward) t->o->after_backward(t->o->hook_ctx, t->st.step + 1, t->m, &lf);
     *loss = lf;
     if (train_dp_clip(t->dp, t->m, c->grad_clip, norm, err)) return -1;
@@ -630,13 +689,28 @@ static int train_step_dp(trainer *t, double *lr, double *loss, double *norm, lmc
  * Returns 1 when the update was skipped (non-finite), 0 when applied, <0 on error. */
 static int train_step(trainer *t, double *lr, double *loss, double *norm, lmc_err *err) {
     const train_config *c = t->cfg;
+    t->step_targets = (uint64_t)c->batch_size * (uint64_t)c->seq_len;
     if (t->dp) return train_step_dp(t, lr, loss, norm, err);
     int64_t accum = c->batch_size / c->micro_batch;
     gpt2_zero_grad(t->m);
     train_mtp_schedule(c, t->m, t->st.step);
+    train_loader *dl = data_for(t, t->st.step + 1);
+    if (dl->masked) {
+        /* the whole step's targets first: its loss is the mean over all of its unmasked targets */
+        if (train_loader_next(dl, c->batch_size, t->bin, t->btg, err)) return -1;
+        if (train_masked_accum(t->m, t->bin, t->btg, accum, (int)c->micro_batch, (int)c->seq_len, loss,
+                               &t->step_targets, err))
+            return lmc_err_wrap(err, "step %lld", (long long)t->st.step + 1);
+        float lm = (float)*loss;
+        if (t->o->after_backward) t->o->after_backward(t->o->hook_ctx, t->st.step + 1, t->m, &lm);
+        *loss = lm;
+        *norm = gpt2_clip_grad(t->m, c->grad_clip);
+        if (!isfinite(*loss) || !isfinite(*norm)) return 1;
+        return step_optimizer(t, lr, err) ? -1 : 0;
+    }
     double sum = 0;
     for (int64_t k = 0; k < accum; k++) {
-        if (train_loader_next(&t->train, c->micro_batch, t->in, t->tg, err)) return -1;
+        if (train_loader_next(dl, c->micro_batch, t->in, t->tg, err)) return -1;
         float l;
         if (gpt2_forward(t->m, t->in, t->tg, (int)c->micro_batch, (int)c->seq_len, &l, err)) return -1;
         if (gpt2_backward(t->m, 1.0f / (float)accum, err)) return -1;
@@ -709,12 +783,16 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
         if (diag_now && train_diag_before(&diag, t.m, err)) { rc = -1; goto out; }
         double loss, norm, t0 = lmc_now();
         dist_crash_point(t.dist, step);
+        if (t.have_cool && step == train_cooldown_start(c))
+            event(&t, "step %lld: MeCo cooldown: data switches to data.cooldown_train (%s) for the last %lld steps; "
+                      "optimizer and lr schedule continue", (long long)step, c->data_cooldown_train,
+                  (long long)(c->steps - step + 1));
         int skipped = train_step(&t, &lr, &loss, &norm, err);
         if (skipped < 0) { rc = -1; goto out; }
         double dt = lmc_now() - t0;
         if (diag_now && train_diag_after(&diag, t.m, err)) { rc = -1; goto out; }
         t.st.step = step;
-        t.st.tokens += (uint64_t)tok_per_step;
+        t.st.tokens += t.step_targets; /* unmasked targets (all of them without a loss mask) */
         double tps = tok_per_step / dt, mfu = t.flops_per_token * tps / t.peak_flops;
         res->step = step;
         res->last_loss = loss;
@@ -742,6 +820,8 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
         lmc_jsonl_num(w, "lr", lr);
         lmc_jsonl_num(w, "grad_norm", norm);
         lmc_jsonl_int(w, "tokens", (int64_t)t.st.tokens);
+        if (t.masked) lmc_jsonl_int(w, "tokens_all", (int64_t)((double)step * tok_per_step));
+        if (t.have_cool && train_cooldown_active(c, step)) lmc_jsonl_bool(w, "cooldown", 1);
         lmc_jsonl_num(w, "tokens_per_s", tps);
         lmc_jsonl_num(w, "mfu", mfu);
         lmc_jsonl_num(w, "elapsed_s", t.st.elapsed_s + (lmc_now() - t.t_start));
