@@ -147,5 +147,6 @@ int main(void) {
     train_mask_mode mode;
     CHECK(train_mask_mode_parse("require", &mode) == 0 && mode == TRAIN_MASK_REQUIRE);
     CHECK(train_mask_mode_parse("sometimes", &mode) != 0);
+    free(dir);
     return test_summary("lossmask");
 }

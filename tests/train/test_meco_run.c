@@ -78,7 +78,7 @@ int main(void) {
     CHECK_EQ_INT(res.step, 12);
     char *ma = tiny_metrics(&a);
     CHECK(ma != NULL);
-    if (!ma) return test_summary("meco_run");
+    if (!ma) { free(dir); return test_summary("meco_run"); }
     /* step 1's unmasked targets, counted independently through the loader (same seed, same order) */
     train_loader l;
     snprintf(p, sizeof p, "%s/train.bin", dir);
@@ -151,5 +151,6 @@ int main(void) {
     CHECK(run(&b, 0, 0, &res, &err) != 0);
     CHECK_STR_CONTAINS(err.msg, "data.val"); /* val.bin has no mask */
     free(ma);
+    free(dir);
     return test_summary("meco_run");
 }
