@@ -68,7 +68,7 @@ static const lmc_opt encode_opts[] = {
     {"field", 0, OPT_STR, "text", "NAME", "JSONL field holding the document text"},
     {"threads", 0, OPT_INT, "0", "N", "worker threads for -o (0 = all cores)"},
     {"licence-field", 0, OPT_STR, NULL, "NAME", "with -o: tokens per value of this JSONL field into OUT.licences.json"},
-    {"meco-field", 0, OPT_STR, NULL, "NAME", "with -o (JSONL): MeCo, \"URL: <host>\\n\\n\" from this URL field before each document, loss-masked in OUT.mask (docs/data.md)"},
+    {"meco-field", 0, OPT_STR, NULL, "NAME", "with -o (JSONL): MeCo, \"URL: <host>\\n\\n\" from this URL field before each document, loss-masked in OUT.mask (docs/train.md)"},
     {"annotation-field", 0, OPT_STR, NULL, "NAME", "with -o (JSONL): this field's tag strings, one per blank-line chunk, as <annotation>TAGS</annotation>\\n before each chunk"},
     {"annotation-mask", 0, OPT_FLAG, NULL, NULL, "with --annotation-field: the annotation tokens are not targets (SFT-style data; pretraining trains on them)"},
     LMC_OPTS_END};

@@ -1,7 +1,7 @@
 /* Loss-mask sidecars: an optional file X.mask next to a token shard X.bin (the shard itself stays a plain
  * llm.c file, byte for byte), one bit per token: 1 = the token counts as a TARGET in the loss.
  *
- * Layout (docs/data.md, "Loss masks"), all little-endian:
+ * Layout (docs/train.md, "Loss masks, MeCo and annotation anchoring"), all little-endian:
  *   bytes  0..7   magic "LMCMASK\0"
  *   bytes  8..11  uint32 version = 1
  *   bytes 12..15  uint32 0 (reserved)

@@ -2,7 +2,7 @@
  * written into the token stream, plus the loss-mask sidecar (src/data/mask.h) that says which tokens are
  * targets. Sequential (one encoder): the documents' own tokens are exactly those of the plain encoder.
  *
- * Per document, in this order (docs/data.md, "MeCo" and "Annotation anchoring"):
+ * Per document, in this order (docs/train.md, "Loss masks, MeCo and annotation anchoring"):
  *   MeCo (TECHNIQUES.md §9a): tok("URL: " + host + "\n\n"), tokenised as one string, mask 0; host = the
  *     field's URL minus its "scheme://", cut at the first "/". A document whose field is missing, null or
  *     gives an empty host gets no prefix (counted in no_meta).

@@ -39,7 +39,7 @@ static const train_key keys[] = {
        "shard layout: llmc (header required) or nanogpt (headerless uint16)"),
     KS("data", "tokenizer", data_tokenizer, "", "tokenizer.json: vocab size, checkpoints and samples"),
     KE("data", "loss_mask", data_loss_mask, "auto", "auto|off|require",
-       "loss-mask sidecars X.mask next to each shard X.bin (docs/data.md): auto = used when present, and then required for every shard of the glob; require = every shard must have one; off = ignored"),
+       "loss-mask sidecars X.mask next to each shard X.bin (docs/train.md): auto = used when present, and then required for every shard of the glob; require = every shard must have one; off = ignored"),
     KS("data", "cooldown_train", data_cooldown_train, "", "MeCo: glob of the plain (metadata-free) shards the final train.meco_cooldown_fraction of the steps train on"),
     KE("model", "arch", arch, "gpt2", "gpt2|llama", "preset: gpt2 (LayerNorm, learned positions, GELU, biases, tied head) or llama (RMSNorm, RoPE, SwiGLU, no biases, untied head); the keys below override it"),
     KI("model", "n_layer", n_layer, "4", 1, 1024, "transformer blocks"),

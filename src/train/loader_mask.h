@@ -1,5 +1,5 @@
 /* Loss masks in the loader: the optional X.mask sidecar of each shard X.bin (format: src/data/mask.h,
- * docs/data.md). A token whose mask bit is 0 is not a target: the loader writes -1 at its target
+ * docs/train.md). A token whose mask bit is 0 is not a target: the loader writes -1 at its target
  * position, which the model's loss and gradient already ignore.
  *
  * data.loss_mask: auto (the default) reads X.mask when one shard of the glob has one, and then requires it
