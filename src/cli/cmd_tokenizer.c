@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "data/licence_mix.h"
 #include "data/shard.h"
+#include "tokenizer/encode_meta.h"
 #include "tokenizer/tokenizer.h"
 
 static int load(lmc_args *a, tok_tokenizer **t) {
@@ -67,13 +68,45 @@ static const lmc_opt encode_opts[] = {
     {"field", 0, OPT_STR, "text", "NAME", "JSONL field holding the document text"},
     {"threads", 0, OPT_INT, "0", "N", "worker threads for -o (0 = all cores)"},
     {"licence-field", 0, OPT_STR, NULL, "NAME", "with -o: tokens per value of this JSONL field into OUT.licences.json"},
+    {"meco-field", 0, OPT_STR, NULL, "NAME", "with -o (JSONL): MeCo, \"URL: <host>\\n\\n\" from this URL field before each document, loss-masked in OUT.mask (docs/train.md)"},
+    {"annotation-field", 0, OPT_STR, NULL, "NAME", "with -o (JSONL): this field's tag strings, one per blank-line chunk, as <annotation>TAGS</annotation>\\n before each chunk"},
+    {"annotation-mask", 0, OPT_FLAG, NULL, NULL, "with --annotation-field: the annotation tokens are not targets (SFT-style data; pretraining trains on them)"},
     LMC_OPTS_END};
+
+/* --meco-field / --annotation-field: src/tokenizer/encode_meta.c (sequential, writes OUT.mask). */
+static int run_encode_meta(lmc_args *a, tok_tokenizer *t, const char *out) {
+    tok_meta_opts mo = {lmc_arg_str(a, "field"), lmc_arg_str(a, "meco-field"), lmc_arg_str(a, "annotation-field"),
+                        lmc_arg_flag(a, "annotation-mask")};
+    tok_meta_stats st;
+    lmc_err err = {0};
+    int rc = tok_encode_meta_shard(t, lmc_arg_positionals(a), lmc_arg_npos(a), &mo, out, &st, &err);
+    tok_free(t);
+    if (rc) return lmc_fail(a, "%s", err.msg);
+    if (lmc_progress_default_mode() != LMC_PROGRESS_QUIET) {
+        fprintf(stderr, "%s: %llu documents, %llu bytes, %llu tokens, %llu of them not targets%s\n", out,
+                (unsigned long long)st.docs, (unsigned long long)st.bytes, (unsigned long long)st.tokens,
+                (unsigned long long)st.masked, st.wrote_mask ? " (loss mask written next to it)" : "");
+        if (mo.meco_field)
+            fprintf(stderr, "%s: %llu documents without a \"%s\" URL (no metadata prefix)\n", out,
+                    (unsigned long long)st.no_meta, mo.meco_field);
+        if (mo.annotation_field)
+            fprintf(stderr, "%s: %llu documents without \"%s\" (not annotated)\n", out,
+                    (unsigned long long)st.no_annotation, mo.annotation_field);
+    }
+    return 0;
+}
 
 static int run_encode(lmc_args *a) {
     const char *sp = lmc_arg_str(a, "special");
     if (strcmp(sp, "none") && strcmp(sp, "all")) return lmc_usage_error(a, "--special must be none or all, not '%s'", sp);
     if (!lmc_arg_str(a, "tok")) return lmc_usage_error(a, "missing -t TOK");
     int allow = !strcmp(sp, "all");
+    int meta = lmc_arg_str(a, "meco-field") || lmc_arg_str(a, "annotation-field");
+    if (meta && !lmc_arg_str(a, "output")) return lmc_usage_error(a, "--meco-field / --annotation-field need -o OUT.bin");
+    if (meta && lmc_arg_str(a, "licence-field"))
+        return lmc_usage_error(a, "--licence-field counts documents as plain text; it does not combine with --meco-field / --annotation-field");
+    if (lmc_arg_flag(a, "annotation-mask") && !lmc_arg_str(a, "annotation-field"))
+        return lmc_usage_error(a, "--annotation-mask needs --annotation-field");
     tok_tokenizer *t;
     int rc = load(a, &t);
     if (rc) return rc;
@@ -84,6 +117,7 @@ static int run_encode(lmc_args *a) {
             tok_free(t);
             return lmc_usage_error(a, "-o encodes documents as ordinary text; --special all is not supported with it");
         }
+        if (meta) return run_encode_meta(a, t, out);
         lmc_progress pr;
         lmc_progress_start(&pr, "encode", 0, "B");
         tok_shard_stats st;

@@ -52,6 +52,9 @@ static const train_key keys[] = {
     KF("data", "packing_overlap", packing_overlap, "0.3", 0, 0.99, "seamless: the largest overlap of consecutive windows of one document, as a fraction of seq_len+1 (the paper's repetition ratio 0.3)"),
     KI("data", "packing_extra", packing_extra, "50", 0, 1 << 20, "seamless: bins hold seq_len+1+this many tokens before First-Fit-Decreasing closes them; the excess is truncated (the paper's 50)"),
     KE("data", "packing_pad", packing_pad, "false", "false|true", "seamless: true = the paper's padding variant (bins of exactly seq_len+1, each padded; padding has no target and no token count)"),
+    KE("data", "loss_mask", data_loss_mask, "auto", "auto|off|require",
+       "loss-mask sidecars X.mask next to each shard X.bin (docs/train.md): auto = used when present, and then required for every shard of the glob; require = every shard must have one; off = ignored"),
+    KS("data", "cooldown_train", data_cooldown_train, "", "MeCo: glob of the plain (metadata-free) shards the final train.meco_cooldown_fraction of the steps train on"),
     KE("model", "arch", arch, "gpt2", "gpt2|llama", "preset: gpt2 (LayerNorm, learned positions, GELU, biases, tied head) or llama (RMSNorm, RoPE, SwiGLU, no biases, untied head); the keys below override it"),
     KI("model", "n_layer", n_layer, "4", 1, 1024, "transformer blocks"),
     KI("model", "n_head", n_head, "4", 1, 1024, "attention heads"),
@@ -85,6 +88,7 @@ static const train_key keys[] = {
     KI("train", "warmup_steps", warmup_steps, "100", 0, BIG, "linear warmup steps (from lr/100 to lr)"),
     KE("train", "schedule", schedule, "cosine", "cosine|wsd|constant", "learning-rate schedule: cosine, wsd (warmup-stable-decay), constant (WSO)"),
     KF("train", "decay_fraction", decay_fraction, "0.2", 0, 1, "wsd: fraction of the steps spent decaying at the end"),
+    KF("train", "meco_cooldown_fraction", meco_cooldown_fraction, "0", 0, 0.999999, "MeCo: the final fraction of steps (floor(F * steps)) reads data.cooldown_train instead of data.train; optimizer and lr schedule continue (0 = off; the paper uses 0.1)"),
     KE("train", "decay_shape", decay_shape, "1-sqrt", "linear|1-sqrt", "wsd: decay shape, linear or 1-sqrt"),
     KF("train", "weight_decay", weight_decay, "0.1", 0, 1e3, "AdamW decoupled weight decay"),
     KF("train", "beta1", beta1, "0.9", 0, 0.999999, "AdamW beta1"),
@@ -438,6 +442,14 @@ int train_config_validate(const train_config *c, int need_data, lmc_err *err) {
     if (!strcmp(c->schedule, "wsd") &&
         c->warmup_steps > c->steps - (int64_t)floor(c->decay_fraction * (double)c->steps))
         return lmc_errf(err, LMC_EINVAL, "train.warmup_steps overlaps the wsd decay phase (train.decay_fraction)");
+    if (c->meco_cooldown_fraction > 0 && !c->data_cooldown_train[0])
+        return lmc_errf(err, LMC_EINVAL, "train.meco_cooldown_fraction %g needs data.cooldown_train (the plain shards)",
+                        c->meco_cooldown_fraction);
+    if (c->data_cooldown_train[0] && c->meco_cooldown_fraction <= 0)
+        return lmc_errf(err, LMC_EINVAL, "data.cooldown_train is set but train.meco_cooldown_fraction is 0 (it would never be read)");
+    if (c->meco_cooldown_fraction > 0 && (int64_t)floor(c->meco_cooldown_fraction * (double)c->steps) < 1)
+        return lmc_errf(err, LMC_EINVAL, "train.meco_cooldown_fraction %g of train.steps %lld is no step", c->meco_cooldown_fraction,
+                        (long long)c->steps);
     if (!c->run_name[0] || strchr(c->run_name, '/'))
         return lmc_errf(err, LMC_EINVAL, "run.name must be a non-empty name without '/'");
     if (train_mix_validate(c, err)) return -1;

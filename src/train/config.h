@@ -50,6 +50,9 @@ typedef struct train_config {
     double packing_overlap;   /* seamless: largest stage-1 overlap as a fraction of seq_len + 1 */
     int64_t packing_extra;    /* seamless: bin capacity above seq_len + 1 (tokens) */
     char packing_pad[8];      /* seamless: true = the padding variant */
+    char data_loss_mask[16];  /* auto | off | require: X.mask sidecars (src/train/loader_mask.h) */
+    char data_cooldown_train[TRAIN_CFG_STR]; /* MeCo cooldown pool (src/train/cooldown.h) */
+    double meco_cooldown_fraction;           /* train.meco_cooldown_fraction: final share of steps on it */
     /* model: */
     char arch[32];
     int64_t n_layer, n_head, n_kv_head, d_model, d_ff, seq_len, vocab_size;

@@ -59,7 +59,10 @@ fail:
 }
 
 void train_loader_close(train_loader *l) {
-    for (size_t i = 0; i < l->nshards; i++) lmc_shard_close(&l->shards[i].s);
+    for (size_t i = 0; i < l->nshards; i++) {
+        lmc_shard_close(&l->shards[i].s);
+        lmc_mask_close(&l->shards[i].mask);
+    }
     lmc_free(l->shards);
     lmc_free(l->perm);
     train_packing_free(l->pack);
@@ -108,7 +111,8 @@ static int copy_seq(train_loader *l, uint64_t g, int32_t *in, int32_t *tg, lmc_e
             return lmc_errf(err, LMC_EFORMAT, "%s: token %u at index %llu is not below the vocabulary size %llu",
                             s->s.path, v, (unsigned long long)idx, (unsigned long long)l->max_token);
         if (t < T) in[t] = (int32_t)v;
-        if (t > 0) tg[t - 1] = (int32_t)v;
+        /* a masked target is -1: the model's loss ignores it (loss mask, src/train/loader_mask.h) */
+        if (t > 0) tg[t - 1] = lmc_mask_get(&s->mask, idx) ? (int32_t)v : -1;
     }
     return 0;
 }

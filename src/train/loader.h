@@ -13,12 +13,14 @@
 #include <stdint.h>
 #include "base/error.h"
 #include "base/io.h"
+#include "data/mask.h"
 #include "data/shard.h"
 
 typedef struct train_shard {
     lmc_shard s;            /* the mapped shard (data/shard.h) */
     uint64_t first_seq;     /* global index of this shard's first sequence */
     uint64_t nseq;
+    lmc_mask mask;          /* X.mask sidecar (src/train/loader_mask.h); bits NULL = every target counts */
 } train_shard;
 
 typedef struct train_loader {
@@ -33,6 +35,7 @@ typedef struct train_loader {
     uint64_t perm_epoch;
     uint64_t max_token;     /* tokens must be < this (0 = no check) */
     struct train_packing *pack; /* data.packing seamless: the window table (packing.h); NULL = concat */
+    size_t masked;          /* shards with a loss mask: their masked targets are -1 (ignored by the loss) */
 } train_loader;
 
 /* Open every shard matching `glob` (read as `kind`). T = sequence length. With vocab_size > 0 every

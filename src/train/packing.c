@@ -202,7 +202,8 @@ int train_packing_copy(const train_packing *p, const train_loader *l, uint64_t w
                 return lmc_errf(err, LMC_EFORMAT, "%s: token %u at index %llu is not below the vocabulary size %llu",
                                 s->path, v, (unsigned long long)(pc->start + j), (unsigned long long)l->max_token);
             if (k < T) in[k] = (int32_t)v;
-            if (k > 0) tg[k - 1] = (int32_t)v;
+            /* a loss-masked target is -1, as in the concat loader (src/train/loader_mask.h) */
+            if (k > 0) tg[k - 1] = lmc_mask_get(&l->shards[pc->shard].mask, pc->start + j) ? (int32_t)v : -1;
         }
     }
     /* padding: no input information, no target */

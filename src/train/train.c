@@ -31,6 +31,9 @@
 #include "train/mixture.h"
 #include "train/mix_update.h"
 #include "train/mixing.h"
+#include "train/loader_mask.h"
+#include "train/cooldown.h"
+#include "train/masked_step.h"
 #include "train/optim_config.h"
 #include "train/packing_setup.h"
 #include "train/schedule.h"
@@ -59,6 +62,12 @@ typedef struct trainer {
     int have_mix;
     train_mix_updater mixu; /* data.mixing's dynamic rules (src/train/mix_update.h) */
     int32_t *in, *tg;
+    /* loss masks and MeCo's cooldown (src/train/loader_mask.h, cooldown.h) */
+    train_loader cool;     /* data.cooldown_train */
+    int have_cool;
+    int masked;            /* some training shard has a loss mask: whole-step buffers, tokens_all logged */
+    int32_t *bin, *btg;    /* batch_size x seq_len: every micro-batch of a masked step, filled up front */
+    uint64_t step_targets; /* unmasked targets of the last step */
     train_state st;
     lmc_rng sample_rng;
     train_schedule sched;
@@ -188,6 +197,18 @@ static int trim_samples(const char *path, int64_t max_step, int *has_last, lmc_e
     return rc;
 }
 
+typedef struct val_src { trainer *t; train_loader *l; } val_src;
+static int val_fill(void *ctx, int64_t b, int32_t *in, int32_t *tg, lmc_err *err) {
+    val_src *v = ctx;
+    int64_t mb = v->t->cfg->micro_batch;
+    return train_loader_fixed(v->l, (uint64_t)(b * mb), mb, in, tg, err);
+}
+
+/* The loader the next step (1-based `step`) reads: MeCo's cooldown pool for the final steps. */
+static train_loader *data_for(trainer *t, int64_t step) {
+    return t->have_cool && train_cooldown_active(t->cfg, step) ? &t->cool : &t->train;
+}
+
 static int eval_loader(trainer *t, train_loader *val, double *val_loss, lmc_err *err) {
     optim_to_eval(t->opt, t->m); /* sf-adamw: evaluate at x */
     int64_t mb = t->cfg->micro_batch, T = t->cfg->seq_len;
@@ -205,6 +226,12 @@ static int eval_loader(trainer *t, train_loader *val, double *val_loss, lmc_err 
         }
         if (!rc) rc = train_dp_mean(t->dp, v, n, val_loss, err);
         free(v);
+        optim_to_train(t->opt, t->m);
+        return rc;
+    }
+    if (val->masked) { /* masked targets do not count: the mean over the unmasked ones of all batches */
+        val_src vs = {t, val};
+        int rc = train_masked_eval(t->m, val_fill, &vs, t->cfg->eval_batches, (int)mb, (int)T, t->in, t->tg, val_loss, err);
         optim_to_train(t->opt, t->m);
         return rc;
     }
@@ -309,9 +336,13 @@ static void try_sample(trainer *t) {
 
 static int save_ckpt(trainer *t, train_result *res, lmc_err *err) {
     t->st.adam_step = t->m->step;
-    t->st.data_epoch = t->train.epoch;
-    t->st.data_pos = t->train.pos;
-    if (t->have_mix) train_mix_save(&t->mix, &t->st);
+    if (t->have_mix) {
+        train_mix_save(&t->mix, &t->st);
+    } else {
+        const train_loader *dl = data_for(t, t->st.step + 1); /* the position the next step reads from */
+        t->st.data_epoch = dl->epoch;
+        t->st.data_pos = dl->pos;
+    }
     t->st.sample_rng = lmc_rng_save(&t->sample_rng);
     t->st.elapsed_s += lmc_now() - t->t_start;
     t->t_start = lmc_now();
@@ -381,6 +412,62 @@ static uint64_t train_nseq(const trainer *t) {
     uint64_t n = 0;
     for (int s = 0; s < t->mix.k; s++) n += t->mix.train[s].nseq;
     return n;
+}
+
+/* Loss-mask sidecars of data.train / data.val and MeCo's cooldown pool (src/train/loader_mask.h, cooldown.h). */
+static int setup_masks_cooldown(trainer *t, lmc_shard_kind kind, uint64_t vocab, int tree, lmc_err *err) {
+    const train_config *c = t->cfg;
+    train_mask_mode mode;
+    if (train_mask_mode_parse(c->data_loss_mask, &mode))
+        return lmc_errf(err, LMC_EINVAL, "data.loss_mask: '%s' is not auto, off or require", c->data_loss_mask);
+    if (t->have_mix) {
+        /* a mixture's step weights each source's sequences by the sampler, not by unmasked-target counts:
+         * masks and MeCo's data switch are not combined with data.sources yet (refused, not ignored) */
+        if (c->meco_cooldown_fraction > 0)
+            return lmc_errf(err, LMC_EINVAL, "train.meco_cooldown_fraction: MeCo's cooldown switches data.train to "
+                                             "data.cooldown_train; with data.sources give the cooldown as its own run "
+                                             "(run.init_from) instead");
+        for (int i = 0; i < t->mix.k; i++) {
+            char what[128];
+            snprintf(what, sizeof what, "data.sources[%s].train", t->mix.name[i]);
+            if (train_loader_attach_masks(&t->mix.train[i], mode, what, err)) return -1;
+            int masked = t->mix.train[i].masked != 0;
+            if (!masked && t->mix.has_val[i]) {
+                snprintf(what, sizeof what, "data.sources[%s].val", t->mix.name[i]);
+                if (train_loader_attach_masks(&t->mix.val[i], mode, what, err)) return -1;
+                masked = t->mix.val[i].masked != 0;
+            }
+            if (masked)
+                return lmc_errf(err, LMC_EINVAL, "data.loss_mask: %s has loss-mask sidecars (.mask), which a data.sources "
+                                                 "mixture does not support yet (set data.loss_mask: off to train on every token)",
+                                what);
+        }
+    } else if (train_loader_attach_masks(&t->train, mode, "data.train", err)) {
+        return -1;
+    }
+    if (t->have_val && train_loader_attach_masks(&t->val, mode, "data.val", err)) return -1;
+    if (c->meco_cooldown_fraction > 0) {
+        if (train_loader_open(&t->cool, c->data_cooldown_train, c->seq_len, (uint64_t)c->seed, 1, vocab, kind, err))
+            return lmc_err_wrap(err, "data.cooldown_train");
+        t->have_cool = 1;
+        char line[512]; /* data.packing applies to the cooldown pool too */
+        if (train_packing_open(&t->cool, c, line, sizeof line, err)) return lmc_err_wrap(err, "data.cooldown_train");
+        if (line[0]) event(t, "cooldown pool: %s", line);
+        if (train_loader_attach_masks(&t->cool, mode, "data.cooldown_train", err)) return -1;
+    }
+    t->masked = t->train.masked || (t->have_cool && t->cool.masked);
+    if (!t->masked && !(t->have_val && t->val.masked)) return 0;
+    if (tree)
+        return lmc_errf(err, LMC_EINVAL, "data.loss_mask: masked shards need train.grad_accum inplace in one process; "
+                        "the data-parallel path (train.grad_accum tree, MPI) does not yet weight micro-batches by their "
+                        "unmasked-target counts (set data.loss_mask: off to train on every token)");
+    if (c->mtp_heads > 0)
+        return lmc_errf(err, LMC_EINVAL, "data.loss_mask: masked shards with model.mtp_heads > 0 are not supported "
+                        "(each extra head averages over its own targets per micro-batch)");
+    size_t nb = (size_t)c->batch_size * (size_t)c->seq_len;
+    t->bin = lmc_alloc_array(nb, sizeof *t->bin, err);
+    t->btg = lmc_alloc_array(nb, sizeof *t->btg, err);
+    return t->bin && t->btg ? 0 : -1;
 }
 
 static int setup(trainer *t, train_result *res, lmc_err *err) {
@@ -506,6 +593,7 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
                                          (uint64_t)mc.vocab_size, kind, err))
         return lmc_err_wrap(err, "data.val");
     if (t->have_mix && train_mix_update_open(&t->mixu, c, t->m, t->tok_json, err)) return -1;
+    if (setup_masks_cooldown(t, kind, (uint64_t)mc.vocab_size, tree, err)) return -1;
     size_t n = (size_t)c->micro_batch * (size_t)c->seq_len;
     t->in = lmc_alloc_array(n, sizeof *t->in, err);
     t->tg = lmc_alloc_array(n, sizeof *t->tg, err);
@@ -550,7 +638,7 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
         } else {
             rc = train_ckpt_load_opt(dir, t->m, t->opt, &t->st, err);
             optim_to_train(t->opt, t->m);
-            if (!rc && !t->have_mix) rc = train_loader_seek(&t->train, t->st.data_epoch, t->st.data_pos, err);
+            if (!rc && !t->have_mix) rc = train_loader_seek(data_for(t, t->st.step + 1), t->st.data_epoch, t->st.data_pos, err);
             if (!rc && t->have_mix) rc = train_mix_restore(&t->mix, &t->st, err);
             if (!rc) snprintf(res->last_ckpt, sizeof res->last_ckpt, "%s", dir);
             free(dir);
@@ -570,7 +658,7 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
          * (typically the same run with a decaying schedule from here on). */
         int lrc = train_ckpt_load_opt(c->init_from, t->m, t->opt, &t->st, err);
         optim_to_train(t->opt, t->m);
-        if (lrc || (!t->have_mix && train_loader_seek(&t->train, t->st.data_epoch, t->st.data_pos, err)) ||
+        if (lrc || (!t->have_mix && train_loader_seek(data_for(t, t->st.step + 1), t->st.data_epoch, t->st.data_pos, err)) ||
             (t->have_mix && train_mix_restore(&t->mix, &t->st, err)))
             return lmc_err_wrap(err, "run.init_from");
         lmc_rng_restore(&t->sample_rng, t->st.sample_rng);
@@ -635,8 +723,11 @@ static void teardown(trainer *t) {
     if (t->have_mix) train_mix_close(&t->mix);
     else train_loader_close(&t->train);
     if (t->have_val) train_loader_close(&t->val);
+    if (t->have_cool) train_loader_close(&t->cool);
     lmc_free(t->in);
     lmc_free(t->tg);
+    lmc_free(t->bin);
+    lmc_free(t->btg);
     free(t->run);
     free(t->ckpt_root);
     free(t->metrics_path);
@@ -662,14 +753,14 @@ static int step_optimizer(trainer *t, double *lr, lmc_err *err) {
 static int fetch(trainer *t, int64_t k, lmc_err *err) {
     int64_t mb = t->cfg->micro_batch;
     if (t->have_mix) return train_mix_next(&t->mix, k * mb, mb, t->in, t->tg, err);
-    return train_loader_next(&t->train, mb, t->in, t->tg, err);
+    return train_loader_next(data_for(t, t->st.step + 1), mb, t->in, t->tg, err); /* MeCo's cooldown pool at the end */
 }
 
 /* Advance past micro-batches [k0, k0 + n) (another rank's share). */
 static int skip(trainer *t, int64_t k0, int64_t n, lmc_err *err) {
     int64_t mb = t->cfg->micro_batch;
     if (t->have_mix) return train_mix_skip(&t->mix, k0 * mb, n * mb, err);
-    return train_loader_skip(&t->train, (uint64_t)(n * mb), err);
+    return train_loader_skip(data_for(t, t->st.step + 1), (uint64_t)(n * mb), err);
 }
 
 /* The per-sequence losses of micro-batch k for the per-source train loss (and DoReMi's excess over the
@@ -714,11 +805,26 @@ static int train_step_dp(trainer *t, double *lr, double *loss, double *norm, lmc
  * Returns 1 when the update was skipped (non-finite), 0 when applied, <0 on error. */
 static int train_step(trainer *t, double *lr, double *loss, double *norm, lmc_err *err) {
     const train_config *c = t->cfg;
+    t->step_targets = (uint64_t)c->batch_size * (uint64_t)c->seq_len;
     if (t->dp) return train_step_dp(t, lr, loss, norm, err);
     int64_t accum = c->batch_size / c->micro_batch;
     gpt2_zero_grad(t->m);
     train_mtp_schedule(c, t->m, t->st.step);
     if (t->have_mix) train_mix_plan(&t->mix, t->st.step + 1);
+    train_loader *dl = data_for(t, t->st.step + 1);
+    if (!t->have_mix && dl->masked) {
+        /* the whole step's targets first: its loss is the mean over all of its unmasked targets */
+        if (train_loader_next(dl, c->batch_size, t->bin, t->btg, err)) return -1;
+        if (train_masked_accum(t->m, t->bin, t->btg, accum, (int)c->micro_batch, (int)c->seq_len, loss,
+                               &t->step_targets, err))
+            return lmc_err_wrap(err, "step %lld", (long long)t->st.step + 1);
+        float lm = (float)*loss;
+        if (t->o->after_backward) t->o->after_backward(t->o->hook_ctx, t->st.step + 1, t->m, &lm);
+        *loss = lm;
+        *norm = gpt2_clip_grad(t->m, c->grad_clip);
+        if (!isfinite(*loss) || !isfinite(*norm)) return 1;
+        return step_optimizer(t, lr, err) ? -1 : 0;
+    }
     double sum = 0;
     for (int64_t k = 0; k < accum; k++) {
         if (fetch(t, k, err)) return -1;
@@ -801,12 +907,16 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
         if (diag_now && train_diag_before(&diag, t.m, err)) { rc = -1; goto out; }
         double loss, norm, t0 = lmc_now();
         dist_crash_point(t.dist, step);
+        if (t.have_cool && step == train_cooldown_start(c))
+            event(&t, "step %lld: MeCo cooldown: data switches to data.cooldown_train (%s) for the last %lld steps; "
+                      "optimizer and lr schedule continue", (long long)step, c->data_cooldown_train,
+                  (long long)(c->steps - step + 1));
         int skipped = train_step(&t, &lr, &loss, &norm, err);
         if (skipped < 0) { rc = -1; goto out; }
         double dt = lmc_now() - t0;
         if (diag_now && train_diag_after(&diag, t.m, err)) { rc = -1; goto out; }
         t.st.step = step;
-        t.st.tokens += (uint64_t)tok_per_step;
+        t.st.tokens += t.step_targets; /* unmasked targets (all of them without a loss mask) */
         double tps = tok_per_step / dt, mfu = t.flops_per_token * tps / t.peak_flops;
         res->step = step;
         res->last_loss = loss;
@@ -839,6 +949,8 @@ int train_run(const train_config *cfg, const train_opts *o, train_result *res, l
         lmc_jsonl_num(w, "lr", lr);
         lmc_jsonl_num(w, "grad_norm", norm);
         lmc_jsonl_int(w, "tokens", (int64_t)t.st.tokens);
+        if (t.masked) lmc_jsonl_int(w, "tokens_all", (int64_t)((double)step * tok_per_step));
+        if (t.have_cool && train_cooldown_active(c, step)) lmc_jsonl_bool(w, "cooldown", 1);
         lmc_jsonl_num(w, "tokens_per_s", tps);
         lmc_jsonl_num(w, "mfu", mfu);
         lmc_jsonl_num(w, "elapsed_s", t.st.elapsed_s + (lmc_now() - t.t_start));

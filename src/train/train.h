@@ -3,7 +3,8 @@
  * Run directory run.dir/run.name/:
  *   config.yaml      the resolved config (every key)
  *   metrics.jsonl    one record per step: step, loss, lr, grad_norm, tokens, tokens_per_s, mfu,
- *                    elapsed_s; val_loss on evaluation steps; skipped=true on non-finite steps
+ *                    elapsed_s; val_loss on evaluation steps; skipped=true on non-finite steps; with loss
+ *                    masks tokens counts unmasked targets and tokens_all all; cooldown=true in MeCo's cooldown
  *   train.log        human-readable events (start, evals, checkpoints, skips, stop)
  *   samples.txt      text sampled from the model (needs data.tokenizer)
  *   checkpoints/     see train/checkpoint.h

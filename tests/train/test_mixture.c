@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <math.h>
 #include "test.h"
+#include "data/mask.h"
 #include "tiny_run.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
@@ -350,6 +351,23 @@ int main(void) {
         CHECK_MSG(log && strstr(log, want), "train.log lacks '%s'", want);
     }
     free(log);
+
+    /* loss-mask sidecars in a source are refused by name, not ignored (last: the mask stays next to the shard) */
+    {
+        char mp[4200];
+        snprintf(mp, sizeof mp, "%s/code_train.mask", dir);
+        lmc_mask_writer mw;
+        uint8_t bits[120];
+        for (int i = 0; i < 120; i++) bits[i] = i % 2;
+        CHECK(!lmc_mask_writer_open(&mw, mp, &err) && !lmc_mask_writer_put(&mw, bits, 120, &err) &&
+              !lmc_mask_writer_commit(&mw, &err));
+        train_config mk;
+        mix_config(&mk, dir, "masked");
+        CHECK(run(&mk, 0, 0, &res, &err) != 0);
+        CHECK_STR_CONTAINS(err.msg, "data.sources[code].train");
+        snprintf(mk.data_loss_mask, sizeof mk.data_loss_mask, "off");
+        CHECK_MSG(run(&mk, 0, 0, &res, &err) == 0, "%s", err.msg);
+    }
 
     lmc_err e2;
     lmc_remove_tree(dir, &e2);
