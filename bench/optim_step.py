@@ -73,14 +73,22 @@ try:
 except ImportError: pass
 print(f"config {a.config}: {sum(p.numel() for _, p, _ in P):,} parameters, {a.threads} threads, torch {torch.__version__}")
 print("| optimizer | step ms (median) | first step ms |\n|---|---|---|")
+# heavyball's optimizers consume p.grad (set it to None after a step), so a second step would find no
+# gradient and return at once: every step gets the same gradients back, outside the timed region.
+grads = [(p, p.grad.clone()) for _, p, _ in P]
+def regrad():
+    for p, g in grads:
+        if p.grad is None: p.grad = g.clone()
 for name, mk in makers.items():
     if mk is None: continue
     opts = mk()
+    regrad()
     t0 = time.perf_counter()
     for o in opts: o.step()
     first = time.perf_counter() - t0
     ts = []
     for _ in range(a.steps):
+        regrad()
         t0 = time.perf_counter()
         for o in opts: o.step()
         ts.append(time.perf_counter() - t0)
