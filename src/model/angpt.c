@@ -248,7 +248,7 @@ int gpt2_angpt_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targ
     int rc = ensure(m, N, err);
     if (rc) return rc;
     struct gpt2_angpt *s = m->angpt;
-    const int L = c->n_layer, H = c->n_head, C = c->d_model, hd = C / H, F = c->d_ff, Q = 3 * C, Vp = c->padded_vocab;
+    const int L = c->n_layer, H = c->n_head, C = c->d_model, hd = C / H, F = c->d_ff, Q = 3 * C;
     const size_t NC = N * (size_t)C, NQ = N * (size_t)Q;
     const angpt_nu nu = factors(m);
     float *sc = (float *)lmc_alloc_array(4 * (size_t)C, sizeof(float), err);
@@ -290,28 +290,9 @@ int gpt2_angpt_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targ
         if (nu.d != 1.0f) k_scale(hm, nu.d, NC);
         lerp_fwd(y, mid, hm, aM, nM, N, C);
     }
-    const float *sz = gpt2_angpt_param(m, m->params, L, 0);
-    const float szf = sqrtf((float)C);  /* 1 / base */
-    const int V = c->vocab_size;
-    k_lmhead_fwd(s->raw, s->h + (size_t)L * NC, m->lm_head, N, C, Vp);
-#pragma omp parallel for schedule(static)
-    for (size_t r = 0; r < N; r++)
-        for (int v = 0; v < Vp; v++) s->logits[r * Vp + v] = v < V ? s->raw[r * Vp + v] * (sz[v] * szf) : 0.0f;
     lmc_free(sc);
-    m->logits = s->logits;
-    if (targets) {
-        double sum = 0.0;
-        int64_t cnt = 0;
-        k_crossentropy_fwd(s->losses, s->lse_ce, s->logits, targets, N, V, Vp, &sum, &cnt);
-        m->losses = s->losses;
-        m->n_targets = cnt;
-        m->loss = cnt ? (float)(sum / (double)cnt) : 0.0f;
-        m->mtp_losses[0] = m->mtp_loss = m->loss;
-    } else {
-        m->losses = NULL;
-        m->n_targets = 0;
-        m->loss = -1.0f;
-    }
+    gpt2_ngpt_head_fwd(m, s->h + (size_t)L * NC, gpt2_angpt_param(m, m->params, L, 0), s->raw, s->logits, s->losses,
+                       s->lse_ce, targets);
     return 0;
 }
 
@@ -321,29 +302,13 @@ int gpt2_angpt_backward(gpt2_model *m, float loss_scale, lmc_err *err) {
         return lmc_errf(err, LMC_EINVAL, "backward: needs a forward pass with targets first");
     const gpt2_config *c = &m->cfg;
     const int B = m->B, T = m->T, L = c->n_layer, H = c->n_head, C = c->d_model, hd = C / H, F = c->d_ff, Q = 3 * C;
-    const int V = c->vocab_size, Vp = c->padded_vocab;
     const size_t N = (size_t)B * T, NC = N * (size_t)C, NQ = N * (size_t)Q;
-    const float szf = sqrtf((float)C);
     const angpt_nu nu = factors(m);
     float *sc = (float *)lmc_alloc_array(4 * (size_t)C, sizeof(float), err);
     if (!sc) return LMC_ENOMEM;
     float *aA = sc, *nA = sc + C, *aM = sc + 2 * C, *nM = sc + 3 * C;
-    float scale = m->n_targets ? loss_scale / (float)m->n_targets : 0.0f;
-    k_crossentropy_bwd_inplace(s->logits, s->lse_ce, s->targets, scale, N, V, Vp);
-    m->logits = NULL;
-    const float *sz = gpt2_angpt_param(m, m->params, L, 0);
-    float *dsz = gpt2_angpt_param(m, m->grads, L, 0);
-#pragma omp parallel for schedule(static)
-    for (int v = 0; v < V; v++) {
-        double a = 0;
-        for (size_t r = 0; r < N; r++) a += (double)s->logits[r * Vp + v] * s->raw[r * Vp + v];
-        dsz[v] += (float)(a * szf);
-    }
-#pragma omp parallel for schedule(static)
-    for (size_t r = 0; r < N; r++)
-        for (int v = 0; v < V; v++) s->logits[r * Vp + v] *= sz[v] * szf;
-    float *dhead = m->grads + m->views[m->head_view].offset;
-    k_lmhead_bwd(s->dh, dhead, s->logits, s->h + (size_t)L * NC, m->lm_head, N, C, Vp);
+    gpt2_ngpt_head_bwd(m, s->h + (size_t)L * NC, gpt2_angpt_param(m, m->params, L, 0),
+                       gpt2_angpt_param(m, m->grads, L, 0), s->raw, s->logits, s->lse_ce, s->targets, loss_scale, s->dh);
     for (int l = L - 1; l >= 0; l--) {
         gpt2_layer p = gpt2_layer_ptrs(m, m->params, l), dp = gpt2_layer_ptrs(m, m->grads, l);
         alpha_eff(m, l, 0, aA, nA);

@@ -167,6 +167,55 @@ static void eff_scalars(const gpt2_model *m, int l, float *aA, float *aM, float 
     for (int j = 0; j < 2 * F; j++) suv[j] = pu[j] * sq;
 }
 
+/* The output of nGPT and anGPT: logits = s_z ⊙ (W_out h), s_z stored reparameterised (effective =
+ * stored · sqrt(d)), and the loss from them; m->logits / losses / loss / n_targets are set. */
+void gpt2_ngpt_head_fwd(gpt2_model *m, const float *h, const float *sz, float *raw, float *logits, float *losses,
+                        float *lse, const int32_t *targets) {
+    const int C = m->cfg.d_model, V = m->cfg.vocab_size, Vp = m->cfg.padded_vocab;
+    const size_t N = (size_t)m->B * (size_t)m->T;
+    const float szf = 1.0f / (1.0f / sqrtf((float)C)); /* 1 / base, as nGPT's scalars are stored */
+    k_lmhead_fwd(raw, h, m->lm_head, N, C, Vp);
+#pragma omp parallel for schedule(static)
+    for (size_t r = 0; r < N; r++)
+        for (int v = 0; v < Vp; v++) logits[r * Vp + v] = v < V ? raw[r * Vp + v] * (sz[v] * szf) : 0.0f;
+    m->logits = logits;
+    if (targets) {
+        double sum = 0.0;
+        int64_t cnt = 0;
+        k_crossentropy_fwd(losses, lse, logits, targets, N, V, Vp, &sum, &cnt);
+        m->losses = losses;
+        m->n_targets = cnt;
+        m->loss = cnt ? (float)(sum / (double)cnt) : 0.0f;
+        m->mtp_losses[0] = m->mtp_loss = m->loss;
+    } else {
+        m->losses = NULL;
+        m->n_targets = 0;
+        m->loss = -1.0f;
+    }
+}
+
+/* Its backward: logits becomes dlogits and then d raw in place; d s_z (stored) += sqrt(d) Σ_r dlogits raw;
+ * the head's weight gradient accumulates and dh = d loss / d h. */
+void gpt2_ngpt_head_bwd(gpt2_model *m, const float *h, const float *sz, float *dsz, const float *raw, float *logits,
+                        const float *lse, const int32_t *targets, float loss_scale, float *dh) {
+    const int C = m->cfg.d_model, V = m->cfg.vocab_size, Vp = m->cfg.padded_vocab;
+    const size_t N = (size_t)m->B * (size_t)m->T;
+    const float szf = 1.0f / (1.0f / sqrtf((float)C));
+    float scale = m->n_targets ? loss_scale / (float)m->n_targets : 0.0f;
+    k_crossentropy_bwd_inplace(logits, lse, targets, scale, N, V, Vp);
+    m->logits = NULL;
+#pragma omp parallel for schedule(static)
+    for (int v = 0; v < V; v++) {
+        double a = 0;
+        for (size_t r = 0; r < N; r++) a += (double)logits[r * Vp + v] * raw[r * Vp + v];
+        dsz[v] += (float)(a * szf);
+    }
+#pragma omp parallel for schedule(static)
+    for (size_t r = 0; r < N; r++)
+        for (int v = 0; v < V; v++) logits[r * Vp + v] *= sz[v] * szf;
+    k_lmhead_bwd(dh, m->grads + m->views[m->head_view].offset, logits, h, m->lm_head, N, C, Vp);
+}
+
 int gpt2_ngpt_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, int B, int T, lmc_err *err) {
     if (m->cfg.normalized == GPT2_NORMALIZED_ANGPT) return gpt2_angpt_forward(m, inputs, targets, B, T, err);
     const gpt2_config *c = &m->cfg;
@@ -174,7 +223,7 @@ int gpt2_ngpt_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targe
     int rc = ensure(m, N, err);
     if (rc) return rc;
     struct gpt2_ngpt *s = m->ngpt;
-    const int L = c->n_layer, H = c->n_head, C = c->d_model, hd = C / H, F = c->d_ff, Q = 3 * C, Vp = c->padded_vocab;
+    const int L = c->n_layer, H = c->n_head, C = c->d_model, hd = C / H, F = c->d_ff, Q = 3 * C;
     const size_t NC = N * (size_t)C, NQ = N * (size_t)Q;
     float *sc = (float *)lmc_alloc_array((size_t)(3 * C + 2 * F), sizeof(float), err);
     if (!sc) return LMC_ENOMEM;
@@ -223,28 +272,9 @@ int gpt2_ngpt_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targe
         lerp_norm(y, s->hminv + (size_t)l * N, s->t2inv + (size_t)l * N, mid, hm, aM, N, C);
     }
     /* logits = sz * (W_out h_L) */
-    const float *sz = gpt2_ngpt_param(m, m->params, L, 0);
-    const float szf = sqrtf((float)C);  /* 1 / base */
-    const int V = c->vocab_size;
-    k_lmhead_fwd(s->raw, s->h + (size_t)L * NC, m->lm_head, N, C, Vp);
-#pragma omp parallel for schedule(static)
-    for (size_t r = 0; r < N; r++)
-        for (int v = 0; v < Vp; v++) s->logits[r * Vp + v] = v < V ? s->raw[r * Vp + v] * (sz[v] * szf) : 0.0f;
     lmc_free(sc);
-    m->logits = s->logits;
-    if (targets) {
-        double sum = 0.0;
-        int64_t cnt = 0;
-        k_crossentropy_fwd(s->losses, s->lse_ce, s->logits, targets, N, V, Vp, &sum, &cnt);
-        m->losses = s->losses;
-        m->n_targets = cnt;
-        m->loss = cnt ? (float)(sum / (double)cnt) : 0.0f;
-        m->mtp_losses[0] = m->mtp_loss = m->loss;
-    } else {
-        m->losses = NULL;
-        m->n_targets = 0;
-        m->loss = -1.0f;
-    }
+    gpt2_ngpt_head_fwd(m, s->h + (size_t)L * NC, gpt2_ngpt_param(m, m->params, L, 0), s->raw, s->logits, s->losses,
+                       s->lse_ce, targets);
     return 0;
 }
 
@@ -255,29 +285,13 @@ int gpt2_ngpt_backward(gpt2_model *m, float loss_scale, lmc_err *err) {
         return lmc_errf(err, LMC_EINVAL, "backward: needs a forward pass with targets first");
     const gpt2_config *c = &m->cfg;
     const int B = m->B, T = m->T, L = c->n_layer, H = c->n_head, C = c->d_model, hd = C / H, F = c->d_ff, Q = 3 * C;
-    const int V = c->vocab_size, Vp = c->padded_vocab;
     const size_t N = (size_t)B * T, NC = N * (size_t)C, NQ = N * (size_t)Q;
-    const float base = 1.0f / sqrtf((float)C), szf = 1.0f / base, sq = sqrtf((float)C);
+    const float base = 1.0f / sqrtf((float)C), sq = sqrtf((float)C);
     float *sc = (float *)lmc_alloc_array((size_t)(3 * C + 2 * F), sizeof(float), err);
     if (!sc) return LMC_ENOMEM;
     float *aA = sc, *aM = sc + C, *sqk = sc + 2 * C, *suv = sc + 3 * C;
-    float scale = m->n_targets ? loss_scale / (float)m->n_targets : 0.0f;
-    k_crossentropy_bwd_inplace(s->logits, s->lse_ce, s->targets, scale, N, V, Vp);
-    m->logits = NULL;
-    /* sz: d sz_stored[v] = szf * sum_r dlogits * raw; then dlogits -> d raw = dlogits * sz_eff */
-    const float *sz = gpt2_ngpt_param(m, m->params, L, 0);
-    float *dsz = gpt2_ngpt_param(m, m->grads, L, 0);
-#pragma omp parallel for schedule(static)
-    for (int v = 0; v < V; v++) {
-        double a = 0;
-        for (size_t r = 0; r < N; r++) a += (double)s->logits[r * Vp + v] * s->raw[r * Vp + v];
-        dsz[v] += (float)(a * szf);
-    }
-#pragma omp parallel for schedule(static)
-    for (size_t r = 0; r < N; r++)
-        for (int v = 0; v < V; v++) s->logits[r * Vp + v] *= sz[v] * szf;
-    float *dhead = m->grads + m->views[m->head_view].offset;
-    k_lmhead_bwd(s->dh, dhead, s->logits, s->h + (size_t)L * NC, m->lm_head, N, C, Vp);
+    gpt2_ngpt_head_bwd(m, s->h + (size_t)L * NC, gpt2_ngpt_param(m, m->params, L, 0), gpt2_ngpt_param(m, m->grads, L, 0),
+                       s->raw, s->logits, s->lse_ce, s->targets, loss_scale, s->dh);
     for (int l = L - 1; l >= 0; l--) {
         gpt2_layer p = gpt2_layer_ptrs(m, m->params, l), dp = gpt2_layer_ptrs(m, m->grads, l);
         eff_scalars(m, l, aA, aM, sqk, suv);

@@ -60,6 +60,11 @@ float *gpt2_ngpt_param(const gpt2_model *m, float *buf, int l, int which);
  * factor of every position (deterministic Monte Carlo) and nu_act (quadrature, gpt2_angpt_nu_act). */
 int gpt2_angpt_setup(gpt2_model *m, lmc_err *err);
 double gpt2_angpt_nu_act(int d_model, int d_ff);
+/* nGPT's output head and loss (src/model/ngpt.c), shared with anGPT: logits = s_z ⊙ (W_out h). */
+void gpt2_ngpt_head_fwd(gpt2_model *m, const float *h, const float *sz, float *raw, float *logits, float *losses,
+                        float *lse, const int32_t *targets);
+void gpt2_ngpt_head_bwd(gpt2_model *m, const float *h, const float *sz, float *dsz, const float *raw, float *logits,
+                        const float *lse, const int32_t *targets, float loss_scale, float *dh);
 int gpt2_angpt_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, int B, int T, lmc_err *err);
 int gpt2_angpt_backward(gpt2_model *m, float loss_scale, lmc_err *err);
 void gpt2_angpt_project(gpt2_model *m);

@@ -43,10 +43,6 @@
 #include "kernels/cpu/kernels.h"
 #include "optim/optim.h"
 
-static inline float lerpf_torch(float a, float b, float w) {
-    return fabsf(w) < 0.5f ? a + w * (b - a) : b - (b - a) * (1.0f - w);
-}
-
 static int rotated_side(const lmc_optim *o, const gpt2_view *v, int k) {
     return v->shape[k] <= o->hp.soap_max_precond_dim;
 }
@@ -99,44 +95,6 @@ int optim_kl_create(lmc_optim *o, gpt2_model *m, lmc_err *err) {
         lmc_free(m->v);
         m->v = NULL;
     }
-    return 0;
-}
-
-/* out = QL^T X QR (NULL = identity); out, X distinct; uses sw[0] */
-static void project(lmc_optim *o, const float *X, int r, int c, const float *QL, const float *QR, float *out) {
-    const float *src = X;
-    if (QL) {
-        float *T = QR ? o->sw[0] : out;
-        k_gemm(1, 0, r, c, r, 1.0f, QL, r, X, c, 0.0f, T, c);
-        src = T;
-    }
-    if (QR) k_gemm(0, 0, r, c, c, 1.0f, src, c, QR, c, 0.0f, out, c);
-    else if (!QL) memcpy(out, X, (size_t)r * (size_t)c * sizeof(float));
-}
-
-/* out = QL X QR^T; uses sw[0] */
-static void project_back(lmc_optim *o, const float *X, int r, int c, const float *QL, const float *QR, float *out) {
-    const float *src = X;
-    if (QL) {
-        float *T = QR ? o->sw[0] : out;
-        k_gemm(0, 0, r, c, r, 1.0f, QL, r, X, c, 0.0f, T, c);
-        src = T;
-    }
-    if (QR) k_gemm(0, 1, r, c, c, 1.0f, src, c, QR, c, 0.0f, out, c);
-    else if (!QL) memcpy(out, X, (size_t)r * (size_t)c * sizeof(float));
-}
-
-/* Q = eigenvectors of S (+1e-30 I), descending eigenvalues; uses sw[3], sw_est */
-static int eig_basis(lmc_optim *o, const float *S, float *Q, int d, lmc_err *err) {
-    float *A = o->sw[3];
-    memcpy(A, S, (size_t)d * (size_t)d * sizeof(float));
-    for (int i = 0; i < d; i++) A[(size_t)i * d + i] += 1e-30f;
-    lapack_int info = LAPACKE_ssyevd(LAPACK_ROW_MAJOR, 'V', 'L', d, A, d, o->sw_est);
-    if (info)
-        return lmc_errf(err, LMC_ENUMERIC, "%s: eigendecomposition (LAPACK ssyevd) of a %dx%d factor failed (info %d)",
-                        optim_kind_name(o->hp.kind), d, d, (int)info);
-    for (int i = 0; i < d; i++)
-        for (int j = 0; j < d; j++) Q[(size_t)i * d + j] = A[(size_t)i * d + (d - 1 - j)];
     return 0;
 }
 
@@ -210,12 +168,12 @@ int optim_kl_step(lmc_optim *o, gpt2_model *m, double lr, lmc_err *err) {
             if (SA) {
                 k_gemm(0, 1, r, r, c, 1.0f, G, c, G, c, 0.0f, O, r);
                 for (size_t j = 0; j < (size_t)r * (size_t)r; j++) SA[j] = wb * (O[j] / (float)c);
-                if (eig_basis(o, SA, QA, r, err)) return -1;
+                if (optim_eig_basis(o, SA, QA, r, err)) return -1;
             }
             if (SB) {
                 k_gemm(1, 0, c, c, r, 1.0f, G, c, G, c, 0.0f, O, c);
                 for (size_t j = 0; j < (size_t)c * (size_t)c; j++) SB[j] = wb * (O[j] / (float)r);
-                if (eig_basis(o, SB, QB, c, err)) return -1;
+                if (optim_eig_basis(o, SB, QB, c, err)) return -1;
             }
             const float s0 = 1.0f / sqrtf((float)h->kl_init_factor);
             for (int j = 0; j < r; j++) la[j] = s0;
@@ -225,7 +183,7 @@ int optim_kl_step(lmc_optim *o, gpt2_model *m, double lr, lmc_err *err) {
         /* the step direction N (into sw[2]) */
         float *X = o->sw[1], *N = o->sw[2];
         if (soap) {
-            project(o, G, r, c, QA, QB, X);
+            optim_project(o, G, r, c, QA, QB, X);
             for (size_t j = 0; j < n; j++) {
                 float g = X[j];
                 mm[j] = lerpf_torch(mm[j], g, w1);
@@ -234,21 +192,21 @@ int optim_kl_step(lmc_optim *o, gpt2_model *m, double lr, lmc_err *err) {
             }
         } else {
             for (size_t j = 0; j < n; j++) mm[j] = lerpf_torch(mm[j], G[j], w1);
-            project(o, mm, r, c, QA, QB, X);
+            optim_project(o, mm, r, c, QA, QB, X);
             for (int a = 0; a < r; a++)
                 for (int e = 0; e < c; e++) {
                     float u = la[a] * lb[e];
                     X[(size_t)a * c + e] *= u / (1.0f + u * eps);
                 }
         }
-        project_back(o, X, r, c, QA, QB, N);
+        optim_project_back(o, X, r, c, QA, QB, N);
         const int wd = vw->decay && h->weight_decay > 0;
         for (size_t j = 0; j < n; j++) {
             float pj = p[j] + alpha * N[j];
             p[j] = wd ? pj + dec * pj : pj;
         }
         /* the factors and eigenvalues, from the old lambdas */
-        if (soap && do_refresh) project_back(o, mm, r, c, QA, QB, o->ns_x); /* m to the parameter basis */
+        if (soap && do_refresh) optim_project_back(o, mm, r, c, QA, QB, o->ns_x); /* m to the parameter basis */
         if (SA) { /* A = (G Q_b) diag(lambda_b^-1/2) */
             if (QB) k_gemm(0, 0, r, c, c, 1.0f, G, c, QB, c, 0.0f, X, c);
             else memcpy(X, G, n * sizeof(float));
@@ -263,7 +221,7 @@ int optim_kl_step(lmc_optim *o, gpt2_model *m, double lr, lmc_err *err) {
                 for (int e = 0; e < c; e++) X[(size_t)a * c + e] *= la[a];
             update_factor(o, SB, X, r, c, 1, b, (float)((1.0 - sb) / r));
         }
-        project(o, G, r, c, QA, QB, X); /* H */
+        optim_project(o, G, r, c, QA, QB, X); /* H */
         float *dl = o->sw_est, *dr = o->sw_est + r;
         for (int a = 0; a < r; a++) {
             double s = 0;
@@ -286,7 +244,7 @@ int optim_kl_step(lmc_optim *o, gpt2_model *m, double lr, lmc_err *err) {
         if (do_refresh) {
             if (SA && refresh(o, SA, QA, r, err)) return -1;
             if (SB && refresh(o, SB, QB, c, err)) return -1;
-            if (soap) project(o, o->ns_x, r, c, QA, QB, mm);
+            if (soap) optim_project(o, o->ns_x, r, c, QA, QB, mm);
         }
     }
     m->step++;

@@ -21,10 +21,6 @@
 #include "kernels/cpu/kernels.h"
 #include "optim/optim.h"
 
-static inline float lerpf_torch(float a, float b, float w) {
-    return fabsf(w) < 0.5f ? a + w * (b - a) : b - (b - a) * (1.0f - w);
-}
-
 int optim_muon_create(lmc_optim *o, gpt2_model *m, lmc_err *err) {
     size_t xmax = 0, smax = 0;
     for (int i = 0; i < m->n_views; i++) {

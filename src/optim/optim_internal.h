@@ -2,6 +2,7 @@
 #ifndef LMC_OPTIM_INTERNAL_H
 #define LMC_OPTIM_INTERNAL_H
 
+#include <math.h>
 #include "optim/optimizer.h"
 
 struct lmc_optim {
@@ -52,5 +53,17 @@ int optim_galore_create(lmc_optim *o, gpt2_model *m, lmc_err *err);
 int optim_galore_step(lmc_optim *o, gpt2_model *m, double lr, lmc_err *err);
 int optim_galore_view(const gpt2_model *m, int v);
 int optim_galore_tensors(lmc_optim *o, const gpt2_model *m, optim_tensor *out, int cap);
+
+/* torch.lerp's two-sided formula (what the references compute), so the moments match bit for bit */
+static inline float lerpf_torch(float a, float b, float w) {
+    return fabsf(w) < 0.5f ? a + w * (b - a) : b - (b - a) * (1.0f - w);
+}
+
+/* eigenbasis.c, shared by soap.c and kl.c. out = QL^T X QR / QL X QR^T (NULL = identity side); out and
+ * X distinct; use o->sw[0]. */
+void optim_project(lmc_optim *o, const float *X, int r, int c, const float *QL, const float *QR, float *out);
+void optim_project_back(lmc_optim *o, const float *X, int r, int c, const float *QL, const float *QR, float *out);
+/* Q = eigenvectors of F (+1e-30 I), descending eigenvalues; uses o->sw[3] and o->sw_est. */
+int optim_eig_basis(lmc_optim *o, const float *F, float *Q, int d, lmc_err *err);
 
 #endif

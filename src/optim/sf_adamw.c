@@ -24,10 +24,6 @@
 #include "kernels/cpu/kernels.h"
 #include "optim/optim.h"
 
-static inline float lerpf_torch(float a, float b, float w) {
-    return fabsf(w) < 0.5f ? a + w * (b - a) : b - (b - a) * (1.0f - w);
-}
-
 int optim_sf_create(lmc_optim *o, gpt2_model *m, lmc_err *err) {
     o->ybak = lmc_alloc_array(m->n_floats, sizeof(float), err);
     if (!o->ybak) return LMC_ENOMEM;

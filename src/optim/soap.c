@@ -31,10 +31,6 @@
 #include "base/mem.h"
 #include "kernels/cpu/kernels.h"
 
-static inline float lerpf_torch(float a, float b, float w) {
-    return fabsf(w) < 0.5f ? a + w * (b - a) : b - (b - a) * (1.0f - w);
-}
-
 static int rotated_side(const lmc_optim *o, const gpt2_view *v, int k) {
     return v->ndim == 2 && v->shape[k] <= o->hp.soap_max_precond_dim;
 }
@@ -79,30 +75,6 @@ void optim_soap_free(lmc_optim *o) {
     lmc_free(o->sw_key);
 }
 
-/* out = QL^T X QR (NULL = identity); out, X distinct; uses sw[0] */
-static void project(lmc_optim *o, const float *X, int r, int c, const float *QL, const float *QR, float *out) {
-    const float *src = X;
-    if (QL) {
-        float *T = QR ? o->sw[0] : out;
-        k_gemm(1, 0, r, c, r, 1.0f, QL, r, X, c, 0.0f, T, c);
-        src = T;
-    }
-    if (QR) k_gemm(0, 0, r, c, c, 1.0f, src, c, QR, c, 0.0f, out, c);
-    else if (!QL) memcpy(out, X, (size_t)r * (size_t)c * sizeof(float));
-}
-
-/* out = QL X QR^T; uses sw[0] */
-static void project_back(lmc_optim *o, const float *X, int r, int c, const float *QL, const float *QR, float *out) {
-    const float *src = X;
-    if (QL) {
-        float *T = QR ? o->sw[0] : out;
-        k_gemm(0, 0, r, c, r, 1.0f, QL, r, X, c, 0.0f, T, c);
-        src = T;
-    }
-    if (QR) k_gemm(0, 1, r, c, c, 1.0f, src, c, QR, c, 0.0f, out, c);
-    else if (!QL) memcpy(out, X, (size_t)r * (size_t)c * sizeof(float));
-}
-
 /* F = lerp(F, G G^T (side 0) or G^T G (side 1), w); uses sw[3] */
 static void update_factor(lmc_optim *o, float *F, const float *G, int r, int c, int side, float w) {
     float *O = o->sw[3];
@@ -110,19 +82,6 @@ static void update_factor(lmc_optim *o, float *F, const float *G, int r, int c, 
     if (side) k_gemm(1, 0, c, c, r, 1.0f, G, c, G, c, 0.0f, O, c);
     else k_gemm(0, 1, r, r, c, 1.0f, G, c, G, c, 0.0f, O, r);
     for (size_t j = 0; j < (size_t)d * (size_t)d; j++) F[j] = lerpf_torch(F[j], O[j], w);
-}
-
-/* Q = eigenvectors of F (+1e-30 I), descending eigenvalues; uses sw[3] */
-static int eig_basis(lmc_optim *o, const float *F, float *Q, int d, lmc_err *err) {
-    float *A = o->sw[3];
-    memcpy(A, F, (size_t)d * (size_t)d * sizeof(float));
-    for (int i = 0; i < d; i++) A[(size_t)i * d + i] += 1e-30f;
-    lapack_int info = LAPACKE_ssyevd(LAPACK_ROW_MAJOR, 'V', 'L', d, A, d, o->sw_est);
-    if (info) return lmc_errf(err, LMC_ENUMERIC, "soap: eigendecomposition (LAPACK ssyevd) of a %dx%d factor failed (info %d)",
-                              d, d, (int)info);
-    for (int i = 0; i < d; i++)
-        for (int j = 0; j < d; j++) Q[(size_t)i * d + j] = A[(size_t)i * d + (d - 1 - j)];
-    return 0;
 }
 
 static const float *cmp_est;
@@ -191,7 +150,7 @@ int optim_soap_step(lmc_optim *o, gpt2_model *m, double lr, lmc_err *err) {
             float *X = o->sw[1];
             const float *gp = G;
             if (rot) {
-                project(o, G, r, c, QL, QR, X);
+                optim_project(o, G, r, c, QL, QR, X);
                 gp = X;
             }
             for (size_t j = 0; j < n; j++) {
@@ -204,7 +163,7 @@ int optim_soap_step(lmc_optim *o, gpt2_model *m, double lr, lmc_err *err) {
             }
             const float *upd = X;
             if (rot) {
-                project_back(o, X, r, c, QL, QR, o->sw[2]);
+                optim_project_back(o, X, r, c, QL, QR, o->sw[2]);
                 upd = o->sw[2];
             }
             const float dec = (float)(-(lr * h->weight_decay));
@@ -216,16 +175,16 @@ int optim_soap_step(lmc_optim *o, gpt2_model *m, double lr, lmc_err *err) {
         }
         if (!rot) continue;
         /* update_preconditioner */
-        if (do_refresh) project_back(o, mm, r, c, QL, QR, o->sw[1]); /* m back to the parameter basis */
+        if (do_refresh) optim_project_back(o, mm, r, c, QL, QR, o->sw[1]); /* m back to the parameter basis */
         if (L) update_factor(o, L, G, r, c, 0, w);
         if (R) update_factor(o, R, G, r, c, 1, w);
         if (first) {
-            if (L && eig_basis(o, L, QL, r, err)) return -1;
-            if (R && eig_basis(o, R, QR, c, err)) return -1;
+            if (L && optim_eig_basis(o, L, QL, r, err)) return -1;
+            if (R && optim_eig_basis(o, R, QR, c, err)) return -1;
         } else if (do_refresh) {
             if (L && refresh(o, L, QL, vv, r, c, 0, err)) return -1;
             if (R && refresh(o, R, QR, vv, r, c, 1, err)) return -1;
-            project(o, o->sw[1], r, c, QL, QR, mm);
+            optim_project(o, o->sw[1], r, c, QL, QR, mm);
         }
     }
     m->step++;
