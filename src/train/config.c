@@ -483,6 +483,13 @@ static int yaml_special_len(const char *p, unsigned *cp) {
     return 0;
 }
 
+int train_yaml_printable(const char *v) {
+    unsigned cp;
+    for (const unsigned char *u = (const unsigned char *)v; *u; u++)
+        if (*u < 0x20 || *u == 0x7f || yaml_special_len((const char *)u, &cp)) return 0;
+    return 1;
+}
+
 static int needs_quotes(const char *s) {
     if (!*s) return 1;
     if (isspace((unsigned char)s[0]) || isspace((unsigned char)s[strlen(s) - 1])) return 1;

@@ -133,6 +133,10 @@ int train_config_set(train_config *c, const char *assignment, lmc_err *err);
 int train_config_validate(const train_config *c, int need_data, lmc_err *err);
 /* Resolved config as YAML, every key with its meaning as a comment. Re-loading it gives c back. */
 int train_config_to_yaml(const train_config *c, lmc_buf *out, lmc_err *err);
+/* 1 when v prints back as the same YAML double-quoted scalar: no control characters, no C1 controls,
+ * line/paragraph separators or U+FFFE/U+FFFF (YAML reads them as breaks or refuses them). For the
+ * paths and globs of the list keys (train.eval_tasks, data.sources). */
+int train_yaml_printable(const char *v);
 /* Markdown table of the keys (for docs/train.md). */
 int train_config_keys_markdown(lmc_buf *out, lmc_err *err);
 

@@ -17,19 +17,6 @@ static int bad(yaml_event_t *ev, const char *name, lmc_err *err, const char *wha
     return lmc_err_at(err, LMC_EINVAL, name, ev->start_mark.line + 1, ev->start_mark.column + 1, "train.eval_tasks: %s", what);
 }
 
-/* A path that prints back as the same YAML double-quoted scalar: no control characters, no C1
- * controls, line/paragraph separators or U+FFFE/U+FFFF (YAML treats them as breaks or refuses them). */
-static int printable_path(const char *v) {
-    const unsigned char *u = (const unsigned char *)v;
-    for (; *u; u++) {
-        if (*u < 0x20 || *u == 0x7f) return 0;
-        if (u[0] == 0xc2 && u[1] >= 0x80 && u[1] <= 0x9f) return 0;
-        if (u[0] == 0xe2 && u[1] == 0x80 && (u[2] == 0xa8 || u[2] == 0xa9)) return 0;
-        if (u[0] == 0xef && u[1] == 0xbf && (u[2] == 0xbe || u[2] == 0xbf)) return 0;
-    }
-    return 1;
-}
-
 static int parse_i64(const char *s, int64_t *out) {
     char *end;
     if (!*s) return -1;
@@ -70,7 +57,7 @@ int train_eval_tasks_parse(yaml_parser_t *p, yaml_event_t *ev, train_config *c, 
                 snprintf(t->task, sizeof t->task, "%s", v);
                 have |= 1;
             } else if (!strcmp(key, "data")) {
-                if (!*v || strlen(v) >= sizeof t->data || !printable_path(v))
+                if (!*v || strlen(v) >= sizeof t->data || !train_yaml_printable(v))
                     return bad(ev, name, err, "data must be a path of printable characters shorter than 1024 bytes");
                 snprintf(t->data, sizeof t->data, "%s", v);
                 have |= 2;

@@ -33,18 +33,6 @@ static int bad(const yaml_event_t *ev, const char *name, const char *src, lmc_er
                       src[0] ? " '" : "", src, src[0] ? "'" : "", msg);
 }
 
-/* A glob that prints back as the same YAML double-quoted scalar (no control or YAML break characters). */
-static int printable(const char *v) {
-    const unsigned char *u = (const unsigned char *)v;
-    for (; *u; u++) {
-        if (*u < 0x20 || *u == 0x7f) return 0;
-        if (u[0] == 0xc2 && u[1] >= 0x80 && u[1] <= 0x9f) return 0;
-        if (u[0] == 0xe2 && u[1] == 0x80 && (u[2] == 0xa8 || u[2] == 0xa9)) return 0;
-        if (u[0] == 0xef && u[1] == 0xbf && (u[2] == 0xbe || u[2] == 0xbf)) return 0;
-    }
-    return 1;
-}
-
 static int good_name(const char *v) {
     if (!*v || strlen(v) >= 64) return 0;
     for (const char *p = v; *p; p++)
@@ -95,7 +83,7 @@ int train_mix_sources_parse(yaml_parser_t *p, yaml_event_t *ev, train_config *c,
                 snprintf(s->name, sizeof s->name, "%s", v);
             } else if (!strcmp(key, "train") || !strcmp(key, "val")) {
                 char *dst = key[0] == 't' ? s->train : s->val;
-                if ((key[0] == 't' && !*v) || strlen(v) >= TRAIN_CFG_STR || !printable(v))
+                if ((key[0] == 't' && !*v) || strlen(v) >= TRAIN_CFG_STR || !train_yaml_printable(v))
                     return bad(ev, name, s->name, err, "%s must be a glob of printable characters shorter than %d bytes", key,
                                TRAIN_CFG_STR);
                 memcpy(dst, v, strlen(v) + 1);
