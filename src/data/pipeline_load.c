@@ -266,6 +266,11 @@ int data_pipeline_load(const char *path, data_pipeline_cfg *c, json_t **holder, 
         c->nstages++;
     next:
         json_decref(empty);
+        /* a stage that failed after its eval list was made is not counted, so release would not free it */
+        if (rc < 0 && c->nstages < DATA_MAX_STAGES && c->stages[c->nstages].eval) {
+            free((void *)c->stages[c->nstages].eval);
+            c->stages[c->nstages].eval = NULL;
+        }
         if (rc < 0) return rc;
     }
     if (!c->output && (c->dedup || c->rejected))
