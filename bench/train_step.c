@@ -28,7 +28,7 @@ static int cmp_d(const void *a, const void *b) {
 int main(int argc, char **argv) {
     int L = 6, H = 6, d = 384, T = 256, B = 8, V = 8192, steps = 10, warmup = 2, threads = 2, peak = 0;
     lmc_precision prec = LMC_PREC_FP32;
-    int llama = 0, KV = 0;
+    int llama = 0, KV = 0, full_logits = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         int v = atoi(argv[i + 1]);
         if (!strcmp(argv[i], "--precision")) {
@@ -48,6 +48,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--peak")) peak = v;
         else if (!strcmp(argv[i], "--llama")) llama = v;
         else if (!strcmp(argv[i], "--KV")) KV = v;
+        else if (!strcmp(argv[i], "--full-logits")) full_logits = v;   /* 1: all N x V logits at once (pre-chunking) */
         else { fprintf(stderr, "unknown option %s\n", argv[i]); return 2; }
     }
     lmc_kernels_set_threads(threads);
@@ -64,6 +65,7 @@ int main(int argc, char **argv) {
     gpt2_model *m;
     lmc_err err;
     if (gpt2_create(&m, &cfg, &err) || gpt2_enable_training(m, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
+    gpt2_set_loss_only(m, !full_logits);   /* as lmc train runs it */
     gpt2_init_random(m, 0);
     int32_t *x = malloc((size_t)B * T * 4), *y = malloc((size_t)B * T * 4);
     lmc_rng r;

@@ -47,7 +47,10 @@ double lmc_gwa_gamma(const gpt2_model *m, size_t r, int y) { return gamma_at(m, 
 
 int lmc_gwa(gpt2_model *m, const int32_t *in, const int32_t *tg, int B, int T, double *gwa, double *mean_gamma,
             lmc_err *err) {
-    if (gpt2_forward(m, in, tg, B, T, NULL, err)) return -1;
+    int lo = gpt2_set_loss_only(m, 0);   /* gamma needs every row's logits */
+    int rc = gpt2_forward(m, in, tg, B, T, NULL, err);
+    gpt2_set_loss_only(m, lo);
+    if (rc) return -1;
     size_t N = (size_t)B * (size_t)T, n = 0;
     double *g = malloc(N * sizeof *g);
     if (!g) return lmc_errf(err, LMC_ENOMEM, "out of memory");

@@ -259,7 +259,10 @@ int lmc_eval_score(lmc_eval_lm *lm, lmc_eval_req *reqs, size_t n, lmc_err *err) 
                     goto out;
                 }
         }
-        if ((rc = gpt2_forward(m, x, y, B, T, NULL, err))) goto out;
+        int lo = gpt2_set_loss_only(m, 0);   /* the greedy check reads the logits */
+        rc = gpt2_forward(m, x, y, B, T, NULL, err);
+        gpt2_set_loss_only(m, lo);
+        if (rc) goto out;
         for (int b = 0; b < B; b++) {
             lmc_eval_req *r = &reqs[order[s + (size_t)b]];
             int len = r->n - 1, first = len - r->n_cont;

@@ -30,7 +30,29 @@ struct gpt2_acts {
     float *d_mid;            /* SwiGLU backward: gradient of the activation output, N x d_ff */
     float *qk_raw, *qk_rstd; /* qk_norm: q|k before the norm (L x N x (H+KV) hd) and 1/rms (L x N x (H+KV)) */
     int32_t *docstart, *docpos; /* doc_mask: each row's document start and restarted position (N each) */
+    /* Output head. A forward that must hand out logits writes all N x Vp of them into `logits` (its own
+     * allocation, made on first use). A loss-only training forward (gpt2_set_loss_only) runs the head
+     * and the loss over row chunks of `chunk_rows` through `head_chunk` instead, and backward
+     * recomputes each chunk's logits: the N x Vp fp32 logits never exist at once. */
+    size_t logits_cap;       /* rows `logits` holds (0 = not allocated) */
+    float *head_chunk;       /* chunk_rows x Vp (training mode only) */
+    size_t chunk_rows;
+    int head_chunked;        /* the last forward ran chunked; backward has not consumed it yet */
 };
+
+/* Rows per head chunk: 16 MB of fp32 logits, at least 256 rows (fewer chunks: every chunk's backward
+ * reads and writes the whole head gradient once) and at most N. */
+static size_t head_chunk_rows(const gpt2_config *c, size_t N) {
+    size_t r = ((size_t)1 << 22) / (size_t)c->padded_vocab / 64 * 64;
+    if (r < 256) r = 256;
+    return r < N ? r : N;
+}
+
+int gpt2_set_loss_only(gpt2_model *m, int on) {
+    int was = m->loss_only;
+    m->loss_only = on != 0;
+    return was;
+}
 
 const char *gpt2_prof_name(int i) {
     static const char *names[GPT2_PROF_N] = {"encoder", "layernorm", "matmul", "attention", "gelu",
@@ -260,6 +282,7 @@ int gpt2_enable_training(gpt2_model *m, lmc_err *err) {
 
 static void acts_free(gpt2_acts *a) {
     if (!a) return;
+    lmc_free(a->logits);
     lmc_free(a->buf);
     lmc_free(a);
 }
@@ -347,7 +370,7 @@ void gpt2_init_random(gpt2_model *m, uint64_t seed) {
 
 static int acts_ensure(gpt2_model *m, size_t N, int kept, lmc_err *err) {
     gpt2_acts *a = m->acts;
-    if (a && a->cap_N >= N && a->kept == kept) return 0;
+    if (a && a->cap_N >= N && a->kept == kept && (a->chunk_rows || !m->grads)) return 0;
     if (a) { acts_free(a); m->acts = NULL; }
     a = (gpt2_acts *)lmc_alloc(sizeof *a, err);
     if (!a) return LMC_ENOMEM;
@@ -362,7 +385,7 @@ static int acts_ensure(gpt2_model *m, size_t N, int kept, lmc_err *err) {
         {&a->qkv, L * N * Q}, {&a->atty, L * N * C}, {&a->lse, L * N * NH}, {&a->res_mid, L * N * C},
         {&a->ln2, L * N * C}, {&a->ln2_mean, L * N}, {&a->ln2_rstd, L * N}, {&a->fch, L * N * FC},
         {&a->fchg, L * N * F}, {&a->lnf, N * C}, {&a->lnf_mean, N}, {&a->lnf_rstd, N},
-        {&a->logits, N * Vp}, {&a->ce_lse, N}, {&a->losses, N},
+        {&a->head_chunk, m->grads ? head_chunk_rows(&m->cfg, N) * Vp : 0}, {&a->ce_lse, N}, {&a->losses, N},
         {&a->d_res, N * C}, {&a->d_small, N * C}, {&a->d_big, N * BIG}, {&a->d_mid, MID},
         {&a->qk_raw, m->cfg.qk_norm ? L * N * (Q - C / NH * m->cfg.n_kv_head) : 0},
         {&a->qk_rstd, m->cfg.qk_norm ? L * N * (NH + m->cfg.n_kv_head) : 0},
@@ -380,8 +403,22 @@ static int acts_ensure(gpt2_model *m, size_t N, int kept, lmc_err *err) {
         off += (parts[i].n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
     }
     a->cap_N = N;
+    a->chunk_rows = m->grads ? head_chunk_rows(&m->cfg, N) : 0;   /* 0: no head_chunk */
     m->acts = a;
     return 0;
+}
+
+/* The full N x Vp logits buffer, allocated the first time a forward has to hand logits out. */
+static float *acts_logits(gpt2_model *m, lmc_err *err) {
+    gpt2_acts *a = m->acts;
+    if (a->logits_cap < a->cap_N) {
+        lmc_free(a->logits);
+        a->logits_cap = 0;
+        a->logits = (float *)lmc_alloc_array(a->cap_N * (size_t)m->cfg.padded_vocab, sizeof(float), err);
+        if (!a->logits) return NULL;
+        a->logits_cap = a->cap_N;
+    }
+    return a->logits;
 }
 
 #ifdef LMC_PROF_CPU_TIME
@@ -502,13 +539,32 @@ int gpt2_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, i
     const size_t rL = a->kept == 1 ? (size_t)(L & 1) : (size_t)L;
     norm_fwd(c, a->lnf, a->lnf_mean, a->lnf_rstd, a->res + rL * N * C, m->lnf_w, m->lnf_b, N);
     PROF(GPT2_PROF_LAYERNORM);
-    k_lmhead_fwd(a->logits, a->lnf, m->lm_head, N, C, Vp);
-    PROF(GPT2_PROF_LMHEAD);
-    m->logits = a->logits;
+    a->head_chunked = targets && m->loss_only && a->chunk_rows;
+    if (a->head_chunked) {
+        m->logits = NULL;
+        for (size_t r0 = 0; r0 < N; r0 += a->chunk_rows) {
+            size_t n = N - r0 < a->chunk_rows ? N - r0 : a->chunk_rows;
+            k_lmhead_fwd(a->head_chunk, a->lnf + r0 * C, m->lm_head, n, C, Vp);
+            PROF(GPT2_PROF_LMHEAD);
+            k_crossentropy_fwd(a->losses + r0, a->ce_lse + r0, a->head_chunk, targets + r0, n, c->vocab_size, Vp,
+                               NULL, NULL);
+            PROF(GPT2_PROF_XENT);
+        }
+    } else {
+        if (!acts_logits(m, err)) return LMC_ENOMEM;
+        k_lmhead_fwd(a->logits, a->lnf, m->lm_head, N, C, Vp);
+        PROF(GPT2_PROF_LMHEAD);
+        m->logits = a->logits;
+    }
     if (targets) {
         double sum = 0.0;
         int64_t cnt = 0;
-        k_crossentropy_fwd(a->losses, a->ce_lse, a->logits, targets, N, c->vocab_size, Vp, &sum, &cnt);
+        if (a->head_chunked) {  /* the same sum, in the same order, as k_crossentropy_fwd's */
+            for (size_t n = 0; n < N; n++)
+                if (targets[n] >= 0) { sum += a->losses[n]; cnt++; }
+        } else {
+            k_crossentropy_fwd(a->losses, a->ce_lse, a->logits, targets, N, c->vocab_size, Vp, &sum, &cnt);
+        }
         PROF(GPT2_PROF_XENT);
         m->losses = a->losses;
         m->n_targets = cnt;
@@ -529,7 +585,7 @@ int gpt2_backward(gpt2_model *m, float loss_scale, lmc_err *err) {
     gpt2_acts *a = m->acts;
     if (!m->grads) return lmc_errf(err, LMC_EINVAL, "backward: call gpt2_enable_training first");
     if (m->cfg.normalized) return gpt2_ngpt_backward(m, loss_scale, err);
-    if (!a || !a->has_targets || !m->logits)
+    if (!a || !a->has_targets || !(m->logits || a->head_chunked))
         return lmc_errf(err, LMC_EINVAL, "backward: needs a forward pass with targets first");
     if (a->kept != m->cfg.n_layer)
         return lmc_errf(err, LMC_EINVAL, "backward: the last forward ran before gpt2_enable_training (no activations kept)");
@@ -547,10 +603,26 @@ int gpt2_backward(gpt2_model *m, float loss_scale, lmc_err *err) {
     int rc;
 
     PROF_BEGIN;
-    k_crossentropy_bwd_inplace(a->logits, a->ce_lse, a->targets, scale, N, c->vocab_size, Vp);
-    m->logits = NULL; /* now dlogits */
-    PROF(GPT2_PROF_XENT);
-    k_lmhead_bwd(a->d_small, dhead, a->logits, a->lnf, m->lm_head, N, C, Vp);
+    if (a->head_chunked) {
+        /* chunk by chunk: logits again (a single chunk still holds the forward's), dlogits in place,
+         * then dx for the chunk's rows and the chunk's share of the head gradient */
+        const size_t R = a->chunk_rows;
+        for (size_t r0 = 0; r0 < N; r0 += R) {
+            size_t n = N - r0 < R ? N - r0 : R;
+            if (R < N) k_lmhead_fwd(a->head_chunk, a->lnf + r0 * C, m->lm_head, n, C, Vp);
+            PROF(GPT2_PROF_LMHEAD);
+            k_crossentropy_bwd_inplace(a->head_chunk, a->ce_lse + r0, a->targets + r0, scale, n, c->vocab_size, Vp);
+            PROF(GPT2_PROF_XENT);
+            k_lmhead_bwd(a->d_small + r0 * C, dhead, a->head_chunk, a->lnf + r0 * C, m->lm_head, n, C, Vp);
+            PROF(GPT2_PROF_LMHEAD);
+        }
+        a->head_chunked = 0;
+    } else {
+        k_crossentropy_bwd_inplace(a->logits, a->ce_lse, a->targets, scale, N, c->vocab_size, Vp);
+        m->logits = NULL; /* now dlogits */
+        PROF(GPT2_PROF_XENT);
+        k_lmhead_bwd(a->d_small, dhead, a->logits, a->lnf, m->lm_head, N, C, Vp);
+    }
     if ((rc = gpt2_mtp_backward(m, a->lnf, loss_scale, a->d_small, err))) return rc;
     PROF(GPT2_PROF_LMHEAD);
     memset(a->d_res, 0, N * C * sizeof(float));

@@ -150,6 +150,7 @@ typedef struct gpt2_model {
     float loss;             /* mean over positions with target >= 0; -1 when forward had no targets */
     int64_t n_targets;      /* positions that counted in `loss` */
     gpt2_acts *acts;
+    int loss_only;          /* gpt2_set_loss_only: training forwards with targets keep no logits */
 
     /* Optional per-kernel wall-clock accounting (bench): set profile = 1, read prof_s[i] (seconds,
      * accumulated) with names from gpt2_prof_name(i), i < GPT2_PROF_N. */
@@ -210,6 +211,14 @@ int gpt2_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, i
  * of loss_scale * mean_loss. For gradient accumulation over k micro-batches call zero_grad once, then
  * forward/backward with loss_scale = 1/k for each. Needs gpt2_enable_training. Destroys m->logits. */
 int gpt2_backward(gpt2_model *m, float loss_scale, lmc_err *err);
+
+/* Loss-only training forwards (the trainer turns this on): after gpt2_enable_training, a forward with
+ * targets computes the head and the loss in row chunks (16 MB of fp32 logits each, >= 256 rows) and
+ * sets m->logits = NULL; backward recomputes each chunk's logits (one more head GEMM when there is more
+ * than one chunk). The (B*T) x padded_vocab fp32 logits never exist at once. Forwards without targets,
+ * inference-mode models and nGPT/anGPT keep full logits. Returns the previous setting (callers that need
+ * m->logits from a training model turn it off around their forward and restore it). */
+int gpt2_set_loss_only(gpt2_model *m, int on);
 
 void gpt2_zero_grad(gpt2_model *m);
 /* Global L2 norm of all gradients (double accumulation, deterministic order). */

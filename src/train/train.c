@@ -548,6 +548,7 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
     gpt2_config mc;
     if (train_model_config(c, &mc, err)) return -1;
     if (gpt2_create(&t->m, &mc, err) || gpt2_enable_training(t->m, err)) return -1;
+    gpt2_set_loss_only(t->m, 1);   /* the head + loss in row chunks: never all N x V logits (gpt2.h) */
     gpt2_init_random(t->m, (uint64_t)c->seed);
     optim_hparams ohp;
     if (train_optim_hparams(c, &ohp, err) || optim_create(&t->opt, &ohp, t->m, err)) return -1;
