@@ -40,10 +40,12 @@ struct gpt2_acts {
     int head_chunked;        /* the last forward ran chunked; backward has not consumed it yet */
 };
 
-/* Rows per head chunk: 16 MB of fp32 logits, at least 256 rows (fewer chunks: every chunk's backward
- * reads and writes the whole head gradient once) and at most N. */
+/* Rows per head chunk: 64 MiB of fp32 logits, at least 256 rows (fewer chunks: every chunk's backward
+ * reads and writes the whole head gradient once) and at most N. Up to 64 MiB the logits stay one chunk
+ * and backward needs no recomputation (config S: 2,048 x 8,192 is exactly that); beyond it each extra
+ * pass costs one more head GEMM per chunk, a third of the head's FLOPs (config M: 13 chunks). */
 static size_t head_chunk_rows(const gpt2_config *c, size_t N) {
-    size_t r = ((size_t)1 << 22) / (size_t)c->padded_vocab / 64 * 64;
+    size_t r = ((size_t)1 << 24) / (size_t)c->padded_vocab / 64 * 64;
     if (r < 256) r = 256;
     return r < N ? r : N;
 }
