@@ -30,11 +30,10 @@ struct gpt2_acts {
     float *d_mid;            /* SwiGLU backward: gradient of the activation output, N x d_ff */
     float *qk_raw, *qk_rstd; /* qk_norm: q|k before the norm (L x N x (H+KV) hd) and 1/rms (L x N x (H+KV)) */
     int32_t *docstart, *docpos; /* doc_mask: each row's document start and restarted position (N each) */
-    /* Output head. A forward that must hand out logits writes all N x Vp of them into `logits` (its own
-     * allocation, made on first use). A loss-only training forward (gpt2_set_loss_only) runs the head
+    /* Output head. A forward that must hand out logits writes all N x Vp of them into head_chunk when
+     * one chunk holds every row, else into `logits` (its own allocation, made on first use). A loss-only training forward (gpt2_set_loss_only) runs the head
      * and the loss over row chunks of `chunk_rows` through `head_chunk` instead, and backward
      * recomputes each chunk's logits: the N x Vp fp32 logits never exist at once. */
-    size_t logits_cap;       /* rows `logits` holds (0 = not allocated) */
     float *head_chunk;       /* chunk_rows x Vp (training mode only) */
     size_t chunk_rows;
     int head_chunked;        /* the last forward ran chunked; backward has not consumed it yet */
@@ -410,16 +409,11 @@ static int acts_ensure(gpt2_model *m, size_t N, int kept, lmc_err *err) {
     return 0;
 }
 
-/* The full N x Vp logits buffer, allocated the first time a forward has to hand logits out. */
+/* The full cap_N x Vp logits buffer, allocated the first time a forward has to hand logits out (a
+ * larger N reallocates the whole activation struct, this buffer with it). */
 static float *acts_logits(gpt2_model *m, lmc_err *err) {
     gpt2_acts *a = m->acts;
-    if (a->logits_cap < a->cap_N) {
-        lmc_free(a->logits);
-        a->logits_cap = 0;
-        a->logits = (float *)lmc_alloc_array(a->cap_N * (size_t)m->cfg.padded_vocab, sizeof(float), err);
-        if (!a->logits) return NULL;
-        a->logits_cap = a->cap_N;
-    }
+    if (!a->logits) a->logits = (float *)lmc_alloc_array(a->cap_N * (size_t)m->cfg.padded_vocab, sizeof(float), err);
     return a->logits;
 }
 
@@ -541,32 +535,26 @@ int gpt2_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, i
     const size_t rL = a->kept == 1 ? (size_t)(L & 1) : (size_t)L;
     norm_fwd(c, a->lnf, a->lnf_mean, a->lnf_rstd, a->res + rL * N * C, m->lnf_w, m->lnf_b, N);
     PROF(GPT2_PROF_LAYERNORM);
+    /* The head (and, with targets, the loss rows) over row chunks: all N rows at once when logits are
+     * handed out, chunk_rows at a time through head_chunk in a loss-only training forward. */
     a->head_chunked = targets && m->loss_only && a->chunk_rows;
-    if (a->head_chunked) {
-        m->logits = NULL;
-        for (size_t r0 = 0; r0 < N; r0 += a->chunk_rows) {
-            size_t n = N - r0 < a->chunk_rows ? N - r0 : a->chunk_rows;
-            k_lmhead_fwd(a->head_chunk, a->lnf + r0 * C, m->lm_head, n, C, Vp);
-            PROF(GPT2_PROF_LMHEAD);
-            k_crossentropy_fwd(a->losses + r0, a->ce_lse + r0, a->head_chunk, targets + r0, n, c->vocab_size, Vp,
-                               NULL, NULL);
-            PROF(GPT2_PROF_XENT);
-        }
-    } else {
-        if (!acts_logits(m, err)) return LMC_ENOMEM;
-        k_lmhead_fwd(a->logits, a->lnf, m->lm_head, N, C, Vp);
+    size_t R = a->head_chunked ? a->chunk_rows : N;
+    float *lg = a->head_chunked || a->chunk_rows >= N ? a->head_chunk : acts_logits(m, err);
+    if (!lg) return LMC_ENOMEM;
+    m->logits = a->head_chunked ? NULL : lg;
+    for (size_t r0 = 0; r0 < N; r0 += R) {
+        size_t n = N - r0 < R ? N - r0 : R;
+        k_lmhead_fwd(lg, a->lnf + r0 * C, m->lm_head, n, C, Vp);
         PROF(GPT2_PROF_LMHEAD);
-        m->logits = a->logits;
+        if (targets)
+            k_crossentropy_fwd(a->losses + r0, a->ce_lse + r0, lg, targets + r0, n, c->vocab_size, Vp, NULL, NULL);
+        PROF(GPT2_PROF_XENT);
     }
     if (targets) {
         double sum = 0.0;
         int64_t cnt = 0;
-        if (a->head_chunked) {  /* the same sum, in the same order, as k_crossentropy_fwd's */
-            for (size_t n = 0; n < N; n++)
-                if (targets[n] >= 0) { sum += a->losses[n]; cnt++; }
-        } else {
-            k_crossentropy_fwd(a->losses, a->ce_lse, a->logits, targets, N, c->vocab_size, Vp, &sum, &cnt);
-        }
+        for (size_t n = 0; n < N; n++)  /* in row order, as k_crossentropy_fwd sums */
+            if (targets[n] >= 0) { sum += a->losses[n]; cnt++; }
         PROF(GPT2_PROF_XENT);
         m->losses = a->losses;
         m->n_targets = cnt;
@@ -605,25 +593,22 @@ int gpt2_backward(gpt2_model *m, float loss_scale, lmc_err *err) {
     int rc;
 
     PROF_BEGIN;
-    if (a->head_chunked) {
-        /* chunk by chunk: logits again (a single chunk still holds the forward's), dlogits in place,
-         * then dx for the chunk's rows and the chunk's share of the head gradient */
-        const size_t R = a->chunk_rows;
+    {
+        /* chunk by chunk (one chunk of all N rows after a forward that kept the logits): the chunk's
+         * logits again unless they are still there, dlogits in place, then dx for the chunk's rows and
+         * the chunk's share of the head gradient */
+        const size_t R = a->head_chunked ? a->chunk_rows : N;
+        float *lg = a->head_chunked ? a->head_chunk : m->logits;
         for (size_t r0 = 0; r0 < N; r0 += R) {
             size_t n = N - r0 < R ? N - r0 : R;
-            if (R < N) k_lmhead_fwd(a->head_chunk, a->lnf + r0 * C, m->lm_head, n, C, Vp);
+            if (R < N) k_lmhead_fwd(lg, a->lnf + r0 * C, m->lm_head, n, C, Vp);
             PROF(GPT2_PROF_LMHEAD);
-            k_crossentropy_bwd_inplace(a->head_chunk, a->ce_lse + r0, a->targets + r0, scale, n, c->vocab_size, Vp);
+            k_crossentropy_bwd_inplace(lg, a->ce_lse + r0, a->targets + r0, scale, n, c->vocab_size, Vp);
             PROF(GPT2_PROF_XENT);
-            k_lmhead_bwd(a->d_small + r0 * C, dhead, a->head_chunk, a->lnf + r0 * C, m->lm_head, n, C, Vp);
-            PROF(GPT2_PROF_LMHEAD);
+            k_lmhead_bwd(a->d_small + r0 * C, dhead, lg, a->lnf + r0 * C, m->lm_head, n, C, Vp);
         }
-        a->head_chunked = 0;
-    } else {
-        k_crossentropy_bwd_inplace(a->logits, a->ce_lse, a->targets, scale, N, c->vocab_size, Vp);
         m->logits = NULL; /* now dlogits */
-        PROF(GPT2_PROF_XENT);
-        k_lmhead_bwd(a->d_small, dhead, a->logits, a->lnf, m->lm_head, N, C, Vp);
+        a->head_chunked = 0;
     }
     if ((rc = gpt2_mtp_backward(m, a->lnf, loss_scale, a->d_small, err))) return rc;
     PROF(GPT2_PROF_LMHEAD);
