@@ -23,7 +23,8 @@
 #include "kernels/cpu/kernels.h"
 #include "kernels/cpu/blas_threads.h"
 #include "kernels/cpu/gemm.h"
-#include "kernels/cpu/vmath.h"
+#include "kernels/cpu/attention_rows.h"
+#include "kernels/cpu/attention_amx.h"
 #include "base/error.h"
 #include <math.h>
 #include <stdlib.h>
@@ -56,6 +57,8 @@ int k_attention_fwd_doc(float *out, float *lse, const float *qkv, int B, int T, 
     const int G = NH / NKV;
     const size_t W = (size_t)(NH + 2 * NKV) * hd, OC = (size_t)NH * hd;
     const int KOFF = NH * hd, VOFF = (NH + NKV) * hd;
+    if (k_bf16_active() && k_attention_amx_usable(T, hd))
+        return k_attention_amx_fwd(out, lse, qkv, B, T, NH, NKV, hd, slopes, docstart);
     const float scale = 1.0f / sqrtf((float)hd);
     int prev = k_blas_single_begin();
     int fail = 0;
@@ -77,15 +80,8 @@ int k_attention_fwd_doc(float *out, float *lse, const float *qkv, int B, int T, 
                             (int)W, 0.0f, S, kv);
                 for (int r = 0; r < rows; r++) {
                     int lo = dst ? dst[i0 + r] - j0 : 0, n = i0 + r + 1 - j0 - lo;  /* row's keys: [lo, lo + n) */
-                    float *s = S + (size_t)r * kv + lo;
-                    if (slopes) alibi_row(s, n, i0 + r - j0 - lo, slopes[h]);
-                    float mx = vm_max(s, n);
-                    float sum = vm_exp_sub_sum(s, s, mx, n);
-                    float inv = 1.0f / sum;
-                    for (int j = 0; j < n; j++) s[j] *= inv;
-                    for (int j = -lo; j < 0; j++) s[j] = 0.0f;
-                    for (int j = n; j < kv - lo; j++) s[j] = 0.0f;
-                    lse[(size_t)bh * T + i0 + r] = mx + logf(sum);
+                    lse[(size_t)bh * T + i0 + r] =
+                        att_row_softmax(S + (size_t)r * kv, kv, lo, n, 1.0f, slopes ? slopes + h : NULL);
                 }
                 att_gemm(0, 0, rows, hd, kv, 1.0f, S, kv, v + (size_t)j0 * W, (int)W,
                             0.0f, out + ((size_t)b * T + i0) * OC + h * hd, (int)OC);
@@ -102,6 +98,8 @@ int k_attention_bwd_doc(float *dqkv, const float *dout, const float *qkv, const 
     const int G = NH / NKV;
     const size_t W = (size_t)(NH + 2 * NKV) * hd, OC = (size_t)NH * hd;
     const int KOFF = NH * hd, VOFF = (NH + NKV) * hd;
+    if (k_bf16_active() && k_attention_amx_usable(T, hd))
+        return k_attention_amx_bwd(dqkv, dout, qkv, out, lse, B, T, NH, NKV, hd, slopes, docstart);
     const float scale = 1.0f / sqrtf((float)hd);
     int prev = k_blas_single_begin();
     int fail = 0;
@@ -138,11 +136,8 @@ int k_attention_bwd_doc(float *dqkv, const float *dout, const float *qkv, const 
                                 (int)W, 0.0f, P, kv);
                     for (int r = 0; r < rows; r++) {
                         int lo = dst ? dst[i0 + r] - j0 : 0, n = i0 + r + 1 - j0 - lo;
-                        float *p = P + (size_t)r * kv + lo;
-                        if (slopes) alibi_row(p, n, i0 + r - j0 - lo, slopes[h]);
-                        vm_exp_sub_sum(p, p, lse[(size_t)bh * T + i0 + r], n);
-                        for (int j = -lo; j < 0; j++) p[j] = 0.0f;
-                        for (int j = n; j < kv - lo; j++) p[j] = 0.0f;
+                        att_row_probs(P + (size_t)r * kv, kv, lo, n, 1.0f, slopes ? slopes + h : NULL,
+                                      lse[(size_t)bh * T + i0 + r]);
                         float d = 0.0f;
                         const float *dor = dO + (size_t)r * OC, *orow = O + (size_t)r * OC;
                         for (int e = 0; e < hd; e++) d += dor[e] * orow[e];
