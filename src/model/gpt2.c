@@ -30,6 +30,14 @@ struct gpt2_acts {
     float *d_mid;            /* SwiGLU backward: gradient of the activation output, N x d_ff */
     float *qk_raw, *qk_rstd; /* qk_norm: q|k before the norm (L x N x (H+KV) hd) and 1/rms (L x N x (H+KV)) */
     int32_t *docstart, *docpos; /* doc_mask: each row's document start and restarted position (N each) */
+    /* bf16 mode: activations read only by GEMMs (forward, and dW in backward) are kept as the bf16 copies
+     * those GEMMs read, and their fp32 stacks are not allocated: the two norm outputs (ln1_16, ln2_16,
+     * L x N x C; the norms write one layer's fp32 into ln_tmp first) and, with the plain GELU MLP, the
+     * activation output (fchg16, L x N x d_ff). Half the bytes of those stacks, no rounding pass in
+     * backward; results are bitwise those of rounding the fp32 arrays in each GEMM. */
+    uint16_t *ln1_16, *ln2_16, *fchg16;
+    float *ln_tmp;
+    int bf16, mlp16;
     /* Output head. A forward that must hand out logits writes all N x Vp of them into head_chunk when
      * one chunk holds every row, else into `logits` (its own allocation, made on first use). A loss-only training forward (gpt2_set_loss_only) runs the head
      * and the loss over row chunks of `chunk_rows` through `head_chunk` instead, and backward
@@ -371,7 +379,9 @@ void gpt2_init_random(gpt2_model *m, uint64_t seed) {
 
 static int acts_ensure(gpt2_model *m, size_t N, int kept, lmc_err *err) {
     gpt2_acts *a = m->acts;
-    if (a && a->cap_N >= N && a->kept == kept && (a->chunk_rows || !m->grads)) return 0;
+    const int bf16 = lmc_kernels_get_precision() == LMC_PREC_BF16;
+    const int mlp16 = bf16 && m->cfg.mlp == GPT2_MLP_GELU && !m->cfg.act;
+    if (a && a->cap_N >= N && a->kept == kept && a->bf16 == bf16 && (a->chunk_rows || !m->grads)) return 0;
     if (a) { acts_free(a); m->acts = NULL; }
     a = (gpt2_acts *)lmc_alloc(sizeof *a, err);
     if (!a) return LMC_ENOMEM;
@@ -382,10 +392,12 @@ static int acts_ensure(gpt2_model *m, size_t N, int kept, lmc_err *err) {
     const size_t MID = m->cfg.mlp == GPT2_MLP_SWIGLU ? N * F : 0;
     /* sizes in floats, each rounded to 16 floats */
     struct { float **p; size_t n; } parts[] = {
-        {&a->res, (L + 1) * N * C},  /* inference: L = 1 -> two alternating residual slots */ {&a->ln1, L * N * C}, {&a->ln1_mean, L * N}, {&a->ln1_rstd, L * N},
+        {&a->res, (L + 1) * N * C},  /* inference: L = 1 -> two alternating residual slots */ {&a->ln1, bf16 ? 0 : L * N * C},
+        {(float **)&a->ln1_16, bf16 ? (L * N * C + 1) / 2 : 0}, {(float **)&a->ln2_16, bf16 ? (L * N * C + 1) / 2 : 0},
+        {&a->ln_tmp, bf16 ? N * C : 0}, {&a->ln1_mean, L * N}, {&a->ln1_rstd, L * N},
         {&a->qkv, L * N * Q}, {&a->atty, L * N * C}, {&a->lse, L * N * NH}, {&a->res_mid, L * N * C},
-        {&a->ln2, L * N * C}, {&a->ln2_mean, L * N}, {&a->ln2_rstd, L * N}, {&a->fch, L * N * FC},
-        {&a->fchg, L * N * F}, {&a->lnf, N * C}, {&a->lnf_mean, N}, {&a->lnf_rstd, N},
+        {&a->ln2, bf16 ? 0 : L * N * C}, {&a->ln2_mean, L * N}, {&a->ln2_rstd, L * N}, {&a->fch, L * N * FC},
+        {&a->fchg, mlp16 ? 0 : L * N * F}, {(float **)&a->fchg16, mlp16 ? (L * N * F + 1) / 2 : 0}, {&a->lnf, N * C}, {&a->lnf_mean, N}, {&a->lnf_rstd, N},
         {&a->head_chunk, m->grads ? head_chunk_rows(&m->cfg, N) * Vp : 0}, {&a->ce_lse, N}, {&a->losses, N},
         {&a->d_res, N * C}, {&a->d_small, N * C}, {&a->d_big, N * BIG}, {&a->d_mid, MID},
         {&a->qk_raw, m->cfg.qk_norm ? L * N * (Q - C / NH * m->cfg.n_kv_head) : 0},
@@ -404,6 +416,8 @@ static int acts_ensure(gpt2_model *m, size_t N, int kept, lmc_err *err) {
         off += (parts[i].n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
     }
     a->cap_N = N;
+    a->bf16 = bf16;
+    a->mlp16 = mlp16;
     a->chunk_rows = m->grads ? head_chunk_rows(&m->cfg, N) : 0;   /* 0: no head_chunk */
     m->acts = a;
     return 0;
@@ -492,15 +506,18 @@ int gpt2_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, i
         const size_t s = a->kept == 1 ? 0 : (size_t)l;  /* activation slot */
         const size_t r0 = a->kept == 1 ? (size_t)(l & 1) : (size_t)l, r1 = a->kept == 1 ? (size_t)((l + 1) & 1) : (size_t)l + 1;
         const float *x = a->res + r0 * N * C;
-        float *ln1 = a->ln1 + s * N * C, *qkv = a->qkv + s * N * Q;
+        float *ln1 = a->bf16 ? a->ln_tmp : a->ln1 + s * N * C, *qkv = a->qkv + s * N * Q;
         float *atty = a->atty + s * N * C, *lse = a->lse + s * N * NH;
-        float *mid = a->res_mid + s * N * C, *ln2 = a->ln2 + s * N * C;
-        float *fch = a->fch + s * N * FC, *fchg = a->fchg + s * N * F;
+        float *mid = a->res_mid + s * N * C, *ln2 = a->bf16 ? a->ln_tmp : a->ln2 + s * N * C;
+        float *fch = a->fch + s * N * FC, *fchg = a->mlp16 ? NULL : a->fchg + s * N * F;
         float *y = a->res + r1 * N * C;
         norm_fwd(c, ln1, a->ln1_mean + s * N, a->ln1_rstd + s * N, x, p.ln1_w, p.ln1_b, N);
         if (gpt2_lns_scale(c, l) != 1.0f) k_scale(ln1, gpt2_lns_scale(c, l), N * (size_t)C);
         PROF(GPT2_PROF_LAYERNORM);
-        k_matmul_fwd(qkv, ln1, p.qkv_w, p.qkv_b, N, C, Q);
+        if (a->bf16) {
+            k_f32_to_bf16_rows(a->ln1_16 + s * N * C, ln1, (int)N, C, C);
+            k_matmul_fwd_bf16in(qkv, NULL, a->ln1_16 + s * N * C, p.qkv_w, p.qkv_b, N, C, Q);
+        } else k_matmul_fwd(qkv, ln1, p.qkv_w, p.qkv_b, N, C, Q);
         PROF(GPT2_PROF_MATMUL);
         if (c->qk_norm)
             k_qknorm_fwd(qkv, a->qk_raw + s * N * (NH + KV) * hd, a->qk_rstd + s * N * (NH + KV), p.qn_w, p.kn_w, N,
@@ -523,13 +540,18 @@ int gpt2_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, i
         norm_fwd(c, ln2, a->ln2_mean + s * N, a->ln2_rstd + s * N, mid, p.ln2_w, p.ln2_b, N);
         if (gpt2_lns_scale(c, l) != 1.0f) k_scale(ln2, gpt2_lns_scale(c, l), N * (size_t)C);
         PROF(GPT2_PROF_LAYERNORM);
-        k_matmul_fwd(fch, ln2, p.fc_w, p.fc_b, N, C, FC);
+        if (a->bf16) {
+            k_f32_to_bf16_rows(a->ln2_16 + s * N * C, ln2, (int)N, C, C);
+            k_matmul_fwd_bf16in(fch, NULL, a->ln2_16 + s * N * C, p.fc_w, p.fc_b, N, C, FC);
+        } else k_matmul_fwd(fch, ln2, p.fc_w, p.fc_b, N, C, FC);
         PROF(GPT2_PROF_MATMUL);
         if (c->mlp == GPT2_MLP_SWIGLU) k_swiglu_fwd(fchg, fch, N, F);
         else if (c->act) k_act_fwd(c->act, c->act_degree, fchg, fch, gpt2_act_coef(m, m->params, l), N * (size_t)F);
+        else if (a->mlp16) k_gelu_fwd_bf16(a->fchg16 + s * N * F, fch, N * (size_t)F);
         else k_gelu_fwd(fchg, fch, N * (size_t)F);
         PROF(GPT2_PROF_GELU);
-        k_matmul_fwd_res(y, mid, fchg, p.fcproj_w, p.fcproj_b, N, F, C);
+        if (a->mlp16) k_matmul_fwd_bf16in(y, mid, a->fchg16 + s * N * F, p.fcproj_w, p.fcproj_b, N, F, C);
+        else k_matmul_fwd_res(y, mid, fchg, p.fcproj_w, p.fcproj_b, N, F, C);
         PROF(GPT2_PROF_MATMUL);
     }
     const size_t rL = a->kept == 1 ? (size_t)(L & 1) : (size_t)L;
@@ -620,20 +642,23 @@ int gpt2_backward(gpt2_model *m, float loss_scale, lmc_err *err) {
         gpt2_layer p = gpt2_layer_ptrs(m, m->params, l);
         gpt2_layer dp = gpt2_layer_ptrs(m, g, l);
         const float *x = a->res + (size_t)l * N * C;
-        const float *ln1 = a->ln1 + (size_t)l * N * C, *qkv = a->qkv + (size_t)l * N * Q;
+        const float *ln1 = a->bf16 ? NULL : a->ln1 + (size_t)l * N * C, *qkv = a->qkv + (size_t)l * N * Q;
         const float *atty = a->atty + (size_t)l * N * C, *lse = a->lse + (size_t)l * N * NH;
-        const float *mid = a->res_mid + (size_t)l * N * C, *ln2 = a->ln2 + (size_t)l * N * C;
-        const float *fch = a->fch + (size_t)l * N * FC, *fchg = a->fchg + (size_t)l * N * F;
+        const float *mid = a->res_mid + (size_t)l * N * C, *ln2 = a->bf16 ? NULL : a->ln2 + (size_t)l * N * C;
+        const float *fch = a->fch + (size_t)l * N * FC, *fchg = a->mlp16 ? NULL : a->fchg + (size_t)l * N * F;
         /* MLP: y = mid + fcproj(act(fc(ln2(mid)))) */
         float *dact = c->mlp == GPT2_MLP_SWIGLU ? a->d_mid : a->d_big;
-        k_matmul_bwd(dact, dp.fcproj_w, dp.fcproj_b, a->d_res, fchg, p.fcproj_w, N, F, C);
+        if (a->mlp16)
+            k_matmul_bwd_bf16in(dact, dp.fcproj_w, dp.fcproj_b, a->d_res, a->fchg16 + (size_t)l * N * F, p.fcproj_w, N, F, C);
+        else k_matmul_bwd(dact, dp.fcproj_w, dp.fcproj_b, a->d_res, fchg, p.fcproj_w, N, F, C);
         PROF(GPT2_PROF_MATMUL);
         if (c->mlp == GPT2_MLP_SWIGLU) k_swiglu_bwd(a->d_big, fch, a->d_mid, N, F);
         else if (c->act) k_act_bwd(c->act, c->act_degree, a->d_big, gpt2_act_coef(m, g, l), a->d_big, fch,
                                    gpt2_act_coef(m, m->params, l), N * (size_t)F);
         else k_gelu_bwd(a->d_big, fch, a->d_big, N * (size_t)F);
         PROF(GPT2_PROF_GELU);
-        k_matmul_bwd(a->d_small, dp.fc_w, dp.fc_b, a->d_big, ln2, p.fc_w, N, C, FC);
+        if (a->bf16) k_matmul_bwd_bf16in(a->d_small, dp.fc_w, dp.fc_b, a->d_big, a->ln2_16 + (size_t)l * N * C, p.fc_w, N, C, FC);
+        else k_matmul_bwd(a->d_small, dp.fc_w, dp.fc_b, a->d_big, ln2, p.fc_w, N, C, FC);
         if (gpt2_lns_scale(c, l) != 1.0f) k_scale(a->d_small, gpt2_lns_scale(c, l), N * (size_t)C);
         PROF(GPT2_PROF_MATMUL);
         norm_bwd(c, a->d_res, dp.ln2_w, dp.ln2_b, a->d_small, mid, p.ln2_w,
@@ -654,7 +679,8 @@ int gpt2_backward(gpt2_model *m, float loss_scale, lmc_err *err) {
             k_qknorm_bwd(a->d_big, dp.qn_w, dp.kn_w, a->qk_raw + (size_t)l * N * (NH + KV) * hd,
                          a->qk_rstd + (size_t)l * N * (NH + KV), p.qn_w, p.kn_w, N, (size_t)Q, NH, KV, hd);
         PROF(GPT2_PROF_ATTENTION);
-        k_matmul_bwd(a->d_small, dp.qkv_w, dp.qkv_b, a->d_big, ln1, p.qkv_w, N, C, Q);
+        if (a->bf16) k_matmul_bwd_bf16in(a->d_small, dp.qkv_w, dp.qkv_b, a->d_big, a->ln1_16 + (size_t)l * N * C, p.qkv_w, N, C, Q);
+        else k_matmul_bwd(a->d_small, dp.qkv_w, dp.qkv_b, a->d_big, ln1, p.qkv_w, N, C, Q);
         if (gpt2_lns_scale(c, l) != 1.0f) k_scale(a->d_small, gpt2_lns_scale(c, l), N * (size_t)C);
         PROF(GPT2_PROF_MATMUL);
         norm_bwd(c, a->d_res, dp.ln1_w, dp.ln1_b, a->d_small, x, p.ln1_w,

@@ -115,6 +115,41 @@ static void test_linear(void) {
     free(x); free(w); free(bias); free(res); free(out); free(zero); free(exp0); free(dout); free(dinp); free(dw); free(db);
 }
 
+/* Inputs kept only as bf16 (the model's saved LayerNorm/GELU outputs in bf16 mode): bitwise what the fp32
+ * input gives in bf16 mode, where each GEMM rounds it to this same copy; in fp32 mode the copy is widened,
+ * so the result is the fp32 GEMM of the rounded input. GELU straight to bf16 = rounding its fp32 output. */
+static void test_bf16_inputs(int bf16_mode) {
+    const int N = 200, C = 96, OC = 160;
+    float *x = frand((size_t)N * C, 2.0f), *w = frand((size_t)C * OC, 0.3f), *b = frand(OC, 0.1f);
+    float *res = frand((size_t)N * OC, 1.0f), *dout = frand((size_t)N * OC, 1.0f);
+    float *xr = malloc((size_t)N * C * 4);
+    uint16_t *x16 = malloc((size_t)N * C * 2), *g16 = malloc((size_t)N * C * 2), *g16b = malloc((size_t)N * C * 2);
+    k_f32_to_bf16_rows(x16, x, N, C, C);
+    k_bf16_to_f32(xr, x16, (size_t)N * C);
+    const float *ref_in = bf16_mode ? x : xr;   /* fp32 mode: the widened copy is what the GEMM reads */
+    float *y1 = malloc((size_t)N * OC * 4), *y2 = malloc((size_t)N * OC * 4);
+    k_matmul_fwd(y1, ref_in, w, b, N, C, OC);
+    k_matmul_fwd_bf16in(y2, NULL, x16, w, b, N, C, OC);
+    CHECK_MSG(!memcmp(y1, y2, (size_t)N * OC * 4), "fwd from a bf16 input differs (bf16 mode %d)", bf16_mode);
+    k_matmul_fwd_res(y1, res, ref_in, w, b, N, C, OC);
+    k_matmul_fwd_bf16in(y2, res, x16, w, b, N, C, OC);
+    CHECK_MSG(!memcmp(y1, y2, (size_t)N * OC * 4), "fwd + residual from a bf16 input differs (bf16 mode %d)", bf16_mode);
+    float *di1 = malloc((size_t)N * C * 4), *di2 = malloc((size_t)N * C * 4);
+    float *dw1 = calloc((size_t)C * OC, 4), *dw2 = calloc((size_t)C * OC, 4), *db1 = calloc(OC, 4), *db2 = calloc(OC, 4);
+    k_matmul_bwd(di1, dw1, db1, dout, ref_in, w, N, C, OC);
+    k_matmul_bwd_bf16in(di2, dw2, db2, dout, x16, w, N, C, OC);
+    CHECK_MSG(!memcmp(di1, di2, (size_t)N * C * 4) && !memcmp(dw1, dw2, (size_t)C * OC * 4) && !memcmp(db1, db2, OC * 4),
+              "bwd from a bf16 input differs (bf16 mode %d)", bf16_mode);
+    float *g = malloc((size_t)N * C * 4);
+    x[5] = -30.0f;   /* deep in the tail: a tiny (subnormal-range) output */
+    k_gelu_fwd(g, x, (size_t)N * C);
+    k_f32_to_bf16(g16, g, (size_t)N * C);
+    k_gelu_fwd_bf16(g16b, x, (size_t)N * C);
+    CHECK_MSG(!memcmp(g16, g16b, (size_t)N * C * 2), "GELU to bf16 differs from rounding its fp32 output");
+    free(x); free(w); free(b); free(res); free(dout); free(xr); free(x16); free(g16); free(g16b); free(y1); free(y2);
+    free(di1); free(di2); free(dw1); free(dw2); free(db1); free(db2); free(g);
+}
+
 int main(void) {
     lmc_rng_init(&rng, 7);
     lmc_kernels_set_threads(2);
@@ -136,11 +171,13 @@ int main(void) {
         test_linear();                  /* weights in plain layout */
         k_gemm_packed_weights(1);
         CHECK(lmc_kernels_gemm_peak(256, 0.01) > 0);
+        test_bf16_inputs(1);
         CHECK(lmc_kernels_set_precision(LMC_PREC_FP32, &err) == 0);
     } else {
         fprintf(stderr, "no bf16 GEMMs on this CPU/build: the bf16 kernel checks are skipped, the fallback is tested\n");
         CHECK(lmc_kernels_set_precision(LMC_PREC_BF16, &err) != 0);
     }
+    test_bf16_inputs(0);
     /* A CPU without bf16 (features hidden): auto falls back to fp32, bf16 is an error naming them. */
     setenv("LMC_CPU_DISABLE", "avx512_bf16,amx_bf16", 1);
     CHECK_EQ_INT(lmc_precision_resolve(LMC_PREC_AUTO), LMC_PREC_FP32);

@@ -25,6 +25,14 @@ void k_f32_to_bf16(uint16_t *dst, const float *src, size_t n) {
     for (size_t i = 0; i < n; i++) dst[i] = f2bf(src[i]);
 }
 
+void k_bf16_to_f32(float *dst, const uint16_t *src, size_t n) {
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u = (uint32_t)src[i] << 16;
+        memcpy(dst + i, &u, 4);
+    }
+}
+
 void k_f32_to_bf16_rows(uint16_t *dst, const float *src, int rows, int cols, int ld) {
     size_t work = (size_t)rows * cols;
 #pragma omp parallel for schedule(static) if (work > 65536 && !omp_in_parallel())

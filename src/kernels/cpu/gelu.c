@@ -3,6 +3,7 @@
  * tanh(u) = 1 - 2 / (exp(2u) + 1) through the vector exp (absolute error ~1e-7). */
 #include "kernels/cpu/kernels.h"
 #include "kernels/cpu/vmath.h"
+#include "kernels/cpu/gemm.h"
 
 #define GELU_S 0.7978845608028654f
 #define GELU_K 0.044715f
@@ -17,28 +18,46 @@ static inline __m512 tanh512(__m512 u) {
 }
 #endif
 
+/* out[0..n) = gelu(x[0..n)) */
+static void gelu_span(float *out, const float *x, size_t n) {
+    size_t i = 0;
+#ifdef __AVX512F__
+    const __m512 s = _mm512_set1_ps(GELU_S), k = _mm512_set1_ps(GELU_K), half = _mm512_set1_ps(0.5f),
+                 one = _mm512_set1_ps(1.0f);
+    for (; i + 16 <= n; i += 16) {
+        __m512 xv = _mm512_loadu_ps(x + i);
+        __m512 x3 = _mm512_mul_ps(_mm512_mul_ps(xv, xv), xv);
+        __m512 u = _mm512_mul_ps(s, _mm512_fmadd_ps(k, x3, xv));
+        __m512 t = tanh512(u);
+        _mm512_storeu_ps(out + i, _mm512_mul_ps(_mm512_mul_ps(half, xv), _mm512_add_ps(one, t)));
+    }
+#endif
+    for (; i < n; i++) {
+        float xi = x[i];
+        float u = GELU_S * (xi + GELU_K * xi * xi * xi);
+        out[i] = 0.5f * xi * (1.0f + gelu_tanh_scalar(u));
+    }
+}
+
+#define GELU_CH 4096
+
 void k_gelu_fwd(float *out, const float *x, size_t n) {
-    const size_t CH = 4096;
-    size_t nch = (n + CH - 1) / CH;
+    size_t nch = (n + GELU_CH - 1) / GELU_CH;
 #pragma omp parallel for schedule(static)
     for (size_t c = 0; c < nch; c++) {
-        size_t i = c * CH, e = i + CH < n ? i + CH : n;
-#ifdef __AVX512F__
-        const __m512 s = _mm512_set1_ps(GELU_S), k = _mm512_set1_ps(GELU_K), half = _mm512_set1_ps(0.5f),
-                     one = _mm512_set1_ps(1.0f);
-        for (; i + 16 <= e; i += 16) {
-            __m512 xv = _mm512_loadu_ps(x + i);
-            __m512 x3 = _mm512_mul_ps(_mm512_mul_ps(xv, xv), xv);
-            __m512 u = _mm512_mul_ps(s, _mm512_fmadd_ps(k, x3, xv));
-            __m512 t = tanh512(u);
-            _mm512_storeu_ps(out + i, _mm512_mul_ps(_mm512_mul_ps(half, xv), _mm512_add_ps(one, t)));
-        }
-#endif
-        for (; i < e; i++) {
-            float xi = x[i];
-            float u = GELU_S * (xi + GELU_K * xi * xi * xi);
-            out[i] = 0.5f * xi * (1.0f + gelu_tanh_scalar(u));
-        }
+        size_t i = c * GELU_CH, e = i + GELU_CH < n ? i + GELU_CH : n;
+        gelu_span(out + i, x + i, e - i);
+    }
+}
+
+void k_gelu_fwd_bf16(uint16_t *out, const float *x, size_t n) {
+    size_t nch = (n + GELU_CH - 1) / GELU_CH;
+#pragma omp parallel for schedule(static)
+    for (size_t c = 0; c < nch; c++) {
+        size_t i = c * GELU_CH, e = i + GELU_CH < n ? i + GELU_CH : n;
+        float tmp[GELU_CH];   /* one chunk in L1, rounded from there: the fp32 output never reaches memory */
+        gelu_span(tmp, x + i, e - i);
+        k_f32_to_bf16(out + i, tmp, e - i);
     }
 }
 

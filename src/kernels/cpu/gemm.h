@@ -40,8 +40,9 @@ void k_gemm_packed_weights(int on);
 
 /* bf16 helpers (bf16.c). Round to nearest even, as vcvtneps2bf16 does. */
 void k_f32_to_bf16(uint16_t *dst, const float *src, size_t n);
-/* rows x cols block with leading dimension ld -> dense bf16 [rows, cols] (parallel). */
-void k_f32_to_bf16_rows(uint16_t *dst, const float *src, int rows, int cols, int ld);
+/* bf16 -> fp32 (exact). */
+void k_bf16_to_f32(float *dst, const uint16_t *src, size_t n);
+/* k_f32_to_bf16_rows: in kernels.h */
 /* The bf16 copy of a weight block (rows x cols, leading dimension ld), cached until the weights change. */
 const uint16_t *k_bf16_weight(const float *w, int rows, int cols, int ld);
 /* Scratch for converted activations: slot 0..2, grown as needed; NULL when out of memory. */

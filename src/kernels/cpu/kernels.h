@@ -75,6 +75,13 @@ void k_matmul_fwd_res(float *out, const float *resid, const float *inp, const fl
 /* dinp[N,C] (overwrites; NULL = skip) = dout @ w^T; dw[C,OC] += inp^T @ dout; dbias[OC] += colsum(dout). */
 void k_matmul_bwd(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
                   const float *w, size_t N, int C, int OC);
+/* k_matmul_fwd(_res) and k_matmul_bwd with the input given only as its bf16 copy (dense [N, C]): an
+ * activation the model keeps in bf16 because only GEMMs read it (LayerNorm and GELU outputs in bf16 mode). Results equal passing the fp32 input
+ * in bf16 mode (the GEMMs round it to this very copy); without bf16 GEMMs it is widened to fp32 first. */
+void k_matmul_fwd_bf16in(float *out, const float *resid, const uint16_t *inp16, const float *w, const float *bias,
+                         size_t N, int C, int OC);   /* resid NULL: as k_matmul_fwd */
+void k_matmul_bwd_bf16in(float *dinp, float *dw, float *dbias, const float *dout, const uint16_t *inp16,
+                         const float *w, size_t N, int C, int OC);
 /* Same but dinp += dout @ w^T. */
 void k_matmul_bwd_acc(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
                       const float *w, size_t N, int C, int OC);
@@ -105,6 +112,12 @@ void k_encoder_bwd_pos(float *dwte, float *dwpe, const float *dout, const int32_
 
 /* GELU, tanh approximation (HF gelu_new). */
 void k_gelu_fwd(float *out, const float *x, size_t n);
+/* rows x cols block with leading dimension ld -> dense bf16 [rows, cols], round to nearest even (parallel
+ * outside parallel regions): the rounding every bf16 GEMM input gets. */
+void k_f32_to_bf16_rows(uint16_t *dst, const float *src, int rows, int cols, int ld);
+/* GELU with its output rounded to bf16: bitwise k_f32_to_bf16 of k_gelu_fwd's output, without the fp32
+ * array in between. */
+void k_gelu_fwd_bf16(uint16_t *out, const float *x, size_t n);
 /* dx (overwrites) = dout * gelu'(x). dx may alias dout. */
 void k_gelu_bwd(float *dx, const float *x, const float *dout, size_t n);
 

@@ -15,6 +15,7 @@
 #ifdef LMC_HAVE_DNNL
 #include <oneapi/dnnl/dnnl.h>
 #endif
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,8 +124,31 @@ static const uint16_t *to_bf16(k_opnd o, int rows, int cols, int slot, int *ld16
     return s;
 }
 
-void k_gemm_run(int ta, int tb, int M, int N, int K, float alpha, k_opnd A, k_opnd B, float beta, float *C,
-                int ldc, const k_init *in) {
+/* An operand given only as its bf16 copy, for the fp32 routes (BLAS, or oneDNN when bf16 is off):
+ * widened into a temporary fp32 array (NULL when there was nothing to widen). */
+static float *widen(k_opnd *o, int rows, int cols) {
+    if (o->f || !o->h) return NULL;
+    float *f = (float *)malloc((size_t)rows * cols * sizeof(float));
+    if (!f) {
+        fprintf(stderr, "lmc: out of memory widening a %d x %d bf16 GEMM operand to fp32\n", rows, cols);
+        abort();   /* a GEMM has no error return; this route only runs when bf16 GEMMs are unavailable */
+    }
+    k_bf16_to_f32(f, o->h, (size_t)rows * cols);
+    o->f = f;
+    o->ld = cols;
+    return f;
+}
+
+static void gemm_fp32(int ta, int tb, int M, int N, int K, float alpha, k_opnd A, k_opnd B, float beta, float *C,
+                      int ldc, const k_init *in) {
+    float *wa = widen(&A, ta ? K : M, ta ? M : K), *wb = widen(&B, tb ? N : K, tb ? K : N);
+    gemm_split(ta, tb, M, N, K, alpha, A.f, A.ld, B.f, B.ld, beta, C, ldc, in);
+    free(wa);
+    free(wb);
+}
+
+static void gemm_run(int ta, int tb, int M, int N, int K, float alpha, k_opnd A, k_opnd B, float beta, float *C,
+                     int ldc, const k_init *in) {
 #ifdef LMC_HAVE_DNNL
     int inpar = omp_in_parallel();
     if (!inpar && (k_bf16_active() || !force_blas())) {
@@ -144,7 +168,7 @@ void k_gemm_run(int ta, int tb, int M, int N, int K, float alpha, k_opnd A, k_op
                 const uint16_t *b16 = to_bf16(B, tb ? N : K, tb ? K : N, 1, &lb);
                 if (b16) rc = k_dnnl_gemm(ta, tb, M, N, K, alpha, NULL, a16, la, NULL, b16, lb, beta, C, ldc);
             }
-        } else {
+        } else if (A.f && B.f) {
             rc = k_dnnl_gemm(ta, tb, M, N, K, alpha, A.f, NULL, A.ld, B.f, NULL, B.ld, beta, C, ldc);
         }
         if (rc == 0) {
@@ -155,11 +179,24 @@ void k_gemm_run(int ta, int tb, int M, int N, int K, float alpha, k_opnd A, k_op
         }
         /* oneDNN could not run this shape (or is out of memory): BLAS in fp32 gives the same result up
          * to rounding. C was already initialised, so no second init. */
-        gemm_split(ta, tb, M, N, K, alpha, A.f, A.ld, B.f, B.ld, beta, C, ldc, NULL);
+        gemm_fp32(ta, tb, M, N, K, alpha, A, B, beta, C, ldc, NULL);
         return;
     }
 #endif
-    gemm_split(ta, tb, M, N, K, alpha, A.f, A.ld, B.f, B.ld, beta, C, ldc, in);
+    gemm_fp32(ta, tb, M, N, K, alpha, A, B, beta, C, ldc, in);
+}
+
+void k_gemm_run(int ta, int tb, int M, int N, int K, float alpha, k_opnd A, k_opnd B, float beta, float *C,
+                int ldc, const k_init *in) {
+    /* fp32 mode: a bf16-only operand is widened up front, so it takes the same backend as any other */
+    float *wa = NULL, *wb = NULL;
+    if (!k_bf16_active()) {
+        wa = widen(&A, ta ? K : M, ta ? M : K);
+        wb = widen(&B, tb ? N : K, tb ? K : N);
+    }
+    gemm_run(ta, tb, M, N, K, alpha, A, B, beta, C, ldc, in);
+    free(wa);
+    free(wb);
 }
 
 void k_sgemm_1t(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
@@ -208,6 +245,13 @@ void k_matmul_fwd_res(float *out, const float *resid, const float *inp, const fl
     k_gemm_run(0, 0, (int)N, OC, C, 1.0f, act(inp, C), wgt(w, OC), 1.0f, out, OC, &in);
 }
 
+void k_matmul_fwd_bf16in(float *out, const float *resid, const uint16_t *inp16, const float *w, const float *bias,
+                         size_t N, int C, int OC) {
+    k_init in = {K_INIT_SET, resid, OC, bias};
+    k_gemm_run(0, 0, (int)N, OC, C, 1.0f, (k_opnd){NULL, inp16, C, 0}, wgt(w, OC), resid ? 1.0f : 0.0f, out, OC,
+               resid || bias ? &in : NULL);
+}
+
 /* dbias[j] += sum_n dout[n, j]: parallel over column blocks, rows in order -> deterministic for any
  * thread count. */
 static void bias_grad(float *dbias, const float *dout, size_t N, int OC) {
@@ -237,24 +281,29 @@ static k_opnd shared_grad(const float *dout, size_t N, int OC) {
     return g;
 }
 
-static void matmul_bwd(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
+static void matmul_bwd(float *dinp, float *dw, float *dbias, const float *dout, k_opnd inp,
                        const float *w, size_t N, int C, int OC, float beta_in) {
     k_opnd g = shared_grad(dout, N, OC);
     if (dinp)  /* dinp[N,C] = dout[N,OC] @ w[C,OC]^T */
         k_gemm_run(0, 1, (int)N, C, OC, 1.0f, g, wgt(w, OC), beta_in, dinp, C, NULL);
     if (dw)    /* dw[C,OC] += inp[N,C]^T @ dout[N,OC] */
-        k_gemm_run(1, 0, C, OC, (int)N, 1.0f, act(inp, C), g, 1.0f, dw, OC, NULL);
+        k_gemm_run(1, 0, C, OC, (int)N, 1.0f, inp, g, 1.0f, dw, OC, NULL);
     if (dbias) bias_grad(dbias, dout, N, OC);
 }
 
 void k_matmul_bwd(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
                   const float *w, size_t N, int C, int OC) {
-    matmul_bwd(dinp, dw, dbias, dout, inp, w, N, C, OC, 0.0f);
+    matmul_bwd(dinp, dw, dbias, dout, act(inp, C), w, N, C, OC, 0.0f);
+}
+
+void k_matmul_bwd_bf16in(float *dinp, float *dw, float *dbias, const float *dout, const uint16_t *inp16,
+                         const float *w, size_t N, int C, int OC) {
+    matmul_bwd(dinp, dw, dbias, dout, (k_opnd){NULL, inp16, C, 0}, w, N, C, OC, 0.0f);
 }
 
 void k_matmul_bwd_acc(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
                       const float *w, size_t N, int C, int OC) {
-    matmul_bwd(dinp, dw, dbias, dout, inp, w, N, C, OC, 1.0f);
+    matmul_bwd(dinp, dw, dbias, dout, act(inp, C), w, N, C, OC, 1.0f);
 }
 
 void k_lmhead_fwd(float *logits, const float *x, const float *wte, size_t N, int C, int Vp) {
