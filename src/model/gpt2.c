@@ -33,9 +33,12 @@ struct gpt2_acts {
     /* bf16 mode: activations read only by GEMMs (forward, and dW in backward) are kept as the bf16 copies
      * those GEMMs read, and their fp32 stacks are not allocated: the two norm outputs (ln1_16, ln2_16,
      * L x N x C; the norms write one layer's fp32 into ln_tmp first) and, with the plain GELU MLP, the
-     * activation output (fchg16, L x N x d_ff). Half the bytes of those stacks, no rounding pass in
-     * backward; results are bitwise those of rounding the fp32 arrays in each GEMM. */
-    uint16_t *ln1_16, *ln2_16, *fchg16;
+     * activation output (fchg16, L x N x d_ff): results are bitwise those of rounding the fp32 arrays in
+     * each GEMM. With the plain GELU MLP the GELU input is kept in bf16 too (fch16; the fc GEMM writes
+     * one layer's fp32 into d_big, free during forward): GELU's backward then evaluates the derivative
+     * at the rounded input, as autocast's saved bf16 activations do. Half the bytes of those stacks and
+     * no rounding pass in backward. */
+    uint16_t *ln1_16, *ln2_16, *fchg16, *fch16;
     float *ln_tmp;
     int bf16, mlp16;
     /* Output head. A forward that must hand out logits writes all N x Vp of them into head_chunk when
@@ -396,7 +399,7 @@ static int acts_ensure(gpt2_model *m, size_t N, int kept, lmc_err *err) {
         {(float **)&a->ln1_16, bf16 ? (L * N * C + 1) / 2 : 0}, {(float **)&a->ln2_16, bf16 ? (L * N * C + 1) / 2 : 0},
         {&a->ln_tmp, bf16 ? N * C : 0}, {&a->ln1_mean, L * N}, {&a->ln1_rstd, L * N},
         {&a->qkv, L * N * Q}, {&a->atty, L * N * C}, {&a->lse, L * N * NH}, {&a->res_mid, L * N * C},
-        {&a->ln2, bf16 ? 0 : L * N * C}, {&a->ln2_mean, L * N}, {&a->ln2_rstd, L * N}, {&a->fch, L * N * FC},
+        {&a->ln2, bf16 ? 0 : L * N * C}, {&a->ln2_mean, L * N}, {&a->ln2_rstd, L * N}, {&a->fch, mlp16 ? 0 : L * N * FC}, {(float **)&a->fch16, mlp16 ? (L * N * FC + 1) / 2 : 0},
         {&a->fchg, mlp16 ? 0 : L * N * F}, {(float **)&a->fchg16, mlp16 ? (L * N * F + 1) / 2 : 0}, {&a->lnf, N * C}, {&a->lnf_mean, N}, {&a->lnf_rstd, N},
         {&a->head_chunk, m->grads ? head_chunk_rows(&m->cfg, N) * Vp : 0}, {&a->ce_lse, N}, {&a->losses, N},
         {&a->d_res, N * C}, {&a->d_small, N * C}, {&a->d_big, N * BIG}, {&a->d_mid, MID},
@@ -509,7 +512,7 @@ int gpt2_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, i
         float *ln1 = a->bf16 ? a->ln_tmp : a->ln1 + s * N * C, *qkv = a->qkv + s * N * Q;
         float *atty = a->atty + s * N * C, *lse = a->lse + s * N * NH;
         float *mid = a->res_mid + s * N * C, *ln2 = a->bf16 ? a->ln_tmp : a->ln2 + s * N * C;
-        float *fch = a->fch + s * N * FC, *fchg = a->mlp16 ? NULL : a->fchg + s * N * F;
+        float *fch = a->mlp16 ? a->d_big : a->fch + s * N * FC, *fchg = a->mlp16 ? NULL : a->fchg + s * N * F;
         float *y = a->res + r1 * N * C;
         norm_fwd(c, ln1, a->ln1_mean + s * N, a->ln1_rstd + s * N, x, p.ln1_w, p.ln1_b, N);
         if (gpt2_lns_scale(c, l) != 1.0f) k_scale(ln1, gpt2_lns_scale(c, l), N * (size_t)C);
@@ -547,7 +550,7 @@ int gpt2_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, i
         PROF(GPT2_PROF_MATMUL);
         if (c->mlp == GPT2_MLP_SWIGLU) k_swiglu_fwd(fchg, fch, N, F);
         else if (c->act) k_act_fwd(c->act, c->act_degree, fchg, fch, gpt2_act_coef(m, m->params, l), N * (size_t)F);
-        else if (a->mlp16) k_gelu_fwd_bf16(a->fchg16 + s * N * F, fch, N * (size_t)F);
+        else if (a->mlp16) k_gelu_fwd_bf16(a->fchg16 + s * N * F, a->fch16 + s * N * F, fch, N * (size_t)F);
         else k_gelu_fwd(fchg, fch, N * (size_t)F);
         PROF(GPT2_PROF_GELU);
         if (a->mlp16) k_matmul_fwd_bf16in(y, mid, a->fchg16 + s * N * F, p.fcproj_w, p.fcproj_b, N, F, C);
@@ -645,7 +648,7 @@ int gpt2_backward(gpt2_model *m, float loss_scale, lmc_err *err) {
         const float *ln1 = a->bf16 ? NULL : a->ln1 + (size_t)l * N * C, *qkv = a->qkv + (size_t)l * N * Q;
         const float *atty = a->atty + (size_t)l * N * C, *lse = a->lse + (size_t)l * N * NH;
         const float *mid = a->res_mid + (size_t)l * N * C, *ln2 = a->bf16 ? NULL : a->ln2 + (size_t)l * N * C;
-        const float *fch = a->fch + (size_t)l * N * FC, *fchg = a->mlp16 ? NULL : a->fchg + (size_t)l * N * F;
+        const float *fch = a->mlp16 ? NULL : a->fch + (size_t)l * N * FC, *fchg = a->mlp16 ? NULL : a->fchg + (size_t)l * N * F;
         /* MLP: y = mid + fcproj(act(fc(ln2(mid)))) */
         float *dact = c->mlp == GPT2_MLP_SWIGLU ? a->d_mid : a->d_big;
         if (a->mlp16)
@@ -655,6 +658,7 @@ int gpt2_backward(gpt2_model *m, float loss_scale, lmc_err *err) {
         if (c->mlp == GPT2_MLP_SWIGLU) k_swiglu_bwd(a->d_big, fch, a->d_mid, N, F);
         else if (c->act) k_act_bwd(c->act, c->act_degree, a->d_big, gpt2_act_coef(m, g, l), a->d_big, fch,
                                    gpt2_act_coef(m, m->params, l), N * (size_t)F);
+        else if (a->mlp16) k_gelu_bwd_bf16x(a->d_big, a->fch16 + (size_t)l * N * F, a->d_big, N * (size_t)F);
         else k_gelu_bwd(a->d_big, fch, a->d_big, N * (size_t)F);
         PROF(GPT2_PROF_GELU);
         if (a->bf16) k_matmul_bwd_bf16in(a->d_small, dp.fc_w, dp.fc_b, a->d_big, a->ln2_16 + (size_t)l * N * C, p.fc_w, N, C, FC);

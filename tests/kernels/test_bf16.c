@@ -144,8 +144,16 @@ static void test_bf16_inputs(int bf16_mode) {
     x[5] = -30.0f;   /* deep in the tail: a tiny (subnormal-range) output */
     k_gelu_fwd(g, x, (size_t)N * C);
     k_f32_to_bf16(g16, g, (size_t)N * C);
-    k_gelu_fwd_bf16(g16b, x, (size_t)N * C);
+    k_gelu_fwd_bf16(g16b, x16, x, (size_t)N * C);
     CHECK_MSG(!memcmp(g16, g16b, (size_t)N * C * 2), "GELU to bf16 differs from rounding its fp32 output");
+    k_f32_to_bf16(g16, x, (size_t)N * C);
+    CHECK_MSG(!memcmp(g16, x16, (size_t)N * C * 2), "GELU's bf16 copy of its input differs from rounding it");
+    /* backward from the bf16 input = backward from the widened input */
+    k_bf16_to_f32(xr, x16, (size_t)N * C);
+    k_gelu_bwd(di1, xr, dout, (size_t)N * C);
+    memcpy(di2, dout, (size_t)N * C * 4);
+    k_gelu_bwd_bf16x(di2, x16, di2, (size_t)N * C);   /* in place, as the model calls it */
+    CHECK_MSG(!memcmp(di1, di2, (size_t)N * C * 4), "GELU backward from a bf16 input differs");
     free(x); free(w); free(b); free(res); free(dout); free(xr); free(x16); free(g16); free(g16b); free(y1); free(y2);
     free(di1); free(di2); free(dw1); free(dw2); free(db1); free(db2); free(g);
 }

@@ -50,7 +50,7 @@ void k_gelu_fwd(float *out, const float *x, size_t n) {
     }
 }
 
-void k_gelu_fwd_bf16(uint16_t *out, const float *x, size_t n) {
+void k_gelu_fwd_bf16(uint16_t *out, uint16_t *x16, const float *x, size_t n) {
     size_t nch = (n + GELU_CH - 1) / GELU_CH;
 #pragma omp parallel for schedule(static)
     for (size_t c = 0; c < nch; c++) {
@@ -58,50 +58,67 @@ void k_gelu_fwd_bf16(uint16_t *out, const float *x, size_t n) {
         float tmp[GELU_CH];   /* one chunk in L1, rounded from there: the fp32 output never reaches memory */
         gelu_span(tmp, x + i, e - i);
         k_f32_to_bf16(out + i, tmp, e - i);
+        if (x16) k_f32_to_bf16(x16 + i, x + i, e - i);
+    }
+}
+
+/* dx[0..n) = gelu'(x) * dout (dx may be dout) */
+static void gelu_bwd_span(float *dx, const float *x, const float *dout, size_t n) {
+    size_t i = 0;
+#ifdef __AVX512F__
+    const __m512 s = _mm512_set1_ps(GELU_S), k = _mm512_set1_ps(GELU_K), half = _mm512_set1_ps(0.5f),
+                 one = _mm512_set1_ps(1.0f), k3 = _mm512_set1_ps(3.0f * GELU_K);
+    for (; i + 16 <= n; i += 16) {
+        __m512 xv = _mm512_loadu_ps(x + i);
+        __m512 x2 = _mm512_mul_ps(xv, xv);
+        __m512 u = _mm512_mul_ps(s, _mm512_fmadd_ps(_mm512_mul_ps(k, x2), xv, xv));
+        /* with e = exp(2u): tanh = 1 - 2/(e+1), sech^2 = 4e/(e+1)^2 (relative-accurate for large |u|).
+         * Where |2u| > 80 (|x| > ~11) the curvature term x sech^2 du (< 1e-30) is set to 0 and e is
+         * computed from the clamped 2u: exp(2u) overflowed to inf for x > ~10, and 4 inf * 0 made
+         * the gradient NaN while the forward stayed finite (a training run at lr 5e-3 stopped on
+         * NaN gradient norms). Inside the range the arithmetic is unchanged, bit for bit. A NaN
+         * input still gives NaN. */
+        __m512 u2 = _mm512_add_ps(u, u);
+        __m512 lim = _mm512_set1_ps(80.0f);
+        __mmask16 flat = _mm512_cmp_ps_mask(_mm512_abs_ps(u2), lim, _CMP_GT_OQ);
+        __m512 e2 = vm_exp512(_mm512_max_ps(_mm512_min_ps(u2, lim), _mm512_set1_ps(-80.0f)));
+        __m512 inv = _mm512_div_ps(one, _mm512_add_ps(e2, one));
+        __m512 t = _mm512_fnmadd_ps(_mm512_set1_ps(2.0f), inv, one);
+        __m512 sech2 = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(4.0f), e2), _mm512_mul_ps(inv, inv));
+        __m512 du = _mm512_mul_ps(s, _mm512_fmadd_ps(k3, x2, one));
+        /* 0.5 (1 + t) + 0.5 x sech2 du */
+        __m512 g = _mm512_mul_ps(half, _mm512_mask3_fmadd_ps(_mm512_mul_ps(xv, sech2), du, _mm512_add_ps(one, t),
+                                                             (__mmask16)~flat));
+        _mm512_storeu_ps(dx + i, _mm512_mul_ps(g, _mm512_loadu_ps(dout + i)));
+    }
+#endif
+    for (; i < n; i++) {
+        float xi = x[i];
+        float u = GELU_S * (xi + GELU_K * xi * xi * xi);
+        float t = gelu_tanh_scalar(u);
+        float sech2 = 1.0f - t * t;
+        float du = GELU_S * (1.0f + 3.0f * GELU_K * xi * xi);
+        /* past |u| = 40 the curvature term is 0 (and 0 * inf would be NaN) */
+        dx[i] = (fabsf(u) > 40.0f ? 0.5f * (1.0f + t) : 0.5f * (1.0f + t) + 0.5f * xi * sech2 * du) * dout[i];
     }
 }
 
 void k_gelu_bwd(float *dx, const float *x, const float *dout, size_t n) {
-    const size_t CH = 4096;
-    size_t nch = (n + CH - 1) / CH;
+    size_t nch = (n + GELU_CH - 1) / GELU_CH;
 #pragma omp parallel for schedule(static)
     for (size_t c = 0; c < nch; c++) {
-        size_t i = c * CH, e = i + CH < n ? i + CH : n;
-#ifdef __AVX512F__
-        const __m512 s = _mm512_set1_ps(GELU_S), k = _mm512_set1_ps(GELU_K), half = _mm512_set1_ps(0.5f),
-                     one = _mm512_set1_ps(1.0f), k3 = _mm512_set1_ps(3.0f * GELU_K);
-        for (; i + 16 <= e; i += 16) {
-            __m512 xv = _mm512_loadu_ps(x + i);
-            __m512 x2 = _mm512_mul_ps(xv, xv);
-            __m512 u = _mm512_mul_ps(s, _mm512_fmadd_ps(_mm512_mul_ps(k, x2), xv, xv));
-            /* with e = exp(2u): tanh = 1 - 2/(e+1), sech^2 = 4e/(e+1)^2 (relative-accurate for large |u|).
-             * Where |2u| > 80 (|x| > ~11) the curvature term x sech^2 du (< 1e-30) is set to 0 and e is
-             * computed from the clamped 2u: exp(2u) overflowed to inf for x > ~10, and 4 inf * 0 made
-             * the gradient NaN while the forward stayed finite (a training run at lr 5e-3 stopped on
-             * NaN gradient norms). Inside the range the arithmetic is unchanged, bit for bit. A NaN
-             * input still gives NaN. */
-            __m512 u2 = _mm512_add_ps(u, u);
-            __m512 lim = _mm512_set1_ps(80.0f);
-            __mmask16 flat = _mm512_cmp_ps_mask(_mm512_abs_ps(u2), lim, _CMP_GT_OQ);
-            __m512 e2 = vm_exp512(_mm512_max_ps(_mm512_min_ps(u2, lim), _mm512_set1_ps(-80.0f)));
-            __m512 inv = _mm512_div_ps(one, _mm512_add_ps(e2, one));
-            __m512 t = _mm512_fnmadd_ps(_mm512_set1_ps(2.0f), inv, one);
-            __m512 sech2 = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(4.0f), e2), _mm512_mul_ps(inv, inv));
-            __m512 du = _mm512_mul_ps(s, _mm512_fmadd_ps(k3, x2, one));
-            /* 0.5 (1 + t) + 0.5 x sech2 du */
-            __m512 g = _mm512_mul_ps(half, _mm512_mask3_fmadd_ps(_mm512_mul_ps(xv, sech2), du, _mm512_add_ps(one, t),
-                                                                 (__mmask16)~flat));
-            _mm512_storeu_ps(dx + i, _mm512_mul_ps(g, _mm512_loadu_ps(dout + i)));
-        }
-#endif
-        for (; i < e; i++) {
-            float xi = x[i];
-            float u = GELU_S * (xi + GELU_K * xi * xi * xi);
-            float t = gelu_tanh_scalar(u);
-            float sech2 = 1.0f - t * t;
-            float du = GELU_S * (1.0f + 3.0f * GELU_K * xi * xi);
-            /* past |u| = 40 the curvature term is 0 (and 0 * inf would be NaN) */
-            dx[i] = (fabsf(u) > 40.0f ? 0.5f * (1.0f + t) : 0.5f * (1.0f + t) + 0.5f * xi * sech2 * du) * dout[i];
-        }
+        size_t i = c * GELU_CH, e = i + GELU_CH < n ? i + GELU_CH : n;
+        gelu_bwd_span(dx + i, x + i, dout + i, e - i);
+    }
+}
+
+void k_gelu_bwd_bf16x(float *dx, const uint16_t *x16, const float *dout, size_t n) {
+    size_t nch = (n + GELU_CH - 1) / GELU_CH;
+#pragma omp parallel for schedule(static)
+    for (size_t c = 0; c < nch; c++) {
+        size_t i = c * GELU_CH, e = i + GELU_CH < n ? i + GELU_CH : n;
+        float tmp[GELU_CH];
+        k_bf16_to_f32(tmp, x16 + i, e - i);
+        gelu_bwd_span(dx + i, tmp, dout + i, e - i);
     }
 }

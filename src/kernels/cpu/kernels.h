@@ -116,10 +116,12 @@ void k_gelu_fwd(float *out, const float *x, size_t n);
  * outside parallel regions): the rounding every bf16 GEMM input gets. */
 void k_f32_to_bf16_rows(uint16_t *dst, const float *src, int rows, int cols, int ld);
 /* GELU with its output rounded to bf16: bitwise k_f32_to_bf16 of k_gelu_fwd's output, without the fp32
- * array in between. */
-void k_gelu_fwd_bf16(uint16_t *out, const float *x, size_t n);
+ * array in between; x16 (may be NULL) receives the input rounded to bf16, for k_gelu_bwd_bf16x. */
+void k_gelu_fwd_bf16(uint16_t *out, uint16_t *x16, const float *x, size_t n);
 /* dx (overwrites) = dout * gelu'(x). dx may alias dout. */
 void k_gelu_bwd(float *dx, const float *x, const float *dout, size_t n);
+/* The same with the input kept in bf16: bitwise k_gelu_bwd of the widened input. */
+void k_gelu_bwd_bf16x(float *dx, const uint16_t *x16, const float *dout, size_t n);
 
 /* Causal multi-head self-attention, flash style: never materialises T x T per layer.
  * qkv [B,T,3C] (q | k | v, head h at columns h*hd), out [B,T,C], lse [B,NH,T] = log-sum-exp of each
