@@ -3,7 +3,7 @@
 # as a Debian package (fortunes, ~2.6 MB of English in /usr/share/games/fortunes):
 #   documents (split on '%' lines, 1 in 20 to validation) -> exact + MinHash dedup -> BPE tokenizer (4096)
 #   -> token shards
-#   -> a 6-layer GPT-2 trained for ~5-10 minutes on 2 cores -> samples -> HTML report.
+#   -> a 6-layer, d=384 GPT-2 trained for ~5-10 minutes on 2 cores (bf16 where the CPU has it) -> samples -> HTML report.
 # Everything lands in runs/quickstart/. Re-running is safe: finished steps are skipped, and an
 # interrupted training run (Ctrl-C) continues exactly where it stopped.
 set -euo pipefail
