@@ -3,7 +3,9 @@
  * usage: train_step --L 6 --H 6 --d 384 --T 256 --B 8 --V 8192 --steps 10 --warmup 2 --threads 2 [--peak 1]
  * --peak 1 also measures the GEMM peak (square 2048, same threads and precision) for the MFU denominator.
  * --precision fp32|bf16|auto (default fp32). --llama 1 --KV 2: the llama preset (RMSNorm, RoPE, SwiGLU,
- * untied head) with that many key/value heads (0 = H). */
+ * untied head) with that many key/value heads (0 = H). Steps run as lmc train runs them (gpt2_forward_backward:
+ * the JSON's ms_fwd is then forward + backward and ms_bwd 0); --full-logits 1: separate forward and backward,
+ * all N x V logits at once. */
 #include "model/gpt2.h"
 #include "kernels/cpu/kernels.h"
 #include "base/progress.h"
@@ -84,9 +86,18 @@ int main(int argc, char **argv) {
         double t0 = lmc_now();
         float loss;
         gpt2_zero_grad(m);
-        if (gpt2_forward(m, x, y, B, T, &loss, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
-        double t1 = lmc_now();
-        if (gpt2_backward(m, 1.0f, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
+        /* as lmc train calls it: one gpt2_forward_backward (with several head chunks the head's backward
+         * runs inside the forward, so there is no separate forward time: reported as fwd+bwd, bwd 0);
+         * --full-logits 1 keeps the two calls */
+        double t1;
+        if (full_logits) {
+            if (gpt2_forward(m, x, y, B, T, &loss, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
+            t1 = lmc_now();
+            if (gpt2_backward(m, 1.0f, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
+        } else {
+            if (gpt2_forward_backward(m, x, y, B, T, 1.0f, &loss, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
+            t1 = lmc_now();
+        }
         double t2 = lmc_now();
         gpt2_clip_grad(m, 1.0);
         gpt2_adamw_step(m, &hp, &err);
@@ -95,8 +106,8 @@ int main(int argc, char **argv) {
         if (k >= 0) tc[k] = c3 - c0;
         if (k >= 0) { ts[k] = t3 - t0; tf[k] = t1 - t0; tb[k] = t2 - t1; to[k] = t3 - t2; }
         if (m->profile) memcpy(prof, m->prof_s, sizeof prof);
-        fprintf(stderr, "step %d loss %.4f total %.1f ms (fwd %.1f bwd %.1f opt %.1f)\n", s, loss, 1e3 * (t3 - t0),
-                1e3 * (t1 - t0), 1e3 * (t2 - t1), 1e3 * (t3 - t2));
+        fprintf(stderr, "step %d loss %.4f total %.1f ms (%s %.1f bwd %.1f opt %.1f)\n", s, loss, 1e3 * (t3 - t0),
+                full_logits ? "fwd" : "fwd+bwd", 1e3 * (t1 - t0), 1e3 * (t2 - t1), 1e3 * (t3 - t2));
     }
     double mn = ts[0], mx = ts[0];
     for (int k = 0; k < steps; k++) { if (ts[k] < mn) mn = ts[k]; if (ts[k] > mx) mx = ts[k]; }

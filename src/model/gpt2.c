@@ -48,14 +48,22 @@ struct gpt2_acts {
     float *head_chunk;       /* chunk_rows x Vp (training mode only) */
     size_t chunk_rows;
     int head_chunked;        /* the last forward ran chunked; backward has not consumed it yet */
+    int head_done;           /* gpt2_forward_backward: the forward already ran the head's backward */
 };
 
-/* Rows per head chunk: 64 MiB of fp32 logits, at least 256 rows (fewer chunks: every chunk's backward
- * reads and writes the whole head gradient once) and at most N. Up to 64 MiB the logits stay one chunk
- * and backward needs no recomputation (config S: 2,048 x 8,192 is exactly that); beyond it each extra
- * pass costs one more head GEMM per chunk, a third of the head's FLOPs (config M: 13 chunks). */
+static float *grad_of(gpt2_model *m, int view) { return view >= 0 ? m->grads + m->views[view].offset : NULL; }
+
+/* Rows per head chunk: a quarter of the N x Vp fp32 logits, but at least 64 MiB and at most 256 MiB of them
+ * (multiples of 64 rows, at least 256 rows, at most N). Up to 64 MiB the logits stay one chunk and backward
+ * needs no recomputation (config S: 2,048 x 8,192 is exactly that). Beyond it each chunk costs one more
+ * head GEMM (a third of the head's FLOPs) and one pass of its dW GEMM over the whole head gradient, whose
+ * inner dimension is the chunk's rows: so not too many chunks (config M: 4 of 1,024 rows, 206 MB held,
+ * against 13 passes of K = 320 with a flat 64 MiB). */
 static size_t head_chunk_rows(const gpt2_config *c, size_t N) {
-    size_t r = ((size_t)1 << 24) / (size_t)c->padded_vocab / 64 * 64;
+    const size_t Vp = (size_t)c->padded_vocab, lo = ((size_t)1 << 24) / Vp, hi = ((size_t)1 << 26) / Vp;
+    size_t r = N / 4;
+    r = r < lo ? lo : r > hi ? hi : r;
+    r = r / 64 * 64;
     if (r < 256) r = 256;
     return r < N ? r : N;
 }
@@ -567,6 +575,16 @@ int gpt2_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, i
     float *lg = a->head_chunked || a->chunk_rows >= N ? a->head_chunk : acts_logits(m, err);
     if (!lg) return LMC_ENOMEM;
     m->logits = a->head_chunked ? NULL : lg;
+    /* inside gpt2_forward_backward with several chunks: the head's backward too, while each chunk's
+     * logits are there (the loss scale needs the count of real targets, known before the loop) */
+    a->head_done = a->head_chunked && R < N && m->head_fuse_scale > 0.0f && !c->mtp_heads;
+    float fuse_scale = 0.0f;
+    if (a->head_done) {
+        int64_t cnt = 0;
+        for (size_t n = 0; n < N; n++) cnt += targets[n] >= 0;
+        fuse_scale = cnt ? m->head_fuse_scale / (float)cnt : 0.0f;   /* as backward's loss_scale / n_targets */
+    }
+    float *dhead = a->head_done ? (m->head_view >= 0 ? grad_of(m, m->head_view) : grad_of(m, m->wte_view)) : NULL;
     for (size_t r0 = 0; r0 < N; r0 += R) {
         size_t n = N - r0 < R ? N - r0 : R;
         k_lmhead_fwd(lg, a->lnf + r0 * C, m->lm_head, n, C, Vp);
@@ -574,6 +592,12 @@ int gpt2_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, i
         if (targets)
             k_crossentropy_fwd(a->losses + r0, a->ce_lse + r0, lg, targets + r0, n, c->vocab_size, Vp, NULL, NULL);
         PROF(GPT2_PROF_XENT);
+        if (a->head_done) {
+            k_crossentropy_bwd_inplace(lg, a->ce_lse + r0, targets + r0, fuse_scale, n, c->vocab_size, Vp);
+            PROF(GPT2_PROF_XENT);
+            k_lmhead_bwd(a->d_small + r0 * C, dhead, lg, a->lnf + r0 * C, m->lm_head, n, C, Vp);
+            PROF(GPT2_PROF_LMHEAD);
+        }
     }
     if (targets) {
         double sum = 0.0;
@@ -594,7 +618,6 @@ int gpt2_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, i
     return 0;
 }
 
-static float *grad_of(gpt2_model *m, int view) { return view >= 0 ? m->grads + m->views[view].offset : NULL; }
 
 int gpt2_backward(gpt2_model *m, float loss_scale, lmc_err *err) {
     gpt2_acts *a = m->acts;
@@ -624,7 +647,7 @@ int gpt2_backward(gpt2_model *m, float loss_scale, lmc_err *err) {
          * the chunk's share of the head gradient */
         const size_t R = a->head_chunked ? a->chunk_rows : N;
         float *lg = a->head_chunked ? a->head_chunk : m->logits;
-        for (size_t r0 = 0; r0 < N; r0 += R) {
+        for (size_t r0 = a->head_done ? N : 0; r0 < N; r0 += R) {   /* head_done: the forward did it */
             size_t n = N - r0 < R ? N - r0 : R;
             if (R < N) k_lmhead_fwd(lg, a->lnf + r0 * C, m->lm_head, n, C, Vp);
             PROF(GPT2_PROF_LMHEAD);
@@ -634,6 +657,7 @@ int gpt2_backward(gpt2_model *m, float loss_scale, lmc_err *err) {
         }
         m->logits = NULL; /* now dlogits */
         a->head_chunked = 0;
+        a->head_done = 0;
     }
     if ((rc = gpt2_mtp_backward(m, a->lnf, loss_scale, a->d_small, err))) return rc;
     PROF(GPT2_PROF_LMHEAD);
@@ -697,6 +721,20 @@ int gpt2_backward(gpt2_model *m, float loss_scale, lmc_err *err) {
     PROF(GPT2_PROF_ENCODER);
     a->has_targets = 0; /* logits are gone: a second backward needs a new forward */
     return 0;
+}
+
+int gpt2_forward_backward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, int B, int T,
+                          float loss_scale, float *loss_out, lmc_err *err) {
+    if (!m->grads) return lmc_errf(err, LMC_EINVAL, "forward_backward: call gpt2_enable_training first");
+    if (!targets) return lmc_errf(err, LMC_EINVAL, "forward_backward: needs targets");
+    m->head_fuse_scale = loss_scale > 0.0f ? loss_scale : 0.0f;
+    int rc = gpt2_forward(m, inputs, targets, B, T, loss_out, err);
+    m->head_fuse_scale = 0.0f;
+    if (rc) {
+        if (m->acts) m->acts->head_done = 0;
+        return rc;
+    }
+    return gpt2_backward(m, loss_scale, err);
 }
 
 void gpt2_zero_grad(gpt2_model *m) {

@@ -151,6 +151,7 @@ typedef struct gpt2_model {
     int64_t n_targets;      /* positions that counted in `loss` */
     gpt2_acts *acts;
     int loss_only;          /* gpt2_set_loss_only: training forwards with targets keep no logits */
+    float head_fuse_scale;  /* > 0 inside gpt2_forward_backward: the head's backward runs in the forward */
 
     /* Optional per-kernel wall-clock accounting (bench): set profile = 1, read prof_s[i] (seconds,
      * accumulated) with names from gpt2_prof_name(i), i < GPT2_PROF_N. */
@@ -219,6 +220,13 @@ int gpt2_backward(gpt2_model *m, float loss_scale, lmc_err *err);
  * inference-mode models and nGPT/anGPT keep full logits. Returns the previous setting (callers that need
  * m->logits from a training model turn it off around their forward and restore it). */
 int gpt2_set_loss_only(gpt2_model *m, int on);
+
+/* forward then backward(loss_scale), as one call. With loss-only training forwards on and the head split
+ * into more than one row chunk, each chunk's dlogits, dx rows and head-gradient share are made while its
+ * logits are still there, so backward recomputes nothing (one head GEMM fewer per chunk); results are
+ * bitwise those of the two calls. Other cases are exactly the two calls. */
+int gpt2_forward_backward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, int B, int T,
+                          float loss_scale, float *loss_out, lmc_err *err);
 
 void gpt2_zero_grad(gpt2_model *m);
 /* Global L2 norm of all gradients (double accumulation, deterministic order). */

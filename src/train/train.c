@@ -777,8 +777,11 @@ static int dp_leaf(void *ctx, int64_t k, float *loss, lmc_err *err) {
     trainer *t = ctx;
     const train_config *c = t->cfg;
     if (fetch(t, k, err)) return -1;
+    if (!t->have_mix)   /* one call: the output head's backward runs inside the forward (no recomputation) */
+        return gpt2_forward_backward(t->m, t->in, t->tg, (int)c->micro_batch, (int)c->seq_len,
+                                     1.0f / (float)t->dp->accum, loss, err);
     if (gpt2_forward(t->m, t->in, t->tg, (int)c->micro_batch, (int)c->seq_len, loss, err)) return -1;
-    if (t->have_mix && train_mix_after_forward(t, k, err)) return -1;
+    if (train_mix_after_forward(t, k, err)) return -1;
     return gpt2_backward(t->m, 1.0f / (float)t->dp->accum, err);
 }
 
@@ -830,9 +833,15 @@ static int train_step(trainer *t, double *lr, double *loss, double *norm, lmc_er
     for (int64_t k = 0; k < accum; k++) {
         if (fetch(t, k, err)) return -1;
         float l;
-        if (gpt2_forward(t->m, t->in, t->tg, (int)c->micro_batch, (int)c->seq_len, &l, err)) return -1;
-        if (t->have_mix && train_mix_after_forward(t, k, err)) return -1;
-        if (gpt2_backward(t->m, 1.0f / (float)accum, err)) return -1;
+        if (!t->have_mix) {
+            if (gpt2_forward_backward(t->m, t->in, t->tg, (int)c->micro_batch, (int)c->seq_len, 1.0f / (float)accum,
+                                      &l, err))
+                return -1;
+        } else {
+            if (gpt2_forward(t->m, t->in, t->tg, (int)c->micro_batch, (int)c->seq_len, &l, err)) return -1;
+            if (train_mix_after_forward(t, k, err)) return -1;
+            if (gpt2_backward(t->m, 1.0f / (float)accum, err)) return -1;
+        }
         sum += l;
     }
     if (t->have_mix && train_mix_end_step(&t->mix, NULL, NULL, t->mix.rule == MIX_DOREMI, err)) return -1;

@@ -8,7 +8,8 @@
  * tensor's largest magnitude) are ~10-100x eps32 = 1.2e-7. In bf16 every GEMM input is rounded to bf16
  * (8 bits of mantissa, half-ulp 2^-9 = 2e-3 relative): an fp32 difference of one ulp upstream can flip
  * one rounding, which moves that element by up to 2^-8 of itself; relative to a tensor's largest entry
- * that stays below 1e-3 (measured 2.2e-4). */
+ * that stays below 1e-3 (measured 2.2e-4). gpt2_forward_backward (the head's backward inside the forward)
+ * must equal the two calls bitwise. */
 #include "test.h"
 #include "model/gpt2.h"
 #include "kernels/cpu/kernels.h"
@@ -83,6 +84,19 @@ static void compare(const char *what, double tol_loss, double tol_grad) {
     printf("%s: worst gradient rel diff %.2e (%s)\n", what, worst, worst_name);
     CHECK(worst <= tol_grad);
     CHECK(max_abs(chunked->grads, chunked->n_floats) > 0);
+
+    /* gpt2_forward_backward, as lmc train calls it: with 3 chunks the head's backward runs inside the
+     * forward on the logits it just made (no recomputation); the logits are the ones backward would
+     * recompute, so gradients and losses are bitwise those of the two calls */
+    float *g2 = malloc(chunked->n_floats * sizeof(float)), lossz[2];
+    memcpy(g2, chunked->grads, chunked->n_floats * sizeof(float));
+    gpt2_zero_grad(chunked);
+    for (int k = 0; k < 2; k++)
+        CHECK_MSG(gpt2_forward_backward(chunked, x + k * N, y + k * N, B, T, 0.5f, lossz + k, &err) == 0, "%s", err.msg);
+    CHECK_MSG(!memcmp(g2, chunked->grads, chunked->n_floats * sizeof(float)), "%s: forward_backward's gradients differ", what);
+    CHECK(lossz[0] == lossc[0] && lossz[1] == lossc[1]);
+    free(g2);
+    CHECK(gpt2_forward_backward(chunked, x, NULL, B, T, 1.0f, NULL, &err) != 0);   /* needs targets */
 
     /* a backward without a fresh forward is refused, as on the full path */
     CHECK(gpt2_backward(chunked, 1.0f, &err) != 0);
