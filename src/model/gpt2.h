@@ -214,9 +214,9 @@ int gpt2_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, i
 int gpt2_backward(gpt2_model *m, float loss_scale, lmc_err *err);
 
 /* Loss-only training forwards (the trainer turns this on): after gpt2_enable_training, a forward with
- * targets computes the head and the loss in row chunks (64 MiB of fp32 logits each, >= 256 rows) and
- * sets m->logits = NULL; backward recomputes each chunk's logits (one more head GEMM when there is more
- * than one chunk). The (B*T) x padded_vocab fp32 logits never exist at once. Forwards without targets,
+ * targets computes the head and the loss in row chunks (a quarter of the fp32 logits, between 64 and 256
+ * MiB, >= 256 rows) and sets m->logits = NULL; backward recomputes each chunk's logits (one more head GEMM
+ * when there is more than one chunk) unless gpt2_forward_backward ran the head's backward in the forward. The (B*T) x padded_vocab fp32 logits never exist at once. Forwards without targets,
  * inference-mode models and nGPT/anGPT keep full logits. Returns the previous setting (callers that need
  * m->logits from a training model turn it off around their forward and restore it). */
 int gpt2_set_loss_only(gpt2_model *m, int on);
