@@ -41,6 +41,34 @@ static void test_rounding(void) {
     CHECK(isnan(bf16_to_f(h[0])));
 }
 
+/* Long arrays take the vector conversion where the CPU has it: bitwise the scalar rounding for random
+ * values, ties, subnormals, infinities, overflow and NaNs at every position of a 16-lane block. */
+static uint16_t ref_bf16(float x) {
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
+    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+static void test_rounding_long(void) {
+    enum { L = 4099 };
+    float *x = malloc(L * sizeof(float));
+    uint16_t *h = malloc(L * 2);
+    const float special[] = {0x1p-130f, -0x1p-149f, 0x1.fffffcp-127f, INFINITY, -INFINITY, 3.40282347e38f, NAN,
+                             1.00390625f, -1.01171875f, 0.0f, -0.0f, 0x1p-126f};
+    for (int i = 0; i < L; i++) {
+        uint32_t u = (uint32_t)(lmc_rng_uniform_double(&rng) * 4294967296.0);
+        memcpy(&x[i], &u, 4);   /* any bit pattern: all exponents, signs, NaN payloads */
+        if (i % 97 == 3) x[i] = special[(i / 97) % (sizeof special / sizeof special[0])];
+    }
+    k_f32_to_bf16(h, x, L);
+    int bad = 0;
+    for (int i = 0; i < L; i++) bad += h[i] != ref_bf16(x[i]);
+    CHECK_MSG(bad == 0, "%d of %d conversions differ from round-to-nearest-even", bad, L);
+    free(x);
+    free(h);
+}
+
 /* Reference in double + per-element bound; returns 0 if every element is within it. */
 static int check_gemm(const char *what, int ta, int tb, int M, int N, int K, const float *A, const float *B,
                       const float *C0, const float *C, float beta) {
@@ -162,6 +190,7 @@ int main(void) {
     lmc_rng_init(&rng, 7);
     lmc_kernels_set_threads(2);
     test_rounding();
+    test_rounding_long();
     CHECK_EQ_INT(lmc_precision_parse("bf16"), LMC_PREC_BF16);
     CHECK_EQ_INT(lmc_precision_parse("fp16"), -1);
     lmc_err err;

@@ -20,9 +20,46 @@ static inline uint16_t f2bf(float x) {
     return (uint16_t)(u >> 16);
 }
 
-void k_f32_to_bf16(uint16_t *dst, const float *src, size_t n) {
+static void f32_to_bf16_scalar(uint16_t *dst, const float *src, size_t n) {
 #pragma omp simd
     for (size_t i = 0; i < n; i++) dst[i] = f2bf(src[i]);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#include <immintrin.h>
+/* vcvtneps2bf16 rounds to nearest even as f2bf does (infinities and overflow to infinity included) but
+ * flushes subnormal inputs to zero, and its NaN results are not relied on: a block of 16 holding a
+ * nonzero subnormal or a NaN takes f2bf, so every result is bitwise f2bf's. */
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+static void f32_to_bf16_avx512bf16(uint16_t *dst, const float *src, size_t n) {
+    const __m512i absmask = _mm512_set1_epi32(0x7fffffff), minnorm = _mm512_set1_epi32(0x00800000),
+                  inf = _mm512_set1_epi32(0x7f800000);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 x = _mm512_loadu_ps(src + i);
+        __m512i a = _mm512_and_si512(_mm512_castps_si512(x), absmask);
+        /* 0 < |x| < 2^-126 (subnormal) or |x| > inf (NaN) */
+        __mmask16 odd = _mm512_mask_cmplt_epu32_mask(_mm512_test_epi32_mask(a, a), a, minnorm) |
+                        _mm512_cmpgt_epu32_mask(a, inf);
+        if (odd) { f32_to_bf16_scalar(dst + i, src + i, 16); continue; }
+        _mm256_storeu_si256((__m256i *)(dst + i), (__m256i)_mm512_cvtneps_pbh(x));
+    }
+    f32_to_bf16_scalar(dst + i, src + i, n - i);
+}
+#endif
+
+static int cvt_isa = -1;   /* 1: vcvtneps2bf16 available (and not hidden by LMC_CPU_DISABLE) */
+
+void k_f32_to_bf16(uint16_t *dst, const float *src, size_t n) {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+    int isa = __atomic_load_n(&cvt_isa, __ATOMIC_RELAXED);
+    if (isa < 0) {   /* threads may race here: each computes the same value */
+        isa = lmc_cpu_detect().avx512_bf16;
+        __atomic_store_n(&cvt_isa, isa, __ATOMIC_RELAXED);
+    }
+    if (isa) { f32_to_bf16_avx512bf16(dst, src, n); return; }
+#endif
+    f32_to_bf16_scalar(dst, src, n);
 }
 
 void k_bf16_to_f32(float *dst, const uint16_t *src, size_t n) {
