@@ -50,14 +50,21 @@ uint16_t *k_bf16_scratch(int slot, size_t n);
 int k_bf16_active(void);
 unsigned long k_weights_generation(void);   /* bumped by lmc_kernels_weights_changed */
 
+/* Added to the GEMM's result in its epilogue (oneDNN): C = op(A) op(B) + bias [+ beta C] + x0. */
+typedef struct k_epilogue {
+    const float *bias;   /* [N] or NULL */
+    const float *x0;     /* [M, ldx] or NULL */
+    int ldx;
+} k_epilogue;
+
 /* oneDNN backend (gemm_onednn.c; only with LMC_HAVE_DNNL). Returns 0 on success; nonzero means the
- * caller must fall back to BLAS (fp32 only). Inputs in bf16 when a16/b16 are given. */
+ * caller must fall back to BLAS (fp32 only). Inputs in bf16 when a16/b16 are given. ep may be NULL. */
 int k_dnnl_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, const uint16_t *A16, int lda,
-                const float *B, const uint16_t *B16, int ldb, float beta, float *C, int ldc);
+                const float *B, const uint16_t *B16, int ldb, float beta, float *C, int ldc, const k_epilogue *ep);
 /* bf16 with B a weight (fp32 W, K x N, or N x K when tb): W is kept packed in the primitive's preferred
  * layout, repacked once per weight generation. */
 int k_dnnl_gemm_wpacked(int ta, int tb, int M, int N, int K, float alpha, const uint16_t *A16, int lda,
-                        const float *W, int ldw, float beta, float *C, int ldc);
+                        const float *W, int ldw, float beta, float *C, int ldc, const k_epilogue *ep);
 const char *k_dnnl_describe(void);
 int k_dnnl_bf16_fast(void);   /* oneDNN runs bf16 with AVX512_BF16 or AMX on this CPU */
 #endif

@@ -147,29 +147,43 @@ static void gemm_fp32(int ta, int tb, int M, int N, int K, float alpha, k_opnd A
     free(wb);
 }
 
+#ifdef LMC_HAVE_DNNL
+static void init_rows(float *C, int ldc, int M, int N, const k_init *in) {
+#pragma omp parallel for schedule(static) if ((size_t)M * N > 16384)
+    for (int r = 0; r < M; r++) init_block(C, ldc, r, r + 1, 0, N, in);
+}
+#endif
+
 static void gemm_run(int ta, int tb, int M, int N, int K, float alpha, k_opnd A, k_opnd B, float beta, float *C,
                      int ldc, const k_init *in) {
 #ifdef LMC_HAVE_DNNL
     int inpar = omp_in_parallel();
     if (!inpar && (k_bf16_active() || !force_blas())) {
         k_threads_init_once();
-        if (in && in->mode != K_INIT_NONE) {
-            beta = 1.0f;
-#pragma omp parallel for schedule(static) if ((size_t)M * N > 16384)
-            for (int r = 0; r < M; r++) init_block(C, ldc, r, r + 1, 0, N, in);
+        /* A bias / residual init goes into oneDNN's epilogue (C written once) when alpha is 1; otherwise
+         * C is initialised first and the GEMM accumulates onto it (beta 1). */
+        const int init = in && in->mode != K_INIT_NONE, fused = init && alpha == 1.0f;
+        const float beta_acc = init ? 1.0f : beta;
+        k_epilogue ep = {NULL, NULL, 0};
+        if (fused) {
+            ep.bias = in->bias;
+            if (in->mode == K_INIT_SET) { ep.x0 = in->x0; ep.ldx = in->ldx; }
         }
+        const k_epilogue *epp = fused ? &ep : NULL;
+        const float beta_d = fused ? (in->mode == K_INIT_SET ? 0.0f : 1.0f) : beta_acc;
+        if (init && !fused) init_rows(C, ldc, M, N, in);
         int rc = -1;
         if (k_bf16_active()) {
             int la, lb;
             const uint16_t *a16 = to_bf16(A, ta ? K : M, ta ? M : K, 0, &la);
             if (a16 && B.weight && !B.h && packed_weights())
-                rc = k_dnnl_gemm_wpacked(ta, tb, M, N, K, alpha, a16, la, B.f, B.ld, beta, C, ldc);
+                rc = k_dnnl_gemm_wpacked(ta, tb, M, N, K, alpha, a16, la, B.f, B.ld, beta_d, C, ldc, epp);
             if (rc && a16) {
                 const uint16_t *b16 = to_bf16(B, tb ? N : K, tb ? K : N, 1, &lb);
-                if (b16) rc = k_dnnl_gemm(ta, tb, M, N, K, alpha, NULL, a16, la, NULL, b16, lb, beta, C, ldc);
+                if (b16) rc = k_dnnl_gemm(ta, tb, M, N, K, alpha, NULL, a16, la, NULL, b16, lb, beta_d, C, ldc, epp);
             }
         } else if (A.f && B.f) {
-            rc = k_dnnl_gemm(ta, tb, M, N, K, alpha, A.f, NULL, A.ld, B.f, NULL, B.ld, beta, C, ldc);
+            rc = k_dnnl_gemm(ta, tb, M, N, K, alpha, A.f, NULL, A.ld, B.f, NULL, B.ld, beta_d, C, ldc, epp);
         }
         if (rc == 0) {
             /* oneDNN's OpenMP runtime runs a GEMM on omp_get_max_threads() threads when called outside a
@@ -178,8 +192,9 @@ static void gemm_run(int ta, int tb, int M, int N, int K, float alpha, k_opnd A,
             return;
         }
         /* oneDNN could not run this shape (or is out of memory): BLAS in fp32 gives the same result up
-         * to rounding. C was already initialised, so no second init. */
-        gemm_fp32(ta, tb, M, N, K, alpha, A, B, beta, C, ldc, NULL);
+         * to rounding, on C initialised here (unless it already was). */
+        if (fused) init_rows(C, ldc, M, N, in);
+        gemm_fp32(ta, tb, M, N, K, alpha, A, B, beta_acc, C, ldc, NULL);
         return;
     }
 #endif
