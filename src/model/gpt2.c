@@ -42,9 +42,11 @@ struct gpt2_acts {
     float *ln_tmp;
     int bf16, mlp16;
     /* Output head. A forward that must hand out logits writes all N x Vp of them into head_chunk when
-     * one chunk holds every row, else into `logits` (its own allocation, made on first use). A loss-only training forward (gpt2_set_loss_only) runs the head
-     * and the loss over row chunks of `chunk_rows` through `head_chunk` instead, and backward
-     * recomputes each chunk's logits: the N x Vp fp32 logits never exist at once. */
+     * one chunk holds every row, else into `logits` (its own allocation, made on first use). A loss-only
+     * training forward (gpt2_set_loss_only) runs the head and the loss over row chunks of `chunk_rows`
+     * through `head_chunk` instead, and backward recomputes each chunk's logits (unless
+     * gpt2_forward_backward ran the head's backward in the forward): the N x Vp fp32 logits never exist
+     * at once. */
     float *head_chunk;       /* chunk_rows x Vp (training mode only) */
     size_t chunk_rows;
     int head_chunked;        /* the last forward ran chunked; backward has not consumed it yet */
@@ -52,6 +54,8 @@ struct gpt2_acts {
 };
 
 static float *grad_of(gpt2_model *m, int view) { return view >= 0 ? m->grads + m->views[view].offset : NULL; }
+/* The output head's gradient: its own (untied head) or the token embedding's (tied). */
+static float *head_grad(gpt2_model *m) { return m->head_view >= 0 ? grad_of(m, m->head_view) : grad_of(m, m->wte_view); }
 
 /* Rows per head chunk: a quarter of the N x Vp fp32 logits, but at least 64 MiB and at most 256 MiB of them
  * (multiples of 64 rows, at least 256 rows, at most N). Up to 64 MiB the logits stay one chunk and backward
@@ -575,16 +579,14 @@ int gpt2_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, i
     float *lg = a->head_chunked || a->chunk_rows >= N ? a->head_chunk : acts_logits(m, err);
     if (!lg) return LMC_ENOMEM;
     m->logits = a->head_chunked ? NULL : lg;
-    /* inside gpt2_forward_backward with several chunks: the head's backward too, while each chunk's
-     * logits are there (the loss scale needs the count of real targets, known before the loop) */
-    a->head_done = a->head_chunked && R < N && m->head_fuse_scale > 0.0f && !c->mtp_heads;
-    float fuse_scale = 0.0f;
-    if (a->head_done) {
-        int64_t cnt = 0;
+    int64_t cnt = 0;   /* positions with a real target: the loss's denominator */
+    if (targets)
         for (size_t n = 0; n < N; n++) cnt += targets[n] >= 0;
-        fuse_scale = cnt ? m->head_fuse_scale / (float)cnt : 0.0f;   /* as backward's loss_scale / n_targets */
-    }
-    float *dhead = a->head_done ? (m->head_view >= 0 ? grad_of(m, m->head_view) : grad_of(m, m->wte_view)) : NULL;
+    /* inside gpt2_forward_backward with several chunks: the head's backward too, while each chunk's
+     * logits are there */
+    a->head_done = a->head_chunked && R < N && m->head_fuse_scale > 0.0f && !c->mtp_heads;
+    const float fuse_scale = cnt ? m->head_fuse_scale / (float)cnt : 0.0f;   /* as backward's loss_scale / n_targets */
+    float *dhead = a->head_done ? head_grad(m) : NULL;
     for (size_t r0 = 0; r0 < N; r0 += R) {
         size_t n = N - r0 < R ? N - r0 : R;
         k_lmhead_fwd(lg, a->lnf + r0 * C, m->lm_head, n, C, Vp);
@@ -601,9 +603,8 @@ int gpt2_forward(gpt2_model *m, const int32_t *inputs, const int32_t *targets, i
     }
     if (targets) {
         double sum = 0.0;
-        int64_t cnt = 0;
         for (size_t n = 0; n < N; n++)  /* in row order, as k_crossentropy_fwd sums */
-            if (targets[n] >= 0) { sum += a->losses[n]; cnt++; }
+            if (targets[n] >= 0) sum += a->losses[n];
         PROF(GPT2_PROF_XENT);
         m->losses = a->losses;
         m->n_targets = cnt;
@@ -635,7 +636,7 @@ int gpt2_backward(gpt2_model *m, float loss_scale, lmc_err *err) {
     float *g = m->grads;
     float *dwte = grad_of(m, m->wte_view), *dwpe = grad_of(m, m->wpe_view);
     float *dlnf_w = grad_of(m, m->lnf_w_view), *dlnf_b = grad_of(m, m->lnf_b_view);
-    float *dhead = m->head_view >= 0 ? grad_of(m, m->head_view) : dwte;
+    float *dhead = head_grad(m);
     float scale = m->n_targets ? loss_scale / (float)m->n_targets : 0.0f;
     const int32_t *ds = c->doc_mask ? a->docstart : NULL, *dpos = c->doc_mask ? a->docpos : NULL;
     int rc;

@@ -39,14 +39,6 @@ static inline void att_gemm(int ta, int tb, int M, int N, int K, float alpha, co
     k_sgemm_1t(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);   /* oneDNN's JIT sgemm when built in */
 }
 
-/* The first key any row of the query block [i0, i0 + rows) may see (0 without document starts). */
-static inline int block_lo(const int32_t *ds, int i0, int rows) {
-    if (!ds) return 0;
-    int lo = ds[i0];
-    for (int r = 1; r < rows; r++) lo = ds[i0 + r] < lo ? ds[i0 + r] : lo;
-    return lo;
-}
-
 /* Add the ALiBi bias of query row i (keys 0..n-1) to s. */
 static inline void alibi_row(float *s, int n, int i, float slope) {
     for (int j = 0; j < n; j++) s[j] += slope * (float)(j - i);

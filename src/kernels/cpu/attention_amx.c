@@ -210,12 +210,7 @@ AMX static inline float dot16(const float *a, const float *b, int n) {
 }
 
 /* The first key any row of the query block may see, rounded down to a tile's K-depth. */
-static inline int block_first_key(const int32_t *ds, int i0, int rows) {
-    if (!ds) return 0;
-    int lo = ds[i0];
-    for (int r = 1; r < rows; r++) lo = ds[i0 + r] < lo ? ds[i0 + r] : lo;
-    return lo & ~31;
-}
+static inline int block_first_key(const int32_t *ds, int i0, int rows) { return block_lo(ds, i0, rows) & ~31; }
 
 static void *scratch(size_t bytes) { return aligned_alloc(64, (bytes + 63) & ~(size_t)63); }
 

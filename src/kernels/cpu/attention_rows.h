@@ -9,6 +9,15 @@
 #define LMC_KERNELS_CPU_ATTENTION_ROWS_H
 #include "kernels/cpu/vmath.h"
 #include <math.h>
+#include <stdint.h>
+
+/* The first key any row of the query block [i0, i0 + rows) may see (0 without document starts). */
+static inline int block_lo(const int32_t *ds, int i0, int rows) {
+    if (!ds) return 0;
+    int lo = ds[i0];
+    for (int r = 1; r < rows; r++) lo = ds[i0 + r] < lo ? ds[i0 + r] : lo;
+    return lo;
+}
 
 static inline void att_row_prepare(float *row, int kv, int lo, int n, float scale, const float *slope) {
     float *s = row + lo;

@@ -46,9 +46,7 @@ static void f32_to_bf16_avx512bf16(uint16_t *dst, const float *src, size_t n) {
     }
     f32_to_bf16_scalar(dst + i, src + i, n - i);
 }
-#endif
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 static int cvt_isa = -1;   /* 1: vcvtneps2bf16 available (and not hidden by LMC_CPU_DISABLE) */
 #endif
 
