@@ -16,6 +16,12 @@ static inline __m512 tanh512(__m512 u) {
     __m512 one = _mm512_set1_ps(1.0f);
     return _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, one)));
 }
+#elif defined(VM_AVX2)
+static inline __m256 tanh256(__m256 u) {
+    __m256 e = vm_exp256(_mm256_add_ps(u, u));
+    __m256 one = _mm256_set1_ps(1.0f);
+    return _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
+}
 #endif
 
 /* out[0..n) = gelu(x[0..n)) */
@@ -30,6 +36,16 @@ static void gelu_span(float *out, const float *x, size_t n) {
         __m512 u = _mm512_mul_ps(s, _mm512_fmadd_ps(k, x3, xv));
         __m512 t = tanh512(u);
         _mm512_storeu_ps(out + i, _mm512_mul_ps(_mm512_mul_ps(half, xv), _mm512_add_ps(one, t)));
+    }
+#elif defined(VM_AVX2)
+    const __m256 s = _mm256_set1_ps(GELU_S), k = _mm256_set1_ps(GELU_K), half = _mm256_set1_ps(0.5f),
+                 one = _mm256_set1_ps(1.0f);
+    for (; i + 8 <= n; i += 8) {
+        __m256 xv = _mm256_loadu_ps(x + i);
+        __m256 x3 = _mm256_mul_ps(_mm256_mul_ps(xv, xv), xv);
+        __m256 u = _mm256_mul_ps(s, _mm256_fmadd_ps(k, x3, xv));
+        __m256 t = tanh256(u);
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_mul_ps(half, xv), _mm256_add_ps(one, t)));
     }
 #endif
     for (; i < n; i++) {
@@ -90,6 +106,27 @@ static void gelu_bwd_span(float *dx, const float *x, const float *dout, size_t n
         __m512 g = _mm512_mul_ps(half, _mm512_mask3_fmadd_ps(_mm512_mul_ps(xv, sech2), du, _mm512_add_ps(one, t),
                                                              (__mmask16)~flat));
         _mm512_storeu_ps(dx + i, _mm512_mul_ps(g, _mm512_loadu_ps(dout + i)));
+    }
+#elif defined(VM_AVX2)
+    /* the AVX-512 loop above, 8 lanes wide (the blend stands for the masked fmadd) */
+    const __m256 s = _mm256_set1_ps(GELU_S), k = _mm256_set1_ps(GELU_K), half = _mm256_set1_ps(0.5f),
+                 one = _mm256_set1_ps(1.0f), k3 = _mm256_set1_ps(3.0f * GELU_K), lim = _mm256_set1_ps(80.0f),
+                 nlim = _mm256_set1_ps(-80.0f), sign = _mm256_set1_ps(-0.0f);
+    for (; i + 8 <= n; i += 8) {
+        __m256 xv = _mm256_loadu_ps(x + i);
+        __m256 x2 = _mm256_mul_ps(xv, xv);
+        __m256 u = _mm256_mul_ps(s, _mm256_fmadd_ps(_mm256_mul_ps(k, x2), xv, xv));
+        __m256 u2 = _mm256_add_ps(u, u);
+        __m256 flat = _mm256_cmp_ps(_mm256_andnot_ps(sign, u2), lim, _CMP_GT_OQ);
+        __m256 e2 = vm_exp256(_mm256_max_ps(_mm256_min_ps(u2, lim), nlim));
+        __m256 inv = _mm256_div_ps(one, _mm256_add_ps(e2, one));
+        __m256 t = _mm256_fnmadd_ps(_mm256_set1_ps(2.0f), inv, one);
+        __m256 sech2 = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(4.0f), e2), _mm256_mul_ps(inv, inv));
+        __m256 du = _mm256_mul_ps(s, _mm256_fmadd_ps(k3, x2, one));
+        __m256 onet = _mm256_add_ps(one, t);
+        __m256 full = _mm256_fmadd_ps(_mm256_mul_ps(xv, sech2), du, onet);
+        __m256 g = _mm256_mul_ps(half, _mm256_blendv_ps(full, onet, flat));
+        _mm256_storeu_ps(dx + i, _mm256_mul_ps(g, _mm256_loadu_ps(dout + i)));
     }
 #endif
     for (; i < n; i++) {
