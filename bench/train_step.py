@@ -13,10 +13,11 @@ Peers, each run in the same alternation:
         bench/peers/gpt2_torch.py with the OpenMP OpenBLAS when /usr/bin/python3 has torch;
         the faster one is the reference.
 Reports median ms/step (min-max), tok/s, MFU against lmc's GEMM peak (square 2048^3 on lmc's own GEMM
-path, same precision and threads, measured in the same run), CPU time / wall time (are the cores busy?),
-peak RSS (getrusage of each child), the ratio lmc / best peer with the per-pair min-max, and lmc's
-per-kernel split of one step."""
-import argparse, json, os, statistics, subprocess, sys
+path, same precision and threads, measured in the same run), CPU time / wall time (are the cores busy? lmc's
+per timed step; a peer's over its whole process), peak RSS (getrusage of each child), the ratio lmc / best peer with the per-pair min-max, and lmc's
+per-kernel split of one step. bf16 on a CPU without bf16 instructions (neither AMX-BF16 nor AVX512_BF16) is
+skipped with lmc's message; the other precisions still run."""
+import argparse, json, os, resource, statistics, subprocess, sys, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -40,12 +41,21 @@ ap.add_argument("--build", default=os.path.join(ROOT, "build"))
 a = ap.parse_args()
 
 
+class Failed(Exception):
+    pass
+
+
 def run(cmd, env):
-    """Run a child; return (stdout, stderr, None)."""
+    """Run a child; return (stdout, stderr, process CPU time / wall time). The CPU ratio covers the whole
+    process (start-up and compilation included), from the rusage of reaped children: a peer reports no
+    per-step CPU time of its own."""
+    ru0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic()
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    ru1, wall = resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic() - t0
     if p.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{p.stderr[-3000:]}")
-    return p.stdout, p.stderr, None
+        raise Failed(f"failed: {' '.join(cmd)}\n{p.stderr[-3000:]}")
+    cpu = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
+    return p.stdout, p.stderr, cpu / wall
 
 
 def result(out):
@@ -58,10 +68,11 @@ def result(out):
 def child_rss(cmd, env):
     """Peak RSS (MB) of one child alone, via GNU time (Debian package `time`)."""
     if os.path.exists("/usr/bin/time"):
-        out, err, _ = run(["/usr/bin/time", "-f", "MAXRSS_KB %M"] + cmd, env)
+        out, err, cpu = run(["/usr/bin/time", "-f", "MAXRSS_KB %M"] + cmd, env)
         rss = next((int(l.split()[1]) / 1024 for l in err.splitlines() if l.startswith("MAXRSS_KB")), None)
-        return out, err, rss
-    return run(cmd, env)
+        return out, err, rss, cpu
+    out, err, cpu = run(cmd, env)
+    return out, err, None, cpu
 
 
 subprocess.run(["cmake", "--build", a.build, "--target", "bench_train_step", "-j2"], check=True,
@@ -102,15 +113,29 @@ for name in a.config.split(","):
             impls["torch debian fp32"] = ["/usr/bin/python3", os.path.join(HERE, "peers", "gpt2_torch.py")] + common
         runs = {k: [] for k in impls}
         rss = {k: 0.0 for k in impls}
+        pcpu = {k: [] for k in impls}
         peak = []
-        for k, cmd in impls.items():   # warm-up of each (page cache, compile caches, clocks), not counted
-            run(cmd, env)
+        try:
+            for k, cmd in impls.items():   # warm-up of each (page cache, compile caches, clocks), not counted
+                run(cmd, env)
+        except Failed as e:
+            # bf16 asked for on a CPU without bf16 instructions: lmc refuses (it names the missing features);
+            # the rest of the bench still runs, and the peer alone would be no comparison
+            if prec == "bf16" and "no bf16 instructions" in str(e):
+                msg = str(e).strip().splitlines()[-1]
+                print(f"\nconfig {name} bf16: skipped: {msg}", flush=True)
+                continue
+            sys.exit(str(e))
         for rep in range(a.reps):
             for k, cmd in impls.items():
                 extra = ["--peak", "1"] if k == "lmc" else []
-                out, err, r = child_rss(cmd + extra, env)
+                try:
+                    out, err, r, cpu = child_rss(cmd + extra, env)
+                except Failed as e:
+                    sys.exit(str(e))
                 res = result(out)
                 runs[k].append(res)
+                pcpu[k].append(cpu)
                 rss[k] = max(rss[k], r or 0)
                 if k == "lmc":
                     peak.append(res["gemm_peak_gflops"])
@@ -126,9 +151,14 @@ for name in a.config.split(","):
             ms = [r["ms_step"] for r in runs[k]]
             med[k] = statistics.median(ms)
             tok = c["B"] * c["T"] / (med[k] / 1e3)
-            cpu = statistics.median(r["cpu_ms_step"] / r["ms_step"] for r in runs[k]) if "cpu_ms_step" in runs[k][0] else float("nan")
+            if "cpu_ms_step" in runs[k][0]:   # per timed step
+                cpu = f"{statistics.median(r['cpu_ms_step'] / r['ms_step'] for r in runs[k]):9.2f}"
+            else:                              # whole process, start-up included (marked *)
+                cpu = f"{statistics.median(pcpu[k]):8.2f}*"
             print(f"{k:20} {med[k]:12.1f} ({min(ms):7.1f}-{max(ms):7.1f}) {tok:8.0f} {100 * fpt * tok / 1e9 / pk:5.1f}% "
-                  f"{cpu:9.2f} {rss[k]:12.0f}")
+                  f"{cpu} {rss[k]:12.0f}")
+        if any("cpu_ms_step" not in runs[k][0] for k in impls):
+            print("  * CPU/wall of the whole process (start-up, compilation and warm-up steps included)")
         peers = [k for k in impls if k != "lmc"]
         if peers:
             best = min(peers, key=lambda k: med[k])
