@@ -174,6 +174,19 @@ static inline float vm_exp_sum(const float *x, float shift, int n) {
     return sum;
 }
 
+/* y[i] = exp(-x[i]) (the sigmoid's exp; y may be x): the vector exp at the build's width. */
+static inline void vm_exp_neg(float *y, const float *x, int n) {
+    int i = 0;
+#ifdef __AVX512F__
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(y + i, vm_exp512(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_loadu_ps(x + i))));
+#elif defined(VM_AVX2)
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, vm_exp256(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_loadu_ps(x + i))));
+#endif
+    for (; i < n; i++) y[i] = vm_exp_scalar(-x[i]);
+}
+
 static inline float vm_max(const float *x, int n) {
     int i = 0;
     float m = -INFINITY;
