@@ -13,9 +13,9 @@ Peers, each run in the same alternation:
         bench/peers/gpt2_torch.py with the OpenMP OpenBLAS when /usr/bin/python3 has torch;
         the faster one is the reference.
 Reports median ms/step (min-max), tok/s, MFU against lmc's GEMM peak (square 2048^3 on lmc's own GEMM
-path, same precision and threads, measured in the same run), CPU time / wall time (are the cores busy? lmc's
-per timed step; a peer's over its whole process), peak RSS (getrusage of each child), the ratio lmc / best peer with the per-pair min-max, and lmc's
-per-kernel split of one step. bf16 on a CPU without bf16 instructions (neither AMX-BF16 nor AVX512_BF16) is
+path, same precision and threads, measured in the same run), CPU time / wall time (are the cores busy?
+lmc's per timed step, a peer's over its whole process), peak RSS (getrusage of each child), the ratio
+lmc / best peer with the per-pair min-max, and lmc's per-kernel split of one step. bf16 on a CPU without bf16 instructions (neither AMX-BF16 nor AVX512_BF16) is
 skipped with lmc's message; the other precisions still run."""
 import argparse, json, os, resource, statistics, subprocess, sys, time
 
