@@ -154,6 +154,9 @@ static void print_version(void) {
     char cpu[128];
     lmc_cpu_describe(&f, cpu, sizeof cpu);
     printf("CPU: %s; precision auto -> %s\n", cpu, lmc_precision_name(lmc_precision_resolve(LMC_PREC_AUTO)));
+    char isa[384];
+    lmc_isa_describe(isa, sizeof isa);
+    printf("vector kernels: %s\n", isa);
     printf("backends: %s\n", lmc_backends());
 }
 

@@ -1,9 +1,11 @@
 /* AdamW update, written in the same operation order as torch.optim.AdamW (single-tensor path) so the
  * trajectory matches PyTorch to float rounding. */
 #include "optim/optim.h"
+#include "kernels/cpu/kernels.h"
 #include <math.h>
-#if defined(__AVX512F__) || defined(__AVX2__)
+#if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+#define ADAMW_X86 1
 #endif
 
 #define ADAMW_BODY                                                  \
@@ -18,14 +20,16 @@
         p[i] = pi - step_size * (mi / denom);                       \
     }
 
-/* 16 lanes at a time with the same operations in the same order as ADAMW_BODY (sqrt and division are
- * correctly rounded in both), so results are bitwise those of the scalar loop. GCC does not vectorise
- * sqrtf without -fno-math-errno, hence the intrinsics. Returns the index where the scalar tail starts. */
-static inline size_t adamw_vec(float *p, const float *g, float *m, float *v, size_t i0, size_t i1, float decay,
-                               float beta1, float beta2, float a1, float a2, float bc2_sqrt, float eps,
-                               float step_size) {
+/* 16 (AVX-512) or 8 (AVX2) lanes at a time with the same operations in the same order as ADAMW_BODY
+ * (sqrt and division are correctly rounded in both), so results are bitwise those of the scalar loop.
+ * GCC does not vectorise sqrtf without -fno-math-errno, hence the intrinsics. The form is chosen at
+ * run time (lmc_isa_active()); each returns the index where the scalar tail starts. */
+#define ADAMW_ARGS                                                                                         \
+    float *p, const float *g, float *m, float *v, size_t i0, size_t i1, float decay, float beta1, float beta2, \
+        float a1, float a2, float bc2_sqrt, float eps, float step_size
+#ifdef ADAMW_X86
+__attribute__((target("avx512f"))) static size_t adamw_512(ADAMW_ARGS) {
     size_t i = i0;
-#ifdef __AVX512F__
     const __m512 vdecay = _mm512_set1_ps(decay), vb1 = _mm512_set1_ps(beta1), vb2 = _mm512_set1_ps(beta2),
                  va1 = _mm512_set1_ps(a1), va2 = _mm512_set1_ps(a2), vbc = _mm512_set1_ps(bc2_sqrt),
                  veps = _mm512_set1_ps(eps), vss = _mm512_set1_ps(step_size);
@@ -39,7 +43,11 @@ static inline size_t adamw_vec(float *p, const float *g, float *m, float *v, siz
         __m512 denom = _mm512_add_ps(_mm512_div_ps(_mm512_sqrt_ps(vi), vbc), veps);
         _mm512_storeu_ps(p + i, _mm512_sub_ps(pi, _mm512_mul_ps(vss, _mm512_div_ps(mi, denom))));
     }
-#elif defined(__AVX2__)
+    return i;
+}
+
+__attribute__((target("avx2"))) static size_t adamw_256(ADAMW_ARGS) {
+    size_t i = i0;
     const __m256 vdecay = _mm256_set1_ps(decay), vb1 = _mm256_set1_ps(beta1), vb2 = _mm256_set1_ps(beta2),
                  va1 = _mm256_set1_ps(a1), va2 = _mm256_set1_ps(a2), vbc = _mm256_set1_ps(bc2_sqrt),
                  veps = _mm256_set1_ps(eps), vss = _mm256_set1_ps(step_size);
@@ -53,12 +61,9 @@ static inline size_t adamw_vec(float *p, const float *g, float *m, float *v, siz
         __m256 denom = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(vi), vbc), veps);
         _mm256_storeu_ps(p + i, _mm256_sub_ps(pi, _mm256_mul_ps(vss, _mm256_div_ps(mi, denom))));
     }
-#else
-    (void)p; (void)g; (void)m; (void)v; (void)i1; (void)decay; (void)beta1; (void)beta2; (void)a1; (void)a2;
-    (void)bc2_sqrt; (void)eps; (void)step_size;
-#endif
     return i;
 }
+#endif
 
 void optim_adamw_team(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1,
                       float beta2, float eps, float wd, double bc1, double bc2) {
@@ -66,12 +71,20 @@ void optim_adamw_team(float *p, const float *g, float *m, float *v, size_t n, fl
     const float step_size = (float)(lr / bc1);
     const float bc2_sqrt = (float)sqrt(bc2);
     const float a1 = 1.0f - beta1, a2 = 1.0f - beta2;
-    /* static split of 16-element blocks; each thread runs its block range vectorised, then its tail */
-    size_t nblk = (n + 15) / 16;
+    const int isa = lmc_isa_active();
+    /* static split of 1024-element blocks (the update is elementwise, so the split does not change a
+     * bit); each block runs vectorised, then its tail */
+    size_t nblk = (n + 1023) / 1024;
 #pragma omp for schedule(static) nowait
     for (size_t b = 0; b < nblk; b++) {
-        size_t i0 = b * 16, i1 = i0 + 16 < n ? i0 + 16 : n;
-        size_t i = adamw_vec(p, g, m, v, i0, i1, decay, beta1, beta2, a1, a2, bc2_sqrt, eps, step_size);
+        size_t i0 = b * 1024, i1 = i0 + 1024 < n ? i0 + 1024 : n, i = i0;
+#ifdef ADAMW_X86
+        if (isa == LMC_ISA_AVX512)
+            i = adamw_512(p, g, m, v, i0, i1, decay, beta1, beta2, a1, a2, bc2_sqrt, eps, step_size);
+        else if (isa == LMC_ISA_AVX2)
+            i = adamw_256(p, g, m, v, i0, i1, decay, beta1, beta2, a1, a2, bc2_sqrt, eps, step_size);
+#endif
+        (void)isa;
         for (; i < i1; i++) ADAMW_BODY
     }
 }

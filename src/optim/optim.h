@@ -25,7 +25,8 @@ typedef struct optim_sf_args {
 } optim_sf_args;
 enum { OPTIM_ISA_SCALAR = 0, OPTIM_ISA_AVX2 = 1, OPTIM_ISA_AVX512 = 2 };
 void optim_sf_update(float *y, float *z, float *v, const float *g, size_t n, const optim_sf_args *a, int isa);
-/* The widest of OPTIM_ISA_* this CPU runs (lmc_cpu_detect; LMC_CPU_DISABLE=avx512f hides AVX-512). */
+/* The widest of OPTIM_ISA_* this CPU runs: lmc_isa_best() (the same scale; LMC_CPU_DISABLE=avx512f hides
+ * AVX-512). The optimizer itself runs lmc_isa_active(), which lmc_isa_force can lower. */
 int optim_sf_isa_best(void);
 
 #endif

@@ -29,7 +29,7 @@ int optim_sf_create(lmc_optim *o, gpt2_model *m, lmc_err *err) {
     if (!o->ybak) return LMC_ENOMEM;
     o->weight_sum = 0.0;
     o->lr_max = -1.0;
-    o->sf_isa = optim_sf_isa_best();
+    o->sf_isa = lmc_isa_active();
     return 0;
 }
 

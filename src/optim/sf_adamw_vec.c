@@ -63,15 +63,9 @@ __attribute__((target("avx512f"))) static void sf_avx512(float *y, float *z, flo
 }
 #endif
 
-int optim_sf_isa_best(void) {
-    lmc_cpu_features f = lmc_cpu_detect();
-#ifdef SF_X86
-    if (f.avx512f) return OPTIM_ISA_AVX512;
-    if (f.avx2) return OPTIM_ISA_AVX2;
-#endif
-    (void)f;
-    return OPTIM_ISA_SCALAR;
-}
+/* OPTIM_ISA_* and LMC_ISA_* are one scale, so the kernels' run-time choice (and lmc_isa_force) applies */
+_Static_assert((int)OPTIM_ISA_AVX2 == (int)LMC_ISA_AVX2 && (int)OPTIM_ISA_AVX512 == (int)LMC_ISA_AVX512, "one ISA scale");
+int optim_sf_isa_best(void) { return lmc_isa_best(); }
 
 void optim_sf_update(float *y, float *z, float *v, const float *g, size_t n, const optim_sf_args *a, int isa) {
     /* blocks of 64 elements split statically over the threads: deterministic for any thread count */

@@ -699,6 +699,9 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
     char cpu[400];
     train_cpu_name(cpu, sizeof cpu);
     event(t, "cpu: %s", cpu);
+    char isa[384];
+    lmc_isa_describe(isa, sizeof isa);
+    event(t, "vector kernels: %s", isa);
     if (t->dp)
         event(t, "data parallel: %d rank%s (%s), %d threads each; %lld micro-batches per step summed in a fixed tree "
                  "(%lld per rank, %d extra gradient buffers); optimizer state %s",

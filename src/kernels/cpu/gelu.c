@@ -1,6 +1,7 @@
 /* GELU with the tanh approximation (HF "gelu_new"):
  *   gelu(x) = 0.5 x (1 + tanh(s (x + 0.044715 x^3))),  s = sqrt(2/pi).
- * tanh(u) = 1 - 2 / (exp(2u) + 1) through the vector exp (absolute error ~1e-7). */
+ * tanh(u) = 1 - 2 / (exp(2u) + 1) through the vector exp (absolute error ~1e-7); AVX-512, AVX2+FMA or
+ * scalar (libm tanhf) as lmc_isa_active() says. */
 #include "kernels/cpu/kernels.h"
 #include "kernels/cpu/vmath.h"
 #include "kernels/cpu/gemm.h"
@@ -10,24 +11,33 @@
 
 static inline float gelu_tanh_scalar(float u) { return tanhf(u); }
 
-#ifdef __AVX512F__
-static inline __m512 tanh512(__m512 u) {
+#ifdef VM_X86
+VM_T512 static inline __m512 tanh512(__m512 u) {
     __m512 e = vm_exp512(_mm512_add_ps(u, u));
     __m512 one = _mm512_set1_ps(1.0f);
     return _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, one)));
 }
-#elif defined(VM_AVX2)
-static inline __m256 tanh256(__m256 u) {
+
+VM_T256 static inline __m256 tanh256(__m256 u) {
     __m256 e = vm_exp256(_mm256_add_ps(u, u));
     __m256 one = _mm256_set1_ps(1.0f);
     return _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
 }
 #endif
 
-/* out[0..n) = gelu(x[0..n)) */
-static void gelu_span(float *out, const float *x, size_t n) {
+/* out[i] = gelu(x[i]) for i in [i, n): the scalar form, and the tail after the vector forms, which
+ * return where they stopped. */
+static void gelu_tail(float *out, const float *x, size_t i, size_t n) {
+    for (; i < n; i++) {
+        float xi = x[i];
+        float u = GELU_S * (xi + GELU_K * xi * xi * xi);
+        out[i] = 0.5f * xi * (1.0f + gelu_tanh_scalar(u));
+    }
+}
+
+#ifdef VM_X86
+VM_T512 static size_t gelu_512(float *out, const float *x, size_t n) {
     size_t i = 0;
-#ifdef __AVX512F__
     const __m512 s = _mm512_set1_ps(GELU_S), k = _mm512_set1_ps(GELU_K), half = _mm512_set1_ps(0.5f),
                  one = _mm512_set1_ps(1.0f);
     for (; i + 16 <= n; i += 16) {
@@ -37,7 +47,11 @@ static void gelu_span(float *out, const float *x, size_t n) {
         __m512 t = tanh512(u);
         _mm512_storeu_ps(out + i, _mm512_mul_ps(_mm512_mul_ps(half, xv), _mm512_add_ps(one, t)));
     }
-#elif defined(VM_AVX2)
+    return i;
+}
+
+VM_T256 static size_t gelu_256(float *out, const float *x, size_t n) {
+    size_t i = 0;
     const __m256 s = _mm256_set1_ps(GELU_S), k = _mm256_set1_ps(GELU_K), half = _mm256_set1_ps(0.5f),
                  one = _mm256_set1_ps(1.0f);
     for (; i + 8 <= n; i += 8) {
@@ -47,41 +61,62 @@ static void gelu_span(float *out, const float *x, size_t n) {
         __m256 t = tanh256(u);
         _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_mul_ps(half, xv), _mm256_add_ps(one, t)));
     }
+    return i;
+}
 #endif
-    for (; i < n; i++) {
-        float xi = x[i];
-        float u = GELU_S * (xi + GELU_K * xi * xi * xi);
-        out[i] = 0.5f * xi * (1.0f + gelu_tanh_scalar(u));
-    }
+
+/* out[0..n) = gelu(x[0..n)) in the form `isa` (lmc_isa_active(), read once per call) */
+static void gelu_span(float *out, const float *x, size_t n, int isa) {
+    size_t i = 0;
+#ifdef VM_X86
+    if (isa == LMC_ISA_AVX512) i = gelu_512(out, x, n);
+    else if (isa == LMC_ISA_AVX2) i = gelu_256(out, x, n);
+#endif
+    (void)isa;
+    gelu_tail(out, x, i, n);
 }
 
 #define GELU_CH 4096
 
 void k_gelu_fwd(float *out, const float *x, size_t n) {
     size_t nch = (n + GELU_CH - 1) / GELU_CH;
+    const int isa = lmc_isa_active();
 #pragma omp parallel for schedule(static)
     for (size_t c = 0; c < nch; c++) {
         size_t i = c * GELU_CH, e = i + GELU_CH < n ? i + GELU_CH : n;
-        gelu_span(out + i, x + i, e - i);
+        gelu_span(out + i, x + i, e - i, isa);
     }
 }
 
 void k_gelu_fwd_bf16(uint16_t *out, uint16_t *x16, const float *x, size_t n) {
     size_t nch = (n + GELU_CH - 1) / GELU_CH;
+    const int isa = lmc_isa_active();
 #pragma omp parallel for schedule(static)
     for (size_t c = 0; c < nch; c++) {
         size_t i = c * GELU_CH, e = i + GELU_CH < n ? i + GELU_CH : n;
         float tmp[GELU_CH];   /* one chunk in L1, rounded from there: the fp32 output never reaches memory */
-        gelu_span(tmp, x + i, e - i);
+        gelu_span(tmp, x + i, e - i, isa);
         k_f32_to_bf16(out + i, tmp, e - i);
         if (x16) k_f32_to_bf16(x16 + i, x + i, e - i);
     }
 }
 
-/* dx[0..n) = gelu'(x) * dout (dx may be dout) */
-static void gelu_bwd_span(float *dx, const float *x, const float *dout, size_t n) {
+/* dx[i] = gelu'(x[i]) * dout[i] for i in [i, n) */
+static void gelu_bwd_tail(float *dx, const float *x, const float *dout, size_t i, size_t n) {
+    for (; i < n; i++) {
+        float xi = x[i];
+        float u = GELU_S * (xi + GELU_K * xi * xi * xi);
+        float t = gelu_tanh_scalar(u);
+        float sech2 = 1.0f - t * t;
+        float du = GELU_S * (1.0f + 3.0f * GELU_K * xi * xi);
+        /* past |u| = 40 the curvature term is 0 (and 0 * inf would be NaN) */
+        dx[i] = (fabsf(u) > 40.0f ? 0.5f * (1.0f + t) : 0.5f * (1.0f + t) + 0.5f * xi * sech2 * du) * dout[i];
+    }
+}
+
+#ifdef VM_X86
+VM_T512 static size_t gelu_bwd_512(float *dx, const float *x, const float *dout, size_t n) {
     size_t i = 0;
-#ifdef __AVX512F__
     const __m512 s = _mm512_set1_ps(GELU_S), k = _mm512_set1_ps(GELU_K), half = _mm512_set1_ps(0.5f),
                  one = _mm512_set1_ps(1.0f), k3 = _mm512_set1_ps(3.0f * GELU_K);
     for (; i + 16 <= n; i += 16) {
@@ -107,7 +142,11 @@ static void gelu_bwd_span(float *dx, const float *x, const float *dout, size_t n
                                                              (__mmask16)~flat));
         _mm512_storeu_ps(dx + i, _mm512_mul_ps(g, _mm512_loadu_ps(dout + i)));
     }
-#elif defined(VM_AVX2)
+    return i;
+}
+
+VM_T256 static size_t gelu_bwd_256(float *dx, const float *x, const float *dout, size_t n) {
+    size_t i = 0;
     /* the AVX-512 loop above, 8 lanes wide (the blend stands for the masked fmadd) */
     const __m256 s = _mm256_set1_ps(GELU_S), k = _mm256_set1_ps(GELU_K), half = _mm256_set1_ps(0.5f),
                  one = _mm256_set1_ps(1.0f), k3 = _mm256_set1_ps(3.0f * GELU_K), lim = _mm256_set1_ps(80.0f),
@@ -128,34 +167,39 @@ static void gelu_bwd_span(float *dx, const float *x, const float *dout, size_t n
         __m256 g = _mm256_mul_ps(half, _mm256_blendv_ps(full, onet, flat));
         _mm256_storeu_ps(dx + i, _mm256_mul_ps(g, _mm256_loadu_ps(dout + i)));
     }
+    return i;
+}
 #endif
-    for (; i < n; i++) {
-        float xi = x[i];
-        float u = GELU_S * (xi + GELU_K * xi * xi * xi);
-        float t = gelu_tanh_scalar(u);
-        float sech2 = 1.0f - t * t;
-        float du = GELU_S * (1.0f + 3.0f * GELU_K * xi * xi);
-        /* past |u| = 40 the curvature term is 0 (and 0 * inf would be NaN) */
-        dx[i] = (fabsf(u) > 40.0f ? 0.5f * (1.0f + t) : 0.5f * (1.0f + t) + 0.5f * xi * sech2 * du) * dout[i];
-    }
+
+/* dx[0..n) = gelu'(x) * dout (dx may be dout), in the form `isa` */
+static void gelu_bwd_span(float *dx, const float *x, const float *dout, size_t n, int isa) {
+    size_t i = 0;
+#ifdef VM_X86
+    if (isa == LMC_ISA_AVX512) i = gelu_bwd_512(dx, x, dout, n);
+    else if (isa == LMC_ISA_AVX2) i = gelu_bwd_256(dx, x, dout, n);
+#endif
+    (void)isa;
+    gelu_bwd_tail(dx, x, dout, i, n);
 }
 
 void k_gelu_bwd(float *dx, const float *x, const float *dout, size_t n) {
     size_t nch = (n + GELU_CH - 1) / GELU_CH;
+    const int isa = lmc_isa_active();
 #pragma omp parallel for schedule(static)
     for (size_t c = 0; c < nch; c++) {
         size_t i = c * GELU_CH, e = i + GELU_CH < n ? i + GELU_CH : n;
-        gelu_bwd_span(dx + i, x + i, dout + i, e - i);
+        gelu_bwd_span(dx + i, x + i, dout + i, e - i, isa);
     }
 }
 
 void k_gelu_bwd_bf16x(float *dx, const uint16_t *x16, const float *dout, size_t n) {
     size_t nch = (n + GELU_CH - 1) / GELU_CH;
+    const int isa = lmc_isa_active();
 #pragma omp parallel for schedule(static)
     for (size_t c = 0; c < nch; c++) {
         size_t i = c * GELU_CH, e = i + GELU_CH < n ? i + GELU_CH : n;
         float tmp[GELU_CH];
         k_bf16_to_f32(tmp, x16 + i, e - i);
-        gelu_bwd_span(dx + i, tmp, dout + i, e - i);
+        gelu_bwd_span(dx + i, tmp, dout + i, e - i, isa);
     }
 }

@@ -27,13 +27,27 @@ const char *lmc_kernels_blas_threading(void);
 void lmc_kernels_thread_stats_reset(void);
 void lmc_kernels_thread_stats(int *gemm_threads, int *kernel_threads);
 
-/* CPU features that decide the GEMM precision (CPUID + what the OS saves). */
+/* CPU features that decide the GEMM precision and the vector kernels' width (CPUID + what the OS
+ * saves). LMC_CPU_DISABLE=avx2,avx512f,avx512_bf16,amx_bf16 hides any of them. */
 typedef struct lmc_cpu_features {
-    int avx2, avx512f, avx512_bf16, amx_bf16, amx_tile;
+    int avx2, fma, avx512f, avx512_bf16, amx_bf16, amx_tile;
 } lmc_cpu_features;
 lmc_cpu_features lmc_cpu_detect(void);
 int lmc_cpu_has_bf16(const lmc_cpu_features *f);   /* AVX512_BF16, or AMX-BF16 with tiles */
 void lmc_cpu_describe(const lmc_cpu_features *f, char *buf, size_t n);   /* "avx2 avx512f ..." */
+
+/* The width of the hand-vectorised kernels (the exp and softmax rows of attention and the loss, GELU,
+ * SwiGLU's sigmoid, AdamW, schedule-free AdamW). Chosen at run time from the CPU, never from the build
+ * flags, so a portable build (-DLMC_PORTABLE=ON) runs them at full width too. Results are identical
+ * across runs of one machine; between forms they differ by float rounding (AdamW: bitwise equal). */
+typedef enum { LMC_ISA_SCALAR = 0, LMC_ISA_AVX2 = 1, LMC_ISA_AVX512 = 2 } lmc_isa;
+int lmc_isa_best(void);       /* the widest this CPU runs: AVX-512F, else AVX2 with FMA, else scalar */
+int lmc_isa_active(void);     /* what the kernels use: lmc_isa_best() unless forced */
+int lmc_isa_force(int isa);   /* tests and comparisons: clamps to best, -1 = best; returns the level set */
+const char *lmc_isa_name(int isa);   /* "avx512" | "avx2" | "scalar" */
+/* One line for --version and run logs: the active width and what the build's flags assume
+ * ("avx2 (chosen at run time); build assumes avx avx2 fma ..." or "...; build portable (x86-64)"). */
+void lmc_isa_describe(char *buf, size_t n);
 
 /* GEMM precision. FP32: fp32 everywhere. BF16 (mixed precision, as autocast does it): the linear layers'
  * and the lm head's GEMMs take bf16 inputs (weights from a bf16 copy of the fp32 master weights,

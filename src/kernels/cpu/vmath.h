@@ -1,5 +1,7 @@
-/* Internal: vectorised exp / tanh for the kernels (AVX-512, else AVX2+FMA, else scalar; chosen by the
- * compiler flags of the build, which is -march=native unless LMC_PORTABLE).
+/* Internal: vectorised exp for the kernels, in AVX-512, AVX2+FMA and scalar forms. The form is chosen
+ * at run time (lmc_isa_active(), from CPUID), not by the build flags: the vector primitives carry
+ * their own target attributes, so a portable build (-DLMC_PORTABLE=ON, no -march=native) has them
+ * too, and a -march=native build still compiles and tests every form its CPU can run.
  * exp: range reduction x = n*ln2 + r, |r| <= ln2/2, degree-6 polynomial; max relative error ~2e-7
  * over the range used (inputs above 88.3 are clamped to it; below -87.3 the result flushes to 0). */
 #ifndef LMC_KERNELS_CPU_VMATH_H
@@ -8,11 +10,11 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
-#if defined(__AVX512F__)
+#if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
-#elif defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
-#define VM_AVX2 1
+#define VM_X86 1
+#define VM_T512 __attribute__((target("avx512f")))
+#define VM_T256 __attribute__((target("avx2,fma")))
 #endif
 
 /* exp(x) for x already inside the float range (about [-87.3, 88.3]): range reduction + degree-6
@@ -40,8 +42,8 @@ static inline float vm_exp_scalar(float x) {
     return vm_exp_core(x);
 }
 
-#ifdef __AVX512F__
-static inline __m512 vm_exp512(__m512 x) {
+#ifdef VM_X86
+VM_T512 static inline __m512 vm_exp512(__m512 x) {
     const __m512 lo = _mm512_set1_ps(-87.33654f), hi = _mm512_set1_ps(88.3f);
     __mmask16 under = _mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ);
     x = _mm512_min_ps(_mm512_max_ps(x, lo), hi);
@@ -60,11 +62,9 @@ static inline __m512 vm_exp512(__m512 x) {
     __m512 res = _mm512_mul_ps(p, _mm512_castsi512_ps(e));
     return _mm512_maskz_mov_ps((__mmask16)~under, res);
 }
-#endif
 
-#ifdef VM_AVX2
 /* The AVX2 twin of vm_exp512: the same reduction and polynomial, lane for lane. */
-static inline __m256 vm_exp256(__m256 x) {
+VM_T256 static inline __m256 vm_exp256(__m256 x) {
     const __m256 lo = _mm256_set1_ps(-87.33654f), hi = _mm256_set1_ps(88.3f);
     __m256 under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
     x = _mm256_min_ps(_mm256_max_ps(x, lo), hi);
@@ -84,14 +84,14 @@ static inline __m256 vm_exp256(__m256 x) {
     return _mm256_andnot_ps(under, res);
 }
 
-static inline float vm_hsum256(__m256 v) {
+VM_T256 static inline float vm_hsum256(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
 }
 
-static inline float vm_hmax256(__m256 v) {
+VM_T256 static inline float vm_hmax256(__m256 v) {
     __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_max_ps(s, _mm_movehl_ps(s, s));
     s = _mm_max_ss(s, _mm_movehdup_ps(s));
@@ -100,109 +100,20 @@ static inline float vm_hmax256(__m256 v) {
 
 /* Lane mask for the first k (1..7) lanes of a tail: vm_tail256(k) = load of vm_mask_tab + 8 - k. */
 static const int32_t vm_mask_tab[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-static inline __m256i vm_tail256(int k) { return _mm256_loadu_si256((const __m256i *)(vm_mask_tab + 8 - k)); }
+VM_T256 static inline __m256i vm_tail256(int k) { return _mm256_loadu_si256((const __m256i *)(vm_mask_tab + 8 - k)); }
 #endif
 
-/* y[i] = exp(x[i] - shift), returns the sum of y (float accumulation in a fixed order). */
-static inline float vm_exp_sub_sum(float *y, const float *x, float shift, int n) {
-    int i = 0;
-    float sum = 0.0f;
-#ifdef __AVX512F__
-    __m512 acc = _mm512_setzero_ps(), sh = _mm512_set1_ps(shift);
-    for (; i + 16 <= n; i += 16) {
-        __m512 e = vm_exp512(_mm512_sub_ps(_mm512_loadu_ps(x + i), sh));
-        _mm512_storeu_ps(y + i, e);
-        acc = _mm512_add_ps(acc, e);
-    }
-    if (i < n) {
-        __mmask16 mk = (__mmask16)((1u << (n - i)) - 1);
-        __m512 e = vm_exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(mk, x + i), sh));
-        e = _mm512_maskz_mov_ps(mk, e);
-        _mm512_mask_storeu_ps(y + i, mk, e);
-        acc = _mm512_add_ps(acc, e);
-        i = n;
-    }
-    sum = _mm512_reduce_add_ps(acc);
-#elif defined(VM_AVX2)
-    __m256 acc = _mm256_setzero_ps(), sh = _mm256_set1_ps(shift);
-    for (; i + 8 <= n; i += 8) {
-        __m256 e = vm_exp256(_mm256_sub_ps(_mm256_loadu_ps(x + i), sh));
-        _mm256_storeu_ps(y + i, e);
-        acc = _mm256_add_ps(acc, e);
-    }
-    if (i < n) {
-        __m256i mk = vm_tail256(n - i);
-        __m256 e = vm_exp256(_mm256_sub_ps(_mm256_maskload_ps(x + i, mk), sh));
-        e = _mm256_and_ps(e, _mm256_castsi256_ps(mk));
-        _mm256_maskstore_ps(y + i, mk, e);
-        acc = _mm256_add_ps(acc, e);
-        i = n;
-    }
-    sum = vm_hsum256(acc);
-#endif
-    for (; i < n; i++) { y[i] = vm_exp_scalar(x[i] - shift); sum += y[i]; }
-    return sum;
-}
-
+/* Row primitives (vmath.c), each dispatched on lmc_isa_active() per call; a row is long enough
+ * (>= 64 elements where it matters) that the switch costs nothing measurable. The AVX-512 and AVX2
+ * forms run the same polynomial lane for lane; sums differ from the scalar form only in the order of
+ * the float additions (8 or 16 partial sums). */
+/* y[i] = exp(x[i] - shift), returns the sum of y (float accumulation in a fixed order). y may be x. */
+float vm_exp_sub_sum(float *y, const float *x, float shift, int n);
 /* Same without storing: sum of exp(x[i] - shift). */
-static inline float vm_exp_sum(const float *x, float shift, int n) {
-    int i = 0;
-    float sum = 0.0f;
-#ifdef __AVX512F__
-    __m512 acc = _mm512_setzero_ps(), sh = _mm512_set1_ps(shift);
-    for (; i + 16 <= n; i += 16)
-        acc = _mm512_add_ps(acc, vm_exp512(_mm512_sub_ps(_mm512_loadu_ps(x + i), sh)));
-    if (i < n) {
-        __mmask16 mk = (__mmask16)((1u << (n - i)) - 1);
-        __m512 e = vm_exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(mk, x + i), sh));
-        acc = _mm512_add_ps(acc, _mm512_maskz_mov_ps(mk, e));
-        i = n;
-    }
-    sum = _mm512_reduce_add_ps(acc);
-#elif defined(VM_AVX2)
-    __m256 acc = _mm256_setzero_ps(), sh = _mm256_set1_ps(shift);
-    for (; i + 8 <= n; i += 8) acc = _mm256_add_ps(acc, vm_exp256(_mm256_sub_ps(_mm256_loadu_ps(x + i), sh)));
-    if (i < n) {
-        __m256i mk = vm_tail256(n - i);
-        __m256 e = vm_exp256(_mm256_sub_ps(_mm256_maskload_ps(x + i, mk), sh));
-        acc = _mm256_add_ps(acc, _mm256_and_ps(e, _mm256_castsi256_ps(mk)));
-        i = n;
-    }
-    sum = vm_hsum256(acc);
-#endif
-    for (; i < n; i++) sum += vm_exp_scalar(x[i] - shift);
-    return sum;
-}
-
-/* y[i] = exp(-x[i]) (the sigmoid's exp; y may be x): the vector exp at the build's width. */
-static inline void vm_exp_neg(float *y, const float *x, int n) {
-    int i = 0;
-#ifdef __AVX512F__
-    for (; i + 16 <= n; i += 16)
-        _mm512_storeu_ps(y + i, vm_exp512(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_loadu_ps(x + i))));
-#elif defined(VM_AVX2)
-    for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(y + i, vm_exp256(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_loadu_ps(x + i))));
-#endif
-    for (; i < n; i++) y[i] = vm_exp_scalar(-x[i]);
-}
-
-static inline float vm_max(const float *x, int n) {
-    int i = 0;
-    float m = -INFINITY;
-#ifdef __AVX512F__
-    __m512 acc = _mm512_set1_ps(-INFINITY);
-    for (; i + 16 <= n; i += 16) acc = _mm512_max_ps(acc, _mm512_loadu_ps(x + i));
-    m = _mm512_reduce_max_ps(acc);
-#elif defined(VM_AVX2)
-    if (n >= 8) {
-        __m256 acc = _mm256_loadu_ps(x);
-        for (i = 8; i + 8 <= n; i += 8) acc = _mm256_max_ps(acc, _mm256_loadu_ps(x + i));
-        m = vm_hmax256(acc);
-    }
-#endif
-    for (; i < n; i++) m = x[i] > m ? x[i] : m;
-    return m;
-}
+float vm_exp_sum(const float *x, float shift, int n);
+/* y[i] = exp(-x[i]) (the sigmoid's exp; y may be x). */
+void vm_exp_neg(float *y, const float *x, int n);
+/* max of x[0..n) (-inf for n = 0). */
+float vm_max(const float *x, int n);
 
 #endif
