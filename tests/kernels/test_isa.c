@@ -36,6 +36,12 @@ static void test_guard_bits(void) {
     CHECK_STR_CONTAINS(buf, "avx512f");
     CHECK_STR_CONTAINS(buf, "avx512bw");
     CHECK(strstr(buf, "avx2") == NULL);
+    for (int i = 0; i < LMC_X_NBITS; i++) {   /* every bit has a name */
+        CHECK_EQ_INT(lmc_isa_missing(1u << i, 0, buf, sizeof buf), 1);
+        CHECK_MSG(buf[0] && !strchr(buf, ' '), "bit %d named '%s'", i, buf);
+    }
+    lmc_isa_missing(LMC_X_AVX512FP16 | LMC_X_LZCNT, LMC_X_LZCNT, buf, sizeof buf);
+    CHECK(strcmp(buf, "avx512fp16") == 0);
     /* a buffer too small truncates, never overflows */
     char small[6];
     CHECK_EQ_INT(lmc_isa_missing(LMC_X_AVX512F | LMC_X_AVX512VL, 0, small, sizeof small), 2);

@@ -49,4 +49,31 @@ const unsigned lmc_build_isa_bits = 0u
 #ifdef __AVXVNNI__
     | LMC_X_AVXVNNI
 #endif
+#ifdef __AVX512IFMA__
+    | LMC_X_AVX512IFMA
+#endif
+#ifdef __AVX512VBMI2__
+    | LMC_X_AVX512VBMI2
+#endif
+#ifdef __AVX512BITALG__
+    | LMC_X_AVX512BITALG
+#endif
+#ifdef __AVX512VPOPCNTDQ__
+    | LMC_X_AVX512VPOPCNTDQ
+#endif
+#ifdef __AVX512FP16__
+    | LMC_X_AVX512FP16
+#endif
+#ifdef __SSE4_2__
+    | LMC_X_SSE42
+#endif
+#ifdef __POPCNT__
+    | LMC_X_POPCNT
+#endif
+#ifdef __LZCNT__
+    | LMC_X_LZCNT
+#endif
+#ifdef __MOVBE__
+    | LMC_X_MOVBE
+#endif
     ;

@@ -32,6 +32,9 @@ static unsigned cpu_bits(int *amx_bf16, int *amx_tile) {
     int os_avx = (xcr0 & 0x6) == 0x6;                  /* XMM + YMM state */
     int os_avx512 = os_avx && (xcr0 & 0xe0) == 0xe0;   /* opmask, ZMM_Hi256, Hi16_ZMM */
     int os_amx = (xcr0 & 0x60000) == 0x60000;          /* XTILECFG + XTILEDATA */
+    if ((c >> 20) & 1) bits |= LMC_X_SSE42;
+    if ((c >> 23) & 1) bits |= LMC_X_POPCNT;
+    if ((c >> 22) & 1) bits |= LMC_X_MOVBE;
     if (os_avx) {
         if ((c >> 28) & 1) bits |= LMC_X_AVX;
         if ((c >> 12) & 1) bits |= LMC_X_FMA;
@@ -46,9 +49,10 @@ static unsigned cpu_bits(int *amx_bf16, int *amx_tile) {
             static const struct { int reg, bit; unsigned flag; } f7[] = {
                 {1, 16, LMC_X_AVX512F}, {1, 17, LMC_X_AVX512DQ}, {1, 28, LMC_X_AVX512CD},
                 {1, 30, LMC_X_AVX512BW}, {1, 31, LMC_X_AVX512VL}, {2, 11, LMC_X_AVX512VNNI},
-                {2, 1, LMC_X_AVX512VBMI}};
+                {2, 1, LMC_X_AVX512VBMI}, {1, 21, LMC_X_AVX512IFMA}, {2, 6, LMC_X_AVX512VBMI2},
+                {2, 12, LMC_X_AVX512BITALG}, {2, 14, LMC_X_AVX512VPOPCNTDQ}, {3, 23, LMC_X_AVX512FP16}};
             for (size_t i = 0; i < sizeof f7 / sizeof f7[0]; i++)
-                if (((f7[i].reg == 1 ? b : c) >> f7[i].bit) & 1) bits |= f7[i].flag;
+                if (((f7[i].reg == 1 ? b : f7[i].reg == 2 ? c : d) >> f7[i].bit) & 1) bits |= f7[i].flag;
         }
         *amx_bf16 = os_amx && ((d >> 22) & 1);
         *amx_tile = os_amx && ((d >> 24) & 1);
@@ -56,6 +60,7 @@ static unsigned cpu_bits(int *amx_bf16, int *amx_tile) {
         if (os_avx512 && ((a >> 5) & 1)) bits |= LMC_X_AVX512BF16;
         if (os_avx && ((a >> 4) & 1)) bits |= LMC_X_AVXVNNI;
     }
+    if (__get_cpuid(0x80000001, &a, &b, &c, &d) && ((c >> 5) & 1)) bits |= LMC_X_LZCNT;   /* ABM */
 #endif
     return bits;
 }
@@ -65,9 +70,11 @@ unsigned lmc_cpu_isa_bits(void) {
     return cpu_bits(&amx_bf16, &amx_tile);
 }
 
-static const char *const isa_bit_names[LMC_X_NBITS] = {
+static const char *const isa_bit_names[] = {
     "avx", "avx2", "fma", "f16c", "bmi1", "bmi2", "avx512f", "avx512dq", "avx512cd", "avx512bw",
-    "avx512vl", "avx512vnni", "avx512vbmi", "avx512_bf16", "avxvnni"};
+    "avx512vl", "avx512vnni", "avx512vbmi", "avx512_bf16", "avxvnni", "avx512ifma", "avx512vbmi2",
+    "avx512bitalg", "avx512vpopcntdq", "avx512fp16", "sse4.2", "popcnt", "lzcnt", "movbe"};
+_Static_assert(sizeof isa_bit_names / sizeof isa_bit_names[0] == LMC_X_NBITS, "a name for every LMC_X_ bit");
 
 int lmc_isa_missing(unsigned want, unsigned have, char *buf, size_t n) {
     int count = 0;

@@ -12,7 +12,11 @@ enum {
     LMC_X_BMI1 = 1u << 4, LMC_X_BMI2 = 1u << 5, LMC_X_AVX512F = 1u << 6, LMC_X_AVX512DQ = 1u << 7,
     LMC_X_AVX512CD = 1u << 8, LMC_X_AVX512BW = 1u << 9, LMC_X_AVX512VL = 1u << 10,
     LMC_X_AVX512VNNI = 1u << 11, LMC_X_AVX512VBMI = 1u << 12, LMC_X_AVX512BF16 = 1u << 13,
-    LMC_X_AVXVNNI = 1u << 14, LMC_X_NBITS = 15
+    LMC_X_AVXVNNI = 1u << 14, LMC_X_AVX512IFMA = 1u << 15, LMC_X_AVX512VBMI2 = 1u << 16,
+    LMC_X_AVX512BITALG = 1u << 17, LMC_X_AVX512VPOPCNTDQ = 1u << 18, LMC_X_AVX512FP16 = 1u << 19,
+    /* scalar extensions the compiler emits on its own (popcount, bit scans, byte-swapping loads) */
+    LMC_X_SSE42 = 1u << 20, LMC_X_POPCNT = 1u << 21, LMC_X_LZCNT = 1u << 22, LMC_X_MOVBE = 1u << 23,
+    LMC_X_NBITS = 24
 };
 
 /* What the compiler was allowed to use everywhere (build_isa.c, compiled with the library's flags). */
