@@ -18,15 +18,12 @@ void optim_adamw_team(float *p, const float *g, float *m, float *v, size_t n, fl
 
 /* The Schedule-Free AdamW elementwise update (sf_adamw.c gives the formulas), per element j:
  *   v = b2 v + a2 g^2;  d = g / (sqrt(v / bc2) + eps) + wd y;  y = lerp(y, z, c) + ay d;  z = z - lr d
- * (wd = 0: no decay term; lerp is torch.lerp's two-branch formula). isa: OPTIM_ISA_*; AVX2 and AVX-512
+ * (wd = 0: no decay term; lerp is torch.lerp's two-branch formula). isa: LMC_ISA_* (kernels.h; the
+ * optimizer passes lmc_isa_active(), tests force each form); AVX2 and AVX-512
  * give bitwise the scalar loop's results. OpenMP over 64-element blocks (deterministic). */
 typedef struct optim_sf_args {
     float b2, a2, bc2, eps, wd, c, ay, lr;
 } optim_sf_args;
-enum { OPTIM_ISA_SCALAR = 0, OPTIM_ISA_AVX2 = 1, OPTIM_ISA_AVX512 = 2 };
 void optim_sf_update(float *y, float *z, float *v, const float *g, size_t n, const optim_sf_args *a, int isa);
-/* The widest of OPTIM_ISA_* this CPU runs: lmc_isa_best() (the same scale; LMC_CPU_DISABLE=avx512f hides
- * AVX-512). The optimizer itself runs lmc_isa_active(), which lmc_isa_force can lower. */
-int optim_sf_isa_best(void);
 
 #endif

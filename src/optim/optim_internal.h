@@ -11,7 +11,6 @@ struct lmc_optim {
     /* sf-adamw: z = m->m, v = m->v; ybak holds the training point y while in eval mode */
     float *ybak;
     double weight_sum, lr_max;
-    int sf_isa;              /* OPTIM_ISA_* of the update loop (sf_adamw_vec.c) */
     /* muon: Newton-Schulz scratch (two iterates, the Gram matrix and its polynomial) */
     float *ns_x, *ns_y, *ns_g, *ns_b;
     /* soap: per view the offsets of L, QL (r x r) and R, QR (c x c) in soap_mats, -1 = identity side */

@@ -29,7 +29,6 @@ int optim_sf_create(lmc_optim *o, gpt2_model *m, lmc_err *err) {
     if (!o->ybak) return LMC_ENOMEM;
     o->weight_sum = 0.0;
     o->lr_max = -1.0;
-    o->sf_isa = lmc_isa_active();
     return 0;
 }
 
@@ -52,11 +51,12 @@ int optim_sf_step(lmc_optim *o, gpt2_model *m, double lr, double *lr_used, lmc_e
     if (lr_used) *lr_used = lr_k;
     optim_sf_args a = {(float)h->beta2, (float)(1.0 - h->beta2), (float)bc2, (float)h->eps, 0.0f, (float)ckp1,
                        (float)(lr_k * (h->beta1 * (1.0 - ckp1) - 1.0)), (float)lr_k};
+    const int isa = lmc_isa_active();
     for (int i = 0; i < m->n_views; i++) {
         const gpt2_view *vw = &m->views[i];
         a.wd = vw->decay ? (float)h->weight_decay : 0.0f;
         optim_sf_update(m->params + vw->offset, m->m + vw->offset, m->v + vw->offset, m->grads + vw->offset, vw->numel,
-                        &a, o->sf_isa);
+                        &a, isa);
     }
     m->step++;
     lmc_kernels_weights_changed();

@@ -63,10 +63,6 @@ __attribute__((target("avx512f"))) static void sf_avx512(float *y, float *z, flo
 }
 #endif
 
-/* OPTIM_ISA_* and LMC_ISA_* are one scale, so the kernels' run-time choice (and lmc_isa_force) applies */
-_Static_assert((int)OPTIM_ISA_AVX2 == (int)LMC_ISA_AVX2 && (int)OPTIM_ISA_AVX512 == (int)LMC_ISA_AVX512, "one ISA scale");
-int optim_sf_isa_best(void) { return lmc_isa_best(); }
-
 void optim_sf_update(float *y, float *z, float *v, const float *g, size_t n, const optim_sf_args *a, int isa) {
     /* blocks of 64 elements split statically over the threads: deterministic for any thread count */
     const long nblk = (long)((n + 63) / 64);
@@ -74,8 +70,8 @@ void optim_sf_update(float *y, float *z, float *v, const float *g, size_t n, con
     for (long b = 0; b < nblk; b++) {
         size_t i0 = (size_t)b * 64, i1 = i0 + 64 < n ? i0 + 64 : n;
 #ifdef SF_X86
-        if (isa == OPTIM_ISA_AVX512) { sf_avx512(y, z, v, g, i0, i1, a); continue; }
-        if (isa == OPTIM_ISA_AVX2) { sf_avx2(y, z, v, g, i0, i1, a); continue; }
+        if (isa == LMC_ISA_AVX512) { sf_avx512(y, z, v, g, i0, i1, a); continue; }
+        if (isa == LMC_ISA_AVX2) { sf_avx2(y, z, v, g, i0, i1, a); continue; }
 #endif
         sf_scalar(y, z, v, g, i0, i1, a);
     }

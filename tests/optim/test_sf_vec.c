@@ -18,15 +18,15 @@ static void fill(float *x, size_t n, unsigned seed, float scale, float shift) {
 
 int main(void) {
     lmc_cpu_features f = lmc_cpu_detect();
-    const int best = optim_sf_isa_best();
+    const int best = lmc_isa_best();
     printf("cpu: avx2 %d avx512f %d; best sf-adamw loop: %d\n", f.avx2, f.avx512f, best);
     const size_t sizes[] = {1, 15, 64, 1000, 4096 + 37};
     const float cs[] = {0.1f, 0.5f, 0.9f};
     const float wds[] = {0.0f, 0.1f};
     int tested[3] = {1, 0, 0};
-    for (int isa = OPTIM_ISA_AVX2; isa <= OPTIM_ISA_AVX512; isa++) {
+    for (int isa = LMC_ISA_AVX2; isa <= LMC_ISA_AVX512; isa++) {
         if (isa > best) {
-            printf("SKIP: this CPU lacks %s: that loop is not exercised here\n", isa == OPTIM_ISA_AVX2 ? "AVX2" : "AVX-512F");
+            printf("SKIP: this CPU lacks %s: that loop is not exercised here\n", isa == LMC_ISA_AVX2 ? "AVX2" : "AVX-512F");
             continue;
         }
         tested[isa] = 1;
@@ -49,7 +49,7 @@ int main(void) {
                         optim_sf_args a = {0.95f, 0.05f, 1.0f - powf(0.95f, (float)(t + 1)), 1e-8f, wds[wi], cs[ci],
                                            1e-3f * (0.9f * (1.0f - cs[ci]) - 1.0f), 1e-3f};
                         float y0 = st[0][0][0];
-                        optim_sf_update(st[0][0], st[0][1], st[0][2], g, n, &a, OPTIM_ISA_SCALAR);
+                        optim_sf_update(st[0][0], st[0][1], st[0][2], g, n, &a, LMC_ISA_SCALAR);
                         optim_sf_update(st[1][0], st[1][1], st[1][2], g, n, &a, isa);
                         moved |= st[0][0][0] != y0;
                     }
