@@ -3,7 +3,8 @@
 # seed in $SEEDS (default 1337) two 300-step runs from that seed, differing only in train.precision; prints
 # the final val losses (the whole validation shard through `lmc eval`), their relative difference per seed
 # and of the means, and the seed-to-seed spread. Needs ../shared/data and a CPU with bf16 (AMX-BF16 or
-# AVX512_BF16). Usage: [SEEDS="1337 2 3"] experiments/bf16_precision/run.sh [BUILD_DIR] [OUT_DIR]
+# AVX512_BF16), or LMC_BF16_EMULATE=1 in the environment (emulated bf16 GEMMs, see README Tests).
+# Usage: [SEEDS="1337 2 3"] experiments/bf16_precision/run.sh [BUILD_DIR] [OUT_DIR]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)

@@ -7,7 +7,9 @@
  * gamma_K = K 2^-24 / (1 - K 2^-24) of the sum of the |terms|. Per output element, with S = sum_k |a_k b_k|:
  *     |C_bf16 - C_exact| <= (2u + u^2) S + gamma_K (1 + 2u + u^2) S.
  * The test checks every element against this bound (computed in double from the fp32 inputs) and also
- * that the error is not far below it on average (the GEMM really ran in bf16). */
+ * that the error is not far below it on average (the GEMM really ran in bf16). With LMC_BF16_EMULATE=1
+ * (ctest kernels/test_bf16_emulated) the same checks run on the emulated GEMMs on any CPU, and the
+ * emulation is checked to be bitwise the fp32 GEMM of the rounded inputs. */
 #include "test.h"
 #include "kernels/cpu/kernels.h"
 #include "kernels/cpu/gemm.h"
@@ -120,6 +122,9 @@ static void test_linear(void) {
     int N = 192, C = 96, OC = 160;
     float *x = frand((size_t)N * C, 1.0f), *w = frand((size_t)C * OC, 0.2f), *bias = frand(OC, 0.1f);
     float *res = frand((size_t)N * OC, 1.0f), *out = malloc((size_t)N * OC * 4), *zero = calloc((size_t)N * OC, 4);
+    /* new weights, possibly at the address of an earlier call's freed ones: the bf16 copies are keyed by
+     * address and refreshed per generation, so say so (the model does this at every forward) */
+    lmc_kernels_weights_changed();
     k_matmul_fwd_res(out, res, x, w, bias, N, C, OC);
     float *exp0 = malloc((size_t)N * OC * 4);   /* what the GEMM accumulates onto: resid + bias */
     for (int i = 0; i < N; i++)
@@ -186,6 +191,33 @@ static void test_bf16_inputs(int bf16_mode) {
     free(di1); free(di2); free(dw1); free(dw2); free(db1); free(db2); free(g);
 }
 
+/* Emulated bf16 (LMC_BF16_EMULATE=1) is, by construction, the fp32 GEMM of the bf16-rounded inputs: the
+ * same backend on the same widened values, so bitwise equal, including the weight cache's refresh. */
+static void test_emulated_exact(void) {
+    lmc_err err;
+    const int N = 130, C = 96, OC = 72;
+    float *x = frand((size_t)N * C, 1.0f), *w = frand((size_t)C * OC, 0.3f), *b = frand(OC, 0.1f);
+    float *xr = malloc((size_t)N * C * 4), *wr = malloc((size_t)C * OC * 4);
+    float *y1 = malloc((size_t)N * OC * 4), *y2 = malloc((size_t)N * OC * 4);
+    uint16_t *h = malloc((size_t)N * C * 2);   /* N * C > C * OC: holds either */
+    for (int pass = 0; pass < 2; pass++) {
+        k_f32_to_bf16(h, x, (size_t)N * C);
+        k_bf16_to_f32(xr, h, (size_t)N * C);
+        k_f32_to_bf16(h, w, (size_t)C * OC);
+        k_bf16_to_f32(wr, h, (size_t)C * OC);
+        CHECK(lmc_kernels_set_precision(LMC_PREC_BF16, &err) == 0);
+        CHECK(lmc_kernels_bf16_emulated());
+        k_matmul_fwd(y1, x, w, b, N, C, OC);
+        CHECK(lmc_kernels_set_precision(LMC_PREC_FP32, &err) == 0);
+        CHECK(!lmc_kernels_bf16_emulated());
+        k_matmul_fwd(y2, xr, wr, b, N, C, OC);
+        CHECK_MSG(!memcmp(y1, y2, (size_t)N * OC * 4), "emulated bf16 differs from fp32 on rounded inputs (pass %d)", pass);
+        for (size_t i = 0; i < (size_t)C * OC; i++) w[i] *= -1.5f;   /* an update: the bf16 copy must follow */
+        lmc_kernels_weights_changed();
+    }
+    free(x); free(w); free(b); free(xr); free(wr); free(y1); free(y2); free(h);
+}
+
 int main(void) {
     lmc_rng_init(&rng, 7);
     lmc_kernels_set_threads(2);
@@ -197,11 +229,17 @@ int main(void) {
     lmc_cpu_features f = lmc_cpu_detect();
     char have[128];
     lmc_cpu_describe(&f, have, sizeof have);
-    int can = lmc_precision_resolve(LMC_PREC_AUTO) == LMC_PREC_BF16;
-    fprintf(stderr, "CPU: %s; GEMMs: %s; auto -> %s\n", have, lmc_kernels_gemm_backend(), can ? "bf16" : "fp32");
+    const char *emu_env = getenv("LMC_BF16_EMULATE");
+    int emu = emu_env && !strcmp(emu_env, "1");
+    int can = lmc_precision_resolve(LMC_PREC_AUTO) == LMC_PREC_BF16 || emu;
+    fprintf(stderr, "CPU: %s; GEMMs: %s; auto -> %s%s\n", have, lmc_kernels_gemm_backend(),
+            lmc_precision_resolve(LMC_PREC_AUTO) == LMC_PREC_BF16 ? "bf16" : "fp32",
+            emu ? "; bf16 emulated (LMC_BF16_EMULATE=1)" : "");
     if (can) {
         CHECK(lmc_kernels_set_precision(LMC_PREC_BF16, &err) == 0);
         CHECK_EQ_INT(lmc_kernels_get_precision(), LMC_PREC_BF16);
+        CHECK_EQ_INT(lmc_kernels_bf16_emulated(), emu);
+        if (emu) CHECK_STR_CONTAINS(lmc_kernels_gemm_backend(), "bf16 emulated");
         test_gemm_shapes();
         test_linear();                  /* weights packed in oneDNN's layout (the default) */
         k_gemm_packed_weights(0);
@@ -210,12 +248,15 @@ int main(void) {
         CHECK(lmc_kernels_gemm_peak(256, 0.01) > 0);
         test_bf16_inputs(1);
         CHECK(lmc_kernels_set_precision(LMC_PREC_FP32, &err) == 0);
+        if (emu) test_emulated_exact();
     } else {
         fprintf(stderr, "no bf16 GEMMs on this CPU/build: the bf16 kernel checks are skipped, the fallback is tested\n");
         CHECK(lmc_kernels_set_precision(LMC_PREC_BF16, &err) != 0);
     }
     test_bf16_inputs(0);
-    /* A CPU without bf16 (features hidden): auto falls back to fp32, bf16 is an error naming them. */
+    /* A CPU without bf16 (features hidden, no emulation): auto falls back to fp32, bf16 is an error naming
+     * them. */
+    unsetenv("LMC_BF16_EMULATE");
     setenv("LMC_CPU_DISABLE", "avx512_bf16,amx_bf16", 1);
     CHECK_EQ_INT(lmc_precision_resolve(LMC_PREC_AUTO), LMC_PREC_FP32);
     CHECK(lmc_kernels_set_precision(LMC_PREC_AUTO, &err) == 0);

@@ -29,6 +29,10 @@ int main(void) {
     train_result res;
     train_config f, b1, b2, bad;
     int bf16 = lmc_precision_resolve(LMC_PREC_AUTO) == LMC_PREC_BF16;
+    /* LMC_BF16_EMULATE=1 (ctest train/test_precision_emulated): the bf16 runs below are explicit bf16,
+     * emulated, so determinism and closeness to fp32 are checked on a CPU without bf16 too */
+    const char *emu_env = getenv("LMC_BF16_EMULATE");
+    int emu = emu_env && !strcmp(emu_env, "1");
 
     tiny_config(&f, dir, "fp32");
     snprintf(f.precision, sizeof f.precision, "fp32");
@@ -40,28 +44,36 @@ int main(void) {
 
     tiny_config(&b1, dir, "auto");   /* the default: auto */
     CHECK(!strcmp(b1.precision, "auto"));
+    if (emu) { snprintf(b1.precision, sizeof b1.precision, "bf16"); bf16 = 1; }
     CHECK_MSG(run(&b1, &res, &err) == 0, "%s", err.msg);
     double loss16 = res.last_val_loss;
     y = file_of(&b1, "config.yaml");
     CHECK_STR_CONTAINS(y, bf16 ? "precision: bf16" : "precision: fp32");
     free(y);
     char *log = file_of(&b1, "train.log");
-    CHECK_STR_CONTAINS(log, bf16 ? "precision bf16 (auto)" : "precision fp32 (auto)");
-    CHECK_STR_CONTAINS(log, "GEMMs ");
+    if (emu) {
+        CHECK_STR_CONTAINS(log, "precision bf16");
+        CHECK_STR_CONTAINS(log, "GEMMs bf16 emulated");
+    } else {
+        CHECK_STR_CONTAINS(log, bf16 ? "precision bf16 (auto)" : "precision fp32 (auto)");
+        CHECK_STR_CONTAINS(log, "GEMMs ");
+    }
     free(log);
-    fprintf(stderr, "final val loss: fp32 %.6f, auto (%s) %.6f, relative difference %.2e\n", loss32,
-            bf16 ? "bf16" : "fp32", loss16, fabs(loss16 - loss32) / loss32);
+    fprintf(stderr, "final val loss: fp32 %.6f, %s (%s%s) %.6f, relative difference %.2e\n", loss32,
+            b1.precision, bf16 ? "bf16" : "fp32", emu ? ", emulated" : "", loss16, fabs(loss16 - loss32) / loss32);
     CHECK(fabs(loss16 - loss32) <= 0.02 * loss32);
     if (bf16) CHECK(loss16 != loss32);   /* the run really was in bf16 */
 
     tiny_config(&b2, dir, "auto2");
+    if (emu) snprintf(b2.precision, sizeof b2.precision, "bf16");
     CHECK_MSG(run(&b2, &res, &err) == 0, "%s", err.msg);
     char *m1 = tiny_metrics(&b1), *m2 = tiny_metrics(&b2);
     /* the same records, losses printed with 17 digits, but for the wall-clock fields */
     CHECK(m1 && m2 && !strcmp(m1, m2));
     free(m1); free(m2);
 
-    /* bf16 on a CPU without bf16 instructions: a clear error, no run folder left */
+    /* bf16 on a CPU without bf16 instructions (and no emulation): a clear error, no run folder left */
+    unsetenv("LMC_BF16_EMULATE");
     setenv("LMC_CPU_DISABLE", "avx512_bf16,amx_bf16", 1);
     tiny_config(&bad, dir, "nobf16");
     snprintf(bad.precision, sizeof bad.precision, "bf16");

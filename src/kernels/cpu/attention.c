@@ -49,7 +49,7 @@ int k_attention_fwd_doc(float *out, float *lse, const float *qkv, int B, int T, 
     const int G = NH / NKV;
     const size_t W = (size_t)(NH + 2 * NKV) * hd, OC = (size_t)NH * hd;
     const int KOFF = NH * hd, VOFF = (NH + NKV) * hd;
-    if (k_bf16_active() && k_attention_amx_usable(T, hd))
+    if (k_bf16_active() && !lmc_kernels_bf16_emulated() && k_attention_amx_usable(T, hd))
         return k_attention_amx_fwd(out, lse, qkv, B, T, NH, NKV, hd, slopes, docstart);
     const float scale = 1.0f / sqrtf((float)hd);
     int prev = k_blas_single_begin();
@@ -90,7 +90,7 @@ int k_attention_bwd_doc(float *dqkv, const float *dout, const float *qkv, const 
     const int G = NH / NKV;
     const size_t W = (size_t)(NH + 2 * NKV) * hd, OC = (size_t)NH * hd;
     const int KOFF = NH * hd, VOFF = (NH + NKV) * hd;
-    if (k_bf16_active() && k_attention_amx_usable(T, hd))
+    if (k_bf16_active() && !lmc_kernels_bf16_emulated() && k_attention_amx_usable(T, hd))
         return k_attention_amx_bwd(dqkv, dout, qkv, out, lse, B, T, NH, NKV, hd, slopes, docstart);
     const float scale = 1.0f / sqrtf((float)hd);
     int prev = k_blas_single_begin();

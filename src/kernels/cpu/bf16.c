@@ -91,7 +91,8 @@ int lmc_precision_parse(const char *s) {
     return -1;
 }
 
-static int bf16_available(void) {
+/* bf16 GEMMs in hardware: AVX512_BF16 or AMX-BF16, through oneDNN. */
+static int bf16_hw_available(void) {
     lmc_cpu_features f = lmc_cpu_detect();
 #ifdef LMC_HAVE_DNNL
     return lmc_cpu_has_bf16(&f) && k_dnnl_bf16_fast();
@@ -101,30 +102,50 @@ static int bf16_available(void) {
 #endif
 }
 
+/* LMC_BF16_EMULATE=1: precision bf16 runs emulated, on any CPU or build (and also where bf16 hardware
+ * exists, to compare the two): every GEMM input is rounded to bf16 exactly as for a hardware bf16 GEMM and
+ * the GEMM runs in fp32 on the widened copies. A product of two bf16 values is exact in fp32, so this
+ * differs from a hardware bf16 GEMM only in the order of the fp32 additions: the whole mixed-precision
+ * path (weight copies, bf16 activations, bitwise resume) can be tested on a CPU without bf16. Slower
+ * than fp32; auto never resolves to it on a CPU without bf16. */
+static int bf16_emulate_requested(void) {
+    const char *e = getenv("LMC_BF16_EMULATE");
+    return e && !strcmp(e, "1");
+}
+
+static int cur_emulated;
+
 lmc_precision lmc_precision_resolve(lmc_precision p) {
     if (p != LMC_PREC_AUTO) return p;
-    return bf16_available() ? LMC_PREC_BF16 : LMC_PREC_FP32;
+    return bf16_hw_available() ? LMC_PREC_BF16 : LMC_PREC_FP32;
 }
 
 int lmc_kernels_set_precision(lmc_precision p, lmc_err *err) {
     p = lmc_precision_resolve(p);
-    if (p == LMC_PREC_BF16 && !bf16_available()) {
-        lmc_cpu_features f = lmc_cpu_detect();
-        char have[128];
-        lmc_cpu_describe(&f, have, sizeof have);
+    int emulated = 0;
+    if (p == LMC_PREC_BF16) {
+        if (bf16_emulate_requested()) {
+            emulated = 1;
+        } else if (!bf16_hw_available()) {
+            lmc_cpu_features f = lmc_cpu_detect();
+            char have[128];
+            lmc_cpu_describe(&f, have, sizeof have);
 #ifdef LMC_HAVE_DNNL
-        return lmc_errf(err, LMC_EINVAL, "precision bf16: this CPU has no bf16 instructions (needs AVX512_BF16 "
-                        "or AMX-BF16; it has %s); use fp32 or auto", have);
+            return lmc_errf(err, LMC_EINVAL, "precision bf16: this CPU has no bf16 instructions (needs AVX512_BF16 "
+                            "or AMX-BF16; it has %s); use fp32 or auto", have);
 #else
-        return lmc_errf(err, LMC_EINVAL, "precision bf16: this lmc was built without oneDNN (-DLMC_BLAS=%s), "
-                        "the only backend with bf16 GEMMs (CPU has %s); use fp32 or auto", "openblas/blis", have);
+            return lmc_errf(err, LMC_EINVAL, "precision bf16: this lmc was built without oneDNN (-DLMC_BLAS=%s), "
+                            "the only backend with bf16 GEMMs (CPU has %s); use fp32 or auto", "openblas/blis", have);
 #endif
+        }
     }
-    if (p != cur_prec) weights_gen++;
+    if (p != cur_prec || emulated != cur_emulated) weights_gen++;
     cur_prec = p;
+    cur_emulated = emulated;
     return 0;
 }
 
+int lmc_kernels_bf16_emulated(void) { return cur_prec == LMC_PREC_BF16 && cur_emulated; }
 lmc_precision lmc_kernels_get_precision(void) { return cur_prec; }
 int k_bf16_active(void) { return cur_prec == LMC_PREC_BF16; }
 void lmc_kernels_weights_changed(void) { weights_gen++; }

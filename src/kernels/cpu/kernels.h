@@ -60,10 +60,15 @@ int lmc_precision_parse(const char *s);
 /* AUTO -> BF16 when the CPU has bf16 instructions and the GEMM backend can use them, else FP32. */
 lmc_precision lmc_precision_resolve(lmc_precision p);
 /* Select the precision of all following GEMMs (p may be AUTO). BF16 on a CPU or build without bf16
- * support is an error (LMC_EINVAL) that names the missing CPU features. */
+ * support is an error (LMC_EINVAL) that names the missing CPU features. With LMC_BF16_EMULATE=1 in the
+ * environment bf16 runs emulated on any CPU (GEMM inputs rounded to bf16 as in hardware, products and sums
+ * in fp32 on the widened copies: equal to a hardware bf16 GEMM up to the order of the fp32 additions, and
+ * slower than fp32). For testing the mixed-precision path anywhere; auto follows the hardware only. */
 
 int lmc_kernels_set_precision(lmc_precision p, lmc_err *err);
 lmc_precision lmc_kernels_get_precision(void);
+/* 1 when the current precision is bf16 and it runs emulated (LMC_BF16_EMULATE=1, bf16 hardware or not). */
+int lmc_kernels_bf16_emulated(void);
 /* The fp32 weights changed (optimizer step, load): the bf16 copies are refreshed on their next use. */
 void lmc_kernels_weights_changed(void);
 /* GEMM backend and the instruction set it runs, e.g. "oneDNN 2.6.3 (avx512_core_amx)", for logs. */

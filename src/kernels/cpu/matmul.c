@@ -154,11 +154,12 @@ static void init_rows(float *C, int ldc, int M, int N, const k_init *in) {
 }
 #endif
 
-static void gemm_run(int ta, int tb, int M, int N, int K, float alpha, k_opnd A, k_opnd B, float beta, float *C,
-                     int ldc, const k_init *in) {
+/* bf16: 1 = bf16 GEMMs in oneDNN (hardware bf16 mode), 0 = fp32 GEMMs. */
+static void gemm_run(int bf16, int ta, int tb, int M, int N, int K, float alpha, k_opnd A, k_opnd B, float beta,
+                     float *C, int ldc, const k_init *in) {
 #ifdef LMC_HAVE_DNNL
     int inpar = omp_in_parallel();
-    if (!inpar && (k_bf16_active() || !force_blas())) {
+    if (!inpar && (bf16 || !force_blas())) {
         k_threads_init_once();
         /* A bias / residual init goes into oneDNN's epilogue (C written once) when alpha is 1; otherwise
          * C is initialised first and the GEMM accumulates onto it (beta 1). */
@@ -173,7 +174,7 @@ static void gemm_run(int ta, int tb, int M, int N, int K, float alpha, k_opnd A,
         const float beta_d = fused ? (in->mode == K_INIT_SET ? 0.0f : 1.0f) : beta_acc;
         if (init && !fused) init_rows(C, ldc, M, N, in);
         int rc = -1;
-        if (k_bf16_active()) {
+        if (bf16) {
             int la, lb;
             const uint16_t *a16 = to_bf16(A, ta ? K : M, ta ? M : K, 0, &la);
             if (a16 && B.weight && !B.h && packed_weights())
@@ -197,19 +198,36 @@ static void gemm_run(int ta, int tb, int M, int N, int K, float alpha, k_opnd A,
         gemm_fp32(ta, tb, M, N, K, alpha, A, B, beta_acc, C, ldc, NULL);
         return;
     }
+#else
+    (void)bf16;
 #endif
     gemm_fp32(ta, tb, M, N, K, alpha, A, B, beta, C, ldc, in);
 }
 
 void k_gemm_run(int ta, int tb, int M, int N, int K, float alpha, k_opnd A, k_opnd B, float beta, float *C,
                 int ldc, const k_init *in) {
-    /* fp32 mode: a bf16-only operand is widened up front, so it takes the same backend as any other */
     float *wa = NULL, *wb = NULL;
-    if (!k_bf16_active()) {
+    int bf16 = k_bf16_active();
+    if (bf16 && lmc_kernels_bf16_emulated() && !omp_in_parallel()) {
+        /* emulated bf16 (LMC_BF16_EMULATE): the operands' bf16 copies, made exactly as for a hardware bf16
+         * GEMM (weight cache, shared gradients, scratch rounding), widened back to fp32 for an fp32 GEMM */
+        int la, lb;
+        const uint16_t *a16 = to_bf16(A, ta ? K : M, ta ? M : K, 0, &la);
+        const uint16_t *b16 = to_bf16(B, tb ? N : K, tb ? K : N, 1, &lb);
+        if (a16 && b16) {
+            A = (k_opnd){NULL, a16, la, 0};
+            B = (k_opnd){NULL, b16, lb, 0};
+        }
+        bf16 = 0;
+    } else if (bf16 && omp_in_parallel()) {
+        bf16 = 0;   /* inside a parallel region the GEMM runs in fp32 (the bf16 scratch is shared) */
+    }
+    /* fp32 GEMMs: a bf16-only operand is widened up front, so it takes the same backend as any other */
+    if (!bf16) {
         wa = widen(&A, ta ? K : M, ta ? M : K);
         wb = widen(&B, tb ? N : K, tb ? K : N);
     }
-    gemm_run(ta, tb, M, N, K, alpha, A, B, beta, C, ldc, in);
+    gemm_run(bf16, ta, tb, M, N, K, alpha, A, B, beta, C, ldc, in);
     free(wa);
     free(wb);
 }
@@ -226,6 +244,16 @@ void k_sgemm_1t(int ta, int tb, int M, int N, int K, float alpha, const float *A
 }
 
 const char *lmc_kernels_gemm_backend(void) {
+    if (lmc_kernels_bf16_emulated()) {
+        static char buf[160];
+#ifdef LMC_HAVE_DNNL
+        const char *fp = force_blas() ? "BLAS sgemm" : k_dnnl_describe();
+#else
+        const char *fp = "BLAS sgemm";
+#endif
+        snprintf(buf, sizeof buf, "bf16 emulated (LMC_BF16_EMULATE: inputs rounded to bf16, fp32 GEMMs in %s)", fp);
+        return buf;
+    }
 #ifdef LMC_HAVE_DNNL
     if (!force_blas() || k_bf16_active()) return k_dnnl_describe();
 #endif
