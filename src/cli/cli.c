@@ -157,6 +157,7 @@ static void print_version(void) {
     char isa[384];
     lmc_isa_describe(isa, sizeof isa);
     printf("vector kernels: %s\n", isa);
+    printf("OpenMP wait: %s\n", lmc_kernels_omp_wait());
     printf("backends: %s\n", lmc_backends());
 }
 

@@ -696,6 +696,7 @@ static int setup(trainer *t, train_result *res, lmc_err *err) {
           (unsigned long long)train_nseq(t), t->peak_flops / 1e9, c->peak_tflops > 0 ? "" : " (measured)");
     event(t, "compute: %d threads, GEMMs %s, precision %s%s", lmc_kernels_get_threads(), lmc_kernels_gemm_backend(),
           resolved.precision, strcmp(c->precision, "auto") ? "" : " (auto)");
+    event(t, "OpenMP wait: %s", lmc_kernels_omp_wait());
     char cpu[400];
     train_cpu_name(cpu, sizeof cpu);
     event(t, "cpu: %s", cpu);

@@ -20,6 +20,9 @@
 /* Threads for both OpenMP kernels and BLAS (n <= 0: all cores). */
 void lmc_kernels_set_threads(int n);
 int lmc_kernels_get_threads(void);
+/* What idle OpenMP threads do, for logs: lmc sets GOMP_SPINCOUNT=1000 before libgomp starts unless
+ * OMP_WAIT_POLICY or GOMP_SPINCOUNT is set (threads.c says why). */
+const char *lmc_kernels_omp_wait(void);
 /* How the loaded BLAS library threads (read from the library at run time), for logs. */
 const char *lmc_kernels_blas_threading(void);
 /* Functional thread check (tests, logs): how many distinct OpenMP threads ran GEMM parts and other

@@ -12,6 +12,10 @@
 #include <cblas.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #ifdef LMC_BLAS_BLIS
 /* blis.h does not compile warning-free under -Wextra; these two are all we need (dim_t is int64). */
@@ -117,4 +121,56 @@ void lmc_kernels_thread_stats(int *gemm_threads, int *kernel_threads) {
     int split = __builtin_popcountll(atomic_load(&seen_gemm)), team = atomic_load(&gemm_team);
     *gemm_threads = split > team ? split : team;
     *kernel_threads = __builtin_popcountll(atomic_load(&seen_kernel));
+}
+
+/* How long an idle OpenMP thread spins before it sleeps. libgomp's default (OMP_WAIT_POLICY unset) is
+ * 300,000 spins at every barrier and at the end of every parallel region. On a core of its own that is
+ * harmless, but when the cores are shared -- two runs of a sweep on one machine, ctest -j, a neighbour's
+ * job -- a waiting thread burns the time slice its partner needs, and both slow down far more than the
+ * sharing explains. Measured on a 2-core Zen 3 (bench_train_step config S fp32, 2 threads each):
+ * alone 740-764 tok/s with either setting; two at once 293 + 303 tok/s with libgomp's default against
+ * 355 + 363 with 1,000 spins (passive: 374 + 376). A tiny model (train/test_resume_optim), two at once:
+ * 16.7 s each by default, 4.5 s with 1,000 spins (alone: 1.3 s either way; passive would cost 60% alone).
+ * So lmc asks for 1,000 spins unless the user chose (OMP_WAIT_POLICY or GOMP_SPINCOUNT).
+ *
+ * How: libgomp reads the environment once, in its constructor, and has no API for it. The executable's
+ * .preinit_array runs before every shared library's constructor, but also before libc's, so setenv there
+ * is undone when libc sets environ. Instead the preinit function, given the original environment,
+ * re-executes the program (/proc/self/exe, same arguments) with GOMP_SPINCOUNT=1000 added -- once: the new
+ * image finds the variable and goes on. If the exec fails the program runs with libgomp's default. Every
+ * executable that links this file (the static library's threads.c: lmc and the tests) does this. */
+static int omp_wait_from_env(char **envp, const char *name) {
+    size_t n = strlen(name);
+    for (char **e = envp; e && *e; e++)
+        if (!strncmp(*e, name, n) && (*e)[n] == '=') return 1;
+    return 0;
+}
+
+static void omp_wait_default(int argc, char **argv, char **envp) {
+    (void)argc;
+    if (!argv || !argv[0] || omp_wait_from_env(envp, "OMP_WAIT_POLICY") || omp_wait_from_env(envp, "GOMP_SPINCOUNT"))
+        return;
+    size_t n = 0;
+    while (envp && envp[n]) n++;
+    char **env2 = malloc((n + 2) * sizeof *env2);
+    if (!env2) return;
+    for (size_t i = 0; i < n; i++) env2[i] = envp[i];
+    env2[n] = (char *)"GOMP_SPINCOUNT=1000";
+    env2[n + 1] = NULL;
+    execve("/proc/self/exe", argv, env2);
+    free(env2);   /* exec failed: run on with libgomp's default */
+}
+__attribute__((section(".preinit_array"), used)) static void (*const omp_wait_preinit)(int, char **, char **) =
+    omp_wait_default;
+
+const char *lmc_kernels_omp_wait(void) {
+    const char *p = getenv("OMP_WAIT_POLICY"), *c = getenv("GOMP_SPINCOUNT");
+    static char buf[200];
+    if (!p && c && !strcmp(c, "1000"))
+        return "idle threads spin 1000 times, then sleep (GOMP_SPINCOUNT=1000, lmc's default; OMP_WAIT_POLICY "
+               "or GOMP_SPINCOUNT overrides)";
+    if (!p && !c) return "libgomp's default (lmc could not set GOMP_SPINCOUNT)";
+    snprintf(buf, sizeof buf, "%s%s%s%s%s (from the environment)", p ? "OMP_WAIT_POLICY=" : "", p ? p : "",
+             p && c ? ", " : "", c ? "GOMP_SPINCOUNT=" : "", c ? c : "");
+    return buf;
 }
