@@ -76,7 +76,8 @@ int main(int argc, char **argv) {
     int Vp = (V + 127) / 128 * 128;
     shape sh[] = {
         {"qkv fwd", 0, 0, N, 3 * d, d}, {"fc fwd", 0, 0, N, 4 * d, d}, {"fcproj fwd", 0, 0, N, d, 4 * d},
-        {"fc dinp", 0, 1, N, d, 4 * d}, {"fc dw", 1, 0, d, 4 * d, N}, {"lmhead fwd", 0, 1, N, Vp, d},
+        {"fc dinp", 0, 1, N, d, 4 * d}, {"qkv dw", 1, 0, d, 3 * d, N}, {"attproj dw", 1, 0, d, d, N},
+        {"fc dw", 1, 0, d, 4 * d, N}, {"fcproj dw", 1, 0, 4 * d, d, N}, {"lmhead fwd", 0, 1, N, Vp, d},
         {"lmhead dx", 0, 0, N, d, Vp}, {"lmhead dw", 1, 0, Vp, d, N},
     };
     int ns = (int)(sizeof sh / sizeof sh[0]);
