@@ -20,5 +20,11 @@ expect "user's GOMP_SPINCOUNT" "GOMP_SPINCOUNT = '12345'" "$out"
 # same arguments after the re-exec: a command that echoes them still works
 out=$(env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT "$lmc" help train 2>&1)
 expect "arguments kept" "lmc train" "$out"
+# started through the dynamic loader by name, /proc/self/exe is the loader: no re-exec, libgomp's default
+ldso=/lib64/ld-linux-x86-64.so.2
+if [ -x "$ldso" ]; then
+  out=$(env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT "$ldso" "$lmc" --version 2>&1)
+  expect "through the loader" "^OpenMP wait: libgomp's default" "$out"
+fi
 [ "$fail" -eq 0 ] && echo "omp_wait: ok (libgomp runs with GOMP_SPINCOUNT=1000 unless the user set one)"
 exit "$fail"

@@ -137,8 +137,9 @@ void lmc_kernels_thread_stats(int *gemm_threads, int *kernel_threads) {
  * .preinit_array runs before every shared library's constructor, but also before libc's, so setenv there
  * is undone when libc sets environ. Instead the preinit function, given the original environment,
  * re-executes the program (/proc/self/exe, same arguments) with GOMP_SPINCOUNT=1000 added -- once: the new
- * image finds the variable and goes on. If the exec fails the program runs with libgomp's default. Every
- * executable that links this file (the static library's threads.c: lmc and the tests) does this. */
+ * image finds the variable and goes on. If the exec fails the program runs with libgomp's default, as it
+ * does under valgrind or when started through the dynamic loader by name. Every executable that links this
+ * file (the static library's threads.c: lmc and the tests) does this. */
 static int omp_wait_from_env(char **envp, const char *name) {
     size_t n = strlen(name);
     for (char **e = envp; e && *e; e++)
@@ -150,6 +151,17 @@ static void omp_wait_default(int argc, char **argv, char **envp) {
     (void)argc;
     if (!argv || !argv[0] || omp_wait_from_env(envp, "OMP_WAIT_POLICY") || omp_wait_from_env(envp, "GOMP_SPINCOUNT"))
         return;
+    /* Under valgrind an exec would leave the tool (it follows children only when asked): stay. */
+    for (char **e = envp; e && *e; e++)
+        if (!strncmp(*e, "LD_PRELOAD=", 11) && strstr(*e, "vgpreload")) return;
+    char self[4096];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (len <= 0) return;
+    self[len] = 0;
+    /* Started through the dynamic loader (ld-linux-x86-64.so.2 ./lmc): /proc/self/exe is the loader. */
+    const char *base = strrchr(self, '/');
+    base = base ? base + 1 : self;
+    if (!strncmp(base, "ld-", 3) || !strncmp(base, "ld.so", 5)) return;
     size_t n = 0;
     while (envp && envp[n]) n++;
     char **env2 = malloc((n + 2) * sizeof *env2);
@@ -157,7 +169,7 @@ static void omp_wait_default(int argc, char **argv, char **envp) {
     for (size_t i = 0; i < n; i++) env2[i] = envp[i];
     env2[n] = (char *)"GOMP_SPINCOUNT=1000";
     env2[n + 1] = NULL;
-    execve("/proc/self/exe", argv, env2);
+    execve(self, argv, env2);
     free(env2);   /* exec failed: run on with libgomp's default */
 }
 __attribute__((section(".preinit_array"), used)) static void (*const omp_wait_preinit)(int, char **, char **) =
