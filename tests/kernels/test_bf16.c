@@ -8,7 +8,7 @@
  *     |C_bf16 - C_exact| <= (2u + u^2) S + gamma_K (1 + 2u + u^2) S.
  * The test checks every element against this bound (computed in double from the fp32 inputs) and also
  * that the error is not far below it on average (the GEMM really ran in bf16). With LMC_BF16_EMULATE=1
- * (ctest kernels/test_bf16_emulated) the same checks run on the emulated GEMMs on any CPU, and the
+ * (ctest kernels/test_bf16_bf16emu) the same checks run on the emulated GEMMs on any CPU, and the
  * emulation is checked to be bitwise the fp32 GEMM of the rounded inputs. */
 #include "test.h"
 #include "kernels/cpu/kernels.h"
@@ -229,8 +229,7 @@ int main(void) {
     lmc_cpu_features f = lmc_cpu_detect();
     char have[128];
     lmc_cpu_describe(&f, have, sizeof have);
-    const char *emu_env = getenv("LMC_BF16_EMULATE");
-    int emu = emu_env && !strcmp(emu_env, "1");
+    int emu = lmc_bf16_emulation_requested();
     int can = lmc_precision_resolve(LMC_PREC_AUTO) == LMC_PREC_BF16 || emu;
     fprintf(stderr, "CPU: %s; GEMMs: %s; auto -> %s%s\n", have, lmc_kernels_gemm_backend(),
             lmc_precision_resolve(LMC_PREC_AUTO) == LMC_PREC_BF16 ? "bf16" : "fp32",

@@ -29,10 +29,9 @@ int main(void) {
     train_result res;
     train_config f, b1, b2, bad;
     int bf16 = lmc_precision_resolve(LMC_PREC_AUTO) == LMC_PREC_BF16;
-    /* LMC_BF16_EMULATE=1 (ctest train/test_precision_emulated): the bf16 runs below are explicit bf16,
+    /* LMC_BF16_EMULATE=1 (ctest train/test_precision_bf16emu): the bf16 runs below are explicit bf16,
      * emulated, so determinism and closeness to fp32 are checked on a CPU without bf16 too */
-    const char *emu_env = getenv("LMC_BF16_EMULATE");
-    int emu = emu_env && !strcmp(emu_env, "1");
+    int emu = lmc_bf16_emulation_requested();
 
     tiny_config(&f, dir, "fp32");
     snprintf(f.precision, sizeof f.precision, "fp32");

@@ -39,6 +39,11 @@ static inline void att_gemm(int ta, int tb, int M, int N, int K, float alpha, co
     k_sgemm_1t(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);   /* oneDNN's JIT sgemm when built in */
 }
 
+/* bf16 mode on AMX tiles (attention_amx.c); emulated bf16 keeps attention in fp32, as CPUs without AMX do. */
+static int use_amx(int T, int hd) {
+    return k_bf16_active() && !lmc_kernels_bf16_emulated() && k_attention_amx_usable(T, hd);
+}
+
 /* Add the ALiBi bias of query row i (keys 0..n-1) to s. */
 static inline void alibi_row(float *s, int n, int i, float slope) {
     for (int j = 0; j < n; j++) s[j] += slope * (float)(j - i);
@@ -49,7 +54,7 @@ int k_attention_fwd_doc(float *out, float *lse, const float *qkv, int B, int T, 
     const int G = NH / NKV;
     const size_t W = (size_t)(NH + 2 * NKV) * hd, OC = (size_t)NH * hd;
     const int KOFF = NH * hd, VOFF = (NH + NKV) * hd;
-    if (k_bf16_active() && !lmc_kernels_bf16_emulated() && k_attention_amx_usable(T, hd))
+    if (use_amx(T, hd))
         return k_attention_amx_fwd(out, lse, qkv, B, T, NH, NKV, hd, slopes, docstart);
     const float scale = 1.0f / sqrtf((float)hd);
     int prev = k_blas_single_begin();
@@ -90,7 +95,7 @@ int k_attention_bwd_doc(float *dqkv, const float *dout, const float *qkv, const 
     const int G = NH / NKV;
     const size_t W = (size_t)(NH + 2 * NKV) * hd, OC = (size_t)NH * hd;
     const int KOFF = NH * hd, VOFF = (NH + NKV) * hd;
-    if (k_bf16_active() && !lmc_kernels_bf16_emulated() && k_attention_amx_usable(T, hd))
+    if (use_amx(T, hd))
         return k_attention_amx_bwd(dqkv, dout, qkv, out, lse, B, T, NH, NKV, hd, slopes, docstart);
     const float scale = 1.0f / sqrtf((float)hd);
     int prev = k_blas_single_begin();

@@ -108,7 +108,7 @@ static int bf16_hw_available(void) {
  * differs from a hardware bf16 GEMM only in the order of the fp32 additions: the whole mixed-precision
  * path (weight copies, bf16 activations, bitwise resume) can be tested on a CPU without bf16. Slower
  * than fp32; auto never resolves to it on a CPU without bf16. */
-static int bf16_emulate_requested(void) {
+int lmc_bf16_emulation_requested(void) {
     const char *e = getenv("LMC_BF16_EMULATE");
     return e && !strcmp(e, "1");
 }
@@ -124,7 +124,7 @@ int lmc_kernels_set_precision(lmc_precision p, lmc_err *err) {
     p = lmc_precision_resolve(p);
     int emulated = 0;
     if (p == LMC_PREC_BF16) {
-        if (bf16_emulate_requested()) {
+        if (lmc_bf16_emulation_requested()) {
             emulated = 1;
         } else if (!bf16_hw_available()) {
             lmc_cpu_features f = lmc_cpu_detect();
@@ -145,7 +145,7 @@ int lmc_kernels_set_precision(lmc_precision p, lmc_err *err) {
     return 0;
 }
 
-int lmc_kernels_bf16_emulated(void) { return cur_prec == LMC_PREC_BF16 && cur_emulated; }
+int lmc_kernels_bf16_emulated(void) { return cur_emulated; }   /* only ever set with cur_prec BF16 */
 lmc_precision lmc_kernels_get_precision(void) { return cur_prec; }
 int k_bf16_active(void) { return cur_prec == LMC_PREC_BF16; }
 void lmc_kernels_weights_changed(void) { weights_gen++; }

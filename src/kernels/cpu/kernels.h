@@ -72,6 +72,8 @@ int lmc_kernels_set_precision(lmc_precision p, lmc_err *err);
 lmc_precision lmc_kernels_get_precision(void);
 /* 1 when the current precision is bf16 and it runs emulated (LMC_BF16_EMULATE=1, bf16 hardware or not). */
 int lmc_kernels_bf16_emulated(void);
+/* 1 when LMC_BF16_EMULATE=1 is in the environment (bf16 asked for will run emulated). */
+int lmc_bf16_emulation_requested(void);
 /* The fp32 weights changed (optimizer step, load): the bf16 copies are refreshed on their next use. */
 void lmc_kernels_weights_changed(void);
 /* GEMM backend and the instruction set it runs, e.g. "oneDNN 2.6.3 (avx512_core_amx)", for logs. */

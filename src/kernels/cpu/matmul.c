@@ -208,6 +208,7 @@ void k_gemm_run(int ta, int tb, int M, int N, int K, float alpha, k_opnd A, k_op
                 int ldc, const k_init *in) {
     float *wa = NULL, *wb = NULL;
     int bf16 = k_bf16_active();
+    /* (inside a parallel region gemm_run takes the fp32 path in either mode: the bf16 scratch is shared) */
     if (bf16 && lmc_kernels_bf16_emulated() && !omp_in_parallel()) {
         /* emulated bf16 (LMC_BF16_EMULATE): the operands' bf16 copies, made exactly as for a hardware bf16
          * GEMM (weight cache, shared gradients, scratch rounding), widened back to fp32 for an fp32 GEMM */
@@ -219,8 +220,6 @@ void k_gemm_run(int ta, int tb, int M, int N, int K, float alpha, k_opnd A, k_op
             B = (k_opnd){NULL, b16, lb, 0};
         }
         bf16 = 0;
-    } else if (bf16 && omp_in_parallel()) {
-        bf16 = 0;   /* inside a parallel region the GEMM runs in fp32 (the bf16 scratch is shared) */
     }
     /* fp32 GEMMs: a bf16-only operand is widened up front, so it takes the same backend as any other */
     if (!bf16) {

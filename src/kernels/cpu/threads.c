@@ -140,20 +140,22 @@ void lmc_kernels_thread_stats(int *gemm_threads, int *kernel_threads) {
  * image finds the variable and goes on. If the exec fails the program runs with libgomp's default, as it
  * does under valgrind or when started through the dynamic loader by name. Every executable that links this
  * file (the static library's threads.c: lmc and the tests) does this. */
-static int omp_wait_from_env(char **envp, const char *name) {
+#define LMC_OMP_SPINS "1000"
+
+/* getenv on an environment array (libc's own environ is not set up yet in a preinit function). */
+static const char *env_value(char **envp, const char *name) {
     size_t n = strlen(name);
     for (char **e = envp; e && *e; e++)
-        if (!strncmp(*e, name, n) && (*e)[n] == '=') return 1;
-    return 0;
+        if (!strncmp(*e, name, n) && (*e)[n] == '=') return *e + n + 1;
+    return NULL;
 }
 
 static void omp_wait_default(int argc, char **argv, char **envp) {
     (void)argc;
-    if (!argv || !argv[0] || omp_wait_from_env(envp, "OMP_WAIT_POLICY") || omp_wait_from_env(envp, "GOMP_SPINCOUNT"))
-        return;
+    if (!argv || !argv[0] || env_value(envp, "OMP_WAIT_POLICY") || env_value(envp, "GOMP_SPINCOUNT")) return;
     /* Under valgrind an exec would leave the tool (it follows children only when asked): stay. */
-    for (char **e = envp; e && *e; e++)
-        if (!strncmp(*e, "LD_PRELOAD=", 11) && strstr(*e, "vgpreload")) return;
+    const char *preload = env_value(envp, "LD_PRELOAD");
+    if (preload && strstr(preload, "vgpreload")) return;
     char self[4096];
     ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
     if (len <= 0) return;
@@ -167,7 +169,7 @@ static void omp_wait_default(int argc, char **argv, char **envp) {
     char **env2 = malloc((n + 2) * sizeof *env2);
     if (!env2) return;
     for (size_t i = 0; i < n; i++) env2[i] = envp[i];
-    env2[n] = (char *)"GOMP_SPINCOUNT=1000";
+    env2[n] = (char *)"GOMP_SPINCOUNT=" LMC_OMP_SPINS;
     env2[n + 1] = NULL;
     execve(self, argv, env2);
     free(env2);   /* exec failed: run on with libgomp's default */
@@ -178,9 +180,9 @@ __attribute__((section(".preinit_array"), used)) static void (*const omp_wait_pr
 const char *lmc_kernels_omp_wait(void) {
     const char *p = getenv("OMP_WAIT_POLICY"), *c = getenv("GOMP_SPINCOUNT");
     static char buf[200];
-    if (!p && c && !strcmp(c, "1000"))
-        return "idle threads spin 1000 times, then sleep (GOMP_SPINCOUNT=1000, lmc's default; OMP_WAIT_POLICY "
-               "or GOMP_SPINCOUNT overrides)";
+    if (!p && c && !strcmp(c, LMC_OMP_SPINS))
+        return "idle threads spin " LMC_OMP_SPINS " times, then sleep (GOMP_SPINCOUNT=" LMC_OMP_SPINS
+               ", lmc's default; OMP_WAIT_POLICY or GOMP_SPINCOUNT overrides)";
     if (!p && !c) return "libgomp's default (lmc could not set GOMP_SPINCOUNT)";
     snprintf(buf, sizeof buf, "%s%s%s%s%s (from the environment)", p ? "OMP_WAIT_POLICY=" : "", p ? p : "",
              p && c ? ", " : "", c ? "GOMP_SPINCOUNT=" : "", c ? c : "");
