@@ -24,7 +24,7 @@
 #include "kernels/cpu/blas_threads.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/attention_rows.h"
-#include "kernels/cpu/attention_amx.h"
+#include "kernels/cpu/attention_bf16.h"
 #include "base/error.h"
 #include <math.h>
 #include <stdlib.h>
@@ -39,9 +39,10 @@ static inline void att_gemm(int ta, int tb, int M, int N, int K, float alpha, co
     k_sgemm_1t(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);   /* oneDNN's JIT sgemm when built in */
 }
 
-/* bf16 mode on AMX tiles (attention_amx.c); emulated bf16 keeps attention in fp32, as CPUs without AMX do. */
-static int use_amx(int T, int hd) {
-    return k_bf16_active() && !lmc_kernels_bf16_emulated() && k_attention_amx_usable(T, hd);
+/* bf16 mode runs attention_bf16.c (AMX tiles or AVX512_BF16 dot products); emulated bf16 keeps attention
+ * in fp32, as CPUs without bf16 instructions do. */
+static int use_bf16(int T, int hd) {
+    return k_bf16_active() && !lmc_kernels_bf16_emulated() && k_attention_bf16_usable(T, hd);
 }
 
 /* Add the ALiBi bias of query row i (keys 0..n-1) to s. */
@@ -54,8 +55,8 @@ int k_attention_fwd_doc(float *out, float *lse, const float *qkv, int B, int T, 
     const int G = NH / NKV;
     const size_t W = (size_t)(NH + 2 * NKV) * hd, OC = (size_t)NH * hd;
     const int KOFF = NH * hd, VOFF = (NH + NKV) * hd;
-    if (use_amx(T, hd))
-        return k_attention_amx_fwd(out, lse, qkv, B, T, NH, NKV, hd, slopes, docstart);
+    if (use_bf16(T, hd))
+        return k_attention_bf16_fwd(out, lse, qkv, B, T, NH, NKV, hd, slopes, docstart);
     const float scale = 1.0f / sqrtf((float)hd);
     int prev = k_blas_single_begin();
     int fail = 0;
@@ -95,8 +96,8 @@ int k_attention_bwd_doc(float *dqkv, const float *dout, const float *qkv, const 
     const int G = NH / NKV;
     const size_t W = (size_t)(NH + 2 * NKV) * hd, OC = (size_t)NH * hd;
     const int KOFF = NH * hd, VOFF = (NH + NKV) * hd;
-    if (use_amx(T, hd))
-        return k_attention_amx_bwd(dqkv, dout, qkv, out, lse, B, T, NH, NKV, hd, slopes, docstart);
+    if (use_bf16(T, hd))
+        return k_attention_bf16_bwd(dqkv, dout, qkv, out, lse, B, T, NH, NKV, hd, slopes, docstart);
     const float scale = 1.0f / sqrtf((float)hd);
     int prev = k_blas_single_begin();
     int fail = 0;

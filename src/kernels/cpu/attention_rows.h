@@ -1,4 +1,4 @@
-/* Internal: the per-row softmax work of the tiled attention kernels (attention.c, attention_amx.c).
+/* Internal: the per-row softmax work of the tiled attention kernels (attention.c, attention_bf16.c).
  *
  * A query block's score rows are kv wide and start at key j0. Row r may see the keys [lo, lo + n) of
  * its row (lo > 0 only with document starts, or where j0 was rounded down); every other column is set

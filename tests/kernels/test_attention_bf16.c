@@ -1,6 +1,8 @@
-/* bf16 attention on AMX tiles (attention_amx.c) against an exact reference in double, every element
- * within a bound derived from bf16 rounding; and the dispatch (bf16 mode runs it, fp32 mode and shapes
- * it cannot run keep attention.c's fp32 kernels, bitwise).
+/* bf16 attention (attention_bf16.c) against an exact reference in double, every element within a bound
+ * derived from bf16 rounding, on each engine this CPU has (AMX tiles; AVX512_BF16 dot products, which
+ * an AMX CPU also has); and the dispatch (bf16 mode runs it, fp32 mode and shapes it cannot run keep
+ * attention.c's fp32 kernels, bitwise). Both engines form each bf16 product exactly and accumulate in
+ * fp32, so the same bound holds for both.
  *
  * The bound. u = 2^-8 (bf16 keeps 8 significant bits, round to nearest), gamma_K = K 2^-24 / (1 - K 2^-24)
  * for a K-term fp32 sum. Only the GEMM inputs are rounded: q, k, v, P, dO, dS.
@@ -19,7 +21,7 @@
  * really ran: it must be well above fp32 mode's, which is printed too). */
 #include "test.h"
 #include "kernels/cpu/kernels.h"
-#include "kernels/cpu/attention_amx.h"
+#include "kernels/cpu/attention_bf16.h"
 #include "base/rng.h"
 
 static lmc_rng rng;
@@ -215,21 +217,37 @@ static void test_fallback_shape(void) {
     CHECK(k_attention_fwd_gqa(a, la, qkv, B, T, NH, NH, hd, NULL) == 0);
     CHECK(lmc_kernels_set_precision(LMC_PREC_BF16, &err) == 0);
     CHECK(k_attention_fwd_gqa(b, lb, qkv, B, T, NH, NH, hd, NULL) == 0);
-    CHECK(!k_attention_amx_usable(T, hd));
+    CHECK(!k_attention_bf16_usable(T, hd));
     CHECK(memcmp(a, b, N * OC * 4) == 0 && memcmp(la, lb, N * NH * 4) == 0);
     CHECK(lmc_kernels_set_precision(LMC_PREC_FP32, &err) == 0);
     free(qkv); free(a); free(b); free(la); free(lb);
+}
+
+static void run_engine(int engine, const char *name) {
+    if (k_attention_bf16_force(engine)) {
+        fprintf(stderr, "not exercised here: the %s engine (this CPU lacks it)\n", name);
+        return;
+    }
+    fprintf(stderr, "engine: %s\n", name);
+    CHECK(k_attention_bf16_engine() == engine);
+    run_case(2, 96, 4, 2, 64, 0, 0);    /* GQA; the last query block has 32 rows */
+    run_case(1, 128, 2, 2, 32, 1, 1);   /* ALiBi and document starts that are not multiples of 32 */
+    run_case(1, 64, 1, 1, 128, 0, 0);
+    run_case(1, 160, 3, 1, 96, 0, 1);   /* hd 96, three heads sharing one kv head, documents */
+    test_fallback_shape();
+    CHECK(k_attention_bf16_force(K_ATT_BF16_NONE) == 0);
 }
 
 int main(void) {
     lmc_rng_init(&rng, 7);
     lmc_kernels_set_threads(2);
     lmc_err err;
-    if (!k_attention_amx_usable(64, 64) || lmc_kernels_set_precision(LMC_PREC_BF16, &err))
-        TEST_SKIP("no AMX-BF16 tiles on this CPU (or no bf16 GEMMs): bf16 attention runs attention.c's fp32 kernels");
-    run_case(2, 96, 4, 2, 64, 0, 0);    /* GQA; the last query block has 32 rows */
-    run_case(1, 128, 2, 2, 32, 1, 1);   /* ALiBi and document starts that are not multiples of 32 */
-    run_case(1, 64, 1, 1, 128, 0, 0);
-    test_fallback_shape();
-    return test_summary("kernels/test_attention_amx");
+    if (!k_attention_bf16_usable(64, 64) || lmc_kernels_set_precision(LMC_PREC_BF16, &err))
+        TEST_SKIP("no AMX-BF16 tiles or AVX512_BF16 on this CPU (or no bf16 GEMMs): bf16 attention runs "
+                  "attention.c's fp32 kernels");
+    CHECK(lmc_kernels_set_precision(LMC_PREC_FP32, &err) == 0);
+    run_engine(K_ATT_BF16_AMX, "AMX tiles");
+    run_engine(K_ATT_BF16_DP, "AVX512_BF16 dot products");
+    CHECK(k_attention_bf16_force(99) == -1);
+    return test_summary("kernels/test_attention_bf16");
 }

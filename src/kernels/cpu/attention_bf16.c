@@ -1,12 +1,18 @@
-/* Causal attention on AMX tiles: bf16 GEMM inputs, fp32 accumulation and fp32 softmax (the bf16 path).
+/* Causal attention with bf16 GEMM inputs, fp32 accumulation and fp32 softmax (the bf16 path).
  *
  * The algorithm is attention.c's: query blocks of QB rows, an exact row softmax per block, only the
  * per-row log-sum-exp kept, backward recomputes P block by block:
  *   S = scale Q K^T;  P = softmax(S);  O = P V;
  *   dP = dO V^T;  dS = scale P * (dP - rowsum(dO * O));  dQ = dS K;  dK^T += Q^T dS;  dV^T += dO^T P.
- * Each GEMM runs on AMX tiles (C[16 x 16] fp32 += A[16 x 32] bf16 . B[32 x 16] bf16). A tile rows are
- * plain row-major bf16; B tiles hold K-pairs: element (k, n) of B at B[(k / 2) * ldb + 2n + (k & 1)]. So
- * each unit of work first rounds its head's q, k, v (and dO) to bf16 in the layouts its GEMMs read:
+ * Every GEMM is one call of block_gemm: C[M x N] fp32 (+)= A[M x K] bf16 . B[K x N] bf16, run by one of two
+ * engines on the same operand layouts:
+ *   AMX tiles (tdpbf16ps: C[16 x 16] fp32 += A[16 x 32] . B[32 x 16]) where the CPU has AMX-BF16 and Linux
+ *   grants the tile state (Intel Xeon from Sapphire Rapids);
+ *   AVX512_BF16 dot products otherwise (vdpbf16ps: per fp32 lane c += a0 b0 + a1 b1 over one K-pair; AMD
+ *   Zen 4, Intel Cooper Lake).
+ * A rows are plain row-major bf16; B holds K-pairs: element (k, n) of B at B[(k / 2) * ldb + 2n + (k & 1)],
+ * the layout both instructions read. So each unit of work first rounds its head's q, k, v (and dO) to bf16 in
+ * the layouts its GEMMs read:
  *   Qb, dOb   row-major [T x hd]           (A of S = Q K^T, of dP = dO V^T)
  *   Kt, Vt    K^T / V^T as B: pairs over hd (B of S, of dP)
  *   Kv, Vv    K / V as B: pairs over keys   (B of dQ = dS K, of O = P V)
@@ -16,13 +22,15 @@
  * The scale is applied to the fp32 scores; in backward it is folded into dS before rounding.
  *
  * What is bf16: the GEMM inputs q, k, v, P, dO, dS. What stays fp32: every product's accumulation, the
- * scores, softmax, lse, rowsum(dO * O), and all outputs. Work units, their order and the per-unit
+ * scores, softmax, lse, rowsum(dO * O), and all outputs. Both engines form each bf16 product exactly in
+ * fp32 and flush denormals, so one error bound covers both (tests/kernels/test_attention_bf16.c); they
+ * differ in the order of the fp32 additions inside a K-step. Work units, their order and the per-unit
  * single-threaded sums are attention.c's (forward per (batch, head), backward per (batch, kv head)),
  * so results are deterministic and do not depend on the thread count.
  *
  * Shapes: T and hd multiples of 32 (tile K-depth); otherwise attention.c's fp32 kernels run. Document
  * starts round a block's first key down to a multiple of 32; the extra columns are masked (exact 0). */
-#include "kernels/cpu/attention_amx.h"
+#include "kernels/cpu/attention_bf16.h"
 #include "kernels/cpu/kernels.h"
 #include "base/error.h"
 
@@ -35,13 +43,16 @@
 #include <unistd.h>
 
 #define QB 64
+/* One target set for the whole file: AMX instructions appear only in tiles_on, amx_gemm and the
+ * _tile_release calls, which run only when the engine is K_ATT_BF16_AMX. */
 #define AMX __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512vl,avx512bf16")))
 #define ARCH_REQ_XCOMP_PERM 0x1023
 #define XFEATURE_XTILEDATA 18
 
 static int amx_state;   /* 0 = not asked yet, 1 = tiles usable, -1 = not on this CPU / kernel */
+static int forced;      /* k_attention_bf16_force: 0 = the CPU's choice */
 
-int k_attention_amx_usable(int T, int hd) {
+static int amx_usable(void) {
     if (!amx_state) {
         lmc_cpu_features f = lmc_cpu_detect();
         int ok = f.amx_bf16 && f.amx_tile && f.avx512_bf16;
@@ -49,7 +60,30 @@ int k_attention_amx_usable(int T, int hd) {
         if (ok) ok = syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
         amx_state = ok ? 1 : -1;
     }
-    return amx_state > 0 && T > 0 && T % 32 == 0 && hd % 32 == 0 && hd <= 256;
+    return amx_state > 0;
+}
+
+/* The packing code needs AVX512_BF16's conversions in both engines. */
+static int dp_usable(void) {
+    lmc_cpu_features f = lmc_cpu_detect();
+    return f.avx512_bf16;
+}
+
+int k_attention_bf16_engine(void) {
+    if (forced) return forced;
+    if (amx_usable()) return K_ATT_BF16_AMX;
+    return dp_usable() ? K_ATT_BF16_DP : K_ATT_BF16_NONE;
+}
+
+int k_attention_bf16_force(int engine) {
+    if (engine == K_ATT_BF16_AMX ? !amx_usable() : engine == K_ATT_BF16_DP ? !dp_usable() : engine != K_ATT_BF16_NONE)
+        return -1;
+    forced = engine;
+    return 0;
+}
+
+int k_attention_bf16_usable(int T, int hd) {
+    return k_attention_bf16_engine() != K_ATT_BF16_NONE && T > 0 && T % 32 == 0 && hd % 32 == 0 && hd <= 256;
 }
 
 typedef struct {
@@ -112,6 +146,45 @@ AMX static void amx_gemm(int M, int N, int K, const uint16_t *A, int lda, const 
             if (m2 && n2) _tile_stored(3, c + (size_t)16 * ldc + 16, sc);
         }
     }
+}
+
+/* amx_gemm's product and layouts with vdpbf16ps (no tiles): M a multiple of 8, N of 32 (every N here is
+ * kv or hd, both multiples of 32), K even. Blocks of 8 rows x 32 columns: 16 accumulators; per K-pair
+ * two loads of B (16 columns of pairs each) and 8 broadcast A pairs. */
+AMX static void dp_gemm(int M, int N, int K, const uint16_t *A, int lda, const uint16_t *B, int ldb, float *C,
+                        int ldc, int acc) {
+    for (int m0 = 0; m0 < M; m0 += 8)
+        for (int n0 = 0; n0 < N; n0 += 32) {
+            const uint16_t *a = A + (size_t)m0 * lda, *b = B + 2 * (size_t)n0;
+            float *c = C + (size_t)m0 * ldc + n0;
+            __m512 c0[8], c1[8];
+            for (int i = 0; i < 8; i++) {
+                c0[i] = acc ? _mm512_loadu_ps(c + (size_t)i * ldc) : _mm512_setzero_ps();
+                c1[i] = acc ? _mm512_loadu_ps(c + (size_t)i * ldc + 16) : _mm512_setzero_ps();
+            }
+            for (int p = 0; p < K / 2; p++) {
+                __m512bh b0 = (__m512bh)_mm512_loadu_si512(b + (size_t)p * ldb);
+                __m512bh b1 = (__m512bh)_mm512_loadu_si512(b + (size_t)p * ldb + 32);
+                for (int i = 0; i < 8; i++) {
+                    uint32_t pair;   /* A(i, 2p) in the low half, A(i, 2p + 1) in the high half */
+                    memcpy(&pair, a + (size_t)i * lda + 2 * p, sizeof pair);
+                    __m512bh ai = (__m512bh)_mm512_set1_epi32((int)pair);
+                    c0[i] = _mm512_dpbf16_ps(c0[i], ai, b0);
+                    c1[i] = _mm512_dpbf16_ps(c1[i], ai, b1);
+                }
+            }
+            for (int i = 0; i < 8; i++) {
+                _mm512_storeu_ps(c + (size_t)i * ldc, c0[i]);
+                _mm512_storeu_ps(c + (size_t)i * ldc + 16, c1[i]);
+            }
+        }
+}
+
+/* The one block GEMM of this file, on the engine the kernel runs. */
+AMX static inline void block_gemm(int amx, int M, int N, int K, const uint16_t *A, int lda, const uint16_t *B,
+                                  int ldb, float *C, int ldc, int acc) {
+    if (amx) amx_gemm(M, N, K, A, lda, B, ldb, C, ldc, acc);
+    else dp_gemm(M, N, K, A, lda, B, ldb, C, ldc, acc);
 }
 
 /* 16 floats -> 16 bf16, round to nearest even. */
@@ -214,18 +287,19 @@ static inline int block_first_key(const int32_t *ds, int i0, int rows) { return 
 
 static void *scratch(size_t bytes) { return aligned_alloc(64, (bytes + 63) & ~(size_t)63); }
 
-AMX int k_attention_amx_fwd(float *out, float *lse, const float *qkv, int B, int T, int NH, int NKV, int hd,
+AMX int k_attention_bf16_fwd(float *out, float *lse, const float *qkv, int B, int T, int NH, int NKV, int hd,
                             const float *slopes, const int32_t *docstart) {
     const int G = NH / NKV;
     const size_t W = (size_t)(NH + 2 * NKV) * hd, OC = (size_t)NH * hd, th = (size_t)T * hd;
     const int KOFF = NH * hd, VOFF = (NH + NKV) * hd;
     const float scale = 1.0f / sqrtf((float)hd);
+    const int amx = k_attention_bf16_engine() == K_ATT_BF16_AMX;
     int fail = 0;
 #pragma omp parallel reduction(|:fail)
     {
         uint16_t *Qb = scratch(3 * th * 2 + (size_t)QB * T * 2), *Kt = Qb + th, *Vv = Kt + th, *Pb = Vv + th;
         float *S = scratch((size_t)QB * T * 4);
-        if (Qb && S) tiles_on();
+        if (amx && Qb && S) tiles_on();
 #pragma omp for schedule(dynamic, 1)
         for (int bh = 0; bh < B * NH; bh++) {
             if (!Qb || !S) { fail = 1; continue; }
@@ -239,30 +313,31 @@ AMX int k_attention_amx_fwd(float *out, float *lse, const float *qkv, int B, int
             for (int i0 = 0; i0 < T; i0 += QB) {
                 int rows = T - i0 < QB ? T - i0 : QB;
                 int j0 = block_first_key(dst, i0, rows), kv = i0 + rows - j0;   /* keys [j0, i0 + rows) */
-                amx_gemm(rows, kv, hd, Qb + (size_t)i0 * hd, hd, Kt + 2 * (size_t)j0, 2 * T, S, kv, 0);
+                block_gemm(amx, rows, kv, hd, Qb + (size_t)i0 * hd, hd, Kt + 2 * (size_t)j0, 2 * T, S, kv, 0);
                 for (int r = 0; r < rows; r++) {
                     int lo = dst ? dst[i0 + r] - j0 : 0, n = i0 + r + 1 - j0 - lo;   /* row's keys [lo, lo + n) */
                     float *s = S + (size_t)r * kv;
                     lse[(size_t)bh * T + i0 + r] = att_row_softmax(s, kv, lo, n, scale, slope);
                     for (int j = 0; j < kv; j += 16) _mm256_storeu_si256((__m256i *)(Pb + (size_t)r * kv + j), bf16x16(s + j));
                 }
-                amx_gemm(rows, hd, kv, Pb, kv, Vv + (size_t)j0 * hd, 2 * hd, out + ((size_t)b * T + i0) * OC + h * hd,
+                block_gemm(amx, rows, hd, kv, Pb, kv, Vv + (size_t)j0 * hd, 2 * hd, out + ((size_t)b * T + i0) * OC + h * hd,
                          (int)OC, 0);
             }
         }
-        if (Qb && S) _tile_release();
+        if (amx && Qb && S) _tile_release();
         free(Qb);
         free(S);
     }
     return fail ? LMC_ENOMEM : 0;
 }
 
-AMX int k_attention_amx_bwd(float *dqkv, const float *dout, const float *qkv, const float *out, const float *lse,
+AMX int k_attention_bf16_bwd(float *dqkv, const float *dout, const float *qkv, const float *out, const float *lse,
                             int B, int T, int NH, int NKV, int hd, const float *slopes, const int32_t *docstart) {
     const int G = NH / NKV;
     const size_t W = (size_t)(NH + 2 * NKV) * hd, OC = (size_t)NH * hd, th = (size_t)T * hd, qt = (size_t)QB * T;
     const int KOFF = NH * hd, VOFF = (NH + NKV) * hd;
     const float scale = 1.0f / sqrtf((float)hd);
+    const int amx = k_attention_bf16_engine() == K_ATT_BF16_AMX;
     int fail = 0;
 #pragma omp parallel reduction(|:fail)
     {
@@ -271,7 +346,7 @@ AMX int k_attention_amx_bwd(float *dqkv, const float *dout, const float *qkv, co
         uint16_t *Pv = dOT + th, *dSb = Pv + qt, *dSv = dSb + qt;
         float *dKt = scratch((2 * th + 2 * qt + T) * 4), *dVt = dKt + th, *P = dVt + th, *dS = P + qt, *D = dS + qt;
         int ok = Kt && dKt;
-        if (ok) tiles_on();
+        if (amx && ok) tiles_on();
 #pragma omp for schedule(dynamic, 1)
         for (int bk = 0; bk < B * NKV; bk++) {
             if (!ok) { fail = 1; continue; }
@@ -295,13 +370,13 @@ AMX int k_attention_amx_bwd(float *dqkv, const float *dout, const float *qkv, co
                 for (int i0 = 0; i0 < T; i0 += QB) {
                     int rows = T - i0 < QB ? T - i0 : QB;
                     int j0 = block_first_key(dst, i0, rows), kv = i0 + rows - j0;
-                    amx_gemm(rows, kv, hd, Qb + (size_t)i0 * hd, hd, Kt + 2 * (size_t)j0, 2 * T, P, kv, 0);
+                    block_gemm(amx, rows, kv, hd, Qb + (size_t)i0 * hd, hd, Kt + 2 * (size_t)j0, 2 * T, P, kv, 0);
                     for (int r = 0; r < rows; r++) {
                         int lo = dst ? dst[i0 + r] - j0 : 0, n = i0 + r + 1 - j0 - lo;
                         att_row_probs(P + (size_t)r * kv, kv, lo, n, scale, slope, lse[(size_t)bh * T + i0 + r]);
                     }
                     /* dP = dO V^T, then dS = scale P (dP - D) in place */
-                    amx_gemm(rows, kv, hd, dOb + (size_t)i0 * hd, hd, Vt + 2 * (size_t)j0, 2 * T, dS, kv, 0);
+                    block_gemm(amx, rows, kv, hd, dOb + (size_t)i0 * hd, hd, Vt + 2 * (size_t)j0, 2 * T, dS, kv, 0);
                     for (int r = 0; r < rows; r++) {
                         float *ds = dS + (size_t)r * kv;
                         const float *p = P + (size_t)r * kv;
@@ -313,9 +388,9 @@ AMX int k_attention_amx_bwd(float *dqkv, const float *dout, const float *qkv, co
                     pack_rows(dSb, dS, rows, kv, kv);
                     pack_pairs_over_rows(dSv, dS, rows, kv, kv);
                     /* dV^T[:, j0:] += dO^T P;  dK^T[:, j0:] += Q^T dS;  dQ = dS K */
-                    amx_gemm(hd, kv, rows, dOT + i0, T, Pv, 2 * kv, dVt + j0, T, 1);
-                    amx_gemm(hd, kv, rows, QT + i0, T, dSv, 2 * kv, dKt + j0, T, 1);
-                    amx_gemm(rows, hd, kv, dSb, kv, Kv + (size_t)j0 * hd, 2 * hd, dbase + (size_t)i0 * W + h * hd,
+                    block_gemm(amx, hd, kv, rows, dOT + i0, T, Pv, 2 * kv, dVt + j0, T, 1);
+                    block_gemm(amx, hd, kv, rows, QT + i0, T, dSv, 2 * kv, dKt + j0, T, 1);
+                    block_gemm(amx, rows, hd, kv, dSb, kv, Kv + (size_t)j0 * hd, 2 * hd, dbase + (size_t)i0 * W + h * hd,
                              (int)W, 0);
                 }
             }
@@ -324,21 +399,23 @@ AMX int k_attention_amx_bwd(float *dqkv, const float *dout, const float *qkv, co
             unpack_transposed(dk, W, dKt, hd, T);
             unpack_transposed(dv, W, dVt, hd, T);
         }
-        if (ok) _tile_release();
+        if (amx && ok) _tile_release();
         free(Kt);
         free(dKt);
     }
     return fail ? LMC_ENOMEM : 0;
 }
 #else
-int k_attention_amx_usable(int T, int hd) { (void)T; (void)hd; return 0; }
-int k_attention_amx_fwd(float *out, float *lse, const float *qkv, int B, int T, int NH, int NKV, int hd,
-                        const float *slopes, const int32_t *docstart) {
+int k_attention_bf16_engine(void) { return K_ATT_BF16_NONE; }
+int k_attention_bf16_force(int engine) { return engine == K_ATT_BF16_NONE ? 0 : -1; }
+int k_attention_bf16_usable(int T, int hd) { (void)T; (void)hd; return 0; }
+int k_attention_bf16_fwd(float *out, float *lse, const float *qkv, int B, int T, int NH, int NKV, int hd,
+                         const float *slopes, const int32_t *docstart) {
     (void)out; (void)lse; (void)qkv; (void)B; (void)T; (void)NH; (void)NKV; (void)hd; (void)slopes; (void)docstart;
     return LMC_EINVAL;
 }
-int k_attention_amx_bwd(float *dqkv, const float *dout, const float *qkv, const float *out, const float *lse,
-                        int B, int T, int NH, int NKV, int hd, const float *slopes, const int32_t *docstart) {
+int k_attention_bf16_bwd(float *dqkv, const float *dout, const float *qkv, const float *out, const float *lse,
+                         int B, int T, int NH, int NKV, int hd, const float *slopes, const int32_t *docstart) {
     (void)dqkv; (void)dout; (void)qkv; (void)out; (void)lse; (void)B; (void)T; (void)NH; (void)NKV; (void)hd;
     (void)slopes; (void)docstart;
     return LMC_EINVAL;
