@@ -49,35 +49,31 @@
 #define ARCH_REQ_XCOMP_PERM 0x1023
 #define XFEATURE_XTILEDATA 18
 
-static int amx_state;   /* 0 = not asked yet, 1 = tiles usable, -1 = not on this CPU / kernel */
-static int forced;      /* k_attention_bf16_force: 0 = the CPU's choice */
+static int cpu_engine = -1;   /* this CPU's engine (K_ATT_BF16_*), asked once; -1 = not yet */
+static int forced;            /* k_attention_bf16_force: 0 = the CPU's choice */
 
-static int amx_usable(void) {
-    if (!amx_state) {
+static int cpu_choice(void) {
+    if (cpu_engine < 0) {
         lmc_cpu_features f = lmc_cpu_detect();
-        int ok = f.amx_bf16 && f.amx_tile && f.avx512_bf16;
-        /* Linux hands out the 8 KB of tile state only to processes that ask for it */
-        if (ok) ok = syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
-        amx_state = ok ? 1 : -1;
+        int e = K_ATT_BF16_NONE;
+        if (f.avx512_bf16) {   /* the packing code needs AVX512_BF16's conversions in both engines */
+            e = K_ATT_BF16_DP;
+            /* Linux hands out the 8 KB of tile state only to processes that ask for it */
+            if (f.amx_bf16 && f.amx_tile && syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0)
+                e = K_ATT_BF16_AMX;
+        }
+        cpu_engine = e;
     }
-    return amx_state > 0;
+    return cpu_engine;
 }
 
-/* The packing code needs AVX512_BF16's conversions in both engines. */
-static int dp_usable(void) {
-    lmc_cpu_features f = lmc_cpu_detect();
-    return f.avx512_bf16;
-}
-
-int k_attention_bf16_engine(void) {
-    if (forced) return forced;
-    if (amx_usable()) return K_ATT_BF16_AMX;
-    return dp_usable() ? K_ATT_BF16_DP : K_ATT_BF16_NONE;
-}
+int k_attention_bf16_engine(void) { return forced ? forced : cpu_choice(); }
 
 int k_attention_bf16_force(int engine) {
-    if (engine == K_ATT_BF16_AMX ? !amx_usable() : engine == K_ATT_BF16_DP ? !dp_usable() : engine != K_ATT_BF16_NONE)
-        return -1;
+    const int cpu = cpu_choice();
+    const int ok = engine == K_ATT_BF16_NONE || (engine == K_ATT_BF16_DP && cpu != K_ATT_BF16_NONE) ||
+                   (engine == K_ATT_BF16_AMX && cpu == K_ATT_BF16_AMX);
+    if (!ok) return -1;
     forced = engine;
     return 0;
 }
